@@ -1,0 +1,119 @@
+"""audian-async: an async Python SDK for the Audian (Kazoo crossbar v2) and Astradial APIs.
+
+    from audian_async import AsyncAudian
+
+    async with AsyncAudian(api_key="...") as audian:
+        user = await audian.users.create(first_name="Jane", last_name="Smith")
+
+Public names are imported on first use, so ``import audian_async`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._client import AsyncAudian, AuthInfo
+    from ._errors import (
+        APIConnectionError,
+        APIError,
+        APIOutcomeUnknownError,
+        APIOutcomeUnknownTimeoutError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AudianError,
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        UnprocessableEntityError,
+        ValidationError,
+    )
+    from ._model import Model
+    from ._pagination import AsyncPaginator, Page
+    from ._response import APIResponse
+    from ._types import NOT_GIVEN, NotGiven, Timeout
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "AsyncAudian": "._client",
+    "AuthInfo": "._client",
+    "APIResponse": "._response",
+    "AsyncPaginator": "._pagination",
+    "Page": "._pagination",
+    "Model": "._model",
+    "NOT_GIVEN": "._types",
+    "NotGiven": "._types",
+    "Timeout": "._types",
+    **{
+        name: "._errors"
+        for name in (
+            "APIConnectionError",
+            "APIError",
+            "APIOutcomeUnknownError",
+            "APIOutcomeUnknownTimeoutError",
+            "APIResponseValidationError",
+            "APIStatusError",
+            "APITimeoutError",
+            "AudianError",
+            "AuthenticationError",
+            "BadRequestError",
+            "ConflictError",
+            "InternalServerError",
+            "NotFoundError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "UnprocessableEntityError",
+            "ValidationError",
+        )
+    },
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIOutcomeUnknownError",
+    "APIOutcomeUnknownTimeoutError",
+    "APIResponse",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncAudian",
+    "AsyncPaginator",
+    "AudianError",
+    "AuthInfo",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "Model",
+    "NOT_GIVEN",
+    "NotFoundError",
+    "NotGiven",
+    "Page",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Timeout",
+    "UnprocessableEntityError",
+    "ValidationError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,256 @@
+"""The clients: the core composed with the generated resources of each API."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from ._auth import Authenticator, AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
+from ._core import Core, Shared
+from ._errors import AudianError
+from ._generated.audian import Resources as AudianResources
+from ._resource import ResourceHost
+from ._retry import RetryPolicy
+from ._throttle import SharedThrottle
+from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
+from ._types import NOT_GIVEN, NotGiven, Timeout
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["AsyncAudian", "AuthInfo"]
+
+VERSION = "0.1.0"
+USER_AGENT = f"audian-async/{VERSION} python/{platform.python_version()}"
+DEFAULT_AUDIAN_BASE_URL = "https://api.audian.com:8443/v2"
+DEFAULT_DEADLINE = 120.0
+DEFAULT_TIMEOUT = Timeout()
+
+
+class AuthInfo:
+    """Who the credentials act as."""
+
+    __slots__ = ("account_id", "owner_id")
+
+    def __init__(self, account_id: str | None, owner_id: str | None) -> None:
+        self.account_id = account_id
+        self.owner_id = owner_id
+
+    def __repr__(self) -> str:
+        return f"AuthInfo(account_id={self.account_id!r}, owner_id={self.owner_id!r})"
+
+
+def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
+    """The transport for the given injection (an ``httpx.AsyncClient``, a transport, or none)."""
+    if http_client is not None and transport is not None:
+        raise TypeError("pass either http_client or transport, not both")
+    if http_client is not None:
+        if not is_httpx_client(http_client):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
+        return HttpxTransport(client=http_client)
+    if transport is None:
+        return HttpxTransport()
+    if is_httpx_transport(transport):
+        return HttpxTransport(transport=transport)
+    if isinstance(transport, AsyncTransport):
+        return transport
+    raise TypeError(
+        "transport must be an httpx.AsyncBaseTransport or an audian_async transport "
+        f"(send/stream/aclose), not {type(transport).__name__}"
+    )
+
+
+class ClientBase(ResourceHost):
+    """Configuration, lifetime and views shared by both clients."""
+
+    _core: Core
+
+    def _setup(
+        self,
+        *,
+        base_url: str,
+        strategy: AuthStrategy,
+        envelope: Literal["kazoo", "plain"],
+        timeout: float | Timeout,
+        deadline: float | None,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        http_client: Any,
+        transport: Any,
+        validate: bool,
+        account_id: str | None = None,
+    ) -> None:
+        if max_retries is None or isinstance(max_retries, bool):
+            raise TypeError("max_retries must be a whole number >= 0 (0 disables retries)")
+        shared = Shared(
+            transport=build_transport(http_client, transport),
+            authenticator=Authenticator(strategy),
+            throttle=SharedThrottle(),
+            envelope=envelope,
+            validate=validate,
+        )
+        headers = {"User-Agent": USER_AGENT, **(default_headers or {})}
+        core = Core(
+            base_url=base_url,
+            shared=shared,
+            retry=RetryPolicy(max_retries=max_retries),
+            timeout=Timeout.coerce(timeout),
+            deadline=deadline,
+            default_headers=headers,
+            account_id=account_id,
+        )
+        ResourceHost.__init__(self, core)
+
+    def _view(self, core: Core) -> Self:
+        view = object.__new__(type(self))
+        ResourceHost.__init__(view, core)
+        return view
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
+    ) -> Self:
+        """A view with other settings, sharing this client's connections and credentials."""
+        changes: dict[str, Any] = {}
+        if not isinstance(timeout, NotGiven):
+            changes["timeout"] = Timeout.coerce(timeout)
+        if not isinstance(deadline, NotGiven):
+            changes["deadline"] = deadline
+        if not isinstance(max_retries, NotGiven):
+            changes["retry"] = RetryPolicy(
+                max_retries=max_retries,
+                backoff_base=self._core.retry.backoff_base,
+                backoff_max=self._core.retry.backoff_max,
+                max_retry_after=self._core.retry.max_retry_after,
+            )
+        if not isinstance(default_headers, NotGiven):
+            changes["default_headers"] = {**self._core.default_headers, **default_headers}
+        return self._view(self._core.derive(**changes))
+
+    async def authenticate(self) -> AuthInfo:
+        """Obtain credentials now (otherwise they are obtained on the first call)."""
+        cred = await self._core.credentials()
+        if cred is None:  # pragma: no cover - every client has a strategy
+            return AuthInfo(None, None)
+        return AuthInfo(cred.account_id, cred.owner_id)
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL."""
+        return self._core.base_url
+
+    @property
+    def is_closed(self) -> bool:
+        """True once :meth:`aclose` was called."""
+        return self._core.shared.closed
+
+    async def aclose(self) -> None:
+        """Close the connections (shared with every view of this client)."""
+        if not self._core.shared.closed:
+            self._core.shared.closed = True
+            await self._core.shared.transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncAudian(ClientBase, AudianResources):
+    """Async client of the Audian API v2 (Kazoo crossbar).
+
+    Example:
+        async with AsyncAudian(api_key="...") as audian:
+            user = await audian.users.create(first_name="Jane", last_name="Smith")
+            async for u in audian.users.list(filters={"first_name": "Jane"}):
+                print(u.id)
+
+    Args:
+        api_key: the account API key (exchanged for a short-lived token through
+            ``PUT /api_auth``, refreshed automatically). Default: ``AUDIAN_API_KEY``.
+        auth_token: an existing auth token instead of an API key (never refreshed).
+        account_id: the account to act on; default: the credentials' account.
+        base_url: default ``AUDIAN_BASE_URL`` or ``https://api.audian.com:8443/v2``.
+        timeout: per-attempt timeouts (seconds, or a :class:`Timeout`).
+        deadline: overall budget of one call in seconds, retries and backoff included.
+        max_retries: retries after a transient failure (0 disables them).
+        default_headers: headers sent with every request.
+        http_client: an ``httpx.AsyncClient`` to send through (you close it).
+        transport: an ``httpx.AsyncBaseTransport``, or an audian_async transport such as
+            ``AiohttpTransport`` for high-concurrency bulk jobs.
+        validate: check request bodies against the spec before sending (default True).
+        refresh_margin: refresh the token this many seconds before it expires (capped at
+            half the token's lifetime).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        auth_token: str | None = None,
+        account_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: Any = None,
+        transport: Any = None,
+        validate: bool = True,
+        refresh_margin: float = 60.0,
+    ) -> None:
+        strategy: AuthStrategy
+        if auth_token is not None:
+            strategy = StaticTokenAuth(auth_token, account_id)
+        else:
+            api_key = api_key if api_key is not None else os.environ.get("AUDIAN_API_KEY")
+            if not api_key:
+                raise AudianError(
+                    "no credentials: pass api_key= (or set AUDIAN_API_KEY), or auth_token= with account_id="
+                )
+            strategy = KazooApiKeyAuth(api_key, refresh_margin=refresh_margin)
+        self._setup(
+            base_url=base_url or os.environ.get("AUDIAN_BASE_URL") or DEFAULT_AUDIAN_BASE_URL,
+            strategy=strategy,
+            envelope="kazoo",
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            http_client=http_client,
+            transport=transport,
+            validate=validate,
+            account_id=account_id,
+        )
+
+    @property
+    def account_id(self) -> str | None:
+        """The account this client acts on (known after the first call or :meth:`authenticate`)."""
+        if self._core.account_id is not None:
+            return self._core.account_id
+        auth = self._core.shared.authenticator
+        cred = auth.current if auth is not None else None
+        return cred.account_id if cred is not None else None
+
+    def for_account(self, account_id: str) -> Self:
+        """A view acting on another account (a descendant), sharing connections and credentials."""
+        if not account_id:
+            raise ValueError("account_id must not be empty")
+        return self._view(self._core.derive(account_id=account_id))
+
+    def __repr__(self) -> str:
+        return f"AsyncAudian(base_url={self.base_url!r}, account_id={self.account_id!r})"

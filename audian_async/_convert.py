@@ -1,0 +1,168 @@
+"""The one cattrs converter: decoded JSON to models and back.
+
+Hooks are generated once per class (cattrs caches them): JSON names that differ from Python
+names are renamed, unknown keys are collected into ``Model.extra`` (and merged back on
+unstructure), unset (``None``) fields are omitted on the way out, and documented enums stay
+tolerant: a value the spec does not list is kept as a plain string instead of failing.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._model import Model
+
+__all__ = ["converter", "structure", "unstructure"]
+
+
+class _LazyModels(Mapping[str, Any]):
+    """A namespace that imports model classes of one generated package on demand."""
+
+    def __init__(self, package: str) -> None:
+        self._package = package
+
+    def __getitem__(self, name: str) -> Any:
+        module = importlib.import_module(self._package)
+        try:
+            return getattr(module, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _resolve(cls: type) -> None:
+    # Each class's own module is its global namespace; the lazy mapping supplies the models
+    # that generated modules import only under TYPE_CHECKING.
+    package = cls.__module__.rsplit(".", 1)[0]
+    attrs.resolve_types(cls, localns=_LazyModels(package))  # type: ignore[arg-type]
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, Model)
+
+
+def _is_enum(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, enum.Enum)
+
+
+def _is_union(t: Any) -> bool:
+    origin = typing.get_origin(t)
+    return origin is typing.Union or origin is types.UnionType
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
+
+    def structure_model(cls: type[Model]) -> Callable[[Any, Any], Model]:
+        _resolve(cls)
+        json_names = cls.__json_names__
+        renames = {py: override(rename=js) for py, js in json_names.items()}
+        base = make_dict_structure_fn(cls, conv, extra=override(omit=True), **renames)  # type: ignore[arg-type]
+        known = frozenset(
+            json_names.get(a.name, a.name) for a in attrs.fields(cls) if a.name != "extra"
+        )
+
+        def structure(data: Any, _: Any) -> Model:
+            if isinstance(data, Model):
+                return data
+            if not isinstance(data, Mapping):
+                raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+            obj = base(data, cls)
+            extra = {k: v for k, v in data.items() if k not in known}
+            if extra:
+                obj.extra = extra
+            return obj
+
+        return structure
+
+    def unstructure_model(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
+        _resolve(cls)
+        renames = {py: override(rename=js) for py, js in cls.__json_names__.items()}
+        base = make_dict_unstructure_fn(
+            cls,
+            conv,
+            _cattrs_omit_if_default=True,
+            extra=override(omit=True),
+            **renames,  # type: ignore[arg-type]
+        )
+
+        def unstructure(obj: Model) -> dict[str, Any]:
+            out: dict[str, Any] = base(obj)
+            if obj.extra:
+                merged = dict(conv.unstructure(obj.extra))
+                merged.update(out)
+                return merged
+            return out
+
+        return unstructure
+
+    def structure_enum(cls: type[enum.Enum]) -> Callable[[Any, Any], Any]:
+        members = cls._value2member_map_
+
+        def structure(value: Any, _: Any) -> Any:
+            return members.get(value, value)
+
+        return structure
+
+    def structure_union(union: Any) -> Callable[[Any, Any], Any]:
+        members = [m for m in typing.get_args(union) if m is not type(None)]
+        enums = [m for m in members if _is_enum(m)]
+        models = [m for m in members if _is_model(m)]
+        if enums:
+            enum_hook = structure_enum(enums[0])
+            return lambda value, _: None if value is None else enum_hook(value, None)
+        if len(members) == 1:
+            inner = members[0]
+            return lambda value, _: None if value is None else conv.structure(value, inner)
+        if models:
+            model = models[0]
+
+            def structure_model_union(value: Any, _: Any) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Mapping):
+                    return conv.structure(value, model)
+                return value
+
+            return structure_model_union
+        # A union of JSON primitives (str | int ...): keep the decoded value as it is.
+        return lambda value, _: value
+
+    conv.register_structure_hook_factory(_is_model, structure_model)
+    conv.register_unstructure_hook_factory(_is_model, unstructure_model)
+    conv.register_structure_hook_factory(_is_enum, structure_enum)
+    conv.register_structure_hook_factory(_is_union, structure_union)
+    conv.register_structure_hook(Any, lambda value, _: value)
+    conv.register_unstructure_hook(enum.Enum, lambda e: e.value)
+    return conv
+
+
+@cache
+def converter() -> cattrs.Converter:
+    """The process-wide converter (built on first use; hooks are cached per class)."""
+    return _make_converter()
+
+
+def structure(data: Any, cls: Any) -> Any:
+    """Decoded JSON to the given type (a model, ``list[Model]``, ``dict[str, Model]`` ...)."""
+    return converter().structure(data, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """A model (or anything containing models) to JSON-ready data."""
+    return converter().unstructure(obj)

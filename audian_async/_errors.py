@@ -1,0 +1,368 @@
+"""The exception hierarchy, and the mapping from an HTTP error response to an exception.
+
+Every exception raised by the SDK derives from :class:`AudianError`. Messages never carry
+secrets: values echoed back by a server for secret fields are redacted before they reach an
+exception, and request bodies are never part of a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIOutcomeUnknownError",
+    "APIOutcomeUnknownTimeoutError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AudianError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "ValidationError",
+]
+
+SECRET_FIELD_NAMES = frozenset(
+    {
+        "password",
+        "api_key",
+        "api_secret",
+        "auth_token",
+        "token",
+        "sip_password",
+        "credentials",
+        "pin",
+    }
+)
+REDACTED = "***"
+
+
+class AudianError(Exception):
+    """Base class of every exception raised by audian-async."""
+
+
+class ValidationError(AudianError, ValueError):
+    """Client-side validation failed; nothing was sent.
+
+    ``field`` is the dotted JSON path of the offending value (``sip.username``), ``rule`` the
+    JSON-Schema keyword it broke (``required``, ``maxLength``, ``enum``, ``pattern`` ...).
+    """
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        self.field = field
+        self.rule = rule
+        self.detail = message
+        super().__init__(f"{field}: {message} (rule: {rule})")
+
+
+class APIError(AudianError):
+    """An error while talking to an API: no usable response, or an error response."""
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+
+class APIConnectionError(APIError):
+    """The request could not be completed: connection refused, reset or dropped."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, pool, write or read), or the call's deadline ran out."""
+
+
+class APIOutcomeUnknownError(APIConnectionError):
+    """A non-idempotent request (a create) may have reached the server, but no answer came back.
+
+    The SDK does not retry it on its own, since that could create a duplicate. Look the
+    resource up (for example by username) before trying again; the bulk runner can do this
+    for you through its ``reconcile`` hook.
+    """
+
+
+class APIOutcomeUnknownTimeoutError(APIOutcomeUnknownError, APITimeoutError):
+    """A create timed out after it was sent: its outcome is unknown."""
+
+
+class APIResponseValidationError(APIError):
+    """The server answered 2xx with a body the SDK could not decode or structure."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.body = body
+
+
+class APIStatusError(APIError):
+    """The server answered with a 4xx or 5xx status.
+
+    Attributes:
+        status_code: the HTTP status.
+        request_id: the server's request id (envelope ``request_id`` or ``X-Request-ID``).
+        error: the server's short error code (Kazoo ``message`` such as ``validation error``,
+            or Astradial ``error``).
+        server_message: the human-readable message the server gave.
+        details: structured detail; for a Kazoo validation error the map
+            ``{field: {rule: {"message": ..., ...}}}`` with secret values redacted.
+        body: the decoded body (secret values redacted), or the raw text.
+        retries_taken: how many retries were made before giving up.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        error: str | None = None,
+        server_message: str | None = None,
+        details: Any = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.error = error
+        self.server_message = server_message
+        self.details = details
+        self.body = body
+        self.headers: Mapping[str, str] = headers or {}
+        self.retries_taken = retries_taken
+
+    @property
+    def field_errors(self) -> dict[str, dict[str, str]]:
+        """The Kazoo validation map flattened to ``{field: {rule: message}}`` (empty if none)."""
+        out: dict[str, dict[str, str]] = {}
+        if not isinstance(self.details, Mapping):
+            return out
+        for field, rules in self.details.items():
+            if not isinstance(rules, Mapping):
+                continue
+            for rule, info in rules.items():
+                if isinstance(info, Mapping):
+                    out.setdefault(str(field), {})[str(rule)] = str(info.get("message", ""))
+        return out
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request (Kazoo validation errors, uniqueness included)."""
+
+
+class AuthenticationError(APIStatusError):
+    """Credentials were rejected (401), or an API-key/login exchange failed (404 on ``api_auth``)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: authenticated, but not allowed (for example an account outside the token's tree)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource does not exist, or is not visible to these credentials."""
+
+
+class ConflictError(APIStatusError):
+    """409: a conflicting resource exists (duplicate extension, revision conflict ...)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the server understood the body but refused a value (for example an unknown role)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` holds the server's advised wait in seconds, if any."""
+
+    retry_after: float | None = None
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """Return the exception class for an HTTP error status (any integer status is accepted)."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status, APIStatusError)
+
+
+def redact(value: Any, _key: str | None = None) -> Any:
+    """Return a copy of decoded JSON with the values of secret-named keys replaced."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            last = key.rsplit(".", 1)[-1]
+            if last in SECRET_FIELD_NAMES and not isinstance(v, Mapping):
+                out[key] = REDACTED if v is not None else None
+            elif last in SECRET_FIELD_NAMES and isinstance(v, Mapping):
+                # A Kazoo validation entry keyed by a secret field: keep rules, hide echoed values.
+                out[key] = _redact_rule_map(v)
+            else:
+                out[key] = redact(v, key)
+        return out
+    if isinstance(value, list):
+        return [redact(v, _key) for v in value]
+    return value
+
+
+def _redact_rule_map(rules: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for rule, info in rules.items():
+        if isinstance(info, Mapping):
+            out[str(rule)] = {
+                k: (REDACTED if k in ("value", "cause") else v) for k, v in info.items()
+            }
+        else:
+            out[str(rule)] = REDACTED
+    return out
+
+
+def _first_str(*candidates: Any) -> str | None:
+    for c in candidates:
+        if isinstance(c, str) and c:
+            return c
+    return None
+
+
+def describe_error_body(body: Any) -> tuple[str | None, str | None, Any]:
+    """Pull ``(error code, human message, details)`` out of any error body shape we know.
+
+    Shapes handled: Kazoo (``{"error": "400", "message": "validation error", "data": {...}}``),
+    nested (``{"error": {"code", "message", "details"|"param"}}``), Astradial / Express
+    (``{"error": "...", "message"|"details": "...", "required_fields"|"skipped": [...]}``),
+    ``{"status": "error", "message": ...}`` and plain text.
+    """
+    if isinstance(body, str):
+        text = body.strip()
+        return None, (text[:500] or None), None
+    if not isinstance(body, Mapping):
+        return None, None, None
+    err = body.get("error")
+    if isinstance(err, Mapping):
+        nested = err.get("details", err.get("param"))
+        return _first_str(err.get("code"), err.get("type")), _first_str(err.get("message")), nested
+    details: Any
+    data = body.get("data")
+    if body.get("status") == "error" and isinstance(err, str) and err.isdigit():
+        # Kazoo envelope: `error` is the HTTP status, `message` the short code.
+        code = _first_str(body.get("message"))
+        human: str | None = None
+        details = None
+        if isinstance(data, Mapping):
+            human = _first_str(data.get("message"))
+            if human is None and data:
+                details = data
+        elif isinstance(data, str):
+            human = data
+        elif isinstance(data, list) and data:
+            details = data
+        return code, human or code, details
+    extra = {
+        k: body[k]
+        for k in (
+            "details",
+            "required_fields",
+            "required",
+            "skipped",
+            "valid_types",
+            "current",
+            "limit",
+        )
+        if k in body
+    }
+    code = _first_str(err) if isinstance(err, str) else None
+    human = _first_str(
+        body.get("message"), body.get("details") if isinstance(body.get("details"), str) else None
+    )
+    return code, human or code, (extra or None)
+
+
+def build_status_error(
+    status: int,
+    body: Any,
+    *,
+    headers: Mapping[str, str],
+    method: str,
+    url: str,
+    retries_taken: int = 0,
+    auth_failure: bool = False,
+) -> APIStatusError:
+    """Build the typed exception for an error response (body already decoded, or raw text)."""
+    safe_body = redact(body)
+    code, human, details = describe_error_body(safe_body)
+    request_id = None
+    if isinstance(body, Mapping):
+        rid = body.get("request_id")
+        request_id = rid if isinstance(rid, str) else None
+    request_id = request_id or headers.get("x-request-id")
+    cls = AuthenticationError if auth_failure else status_error_class(status)
+    parts = [f"{status}"]
+    if code and code != human:
+        parts.append(code)
+    msg = " ".join(parts)
+    if human:
+        msg += f": {human}"
+    if isinstance(details, Mapping):
+        fields = []
+        for field, rules in details.items():
+            if isinstance(rules, Mapping):
+                for rule, info in rules.items():
+                    text = info.get("message") if isinstance(info, Mapping) else None
+                    fields.append(f"{field} ({rule}{': ' + str(text) if text else ''})")
+        if fields:
+            msg += "; " + "; ".join(fields[:10])
+    msg += f" [{method} {url}"
+    if request_id:
+        msg += f", request_id={request_id}"
+    msg += "]"
+    exc = cls(
+        msg,
+        status_code=status,
+        request_id=request_id,
+        error=code,
+        server_message=human,
+        details=details,
+        body=safe_body,
+        headers=headers,
+        method=method,
+        url=url,
+        retries_taken=retries_taken,
+    )
+    if isinstance(exc, RateLimitError):
+        from ._retry import parse_retry_after
+
+        exc.retry_after = parse_retry_after(headers)
+    return exc

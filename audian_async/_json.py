@@ -1,0 +1,24 @@
+"""JSON encoding and decoding: orjson when installed (the ``fast`` extra), else the stdlib."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+
+def _stdlib_dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _pick() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
+    try:
+        import orjson
+    except ImportError:
+        return _stdlib_dumps, json.loads
+    return orjson.dumps, orjson.loads
+
+
+dumps, loads = _pick()

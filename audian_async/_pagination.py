@@ -1,0 +1,212 @@
+"""Async paginators: Kazoo ``start_key`` cursors (Audian) and ``limit``/``offset`` (Astradial).
+
+A paginator fetches pages lazily, one at a time, so memory stays bounded by one page however
+long the listing is. ``async for item in paginator`` walks items across pages;
+``paginator.pages()`` walks pages with their metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from ._errors import APIResponseValidationError
+from ._response import APIResponse
+
+if TYPE_CHECKING:
+    from ._core import Core, RequestOptions
+    from ._types import Operation
+
+__all__ = ["AsyncPaginator", "Page"]
+
+T = TypeVar("T")
+
+
+@attrs.define(slots=True, repr=False)
+class Page(Generic[T]):
+    """One page of a listing.
+
+    Attributes:
+        items: the page's items.
+        next_start_key: the cursor of the next page (Kazoo), ``None`` on the last page.
+        total: the total count when the server reports one (Astradial calls).
+        response: the page's :class:`APIResponse` (request id, page size, headers ...).
+    """
+
+    items: list[T]
+    next_start_key: str | int | None
+    total: int | None
+    response: APIResponse[Any]
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id of this page's response."""
+        return self.response.request_id
+
+    @property
+    def page_size(self) -> int | None:
+        """The number of items the server says it returned."""
+        return self.response.page_size
+
+    def __repr__(self) -> str:
+        return f"Page(items={len(self.items)}, next_start_key={self.next_start_key!r}, total={self.total!r})"
+
+
+class AsyncPaginator(Generic[T]):
+    """A lazily fetched listing. Iterate it with ``async for``; nothing is sent before that."""
+
+    def __init__(
+        self,
+        core: Core,
+        op: Operation,
+        *,
+        path_params: Mapping[str, Any],
+        query: dict[str, Any],
+        item_type: Any,
+        page_size: int | None,
+        paginate: bool = True,
+        max_items: int | None = None,
+        options: RequestOptions | None = None,
+    ) -> None:
+        self._core = core
+        self._op = op
+        self._path_params = path_params
+        self._query = query
+        self._item_type = item_type
+        self._page_size = page_size
+        self._paginate = paginate
+        self._max_items = max_items
+        self._options = options
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iter_items()
+
+    async def _iter_items(self) -> AsyncIterator[T]:
+        remaining = self._max_items
+        async for page in self.pages():
+            for item in page.items:
+                if remaining is not None:
+                    if remaining <= 0:
+                        return
+                    remaining -= 1
+                yield item
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Iterate pages (with their metadata), fetching each one when the previous is done."""
+        if self._op.pagination == "offset":
+            async for page in self._offset_pages():
+                yield page
+        else:
+            async for page in self._start_key_pages():
+                yield page
+
+    async def collect(self) -> list[T]:
+        """Fetch every item into a list (memory grows with the listing: prefer ``async for``)."""
+        return [item async for item in self]
+
+    async def first(self) -> T | None:
+        """The first item, or ``None`` for an empty listing (fetches one page at most)."""
+        async for item in self:
+            return item
+        return None
+
+    async def _fetch(self, query: dict[str, Any]) -> APIResponse[Any]:
+        response: APIResponse[Any] = await self._core.request(
+            self._op,
+            path_params=self._path_params,
+            query=query,
+            raw=True,
+            structure=False,
+            options=self._options,
+        )
+        return response
+
+    def _items(self, data: Any) -> list[T]:
+        from ._convert import structure
+
+        if data is None:
+            return []
+        key = self._op.item_key
+        if key is not None and isinstance(data, Mapping):
+            nested = data.get("numbers")
+            if isinstance(nested, Mapping):  # Kazoo nests keyed listings under `numbers`
+                data = nested
+            rows = [{**(v if isinstance(v, Mapping) else {}), key: k} for k, v in data.items()]
+            return [structure(row, self._item_type) for row in rows]
+        if not isinstance(data, list):
+            raise APIResponseValidationError(
+                f"{self._op.id}: expected a list of items, got {type(data).__name__}",
+                status_code=200,
+                method=self._op.method,
+                url=self._op.path,
+            )
+        return [structure(row, self._item_type) for row in data]
+
+    async def _start_key_pages(self) -> AsyncIterator[Page[T]]:
+        query = dict(self._query)
+        if not self._paginate:
+            query["paginate"] = "false"
+            response = await self._fetch(query)
+            yield Page(self._items(response.parsed), None, None, response)
+            return
+        if self._page_size is not None:
+            query["page_size"] = self._page_size
+        seen: set[Any] = set()
+        while True:
+            response = await self._fetch(query)
+            next_key = response.envelope.get("next_start_key")
+            yield Page(
+                self._items(response.parsed),
+                next_key if next_key not in ("", None) else None,
+                None,
+                response,
+            )
+            if next_key in (None, ""):
+                return
+            if next_key in seen:
+                raise APIResponseValidationError(
+                    f"{self._op.id}: the server repeated the cursor {next_key!r}; stopping to avoid a loop",
+                    status_code=response.status_code,
+                    method=self._op.method,
+                    url=self._op.path,
+                )
+            seen.add(next_key)
+            query["start_key"] = next_key
+
+    async def _offset_pages(self) -> AsyncIterator[Page[T]]:
+        query = dict(self._query)
+        limit = self._page_size or int(query.get("limit") or 50)
+        query["limit"] = limit
+        offset = int(query.get("offset") or 0)
+        while True:
+            query["offset"] = offset
+            response = await self._fetch(query)
+            body = response.parsed
+            rows = body.get("data") if isinstance(body, Mapping) else body
+            items = self._items(rows)
+            total, has_more = _offset_meta(body)
+            yield Page(items, None, total, response)
+            offset += len(items)
+            if not items or has_more is False or len(items) < limit:
+                return
+            if total is not None and offset >= total:
+                return
+
+
+def _offset_meta(body: Any) -> tuple[int | None, bool | None]:
+    """``(total, has_more)`` from either Astradial envelope shape."""
+    if not isinstance(body, Mapping):
+        return None, None
+    pagination = body.get("pagination")
+    if isinstance(pagination, Mapping):
+        total = pagination.get("total")
+        has_more = pagination.get("has_more")
+        return (total if isinstance(total, int) else None), (
+            has_more if isinstance(has_more, bool) else None
+        )
+    total = body.get("total")
+    page, pages = body.get("page"), body.get("pages")
+    has_more = page < pages if isinstance(page, int) and isinstance(pages, int) else None
+    return (total if isinstance(total, int) else None), has_more

@@ -1,0 +1,128 @@
+"""Small shared types: the NOT_GIVEN sentinel, timeouts, and the description of one operation.
+
+The generated resource modules import from here (and only from here and ``_resource``), so this
+module stays free of heavy imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal, TypeAlias, final
+
+import attrs
+
+__all__ = ["NOT_GIVEN", "NotGiven", "Operation", "Timeout"]
+
+
+@final
+class NotGiven:
+    """Sentinel for "argument not given" (distinct from ``None``, which sends JSON ``null``)."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+Headers: TypeAlias = Mapping[str, str]
+Query: TypeAlias = Mapping[str, Any]
+
+
+@attrs.frozen(slots=True)
+class Timeout:
+    """Per-attempt timeouts in seconds, by phase.
+
+    ``connect``: establishing a connection; ``read``: waiting for response bytes; ``write``:
+    sending the request; ``pool``: waiting for a free connection from the pool. The overall
+    budget of a call, retries and backoff included, is the client's ``deadline``.
+    """
+
+    connect: float | None = 5.0
+    read: float | None = 30.0
+    write: float | None = 30.0
+    pool: float | None = 30.0
+
+    @classmethod
+    def coerce(cls, value: float | Timeout | Any) -> Timeout:
+        """Accept a number (every phase), a :class:`Timeout`, or an ``httpx.Timeout``-like object."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(None, None, None, None)
+        if isinstance(value, int | float):
+            v = float(value)
+            return cls(v, v, v, v)
+        try:
+            return cls(value.connect, value.read, value.write, value.pool)
+        except AttributeError:
+            raise TypeError(
+                f"timeout must be a number or a Timeout, not {type(value).__name__}"
+            ) from None
+
+    def capped(self, remaining: float | None) -> Timeout:
+        """These timeouts, none longer than ``remaining`` seconds (the call's budget left)."""
+        if remaining is None:
+            return self
+
+        def cap(v: float | None) -> float:
+            return remaining if v is None else min(v, remaining)
+
+        return Timeout(cap(self.connect), cap(self.read), cap(self.write), cap(self.pool))
+
+
+PaginationStyle: TypeAlias = Literal["none", "start_key", "offset"]
+BodyMode: TypeAlias = Literal["create", "replace", "patch", "action"]
+
+
+@attrs.frozen(slots=True)
+class Operation:
+    """Everything the core needs to know about one API operation (built by generated code).
+
+    Attributes:
+        id: the spec's operationId (``users.create``).
+        method: HTTP method.
+        path: path template relative to the API base URL (``/accounts/{account_id}/users``).
+        retry_safe: whether repeating the request cannot duplicate work (GET, DELETE, PATCH,
+            updates). Creates are not, and are retried only when the server cannot have acted.
+        envelope: ``"kazoo"`` when responses are ``{"data": ..., "request_id": ...}`` envelopes
+            whose ``data`` is the result, ``"plain"`` when the body is the result.
+        wrap_body: wrap the request body as ``{"data": body}`` (Kazoo requests).
+        response: the type the result is structured into (a model class, ``list[Model]``,
+            ``dict[str, Model]``, a builtin), or ``None`` for no content.
+        body_schema: JSON schema the request body is validated against before sending.
+        body_mode: how strictly to validate: ``create``/``replace`` enforce required fields,
+            ``patch`` allows partial bodies and nulls.
+        pagination: ``start_key`` (Kazoo cursor), ``offset`` (limit/offset) or ``none``.
+        item_key: for listings whose ``data`` is an object keyed by id (phone numbers), the
+            field of each item that receives its key.
+        auth: whether the operation needs credentials.
+        secret_response: the response carries plaintext secrets (masked in reprs and logs).
+    """
+
+    id: str
+    method: str
+    path: str
+    retry_safe: bool
+    envelope: Literal["kazoo", "plain"]
+    wrap_body: bool = False
+    response: Any = None
+    body_schema: Mapping[str, Any] | None = None
+    body_mode: BodyMode = "action"
+    pagination: PaginationStyle = "none"
+    item_key: str | None = None
+    auth: bool = True
+    path_params: Sequence[str] = ()
+    stream: bool = False

@@ -1,0 +1,244 @@
+"""Client-side validation of request bodies against the spec's JSON schemas.
+
+A small, fast subset of JSON Schema (the keywords our spec uses). The first violation raises
+:class:`~audian_async.ValidationError` naming the field (dotted path) and the rule (the JSON
+Schema keyword), before anything is sent. Messages describe the rule and never echo the value,
+so a rejected password cannot leak through an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from ._errors import ValidationError
+
+__all__ = ["validate_body"]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+_TYPE_NAMES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (Mapping,),
+    "array": (list, tuple),
+    "null": (type(None),),
+}
+
+
+@lru_cache(maxsize=512)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    try:
+        import zoneinfo
+
+        return frozenset(zoneinfo.available_timezones())
+    except Exception:  # pragma: no cover - no tz database on this system
+        return frozenset()
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name in ("integer", "number") and isinstance(value, bool):
+        return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _TYPE_NAMES.get(name, (object,)))
+
+
+def _join(path: str, key: str | int) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+class _Validator:
+    __slots__ = ("partial", "schemas")
+
+    def __init__(self, schemas: Mapping[str, Any], partial: bool) -> None:
+        self.schemas = schemas
+        self.partial = partial
+
+    def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        while "$ref" in schema:
+            ref = schema["$ref"]
+            name = ref.rsplit("/", 1)[-1]
+            target = self.schemas.get(name)
+            if target is None:
+                raise KeyError(f"unresolvable schema reference {ref!r}")
+            schema = target
+        return schema
+
+    def check(self, value: Any, schema: Mapping[str, Any], path: str) -> None:
+        schema = self.resolve(schema)
+        if value is None and self.partial:
+            return  # PATCH: null deletes the key
+        for sub in schema.get("allOf", ()):
+            self.check(value, sub, path)
+        variants = schema.get("anyOf") or schema.get("oneOf")
+        if variants:
+            self._check_variants(value, variants, path)
+        types = schema.get("type")
+        if types is not None:
+            names = [types] if isinstance(types, str) else list(types)
+            if schema.get("nullable"):
+                names.append("null")
+            if not any(_is_type(value, n) for n in names):
+                expected = " or ".join(names)
+                raise ValidationError(
+                    path or "body", "type", f"must be {expected}, not {_json_type(value)}"
+                )
+        if value is None:
+            return
+        if "enum" in schema and not schema.get("x-open-enum"):
+            allowed = schema["enum"]
+            if value not in allowed:
+                listed = ", ".join(repr(a) for a in allowed if a is not None)
+                raise ValidationError(path, "enum", f"must be one of {listed}")
+        if "const" in schema and value != schema["const"]:
+            raise ValidationError(path, "const", f"must be {schema['const']!r}")
+        if isinstance(value, str):
+            self._check_string(value, schema, path)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            self._check_number(value, schema, path)
+        elif isinstance(value, list | tuple):
+            self._check_array(value, schema, path)
+        elif isinstance(value, Mapping):
+            self._check_object(value, schema, path)
+
+    def _check_variants(self, value: Any, variants: Any, path: str) -> None:
+        first: ValidationError | None = None
+        for variant in variants:
+            try:
+                self.check(value, variant, path)
+            except ValidationError as exc:
+                first = first or exc
+            else:
+                return
+        if first is not None:
+            raise first
+
+    def _check_string(self, value: str, schema: Mapping[str, Any], path: str) -> None:
+        n = len(value)
+        if "minLength" in schema and n < schema["minLength"]:
+            raise ValidationError(
+                path, "minLength", f"must be at least {schema['minLength']} characters"
+            )
+        if "maxLength" in schema and n > schema["maxLength"]:
+            raise ValidationError(
+                path, "maxLength", f"must be at most {schema['maxLength']} characters"
+            )
+        pattern = schema.get("pattern")
+        if pattern is not None and not _regex(pattern).search(value):
+            raise ValidationError(path, "pattern", f"must match the pattern {pattern}")
+        fmt = schema.get("format")
+        if fmt == "email" and not _EMAIL.match(value):
+            raise ValidationError(path, "format", "must be a valid email address")
+        if fmt == "e164" and not _E164.match(value):
+            raise ValidationError(
+                path, "format", "must be an E.164 phone number such as +14155550100"
+            )
+        if fmt == "iana-timezone":
+            zones = _timezones()
+            if zones and value not in zones:
+                raise ValidationError(
+                    path, "format", "must be an IANA time zone such as America/New_York"
+                )
+
+    def _check_number(self, value: float, schema: Mapping[str, Any], path: str) -> None:
+        if "minimum" in schema and value < schema["minimum"]:
+            raise ValidationError(path, "minimum", f"must be at least {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            raise ValidationError(path, "maximum", f"must be at most {schema['maximum']}")
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            raise ValidationError(
+                path, "exclusiveMinimum", f"must be greater than {schema['exclusiveMinimum']}"
+            )
+        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+            raise ValidationError(
+                path, "exclusiveMaximum", f"must be less than {schema['exclusiveMaximum']}"
+            )
+
+    def _check_array(
+        self, value: list[Any] | tuple[Any, ...], schema: Mapping[str, Any], path: str
+    ) -> None:
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            raise ValidationError(
+                path, "minItems", f"must have at least {schema['minItems']} items"
+            )
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            raise ValidationError(path, "maxItems", f"must have at most {schema['maxItems']} items")
+        if schema.get("uniqueItems"):
+            seen: list[Any] = []
+            for item in value:
+                if item in seen:
+                    raise ValidationError(path, "uniqueItems", "must not contain duplicates")
+                seen.append(item)
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for i, item in enumerate(value):
+                self.check(item, items, _join(path, i))
+
+    def _check_object(self, value: Mapping[str, Any], schema: Mapping[str, Any], path: str) -> None:
+        props: Mapping[str, Any] = schema.get("properties", {})
+        if not self.partial:
+            for name in schema.get("required", ()):
+                if name not in value or (
+                    value[name] is None and not _allows_null(self.resolve(props.get(name, {})))
+                ):
+                    raise ValidationError(_join(path, name), "required", "is required")
+            any_of = schema.get("x-require-any")
+            if any_of and not any(value.get(name) for name in any_of):
+                listed = " or ".join(any_of)
+                raise ValidationError(_join(path, any_of[0]), "required", f"at least one of {listed} is required")
+        additional = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            sub = props.get(key)
+            if sub is not None:
+                self.check(item, sub, _join(path, key))
+            elif additional is False:
+                raise ValidationError(
+                    _join(path, key), "additionalProperties", "is not a known field"
+                )
+            elif isinstance(additional, Mapping):
+                self.check(item, additional, _join(path, key))
+
+
+def _allows_null(schema: Mapping[str, Any]) -> bool:
+    t = schema.get("type")
+    return bool(schema.get("nullable")) or t == "null" or (isinstance(t, list) and "null" in t)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def validate_body(
+    body: Any, schema: Mapping[str, Any], schemas: Mapping[str, Any], *, partial: bool
+) -> None:
+    """Raise :class:`ValidationError` if ``body`` (JSON-ready) breaks ``schema``.
+
+    ``schemas`` resolves ``#/components/schemas/<Name>`` references. With ``partial`` (PATCH),
+    required fields are not enforced and ``null`` is accepted anywhere (it deletes a key).
+    """
+    _Validator(schemas, partial).check(body, schema, "")

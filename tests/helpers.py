@@ -1,0 +1,33 @@
+"""Shared test helpers: JWT-shaped tokens and Kazoo envelopes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+ACCOUNT = "a" * 32
+API_KEY = "k" * 64
+BASE = "https://api.audian.com:8443/v2"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_jwt(lifetime: float = 3600, *, iat: float | None = None, **claims: Any) -> str:
+    """A JWT-shaped token (unsigned) with `iat` and `exp` in whole seconds."""
+    issued = int(time.time() if iat is None else iat)
+    payload = {"account_id": ACCOUNT, "owner_id": "o" * 32, "iat": issued, "exp": issued + int(lifetime), **claims}
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    return f"{head}.{b64(json.dumps(payload).encode())}.{b64(b'sig')}"
+
+
+def envelope(data: Any, **meta: Any) -> dict[str, Any]:
+    """A Kazoo success envelope."""
+    return {"data": data, "status": "success", "request_id": meta.pop("request_id", "req-1"), "revision": "1-abc", **meta}
+
+
+def auth_body(token: str, account_id: str = ACCOUNT) -> dict[str, Any]:
+    return {"auth_token": token, "data": {"account_id": account_id, "owner_id": "o" * 32}, "status": "success"}

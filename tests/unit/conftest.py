@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import respx
+
+from audian_async import AsyncAudian
+from tests.helpers import API_KEY, BASE, auth_body, make_jwt
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def auth_route(mock: respx.MockRouter) -> respx.Route:
+    return mock.put("/api_auth").respond(201, json=auth_body(make_jwt()))
+
+
+@pytest.fixture
+async def audian(auth_route: respx.Route) -> AsyncIterator[AsyncAudian]:
+    async with AsyncAudian(api_key=API_KEY, max_retries=2) as client:
+        yield client
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record backoff sleeps instead of sleeping."""
+    recorded: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    import audian_async._core as core
+
+    monkeypatch.setattr(core.anyio, "sleep", fake_sleep)
+    return recorded

@@ -1,0 +1,168 @@
+"""Authentication: lazy exchange, single-flight refresh, proactive expiry, wrong keys."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from audian_async import AsyncAudian, AuthenticationError
+from audian_async._auth import refresh_deadline
+from tests.helpers import ACCOUNT, API_KEY, auth_body, envelope, make_jwt
+
+USERS = f"/accounts/{ACCOUNT}/users"
+
+
+async def test_authenticates_lazily_on_first_call(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+    users = mock.get(USERS).respond(200, json=envelope([]))
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        assert auth_route.call_count == 0
+        assert [u async for u in audian.users.list()] == []
+    assert auth_route.call_count == 1
+    sent = auth_route.calls[0].request
+    assert sent.method == "PUT"
+    assert sent.read() == b'{"data":{"api_key":"' + API_KEY.encode() + b'"}}'
+    assert "x-auth-token" not in sent.headers
+    token = auth_route.calls[0].response.json()["auth_token"]
+    assert users.calls[0].request.headers["x-auth-token"] == token
+
+
+async def test_authenticate_exposes_account_and_owner(audian: AsyncAudian) -> None:
+    info = await audian.authenticate()
+    assert info.account_id == ACCOUNT
+    assert info.owner_id == "o" * 32
+    assert audian.account_id == ACCOUNT
+
+
+async def test_fifty_concurrent_calls_with_expired_token_cause_one_exchange(mock: respx.MockRouter) -> None:
+    # First token: issued an hour ago, already expired by our clock's reading of iat/exp.
+    tokens = iter([make_jwt(3600), make_jwt(3600)])
+    auth = mock.put("/api_auth").mock(side_effect=lambda req: httpx.Response(201, json=auth_body(next(tokens))))
+    mock.get(USERS + "/u1").respond(200, json=envelope({"id": "u1"}))
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        await audian.users.get("u1")
+        assert auth.call_count == 1
+        # Make the current credentials stale, as if their refresh time had passed.
+        cred = audian._core.shared.authenticator.current  # type: ignore[union-attr]
+        assert cred is not None
+        cred.refresh_at = time.monotonic() - 1
+
+        async def one() -> None:
+            await audian.users.get("u1")
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(one)
+    assert auth.call_count == 2
+
+
+async def test_401_with_a_token_that_worked_refreshes_once_and_replays(mock: respx.MockRouter) -> None:
+    first, second = make_jwt(3600, jti="1"), make_jwt(3600, jti="2")
+    tokens = iter([first, second])
+    auth = mock.put("/api_auth").mock(side_effect=lambda req: httpx.Response(201, json=auth_body(next(tokens))))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["x-auth-token"] == first and answer.calls > 0:  # type: ignore[attr-defined]
+            return httpx.Response(401, json={"status": "error", "error": "401", "message": "invalid credentials", "data": {}})
+        answer.calls += 1  # type: ignore[attr-defined]
+        return httpx.Response(200, json=envelope({"id": "u1"}))
+
+    answer.calls = 0  # type: ignore[attr-defined]
+    route = mock.get(USERS + "/u1").mock(side_effect=answer)
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        await audian.users.get("u1")  # proves the first token
+
+        async def one() -> None:
+            user = await audian.users.get("u1")
+            assert user.id == "u1"
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(one)
+    assert auth.call_count == 2
+    assert route.calls[-1].request.headers["x-auth-token"] == second
+
+
+async def test_401_with_a_fresh_token_is_an_authentication_error(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+    route = mock.get(USERS + "/u1").respond(
+        401, json={"status": "error", "error": "401", "message": "invalid_credentials", "data": {"message": "invalid credentials"}}
+    )
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        with pytest.raises(AuthenticationError) as info:
+            await audian.users.get("u1")
+    assert info.value.status_code == 401
+    assert route.call_count == 1
+    assert auth_route.call_count == 1
+
+
+@pytest.mark.parametrize("status", [404, 401, 400])
+async def test_wrong_api_key_fails_at_once_without_retry(mock: respx.MockRouter, status: int, sleeps: list[float]) -> None:
+    body = {"status": "error", "error": str(status), "message": "bad_identifier", "data": [API_KEY]}
+    auth = mock.put("/api_auth").respond(status, json=body)
+    async with AsyncAudian(api_key=API_KEY, max_retries=5) as audian:
+        with pytest.raises(AuthenticationError) as info:
+            await audian.authenticate()
+    assert auth.call_count == 1
+    assert sleeps == []
+    assert info.value.status_code == status
+    assert API_KEY not in str(info.value)
+    assert API_KEY not in repr(info.value.body)
+
+
+async def test_transient_failure_of_the_exchange_is_retried(mock: respx.MockRouter, sleeps: list[float]) -> None:
+    auth = mock.put("/api_auth").mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.Response(503), httpx.Response(201, json=auth_body(make_jwt()))]
+    )
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        info = await audian.authenticate()
+    assert info.account_id == ACCOUNT
+    assert auth.call_count == 3
+    assert len(sleeps) == 2
+
+
+def test_refresh_margin_never_exceeds_the_token_lifetime() -> None:
+    now_wall, now_mono = 1_000_000.0, 50.0
+    short = make_jwt(2, iat=now_wall)
+    at = refresh_deadline(short, 60.0, now_mono=now_mono, now_wall=now_wall)
+    assert at is not None
+    assert at == pytest.approx(now_mono + 1.0)  # half of the 2 s lifetime, not 60 s before exp
+    long = make_jwt(3600, iat=now_wall)
+    assert refresh_deadline(long, 60.0, now_mono=now_mono, now_wall=now_wall) == pytest.approx(now_mono + 3540)
+    assert refresh_deadline("not-a-jwt", 60.0, now_mono=now_mono, now_wall=now_wall) is None
+
+
+async def test_short_lived_tokens_do_not_cause_an_exchange_loop(mock: respx.MockRouter) -> None:
+    auth = mock.put("/api_auth").mock(side_effect=lambda req: httpx.Response(201, json=auth_body(make_jwt(2))))
+    mock.get(USERS + "/u1").respond(200, json=envelope({"id": "u1"}))
+    async with AsyncAudian(api_key=API_KEY, refresh_margin=600) as audian:
+        for _ in range(20):
+            await audian.users.get("u1")
+    assert auth.call_count == 1
+
+
+async def test_static_token_is_sent_and_never_exchanged(mock: respx.MockRouter) -> None:
+    auth = mock.put("/api_auth").respond(201, json=auth_body(make_jwt()))
+    route = mock.get("/accounts/b0/users/u1").respond(200, json=envelope({"id": "u1"}))
+    async with AsyncAudian(auth_token="opaque-token", account_id="b0") as audian:
+        await audian.users.get("u1")
+    assert auth.call_count == 0
+    assert route.calls[0].request.headers["x-auth-token"] == "opaque-token"
+
+
+def test_missing_credentials_name_the_argument_and_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDIAN_API_KEY", raising=False)
+    with pytest.raises(Exception, match="AUDIAN_API_KEY"):
+        AsyncAudian()
+
+
+async def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, mock: respx.MockRouter) -> None:
+    monkeypatch.setenv("AUDIAN_API_KEY", API_KEY)
+    monkeypatch.setenv("AUDIAN_BASE_URL", "https://pbx.example.net/v2")
+    with respx.mock(base_url="https://pbx.example.net/v2") as other:
+        auth = other.put("/api_auth").respond(201, json=auth_body(make_jwt()))
+        async with AsyncAudian() as audian:
+            await audian.authenticate()
+        assert auth.call_count == 1
