@@ -1,0 +1,128 @@
+"""Progress display for the bulk runner: a ``rich`` live bar, or a periodic stderr line.
+
+``rich`` (the ``progress`` extra) is imported only when a bar is wanted. Without a terminal, or
+without ``rich`` when progress was forced on, a plain line is printed every few seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any, Protocol, TextIO
+
+__all__ = ["Reporter", "make_reporter"]
+
+
+class Reporter(Protocol):
+    """Something that shows the runner's counters now and then."""
+
+    interval: float
+
+    def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
+        """Show the current counters."""
+
+    def finish(self, line: str) -> None:
+        """Remove any live display and print the final one-line summary."""
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def make_reporter(mode: bool | None, total: int | None) -> Reporter | None:
+    """``None``: a rich bar only on a terminal; ``True``: always show something; ``False``: none."""
+    if mode is False:
+        return None
+    stream = sys.stderr
+    if _isatty(stream):
+        try:
+            return _RichReporter(total)
+        except Exception:  # rich missing (ImportError) or unusable here: plain lines
+            pass
+    if mode is None:
+        return None
+    return _LineReporter(stream, total)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _LineReporter:
+    interval = 2.0
+
+    def __init__(self, stream: TextIO, total: int | None) -> None:
+        self._stream = stream
+        self._total = total
+
+    def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
+        done = ok + failed
+        rate = done / seconds if seconds > 0 else 0.0
+        text = f"bulk: {done + skipped}"
+        if self._total is not None:
+            text += f"/{self._total}"
+        text += f" done ({ok} ok, {failed} failed"
+        if skipped:
+            text += f", {skipped} skipped"
+        text += f"), {rate:.1f}/s"
+        if self._total is not None and rate > 0:
+            remaining = max(0, self._total - done - skipped)
+            text += f", ETA {_duration(remaining / rate)}"
+        self._write(text)
+
+    def finish(self, line: str) -> None:
+        self._write(line)
+
+    def _write(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            print(text, file=self._stream, flush=True)
+
+
+class _RichReporter:
+    interval = 0.1
+
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._console: Any = Console(stderr=True)
+        self._progress: Any = Progress(
+            TextColumn("[bold]bulk[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"
+                " {task.fields[rate]}"
+            ),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self._console,
+            auto_refresh=False,
+            transient=True,
+        )
+        self._task = self._progress.add_task("bulk", total=total, ok=0, failed=0, rate="")
+        self._progress.start()
+
+    def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
+        done = ok + failed
+        rate = f"{done / seconds:.1f}/s" if seconds > 0 else ""
+        self._progress.update(self._task, completed=done + skipped, ok=ok, failed=failed, rate=rate)
+        self._progress.refresh()
+
+    def finish(self, line: str) -> None:
+        self._progress.stop()
+        self._console.print(line, markup=False, highlight=False)
