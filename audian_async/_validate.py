@@ -196,7 +196,9 @@ class _Validator:
             any_of = schema.get("x-require-any")
             if any_of and not any(value.get(name) for name in any_of):
                 listed = " or ".join(any_of)
-                raise ValidationError(_join(path, any_of[0]), "required", f"at least one of {listed} is required")
+                raise ValidationError(
+                    _join(path, any_of[0]), "required", f"at least one of {listed} is required"
+                )
         additional = schema.get("additionalProperties", True)
         for key, item in value.items():
             sub = props.get(key)

@@ -19,15 +19,31 @@ def b64(data: bytes) -> str:
 def make_jwt(lifetime: float = 3600, *, iat: float | None = None, **claims: Any) -> str:
     """A JWT-shaped token (unsigned) with `iat` and `exp` in whole seconds."""
     issued = int(time.time() if iat is None else iat)
-    payload = {"account_id": ACCOUNT, "owner_id": "o" * 32, "iat": issued, "exp": issued + int(lifetime), **claims}
+    payload = {
+        "account_id": ACCOUNT,
+        "owner_id": "o" * 32,
+        "iat": issued,
+        "exp": issued + int(lifetime),
+        **claims,
+    }
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     return f"{head}.{b64(json.dumps(payload).encode())}.{b64(b'sig')}"
 
 
 def envelope(data: Any, **meta: Any) -> dict[str, Any]:
     """A Kazoo success envelope."""
-    return {"data": data, "status": "success", "request_id": meta.pop("request_id", "req-1"), "revision": "1-abc", **meta}
+    return {
+        "data": data,
+        "status": "success",
+        "request_id": meta.pop("request_id", "req-1"),
+        "revision": "1-abc",
+        **meta,
+    }
 
 
 def auth_body(token: str, account_id: str = ACCOUNT) -> dict[str, Any]:
-    return {"auth_token": token, "data": {"account_id": account_id, "owner_id": "o" * 32}, "status": "success"}
+    return {
+        "auth_token": token,
+        "data": {"account_id": account_id, "owner_id": "o" * 32},
+        "status": "success",
+    }

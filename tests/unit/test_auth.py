@@ -16,7 +16,9 @@ from tests.helpers import ACCOUNT, API_KEY, auth_body, envelope, make_jwt
 USERS = f"/accounts/{ACCOUNT}/users"
 
 
-async def test_authenticates_lazily_on_first_call(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+async def test_authenticates_lazily_on_first_call(
+    mock: respx.MockRouter, auth_route: respx.Route
+) -> None:
     users = mock.get(USERS).respond(200, json=envelope([]))
     async with AsyncAudian(api_key=API_KEY) as audian:
         assert auth_route.call_count == 0
@@ -37,10 +39,14 @@ async def test_authenticate_exposes_account_and_owner(audian: AsyncAudian) -> No
     assert audian.account_id == ACCOUNT
 
 
-async def test_fifty_concurrent_calls_with_expired_token_cause_one_exchange(mock: respx.MockRouter) -> None:
+async def test_fifty_concurrent_calls_with_expired_token_cause_one_exchange(
+    mock: respx.MockRouter,
+) -> None:
     # First token: issued an hour ago, already expired by our clock's reading of iat/exp.
     tokens = iter([make_jwt(3600), make_jwt(3600)])
-    auth = mock.put("/api_auth").mock(side_effect=lambda req: httpx.Response(201, json=auth_body(next(tokens))))
+    auth = mock.put("/api_auth").mock(
+        side_effect=lambda req: httpx.Response(201, json=auth_body(next(tokens)))
+    )
     mock.get(USERS + "/u1").respond(200, json=envelope({"id": "u1"}))
     async with AsyncAudian(api_key=API_KEY) as audian:
         await audian.users.get("u1")
@@ -59,14 +65,26 @@ async def test_fifty_concurrent_calls_with_expired_token_cause_one_exchange(mock
     assert auth.call_count == 2
 
 
-async def test_401_with_a_token_that_worked_refreshes_once_and_replays(mock: respx.MockRouter) -> None:
+async def test_401_with_a_token_that_worked_refreshes_once_and_replays(
+    mock: respx.MockRouter,
+) -> None:
     first, second = make_jwt(3600, jti="1"), make_jwt(3600, jti="2")
     tokens = iter([first, second])
-    auth = mock.put("/api_auth").mock(side_effect=lambda req: httpx.Response(201, json=auth_body(next(tokens))))
+    auth = mock.put("/api_auth").mock(
+        side_effect=lambda req: httpx.Response(201, json=auth_body(next(tokens)))
+    )
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.headers["x-auth-token"] == first and answer.calls > 0:  # type: ignore[attr-defined]
-            return httpx.Response(401, json={"status": "error", "error": "401", "message": "invalid credentials", "data": {}})
+            return httpx.Response(
+                401,
+                json={
+                    "status": "error",
+                    "error": "401",
+                    "message": "invalid credentials",
+                    "data": {},
+                },
+            )
         answer.calls += 1  # type: ignore[attr-defined]
         return httpx.Response(200, json=envelope({"id": "u1"}))
 
@@ -86,9 +104,17 @@ async def test_401_with_a_token_that_worked_refreshes_once_and_replays(mock: res
     assert route.calls[-1].request.headers["x-auth-token"] == second
 
 
-async def test_401_with_a_fresh_token_is_an_authentication_error(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+async def test_401_with_a_fresh_token_is_an_authentication_error(
+    mock: respx.MockRouter, auth_route: respx.Route
+) -> None:
     route = mock.get(USERS + "/u1").respond(
-        401, json={"status": "error", "error": "401", "message": "invalid_credentials", "data": {"message": "invalid credentials"}}
+        401,
+        json={
+            "status": "error",
+            "error": "401",
+            "message": "invalid_credentials",
+            "data": {"message": "invalid credentials"},
+        },
     )
     async with AsyncAudian(api_key=API_KEY) as audian:
         with pytest.raises(AuthenticationError) as info:
@@ -99,7 +125,9 @@ async def test_401_with_a_fresh_token_is_an_authentication_error(mock: respx.Moc
 
 
 @pytest.mark.parametrize("status", [404, 401, 400])
-async def test_wrong_api_key_fails_at_once_without_retry(mock: respx.MockRouter, status: int, sleeps: list[float]) -> None:
+async def test_wrong_api_key_fails_at_once_without_retry(
+    mock: respx.MockRouter, status: int, sleeps: list[float]
+) -> None:
     body = {"status": "error", "error": str(status), "message": "bad_identifier", "data": [API_KEY]}
     auth = mock.put("/api_auth").respond(status, json=body)
     async with AsyncAudian(api_key=API_KEY, max_retries=5) as audian:
@@ -112,9 +140,15 @@ async def test_wrong_api_key_fails_at_once_without_retry(mock: respx.MockRouter,
     assert API_KEY not in repr(info.value.body)
 
 
-async def test_transient_failure_of_the_exchange_is_retried(mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_transient_failure_of_the_exchange_is_retried(
+    mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     auth = mock.put("/api_auth").mock(
-        side_effect=[httpx.ConnectError("refused"), httpx.Response(503), httpx.Response(201, json=auth_body(make_jwt()))]
+        side_effect=[
+            httpx.ConnectError("refused"),
+            httpx.Response(503),
+            httpx.Response(201, json=auth_body(make_jwt())),
+        ]
     )
     async with AsyncAudian(api_key=API_KEY) as audian:
         info = await audian.authenticate()
@@ -130,12 +164,16 @@ def test_refresh_margin_never_exceeds_the_token_lifetime() -> None:
     assert at is not None
     assert at == pytest.approx(now_mono + 1.0)  # half of the 2 s lifetime, not 60 s before exp
     long = make_jwt(3600, iat=now_wall)
-    assert refresh_deadline(long, 60.0, now_mono=now_mono, now_wall=now_wall) == pytest.approx(now_mono + 3540)
+    assert refresh_deadline(long, 60.0, now_mono=now_mono, now_wall=now_wall) == pytest.approx(
+        now_mono + 3540
+    )
     assert refresh_deadline("not-a-jwt", 60.0, now_mono=now_mono, now_wall=now_wall) is None
 
 
 async def test_short_lived_tokens_do_not_cause_an_exchange_loop(mock: respx.MockRouter) -> None:
-    auth = mock.put("/api_auth").mock(side_effect=lambda req: httpx.Response(201, json=auth_body(make_jwt(2))))
+    auth = mock.put("/api_auth").mock(
+        side_effect=lambda req: httpx.Response(201, json=auth_body(make_jwt(2)))
+    )
     mock.get(USERS + "/u1").respond(200, json=envelope({"id": "u1"}))
     async with AsyncAudian(api_key=API_KEY, refresh_margin=600) as audian:
         for _ in range(20):

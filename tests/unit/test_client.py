@@ -32,10 +32,18 @@ async def test_for_account_targets_another_account_and_shares_auth(
     assert audian.account_id == ACCOUNT
 
 
-async def test_with_raw_response_exposes_envelope_metadata(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_with_raw_response_exposes_envelope_metadata(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     mock.get(USERS + "/u1").respond(
         200,
-        json=envelope({"id": "u1"}, request_id="rid-7", revision="3-abc", tokens={"consumed": 1, "remaining": 99}, auth_token="tok-SECRET-xyz"),
+        json=envelope(
+            {"id": "u1"},
+            request_id="rid-7",
+            revision="3-abc",
+            tokens={"consumed": 1, "remaining": 99},
+            auth_token="tok-SECRET-xyz",
+        ),
     )
     raw = await audian.with_raw_response.users.get("u1")
     assert isinstance(raw, APIResponse)
@@ -49,19 +57,27 @@ async def test_with_raw_response_exposes_envelope_metadata(audian: AsyncAudian, 
     assert "tok-SECRET-xyz" not in repr(raw)
 
 
-async def test_requests_carry_headers_and_a_request_id(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_requests_carry_headers_and_a_request_id(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.put(USERS).respond(201, json=envelope({"id": "u1"}))
-    await audian.users.create(first_name="J", last_name="S", extra_headers={"X-Trace": "t1"}, extra_body={"custom": 1})
+    await audian.users.create(
+        first_name="J", last_name="S", extra_headers={"X-Trace": "t1"}, extra_body={"custom": 1}
+    )
     request = route.calls[0].request
     assert request.headers["content-type"] == "application/json"
     assert request.headers["accept"] == "application/json"
     assert request.headers["x-trace"] == "t1"
     assert len(request.headers["x-request-id"]) == 32
     assert request.headers["user-agent"].startswith("audian-async/")
-    assert json.loads(request.read()) == {"data": {"first_name": "J", "last_name": "S", "custom": 1}}
+    assert json.loads(request.read()) == {
+        "data": {"first_name": "J", "last_name": "S", "custom": 1}
+    }
 
 
-async def test_injected_httpx_client_is_used_and_not_closed(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+async def test_injected_httpx_client_is_used_and_not_closed(
+    mock: respx.MockRouter, auth_route: respx.Route
+) -> None:
     mock.get(USERS + "/u1").respond(200, json=envelope({"id": "u1"}))
     async with httpx.AsyncClient() as http:
         async with AsyncAudian(api_key=API_KEY, http_client=http) as audian:
@@ -102,33 +118,62 @@ async def test_no_secret_in_reprs_logs_or_errors(
     mock.put("/api_auth").respond(201, json=auth_body(token))
     password = "s3cret-sip-pw"
     mock.put(f"/accounts/{ACCOUNT}/devices").respond(
-        201, json=envelope({"id": "d1", "name": "Desk", "sip": {"username": "jane", "password": password}}, auth_token=token)
+        201,
+        json=envelope(
+            {"id": "d1", "name": "Desk", "sip": {"username": "jane", "password": password}},
+            auth_token=token,
+        ),
     )
     mock.get(USERS + "/bad").respond(
-        400, json={"status": "error", "error": "400", "message": "validation error", "auth_token": token,
-                   "data": {"password": {"minLength": {"message": "too short", "value": password}}}}
+        400,
+        json={
+            "status": "error",
+            "error": "400",
+            "message": "validation error",
+            "auth_token": token,
+            "data": {"password": {"minLength": {"message": "too short", "value": password}}},
+        },
     )
     caplog.set_level(logging.DEBUG)
     async with AsyncAudian(api_key=API_KEY) as audian:
-        device = await audian.devices.create(name="Desk", sip={"username": "jane", "password": password})
+        device = await audian.devices.create(
+            name="Desk", sip={"username": "jane", "password": password}
+        )
         with pytest.raises(BadRequestError) as info:
             await audian.users.get("bad")
-        texts = [repr(audian), repr(device), repr(device.sip), str(info.value), repr(info.value.body),
-                 repr(audian._core.shared.authenticator.strategy), repr(audian._core.shared.authenticator.current)]
+        texts = [
+            repr(audian),
+            repr(device),
+            repr(device.sip),
+            str(info.value),
+            repr(info.value.body),
+            repr(audian._core.shared.authenticator.strategy),
+            repr(audian._core.shared.authenticator.current),
+        ]
     texts += [r.getMessage() for r in caplog.records]
     out = capsys.readouterr()
     texts += [out.out, out.err]
     blob = "\n".join(texts)
     for secret in (API_KEY, token, password):
         assert secret not in blob
-    assert isinstance(device.sip, DeviceSip) and device.sip.password == password  # still readable in code
+    assert (
+        isinstance(device.sip, DeviceSip) and device.sip.password == password
+    )  # still readable in code
     assert "***" in repr(device.sip)
 
 
 async def test_one_debug_line_per_request_and_retry(
-    audian: AsyncAudian, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture, sleeps: list[float]
+    audian: AsyncAudian,
+    mock: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+    sleeps: list[float],
 ) -> None:
-    mock.get(USERS + "/u1").mock(side_effect=[httpx.Response(503), httpx.Response(200, json=envelope({"id": "u1"}), headers={"X-Request-ID": "rid-9"})])
+    mock.get(USERS + "/u1").mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(200, json=envelope({"id": "u1"}), headers={"X-Request-ID": "rid-9"}),
+        ]
+    )
     await audian.authenticate()
     caplog.set_level(logging.DEBUG, logger="audian_async")
     await audian.users.get("u1")
@@ -145,7 +190,9 @@ def test_import_is_lazy_and_silent() -> None:
         "heavy = [m for m in ('httpx', 'cattrs', 'audian_async._generated.audian.models.user', 'aiohttp', 'starlette') if m in sys.modules]; "
         "print(heavy, logging.getLogger('audian_async').handlers)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[] []"
     assert result.stderr == ""
 
@@ -155,16 +202,30 @@ def test_first_resource_access_loads_only_that_resource() -> None:
         "import sys; from audian_async import AsyncAudian; c = AsyncAudian(api_key='k'); c.users; "
         "print(sorted(m.rsplit('.', 1)[-1] for m in sys.modules if m.startswith('audian_async._generated.audian.resources.')))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "['users']"
 
 
 def test_models_keep_unknown_fields_and_tolerate_new_enum_values() -> None:
-    device = Device.from_dict({"id": "d", "device_type": "hologram", "brand_new": [1, 2], "sip": {"username": "u", "z": True}})
+    device = Device.from_dict(
+        {
+            "id": "d",
+            "device_type": "hologram",
+            "brand_new": [1, 2],
+            "sip": {"username": "u", "z": True},
+        }
+    )
     assert device.device_type == "hologram"
     assert device.extra == {"brand_new": [1, 2]}
     assert device.sip is not None and device.sip.extra == {"z": True}
-    assert device.to_dict() == {"id": "d", "device_type": "hologram", "brand_new": [1, 2], "sip": {"username": "u", "z": True}}
+    assert device.to_dict() == {
+        "id": "d",
+        "device_type": "hologram",
+        "brand_new": [1, 2],
+        "sip": {"username": "u", "z": True},
+    }
 
 
 def test_base_url_default() -> None:

@@ -31,13 +31,23 @@ KAZOO_VALIDATION = {
     "message": "validation error",
     "request_id": "req-400",
     "data": {
-        "username": {"unique": {"message": "Username must be unique within account", "cause": "janesmith"}},
-        "sip.password": {"minLength": {"message": "String must be at least 5 characters", "value": "abc", "target": 5}},
+        "username": {
+            "unique": {"message": "Username must be unique within account", "cause": "janesmith"}
+        },
+        "sip.password": {
+            "minLength": {
+                "message": "String must be at least 5 characters",
+                "value": "abc",
+                "target": 5,
+            }
+        },
     },
 }
 
 
-async def test_kazoo_validation_error_becomes_bad_request_with_field_map(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_kazoo_validation_error_becomes_bad_request_with_field_map(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     mock.put(USERS).respond(400, json=KAZOO_VALIDATION)
     with pytest.raises(BadRequestError) as info:
         await audian.users.create(first_name="Jane", last_name="Smith", username="janesmith")
@@ -49,7 +59,11 @@ async def test_kazoo_validation_error_becomes_bad_request_with_field_map(audian:
     assert err.details["username"]["unique"]["cause"] == "janesmith"
     # the echoed value of a secret field is redacted, and so is the echoed token
     assert err.details["sip.password"]["minLength"]["value"] == "***"
-    assert "abc" not in str(err) and "secret-token" not in str(err) and "secret-token" not in repr(err.body)
+    assert (
+        "abc" not in str(err)
+        and "secret-token" not in str(err)
+        and "secret-token" not in repr(err.body)
+    )
     assert "username (unique: Username must be unique within account)" in str(err)
     assert "request_id=req-400" in str(err)
 
@@ -68,9 +82,18 @@ async def test_kazoo_validation_error_becomes_bad_request_with_field_map(audian:
     ],
 )
 async def test_status_codes_map_to_exception_classes(
-    audian: AsyncAudian, mock: respx.MockRouter, status: int, cls: type[APIStatusError], sleeps: list[float]
+    audian: AsyncAudian,
+    mock: respx.MockRouter,
+    status: int,
+    cls: type[APIStatusError],
+    sleeps: list[float],
 ) -> None:
-    body = {"status": "error", "error": str(status), "message": "bad_identifier", "data": {"message": "resource not found"}}
+    body = {
+        "status": "error",
+        "error": str(status),
+        "message": "bad_identifier",
+        "data": {"message": "resource not found"},
+    }
     mock.delete(USERS + "/u1").respond(status, json=body, headers={"X-Request-ID": "hdr-id"})
     with pytest.raises(cls) as info:
         await audian.users.delete("u1")
@@ -80,16 +103,28 @@ async def test_status_codes_map_to_exception_classes(
     assert info.value.request_id == "hdr-id"
 
 
-async def test_non_json_error_body_is_kept_as_text(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
-    mock.get(USERS + "/u1").respond(500, text="<html>Bad Gateway</html>", headers={"content-type": "text/html"})
+async def test_non_json_error_body_is_kept_as_text(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    mock.get(USERS + "/u1").respond(
+        500, text="<html>Bad Gateway</html>", headers={"content-type": "text/html"}
+    )
     with pytest.raises(InternalServerError) as info:
         await audian.users.get("u1")
     assert info.value.body == "<html>Bad Gateway</html>"
     assert "Bad Gateway" in str(info.value)
 
 
-async def test_flat_error_shape_of_account_creation(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    body = {"error": {"code": "INVALID_REQUEST", "message": "Missing required field: name", "details": {"field": "name"}}}
+async def test_flat_error_shape_of_account_creation(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    body = {
+        "error": {
+            "code": "INVALID_REQUEST",
+            "message": "Missing required field: name",
+            "details": {"field": "name"},
+        }
+    }
     mock.post("/accounts").respond(400, json=body)
     with pytest.raises(BadRequestError) as info:
         await audian.accounts.create(name="Acme", email="admin@acme.com")
@@ -98,10 +133,14 @@ async def test_flat_error_shape_of_account_creation(audian: AsyncAudian, mock: r
     assert info.value.details == {"field": "name"}
 
 
-async def test_delete_accepts_204_and_200_with_the_document(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_delete_accepts_204_and_200_with_the_document(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     mock.delete(USERS + "/u1").respond(204)
     assert await audian.users.delete("u1") is None
-    mock.delete(USERS + "/u2").respond(200, json=envelope({"id": "u2", "_read_only": {"deleted": True}}))
+    mock.delete(USERS + "/u2").respond(
+        200, json=envelope({"id": "u2", "_read_only": {"deleted": True}})
+    )
     deleted = await audian.users.delete("u2")
     assert deleted is not None and deleted.id == "u2"
     assert deleted.extra == {"_read_only": {"deleted": True}}
@@ -115,7 +154,11 @@ async def test_delete_accepts_204_and_200_with_the_document(audian: AsyncAudian,
         ({"first_name": "J", "last_name": "S", "email": "not-an-email"}, "email", "format"),
         ({"first_name": "J", "last_name": "S", "username": "has space"}, "username", "pattern"),
         ({"first_name": "J", "last_name": "S", "priv_level": "root"}, "priv_level", "enum"),
-        ({"first_name": "J", "last_name": "S", "caller_id": {"internal": {"name": "n" * 36}}}, "caller_id.internal.name", "maxLength"),
+        (
+            {"first_name": "J", "last_name": "S", "caller_id": {"internal": {"name": "n" * 36}}},
+            "caller_id.internal.name",
+            "maxLength",
+        ),
         ({"first_name": "J", "last_name": "S", "enabled": "yes"}, "enabled", "type"),
     ],
 )
@@ -131,7 +174,9 @@ async def test_client_side_validation_names_field_and_rule(
     assert route.call_count == 0
 
 
-async def test_required_fields_of_a_replace_are_checked_and_secrets_not_echoed(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_required_fields_of_a_replace_are_checked_and_secrets_not_echoed(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.post(DEVICES + "/d1").respond(200, json=envelope({"id": "d1"}))
     with pytest.raises(ValidationError) as info:
         await audian.devices.update("d1", sip={"password": "abc"})
@@ -150,14 +195,26 @@ async def test_open_enums_are_not_rejected(audian: AsyncAudian, mock: respx.Mock
     assert json.loads(route.calls[0].request.read())["data"]["device_type"] == "teammate"
 
 
-async def test_patch_sends_only_given_fields_and_none_as_null(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_patch_sends_only_given_fields_and_none_as_null(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.patch(USERS + "/u1").respond(200, json=envelope({"id": "u1"}))
     await audian.users.patch("u1", first_name="Janet", timezone=None)
-    assert json.loads(route.calls[0].request.read()) == {"data": {"first_name": "Janet", "timezone": None}}
+    assert json.loads(route.calls[0].request.read()) == {
+        "data": {"first_name": "Janet", "timezone": None}
+    }
 
 
-async def test_update_keeps_unknown_fields_on_read_modify_write(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    doc = {"id": "u1", "first_name": "Jane", "last_name": "Smith", "custom_field": {"a": 1}, "caller_id": {"internal": {"number": "100", "x": 1}}}
+async def test_update_keeps_unknown_fields_on_read_modify_write(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    doc = {
+        "id": "u1",
+        "first_name": "Jane",
+        "last_name": "Smith",
+        "custom_field": {"a": 1},
+        "caller_id": {"internal": {"number": "100", "x": 1}},
+    }
     mock.get(USERS + "/u1").respond(200, json=envelope(doc))
     route = mock.post(USERS + "/u1").respond(200, json=envelope(doc))
     user = await audian.users.get("u1")
@@ -167,43 +224,63 @@ async def test_update_keeps_unknown_fields_on_read_modify_write(audian: AsyncAud
     assert sent == {**doc, "first_name": "Janet", "timezone": "Europe/Paris"}
 
 
-async def test_callflow_needs_a_number_or_pattern(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_callflow_needs_a_number_or_pattern(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.put(f"/accounts/{ACCOUNT}/callflows").respond(201, json=envelope({"id": "c1"}))
     with pytest.raises(ValidationError) as info:
         await audian.callflows.create(name="Main", flow={"module": "user", "data": {"id": "u1"}})
     assert info.value.rule == "required"
-    await audian.callflows.create(name="Main", numbers=["+14155550100"], flow={"module": "user", "data": {}})
+    await audian.callflows.create(
+        name="Main", numbers=["+14155550100"], flow={"module": "user", "data": {}}
+    )
     assert route.call_count == 1
 
 
 async def test_flat_account_creation_rules(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    route = mock.post("/accounts").respond(201, json={"id": "acc_1", "name": "Acme", "createdAt": "2026-01-01T00:00:00Z"})
+    route = mock.post("/accounts").respond(
+        201, json={"id": "acc_1", "name": "Acme", "createdAt": "2026-01-01T00:00:00Z"}
+    )
     for kwargs, field, rule in [
         ({"name": "A" * 101, "email": "a@b.co"}, "name", "maxLength"),
         ({"name": "Acme", "email": "nope"}, "email", "format"),
         ({"name": "Acme", "email": "a@b.co", "plan": "gold"}, "plan", "enum"),
         ({"name": "Acme", "email": "a@b.co", "phone": "call me"}, "phone", "pattern"),
-        ({"name": "Acme", "email": "a@b.co", "settings": {"timezone": "Mars/Olympus"}}, "settings.timezone", "format"),
+        (
+            {"name": "Acme", "email": "a@b.co", "settings": {"timezone": "Mars/Olympus"}},
+            "settings.timezone",
+            "format",
+        ),
     ]:
         with pytest.raises(ValidationError) as info:
             await audian.accounts.create(**kwargs)  # type: ignore[arg-type]
         assert (info.value.field, info.value.rule) == (field, rule)
     account = await audian.accounts.create(
-        name="Acme", email="admin@acme.com", phone="+1-555-0100", plan="professional", settings={"timezone": "America/Los_Angeles"}
+        name="Acme",
+        email="admin@acme.com",
+        phone="+1-555-0100",
+        plan="professional",
+        settings={"timezone": "America/Los_Angeles"},
     )
     assert account.id == "acc_1" and account.created_at == "2026-01-01T00:00:00Z"
     sent = json.loads(route.calls[0].request.read())
     assert "data" not in sent and sent["settings"] == {"timezone": "America/Los_Angeles"}
 
 
-async def test_phone_number_path_segment_encodes_plus(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    route = mock.put(url__regex=r".*/phone_numbers/%2B14155550001$").respond(201, json=envelope({"id": "+14155550001"}))
+async def test_phone_number_path_segment_encodes_plus(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    route = mock.put(url__regex=r".*/phone_numbers/%2B14155550001$").respond(
+        201, json=envelope({"id": "+14155550001"})
+    )
     number = await audian.phone_numbers.add("+14155550001")
     assert number.id == "+14155550001"
     assert route.calls[0].request.url.raw_path.endswith(b"/phone_numbers/%2B14155550001")
 
 
-async def test_path_segments_are_fully_encoded_and_dot_segments_refused(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_path_segments_are_fully_encoded_and_dot_segments_refused(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.get(url__regex=r".*/users/a%2Fb%20c$").respond(200, json=envelope({"id": "x"}))
     await audian.users.get("a/b c")
     assert route.call_count == 1
@@ -213,7 +290,9 @@ async def test_path_segments_are_fully_encoded_and_dot_segments_refused(audian: 
         await audian.users.get("")
 
 
-async def test_response_that_does_not_fit_the_model_is_a_typed_error(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_response_that_does_not_fit_the_model_is_a_typed_error(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     from audian_async import APIResponseValidationError
 
     mock.get(USERS + "/u1").respond(200, json=envelope(["not", "an", "object"]))
@@ -225,9 +304,19 @@ def test_validation_error_is_a_value_error() -> None:
     assert issubclass(ValidationError, ValueError)
 
 
-async def test_server_500_with_request_id_from_envelope(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_server_500_with_request_id_from_envelope(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     mock.get(USERS + "/u1").mock(
-        return_value=httpx.Response(500, json={"status": "error", "error": "500", "message": "unknown failure", "request_id": "r500"})
+        return_value=httpx.Response(
+            500,
+            json={
+                "status": "error",
+                "error": "500",
+                "message": "unknown failure",
+                "request_id": "r500",
+            },
+        )
     )
     with pytest.raises(InternalServerError) as info:
         await audian.users.get("u1")

@@ -22,11 +22,17 @@ def page(ids: list[str], next_key: str | None, start: str | None = None) -> http
         meta["next_start_key"] = next_key
     if start:
         meta["start_key"] = start
-    return httpx.Response(200, json=envelope([{"id": i, "first_name": "F" + i} for i in ids], **meta))
+    return httpx.Response(
+        200, json=envelope([{"id": i, "first_name": "F" + i} for i in ids], **meta)
+    )
 
 
-async def test_three_pages_are_fetched_lazily_one_at_a_time(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    route = mock.get(USERS).mock(side_effect=[page(["1", "2"], "k2"), page(["3", "4"], "k3", "k2"), page(["5"], None, "k3")])
+async def test_three_pages_are_fetched_lazily_one_at_a_time(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    route = mock.get(USERS).mock(
+        side_effect=[page(["1", "2"], "k2"), page(["3", "4"], "k3", "k2"), page(["5"], None, "k3")]
+    )
     seen: list[str] = []
     paginator = audian.users.list(page_size=2)
     assert route.call_count == 0  # nothing is sent before iterating
@@ -50,8 +56,12 @@ async def test_pages_expose_metadata(audian: AsyncAudian, mock: respx.MockRouter
     assert all(isinstance(u, User) for p in pages for u in p.items)
 
 
-async def test_memory_stays_bounded_by_one_page(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    responses = [page([f"{n}-{i}" for i in range(50)], f"k{n + 1}" if n < 9 else None) for n in range(10)]
+async def test_memory_stays_bounded_by_one_page(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    responses = [
+        page([f"{n}-{i}" for i in range(50)], f"k{n + 1}" if n < 9 else None) for n in range(10)
+    ]
     mock.get(USERS).mock(side_effect=responses)
     refs: list[weakref.ref[User]] = []
     count = 0
@@ -67,7 +77,9 @@ async def test_memory_stays_bounded_by_one_page(audian: AsyncAudian, mock: respx
     assert count == 500
 
 
-async def test_paginate_false_is_one_unpaginated_request(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_paginate_false_is_one_unpaginated_request(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.get(USERS).respond(200, json=envelope([{"id": str(i)} for i in range(7)]))
     users = await audian.users.list(paginate=False).collect()
     assert len(users) == 7
@@ -76,7 +88,9 @@ async def test_paginate_false_is_one_unpaginated_request(audian: AsyncAudian, mo
 
 
 async def test_max_items_and_first(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    route = mock.get(USERS).mock(side_effect=[page(["1", "2"], "k2"), page(["3", "4"], "k3"), page(["5"], None)])
+    route = mock.get(USERS).mock(
+        side_effect=[page(["1", "2"], "k2"), page(["3", "4"], "k3"), page(["5"], None)]
+    )
     assert [u.id async for u in audian.users.list(max_items=3)] == ["1", "2", "3"]
     assert route.call_count == 2
     route.mock(side_effect=[page(["9"], "k")])
@@ -84,23 +98,36 @@ async def test_max_items_and_first(audian: AsyncAudian, mock: respx.MockRouter) 
     assert first is not None and first.id == "9"
 
 
-async def test_a_repeated_cursor_stops_with_an_error(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    mock.get(USERS).mock(side_effect=[page(["1"], "same"), page(["2"], "same"), page(["3"], "same")])
+async def test_a_repeated_cursor_stops_with_an_error(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    mock.get(USERS).mock(
+        side_effect=[page(["1"], "same"), page(["2"], "same"), page(["3"], "same")]
+    )
     with pytest.raises(APIResponseValidationError, match="repeated the cursor"):
         await audian.users.list().collect()
 
 
-async def test_filters_map_to_filter_params_and_lists_repeat(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_filters_map_to_filter_params_and_lists_repeat(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     route = mock.get(USERS).respond(200, json=envelope([]))
-    await audian.users.list(filters={"first_name": "Jane", "priv_level": ["admin", "user"], "enabled": True}).collect()
+    await audian.users.list(
+        filters={"first_name": "Jane", "priv_level": ["admin", "user"], "enabled": True}
+    ).collect()
     params = route.calls[0].request.url.params
     assert params.get_list("filter_first_name") == ["Jane"]
     assert params.get_list("filter_priv_level") == ["admin", "user"]
     assert params["filter_enabled"] == "true"
 
 
-async def test_phone_numbers_keyed_listing_in_both_shapes(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    flat = {"+14155550001": {"state": "in_service", "features": ["cnam"]}, "+14155550002": {"state": "reserved"}}
+async def test_phone_numbers_keyed_listing_in_both_shapes(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    flat = {
+        "+14155550001": {"state": "in_service", "features": ["cnam"]},
+        "+14155550002": {"state": "reserved"},
+    }
     route = mock.get(f"/accounts/{ACCOUNT}/phone_numbers").mock(
         side_effect=[
             httpx.Response(200, json=envelope(flat)),
@@ -116,7 +143,9 @@ async def test_phone_numbers_keyed_listing_in_both_shapes(audian: AsyncAudian, m
 
 
 @pytest.mark.parametrize("bad", [0, -3])
-async def test_invalid_page_size_is_rejected_before_sending(audian: AsyncAudian, mock: respx.MockRouter, bad: int) -> None:
+async def test_invalid_page_size_is_rejected_before_sending(
+    audian: AsyncAudian, mock: respx.MockRouter, bad: int
+) -> None:
     route = mock.get(USERS).respond(200, json=envelope([]))
     with pytest.raises(ValueError, match="page_size"):
         audian.users.list(page_size=bad)

@@ -26,8 +26,16 @@ USER = USERS + "/u1"
 CREATED = envelope({"id": "u9", "first_name": "J", "last_name": "S"})
 
 
-async def test_get_is_retried_on_503_then_succeeds(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
-    route = mock.get(USER).mock(side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200, json=envelope({"id": "u1"}))])
+async def test_get_is_retried_on_503_then_succeeds(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = mock.get(USER).mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(502),
+            httpx.Response(200, json=envelope({"id": "u1"})),
+        ]
+    )
     user = await audian.users.get("u1")
     assert user.id == "u1"
     assert route.call_count == 3
@@ -35,18 +43,28 @@ async def test_get_is_retried_on_503_then_succeeds(audian: AsyncAudian, mock: re
     assert all(0 <= s <= 1.0 for s in sleeps)
 
 
-async def test_retry_after_seconds_is_honoured(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_retry_after_seconds_is_honoured(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     mock.get(USER).mock(
-        side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=envelope({"id": "u1"}))]
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(200, json=envelope({"id": "u1"})),
+        ]
     )
     await audian.users.get("u1")
     assert 7.0 in sleeps
 
 
-async def test_retry_after_http_date_is_honoured(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_retry_after_http_date_is_honoured(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     when = email.utils.formatdate(time.time() + 5, usegmt=True)
     mock.get(USER).mock(
-        side_effect=[httpx.Response(503, headers={"Retry-After": when}), httpx.Response(200, json=envelope({"id": "u1"}))]
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": when}),
+            httpx.Response(200, json=envelope({"id": "u1"})),
+        ]
     )
     await audian.users.get("u1")
     assert len(sleeps) == 1
@@ -63,7 +81,9 @@ def test_parse_retry_after_variants() -> None:
     assert parse_retry_after({"retry-after": past}) == 0.0
 
 
-async def test_create_is_not_retried_after_a_read_timeout(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_create_is_not_retried_after_a_read_timeout(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     route = mock.put(USERS).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(APIOutcomeUnknownTimeoutError) as info:
         await audian.users.create(first_name="J", last_name="S")
@@ -74,8 +94,12 @@ async def test_create_is_not_retried_after_a_read_timeout(audian: AsyncAudian, m
     assert isinstance(info.value, APIOutcomeUnknownError)
 
 
-async def test_create_is_not_retried_after_a_dropped_connection(audian: AsyncAudian, mock: respx.MockRouter) -> None:
-    route = mock.put(USERS).mock(side_effect=httpx.RemoteProtocolError("Server disconnected without sending a response."))
+async def test_create_is_not_retried_after_a_dropped_connection(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    route = mock.put(USERS).mock(
+        side_effect=httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    )
     with pytest.raises(APIOutcomeUnknownError) as info:
         await audian.users.create(first_name="J", last_name="S")
     assert not isinstance(info.value, APITimeoutError)
@@ -98,8 +122,12 @@ async def test_create_is_retried_when_the_server_cannot_have_acted(
     assert route.call_count == 3
 
 
-async def test_create_is_retried_on_429_and_503_but_not_502(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
-    route = mock.put(USERS).mock(side_effect=[httpx.Response(429), httpx.Response(503), httpx.Response(201, json=CREATED)])
+async def test_create_is_retried_on_429_and_503_but_not_502(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = mock.put(USERS).mock(
+        side_effect=[httpx.Response(429), httpx.Response(503), httpx.Response(201, json=CREATED)]
+    )
     await audian.users.create(first_name="J", last_name="S")
     assert route.call_count == 3
     route.mock(side_effect=[httpx.Response(502), httpx.Response(201, json=CREATED)])
@@ -109,14 +137,18 @@ async def test_create_is_retried_on_429_and_503_but_not_502(audian: AsyncAudian,
     assert route.call_count == 4  # the 502 was not retried
 
 
-async def test_get_connection_errors_are_retried_then_raised(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_get_connection_errors_are_retried_then_raised(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     route = mock.get(USER).mock(side_effect=httpx.ReadError("reset"))
     with pytest.raises(APIConnectionError):
         await audian.users.get("u1")
     assert route.call_count == 3  # one try + max_retries=2
 
 
-async def test_timeouts_become_api_timeout_errors(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_timeouts_become_api_timeout_errors(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     mock.get(USER).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(APITimeoutError):
         await audian.users.get("u1")
@@ -125,7 +157,12 @@ async def test_timeouts_become_api_timeout_errors(audian: AsyncAudian, mock: res
 async def test_rate_limit_error_carries_retry_after_and_retry_count(
     audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
 ) -> None:
-    body = {"status": "error", "error": "429", "message": "too_many_requests", "data": {"message": "too many requests"}}
+    body = {
+        "status": "error",
+        "error": "429",
+        "message": "too_many_requests",
+        "data": {"message": "too many requests"},
+    }
     mock.get(USER).respond(429, json=body, headers={"Retry-After": "1"})
     with pytest.raises(RateLimitError) as info:
         await audian.users.get("u1")
@@ -134,7 +171,9 @@ async def test_rate_limit_error_carries_retry_after_and_retry_count(
     assert info.value.server_message == "too many requests"
 
 
-async def test_retry_after_beyond_the_cap_raises_at_once(audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_retry_after_beyond_the_cap_raises_at_once(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
     route = mock.get(USER).respond(429, headers={"Retry-After": "3600"})
     with pytest.raises(RateLimitError) as info:
         await audian.users.get("u1")
@@ -143,7 +182,9 @@ async def test_retry_after_beyond_the_cap_raises_at_once(audian: AsyncAudian, mo
     assert sleeps == []
 
 
-async def test_backoff_never_stretches_a_call_past_its_deadline(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+async def test_backoff_never_stretches_a_call_past_its_deadline(
+    mock: respx.MockRouter, auth_route: respx.Route
+) -> None:
     route = mock.get(USER).respond(503, headers={"Retry-After": "0.4"})
     async with AsyncAudian(api_key=API_KEY, max_retries=50, deadline=1.0) as audian:
         started = time.monotonic()
@@ -154,7 +195,9 @@ async def test_backoff_never_stretches_a_call_past_its_deadline(mock: respx.Mock
     assert 2 <= route.call_count <= 3
 
 
-async def test_max_retries_zero_disables_retries(mock: respx.MockRouter, auth_route: respx.Route) -> None:
+async def test_max_retries_zero_disables_retries(
+    mock: respx.MockRouter, auth_route: respx.Route
+) -> None:
     route = mock.get(USER).respond(503)
     async with AsyncAudian(api_key=API_KEY, max_retries=0) as audian:
         with pytest.raises(InternalServerError):
@@ -177,9 +220,13 @@ def test_backoff_is_full_jitter_and_capped() -> None:
     assert max(values) - min(values) > 2.0  # spread, not a fixed delay
 
 
-async def test_a_429_pauses_other_requests_of_the_client(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+async def test_a_429_pauses_other_requests_of_the_client(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
     throttle = audian._core.shared.throttle
-    mock.get(USER).mock(side_effect=[httpx.Response(429), httpx.Response(200, json=envelope({"id": "u1"}))])
+    mock.get(USER).mock(
+        side_effect=[httpx.Response(429), httpx.Response(200, json=envelope({"id": "u1"}))]
+    )
     await audian.users.get("u1")
     assert throttle.rate_limited_count == 1
     assert throttle._paused_until > 0
