@@ -1,0 +1,193 @@
+"""The demo: both APIs through the SDK, against the embedded simulator on loopback.
+
+    python -m audian_async.demo [--users 1000] [--concurrency 64]
+
+Needs the ``simulator`` extra (``pip install 'audian-async[simulator,progress]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+
+from . import AsyncAudian
+from .bulk import run_bulk
+
+__all__ = ["main"]
+
+
+def say(text: str = "", *, indent: int = 0) -> None:
+    """Print one line of demo output."""
+    print(" " * indent + text, flush=True)
+
+
+def step(title: str) -> None:
+    say()
+    say(f"== {title}")
+
+
+def ok(text: str) -> None:
+    say(f"  ✓ {text}")
+
+
+async def audian_quickstart(audian: AsyncAudian) -> None:
+    """Seed 000's quickstart, written with the SDK."""
+    step("Audian: quickstart")
+    info = await audian.authenticate()
+    ok(f"Authenticated. Account ID: {info.account_id}")
+
+    users = await audian.users.list(paginate=False).collect()
+    ok(f"Found {len(users)} users")
+    for user in users[:5]:
+        say(f"- {user.first_name} {user.last_name} ({user.email})", indent=4)
+
+    jane = await audian.users.create(
+        first_name="Jane", last_name="Smith", email="jane@example.com", username="janesmith"
+    )
+    ok(f"Created user: {jane.id} ({jane.first_name} {jane.last_name})")
+
+    device = await audian.devices.create(
+        name="Jane Desk Phone",
+        device_type="sip_device",
+        owner_id=jane.id,
+        sip={"username": "jane_phone", "password": "secure_password_123"},
+    )
+    realm = device.sip.realm if device.sip else "?"
+    ok(
+        f"Created device: {device.id} ({device.name}, SIP {device.sip and device.sip.username}@{realm})"
+    )
+
+    for number in await audian.phone_numbers.search(prefix="415", quantity=2):
+        await audian.phone_numbers.add(number)
+    numbers = await audian.phone_numbers.list(paginate=False).collect()
+    ok(f"Phone numbers: {', '.join(f'{n.number} ({n.state})' for n in numbers)}")
+
+    step("Audian: account hierarchy")
+    west = await audian.accounts.create_sub_account(
+        name="West Coast Office", timezone="America/Los_Angeles"
+    )
+    ok(f"Created sub-account: {west.name} ({west.id})")
+    branch = await audian.for_account(west.id).accounts.create_sub_account(name="San Diego Branch")
+    ok(f"Created its sub-account: {branch.name}")
+    descendants = await audian.accounts.list_descendants().collect()
+    ok(f"Descendants of {info.account_id}: " + ", ".join(a.name or a.id for a in descendants))
+
+
+async def astradial_flow(base_url: str, api_key: str) -> None:
+    """Astradial: create a user, fetch its SIP credentials (masked), list users."""
+    try:
+        from . import AsyncAstradial
+    except ImportError:  # pragma: no cover - the Astradial client ships with the package
+        say("  (Astradial client not available)")
+        return
+    step("Astradial: users and SIP credentials")
+    async with AsyncAstradial(base_url=base_url, api_key=api_key) as astra:
+        alice = await astra.users.create(
+            extension="1099", full_name="Alice Agent", email="alice@example.com", role="agent"
+        )
+        ok(f"Created user {alice.full_name} (extension {alice.extension}, id {alice.id})")
+        creds = await astra.users.sip_credentials(alice.id)
+        ok(f"SIP credentials: {creds!r}")
+        users = await astra.users.list()
+        ok(f"Users: {', '.join(f'{u.extension} {u.full_name}' for u in users)}")
+
+
+def rows(count: int) -> Iterator[dict[str, Any]]:
+    """The users to provision, generated lazily."""
+    for n in range(count):
+        yield {
+            "first_name": "Bulk",
+            "last_name": f"User {n:05d}",
+            "username": f"bulk.user.{n:05d}",
+            "email": f"bulk.user.{n:05d}@example.com",
+        }
+
+
+async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int) -> None:
+    """Provision ``count`` users at bounded concurrency with a live progress bar."""
+    step(f"Audian: provisioning {count:,} users ({concurrency} in flight)")
+
+    async def create(row: dict[str, Any]) -> Any:
+        return await audian.users.create(**row)
+
+    async def find(row: dict[str, Any]) -> Any:
+        return await audian.users.list(
+            filters={"username": row["username"]}, paginate=False
+        ).first()
+
+    started = time.perf_counter()
+    summary = await run_bulk(
+        create,
+        rows(count),
+        concurrency=concurrency,
+        key=lambda row: row["username"],
+        reconcile=find,
+        total=count,
+        progress=None,
+    )
+    seconds = time.perf_counter() - started
+    ok(
+        f"Created {summary.succeeded:,}, failed {summary.failed:,} in {seconds:.2f} s ({summary.succeeded / seconds:,.0f} users/s, {summary.requests_per_second:,.0f} requests/s)"
+    )
+    for failure in summary.failures[:3]:
+        say(f"! {failure.key}: {failure.error}", indent=4)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from .testing import SimulatorConfig, create_app, serve
+
+    config = SimulatorConfig(
+        bucket_size=None if args.no_rate_limit else 2000, bucket_refill_per_sec=2000.0
+    )
+    sim = create_app(config)
+    with serve(sim) as server:
+        say(f"Simulator listening on {server.base_url} (Audian at /v2, Astradial at /api/v1)")
+        async with AsyncAudian(
+            api_key=sim.default_api_key, base_url=f"{server.base_url}/v2"
+        ) as audian:
+            await audian_quickstart(audian)
+            astra_key = getattr(sim, "astradial_api_key", None)
+            if astra_key:
+                await astradial_flow(server.base_url, astra_key)
+            await bulk_provision(audian, args.users, args.concurrency)
+        violations = list(sim.contract_violations)
+    step("Done")
+    if violations:
+        say(f"  ✗ {len(violations)} contract violations: {violations[:3]}")
+        return 1
+    ok("Every request and response matched the OpenAPI spec")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m audian_async.demo`` and the ``audian-async-demo`` script."""
+    parser = argparse.ArgumentParser(description="audian-async demo against the embedded simulator")
+    parser.add_argument(
+        "--users", type=int, default=1000, help="users to provision in the bulk step"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="requests in flight in the bulk step"
+    )
+    parser.add_argument(
+        "--no-rate-limit", action="store_true", help="turn the simulator's token bucket off"
+    )
+    args = parser.parse_args(argv)
+    try:
+        return anyio.run(run, args)
+    except KeyboardInterrupt:
+        return 130
+    except ImportError as exc:
+        print(
+            f"The demo needs the simulator extra: pip install 'audian-async[simulator]' ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

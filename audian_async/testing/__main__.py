@@ -1,0 +1,94 @@
+"""``python -m audian_async.testing``: run the simulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from ._app import Simulator
+from ._config import DEFAULT_API_KEY, SimulatorConfig
+from ._server import RunningServer, bind_socket, uvicorn_config
+
+
+def _rate_limit(text: str) -> tuple[int | None, float]:
+    if text.lower() in ("off", "none", "0"):
+        return None, 0.0
+    size, _, refill = text.partition("/")
+    try:
+        return int(size), float(refill) if refill else 10.0
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected N/R, e.g. 100/10, or 'off'") from None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m audian_async.testing", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument(
+        "--api-key", action="append", dest="api_keys", help="64-character key; repeatable"
+    )
+    parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=(100, 10.0),
+        help="bucket size/refill per second, or off",
+    )
+    parser.add_argument("--auth-cost", type=int, default=1, help="bucket tokens an api_auth costs")
+    parser.add_argument(
+        "--delete-204", action="store_true", help="answer DELETE with 204 and no body"
+    )
+    parser.add_argument(
+        "--nested-numbers", action="store_true", help="Kazoo-shaped phone number listings"
+    )
+    parser.add_argument(
+        "--no-contract", action="store_true", help="do not check responses against the spec"
+    )
+    parser.add_argument("--seed", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build a simulator from the options and serve it until interrupted."""
+    args = parse_args(argv)
+    size, refill = args.rate_limit
+    config = SimulatorConfig(
+        api_keys=tuple(args.api_keys or (DEFAULT_API_KEY,)),
+        token_lifetime=args.token_lifetime,
+        bucket_size=size,
+        bucket_refill_per_sec=refill,
+        auth_token_cost=args.auth_cost,
+        delete_returns_204=args.delete_204,
+        phone_numbers_nested=args.nested_numbers,
+        check_contract=not args.no_contract,
+        seed=args.seed,
+    )
+    try:
+        sim = Simulator(config)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sock = bind_socket(args.host, args.port)
+    port = int(sock.getsockname()[1])
+    running = RunningServer(app=sim, host=args.host, port=port)
+    print(f"Audian simulator listening on {running.base_url}  (API base: {running.base_url}/v2)")
+    print(f"master account: {sim.master_account_id}")
+    for key in config.api_keys:
+        print(f"api key: {key}")
+    sys.stdout.flush()
+    server = uvicorn.Server(uvicorn_config(sim, args.host, port, log_level="info"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

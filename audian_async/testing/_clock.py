@@ -1,0 +1,62 @@
+"""A clock that tests can move forward (token expiry, bucket refill, timestamps)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+__all__ = ["GREGORIAN_OFFSET", "Clock", "iso_from_gregorian"]
+
+#: Seconds between 0000-01-01 (Kazoo's Gregorian epoch) and 1970-01-01.
+GREGORIAN_OFFSET = 62_167_219_200
+
+
+class Clock:
+    """Wall and monotonic time shifted by an adjustable offset."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> float:
+        """Seconds the clock has been moved forward."""
+        return self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated time forward by ``seconds``."""
+        with self._lock:
+            self._offset += seconds
+
+    def reset(self) -> None:
+        """Undo every :meth:`advance`."""
+        with self._lock:
+            self._offset = 0.0
+
+    def time(self) -> float:
+        """Unix time in seconds."""
+        return time.time() + self._offset
+
+    def monotonic(self) -> float:
+        """Monotonic seconds (for the token bucket)."""
+        return time.monotonic() + self._offset
+
+    def unix(self) -> int:
+        """Whole unix seconds."""
+        return int(self.time())
+
+    def gregorian(self) -> int:
+        """Whole Gregorian seconds (unix + 62167219200), Kazoo's timestamp unit."""
+        return self.unix() + GREGORIAN_OFFSET
+
+    def iso(self, unix: float | None = None) -> str:
+        """ISO-8601 UTC with second precision, e.g. ``2026-11-25T10:00:00Z``."""
+        moment = datetime.fromtimestamp(self.time() if unix is None else unix, tz=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_from_gregorian(seconds: int) -> str:
+    """ISO-8601 UTC text of a Gregorian-seconds timestamp."""
+    moment = datetime.fromtimestamp(seconds - GREGORIAN_OFFSET, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

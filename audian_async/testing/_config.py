@@ -1,0 +1,84 @@
+"""The simulator's configuration knobs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["DEFAULT_API_KEY", "SimulatorConfig"]
+
+#: The deterministic 64-character API key of the master account (a test credential, not a secret).
+DEFAULT_API_KEY = hashlib.sha256(b"audian-async simulator default api key").hexdigest()
+
+
+@dataclass
+class SimulatorConfig:
+    """Everything that can be tuned on a simulator; fields may also be changed at runtime.
+
+    Rate limiting: ``bucket_size=None`` disables the token bucket entirely. The bucket is kept
+    per (token account, client ip); requests without a valid token share the anonymous bucket.
+    """
+
+    #: API keys of the master account (each exactly 64 characters).
+    api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
+    #: Name of the pre-created master account.
+    master_account_name: str = "Master Account"
+    #: Fixed 32-hex id for the master account; None derives a deterministic one.
+    master_account_id: str | None = None
+    #: Lifetime of minted auth tokens, in seconds.
+    token_lifetime: int = 3600
+    #: Bucket tokens a ``PUT /v2/api_auth`` costs (Kazoo's real default is 35).
+    auth_token_cost: int = 1
+    #: Bucket tokens every other request costs.
+    request_cost: int = 1
+    #: Capacity of each token bucket; None disables rate limiting.
+    bucket_size: int | None = 100
+    #: Tokens added back to a bucket per second (continuous refill).
+    bucket_refill_per_sec: float = 10.0
+    #: Add a ``Retry-After`` header to the bucket's own 429 responses.
+    send_retry_after: bool = False
+    #: Page size used when a listing request gives none.
+    default_page_size: int = 50
+    #: Answer DELETE with 204 and an empty body instead of 200 + the deleted doc.
+    delete_returns_204: bool = False
+    #: Return account phone number listings in Kazoo's ``{"cascade_quantity", "numbers"}`` shape.
+    phone_numbers_nested: bool = False
+    #: Check every response against the OpenAPI spec (when one is found).
+    check_contract: bool = True
+    #: Turn a contract violation into a loud 500 response.
+    strict_contract: bool = True
+    #: Explicit location of the OpenAPI document; None searches the usual places.
+    spec_path: Path | None = None
+    #: Value of the envelope ``version`` key.
+    version: str = "5.4.32.6"
+    #: Suffix of auto-generated account realms.
+    realm_suffix: str = "sip.audian.com"
+    #: Seed for generated ids and the node name; None means random.
+    seed: int | None = None
+    #: Extra (non-master) accounts are given an API key automatically.
+    auto_api_keys: bool = True
+    #: Notes for humans, ignored by the simulator.
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise ValueError when the configuration cannot work."""
+        if not self.api_keys:
+            raise ValueError("at least one API key is required")
+        for key in self.api_keys:
+            if len(key) != 64:
+                raise ValueError("API keys must be exactly 64 characters long")
+        if self.master_account_id is not None and not _is_hex_id(self.master_account_id):
+            raise ValueError("master_account_id must be 32 lowercase hex characters")
+        if self.token_lifetime <= 0:
+            raise ValueError("token_lifetime must be positive")
+        if self.bucket_size is not None and self.bucket_size < 0:
+            raise ValueError("bucket_size must be >= 0 or None")
+        if self.bucket_refill_per_sec < 0:
+            raise ValueError("bucket_refill_per_sec must be >= 0")
+        if self.default_page_size < 1:
+            raise ValueError("default_page_size must be >= 1")
+
+
+def _is_hex_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
