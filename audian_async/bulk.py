@@ -44,10 +44,11 @@ How errors are handled:
   when the server gave one), and the allowed concurrency is halved (floor 1). Successes raise
   it again by about one slot per window of successes, back to ``concurrency``. The input is
   retried, up to ``max_attempts`` attempts.
-* ``APIConnectionError`` (not outcome-unknown), ``InternalServerError`` 502/504: the same
-  pause and retry, without the concurrency cut. A 502/504 answer to a create may hide an
-  applied create, so when ``reconcile`` is given it is asked first before the retry; without
-  ``reconcile`` the operation is retried as is (pass ``reconcile`` for non-idempotent creates).
+* ``APIConnectionError`` (not outcome-unknown): the same pause and retry, without the
+  concurrency cut (the request never reached the server).
+* ``InternalServerError`` 502/504: a gateway answer may hide an applied create, so the input
+  is retried only after ``reconcile`` says it is not there; without ``reconcile`` it fails
+  (the SDK itself already retried it if the operation was idempotent).
 * ``APIOutcomeUnknownError`` (a create that may have been applied): ``reconcile(input)`` is
   called; a non-``None`` answer is the input's :class:`Success` (``reconciled=True``), ``None``
   retries the operation. Without ``reconcile`` the input fails with that error: a create is
@@ -584,8 +585,12 @@ class _Engine(Generic[T, R]):
                 started, cut=kind is ErrorKind.CONGESTION, retry_after=retry_after_of(error)
             )
             last_error = error
-            if kind is ErrorKind.GATEWAY and self._reconcile is not None:
-                need_reconcile = True  # a 502/504 may hide an applied create: look first
+            if kind is ErrorKind.GATEWAY:
+                if self._reconcile is None:
+                    # A 502/504 may hide an applied create: without a lookup, never re-send.
+                    item.maybe_applied = False
+                    return Failure(item.value, item.key, error, attempts, time.monotonic() - t0)
+                need_reconcile = True  # look first, then retry only if it is not there
                 continue
             item.maybe_applied = False
             if attempts >= self._max_attempts:

@@ -40,7 +40,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
-    """The uvicorn settings the simulator relies on (h11, plain asyncio, no lifespan, no ws)."""
+    """The uvicorn settings the simulator relies on (h11, plain asyncio, lifespan if the app has one, no ws)."""
     return uvicorn.Config(
         app,
         host=host,
@@ -48,7 +48,7 @@ def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -
         http="h11",
         loop="asyncio",
         ws="none",
-        lifespan="off",
+        lifespan="auto",
         log_level=log_level,
         log_config=None,
         access_log=False,

@@ -526,6 +526,18 @@ async def test_gateway_error_reconciles_before_retrying() -> None:
     assert set(store.creations.values()) == {1}
 
 
+async def test_gateway_error_without_reconcile_fails_instead_of_resending() -> None:
+    store = Store()
+
+    async def create(row: dict[str, Any]) -> dict[str, str]:
+        await store.create(row)
+        raise server_error(502)  # the create landed, the gateway answered 502
+
+    summary = await run_bulk(create, Source(10), key=by_name, concurrency=4, **FAST)
+    assert summary.failed == 10 and summary.succeeded == 0
+    assert set(store.creations.values()) == {1}
+
+
 async def test_reconcile_errors_are_retried_then_reported() -> None:
     lookups = Counter[int]()
 
