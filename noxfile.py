@@ -53,6 +53,7 @@ def generate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks; writes bench/RESULTS.md."""
-    session.install("-e", f".[{EXTRAS}]", "uvicorn>=0.30,<1")
+    """Benchmarks over loopback (~5 min); writes bench/RESULTS.md. `-- --report-only`, `-- --quick`."""
+    # uvloop runs the benchmark's own server (bench/server.py), never the measured clients.
+    session.install("-e", f".[{EXTRAS}]", "uvloop>=0.19,<1")
     session.run("python", "-m", "bench", *session.posargs)

@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._astradial import AsyncAstradial
     from ._client import AsyncAudian, AuthInfo
     from ._errors import (
         APIConnectionError,
@@ -37,13 +38,16 @@ if TYPE_CHECKING:
     from ._model import Model
     from ._pagination import AsyncPaginator, Page
     from ._response import APIResponse
+    from ._transport_aiohttp import AiohttpTransport
     from ._types import NOT_GIVEN, NotGiven, Timeout
 
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "AsyncAudian": "._client",
+    "AsyncAstradial": "._astradial",
     "AuthInfo": "._client",
+    "AiohttpTransport": "._transport_aiohttp",
     "APIResponse": "._response",
     "AsyncPaginator": "._pagination",
     "Page": "._pagination",
@@ -84,6 +88,8 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AiohttpTransport",
+    "AsyncAstradial",
     "AsyncAudian",
     "AsyncPaginator",
     "AudianError",

@@ -52,15 +52,20 @@ def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
                 f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
             )
         return HttpxTransport(client=http_client)
-    if transport is None:
+    if transport is None or transport == "httpx":
         return HttpxTransport()
+    if transport == "aiohttp":
+        from ._transport_aiohttp import AiohttpTransport
+
+        return AiohttpTransport()
     if is_httpx_transport(transport):
         return HttpxTransport(transport=transport)
     if isinstance(transport, AsyncTransport):
         return transport
+    what = repr(transport) if isinstance(transport, str) else type(transport).__name__
     raise TypeError(
-        "transport must be an httpx.AsyncBaseTransport or an audian_async transport "
-        f"(send/stream/aclose), not {type(transport).__name__}"
+        'transport must be "httpx", "aiohttp", an httpx.AsyncBaseTransport or an audian_async '
+        f"transport (send/stream/aclose), not {what}"
     )
 
 

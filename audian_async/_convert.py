@@ -20,7 +20,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._model import Model
+from ._model import Model, Unwrap
 
 __all__ = ["converter", "structure", "unstructure"]
 
@@ -65,6 +65,24 @@ def _is_union(t: Any) -> bool:
     return origin is typing.Union or origin is types.UnionType
 
 
+_PRIMITIVES = (str, int, float, bool)
+
+
+def _lazy_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    """``conv.structure`` for ``cls``, its hook looked up once, on first use.
+
+    (Not at hook-building time: the models of a class may not be resolvable yet.)
+    """
+    found: list[Callable[[Any, Any], Any]] = []
+
+    def structure(value: Any, cl: Any) -> Any:
+        if not found:
+            found.append(conv.get_structure_hook(cls))
+        return found[0](value, cl)
+
+    return structure
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
 
@@ -73,15 +91,22 @@ def _make_converter() -> cattrs.Converter:
         json_names = cls.__json_names__
         renames = {py: override(rename=js) for py, js in json_names.items()}
         base = make_dict_structure_fn(cls, conv, extra=override(omit=True), **renames)  # type: ignore[arg-type]
+        # x-aliases: {primary JSON name: (alias, ...)}; an alias is read when the primary is
+        # missing or null, and is never kept in `extra`.
+        aliases = {
+            json_names.get(py, py): tuple(names) for py, names in cls.__json_aliases__.items()
+        }
         known = frozenset(
             json_names.get(a.name, a.name) for a in attrs.fields(cls) if a.name != "extra"
-        )
+        ).union(*aliases.values())
 
         def structure(data: Any, _: Any) -> Model:
             if isinstance(data, Model):
                 return data
             if not isinstance(data, Mapping):
                 raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+            if aliases:
+                data = _apply_aliases(data, aliases)
             obj = base(data, cls)
             extra = {k: v for k, v in data.items() if k not in known}
             if extra:
@@ -128,15 +153,25 @@ def _make_converter() -> cattrs.Converter:
             return lambda value, _: None if value is None else enum_hook(value, None)
         if len(members) == 1:
             inner = members[0]
-            return lambda value, _: None if value is None else conv.structure(value, inner)
+            if inner in _PRIMITIVES:
+                # cattrs structures these as inner(value): skip the call when it changes nothing
+                def structure_primitive(value: Any, _: Any) -> Any:
+                    if value is None or value.__class__ is inner:
+                        return value
+                    return inner(value)
+
+                return structure_primitive
+            inner_hook = _lazy_hook(conv, inner)
+            return lambda value, _: None if value is None else inner_hook(value, inner)
         if models:
             model = models[0]
+            model_hook = _lazy_hook(conv, model)
 
             def structure_model_union(value: Any, _: Any) -> Any:
                 if value is None:
                     return None
                 if isinstance(value, Mapping):
-                    return conv.structure(value, model)
+                    return model_hook(value, model)
                 return value
 
             return structure_model_union
@@ -152,6 +187,22 @@ def _make_converter() -> cattrs.Converter:
     return conv
 
 
+def _apply_aliases(
+    data: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]
+) -> Mapping[str, Any]:
+    """``data`` with each alias's value moved to its primary name when the primary is unset."""
+    out: dict[str, Any] | None = None
+    for primary, names in aliases.items():
+        if data.get(primary) is not None:
+            continue
+        for name in names:
+            if data.get(name) is not None:
+                out = dict(data) if out is None else out
+                out[primary] = data[name]
+                break
+    return data if out is None else out
+
+
 @cache
 def converter() -> cattrs.Converter:
     """The process-wide converter (built on first use; hooks are cached per class)."""
@@ -160,7 +211,23 @@ def converter() -> cattrs.Converter:
 
 def structure(data: Any, cls: Any) -> Any:
     """Decoded JSON to the given type (a model, ``list[Model]``, ``dict[str, Model]`` ...)."""
-    return converter().structure(data, cls)
+    if isinstance(cls, Unwrap):
+        if isinstance(data, Mapping):
+            key = next((k for k in cls.keys if k in data), None)
+            if key is not None:
+                data = data[key]
+        cls = cls.inner
+    try:
+        hook = _structure_hooks[cls]
+    except KeyError:
+        hook = _structure_hooks[cls] = converter().get_structure_hook(cls)
+    except TypeError:  # an unhashable type expression
+        return converter().structure(data, cls)
+    return hook(data, cls)
+
+
+# converter().structure(data, cls) looks its hook up on every call; this keeps them by type.
+_structure_hooks: dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 def unstructure(obj: Any) -> Any:

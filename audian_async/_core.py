@@ -8,9 +8,10 @@ retry, or raise a typed error. Every attempt stays inside the call's deadline.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
@@ -31,6 +32,7 @@ from ._errors import (
     build_status_error,
 )
 from ._logging import logger
+from ._model import Model
 from ._pagination import AsyncPaginator
 from ._response import APIResponse
 from ._retry import RetryPolicy, parse_retry_after
@@ -89,8 +91,14 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
+# The characters quote(safe="") leaves as they are: a segment made only of them needs no work.
+_UNRESERVED_ONLY = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+
+
 def encode_segment(value: Any) -> str:
     """Percent-encode one path segment completely (``+`` becomes ``%2B``, ``/`` ``%2F``)."""
+    if type(value) is str and _UNRESERVED_ONLY(value) and value != "." and value != "..":
+        return value  # the common case (ids): what quote() would return
     text = _scalar(value)
     if not text:
         raise ValueError("a path parameter must not be empty")
@@ -111,14 +119,22 @@ def _decode(content: bytes, headers: Mapping[str, str]) -> Any:
     return content.decode("utf-8", "replace")
 
 
+# Values prepare_body() returns as they are (exact types: enum members are subclasses).
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def prepare_body(value: Any) -> Any:
     """Models to dicts, ``NOT_GIVEN`` entries dropped, containers walked (JSON-ready output)."""
-    from ._model import Model
-
+    if type(value) in _JSON_LEAVES:
+        return value
     if isinstance(value, Model):
         return value.to_dict()
     if isinstance(value, Mapping):
-        return {k: prepare_body(v) for k, v in value.items() if v is not NOT_GIVEN}
+        return {
+            k: v if type(v) in _JSON_LEAVES else prepare_body(v)
+            for k, v in value.items()
+            if v is not NOT_GIVEN
+        }
     if isinstance(value, list | tuple):
         return [prepare_body(v) for v in value]
     if hasattr(value, "value") and isinstance(getattr(value, "value", None), str | int):
@@ -147,6 +163,7 @@ class Core:
         self.deadline = deadline
         self.default_headers = dict(default_headers)
         self.account_id = account_id
+        self._longest = _longest_phase(timeout)
         self._base_headers: tuple[tuple[str, str], ...] = (
             ("Accept", "application/json"),
             *self.default_headers.items(),
@@ -224,6 +241,14 @@ class Core:
             )
         return cred.account_id
 
+    def _current_account_id(self) -> str | None:
+        """The credentials' account id when they are at hand and fresh (no await), else None."""
+        auth = self.shared.authenticator
+        cred = auth.current if auth is not None else None
+        if cred is None or cred.stale(time.monotonic()):
+            return None
+        return cred.account_id
+
     # -- building requests -------------------------------------------------------------
 
     async def _url(
@@ -233,7 +258,12 @@ class Core:
         if "{" in path:
             values = {name: encode_segment(value) for name, value in path_params.items()}
             if "{account_id}" in path and "account_id" not in values:
-                values["account_id"] = encode_segment(await self.resolve_account_id())
+                account_id = (
+                    self.account_id if self.account_id is not None else self._current_account_id()
+                )
+                if account_id is None:
+                    account_id = await self.resolve_account_id()
+                values["account_id"] = encode_segment(account_id)
             path = path.format_map(values)
         url = self.base_url + path
         if query:
@@ -285,18 +315,12 @@ class Core:
             headers.extend(options.extra_headers.items())
         raw_response, retries, elapsed = await self._send(op, url, headers, content, options)
         decoded = _decode(raw_response.content, raw_response.headers)
-        if op.envelope == "kazoo" and isinstance(decoded, Mapping) and "data" in decoded:
-            data = decoded["data"]
-            envelope = {k: v for k, v in decoded.items() if k not in ("data", "auth_token")}
-        else:
-            data = decoded
-            envelope = {}
+        enveloped = op.envelope == "kazoo" and isinstance(decoded, Mapping) and "data" in decoded
+        data = decoded["data"] if enveloped else decoded
         result = data
         if structure and op.response is not None and data is not None:
-            from ._convert import structure as structure_data
-
             try:
-                result = structure_data(data, op.response)
+                result = (_structure or _load_structure())(data, op.response)
             except Exception as exc:
                 raise APIResponseValidationError(
                     f"{op.id}: could not read the response as {getattr(op.response, '__name__', op.response)}: {exc}",
@@ -307,6 +331,11 @@ class Core:
         elif structure and op.response is None:
             result = None
         if raw:
+            envelope = (
+                {k: v for k, v in decoded.items() if k not in ("data", "auth_token")}
+                if enveloped
+                else {}
+            )
             return APIResponse(
                 result,
                 raw_response.status,
@@ -341,6 +370,7 @@ class Core:
         retries = 0
         replayed_after_401 = False
         debug = logger.isEnabledFor(_DEBUG)
+        longest = self._longest if timeout is self.timeout else _longest_phase(timeout)
         while True:
             now = time.monotonic()
             remaining = None if deadline is None else deadline - now
@@ -350,13 +380,23 @@ class Core:
                     method=op.method,
                     url=op.path,
                 )
-            await throttle.wait()
-            cred = await auth.get(self._auth_send) if auth is not None else None
+            if throttle.paused_until:
+                await throttle.wait()
+            if auth is None:
+                cred = None
+            else:
+                cred = auth.current  # fast path of auth.get(): fresh credentials at hand
+                if cred is None or cred.stale(time.monotonic()):
+                    cred = await auth.get(self._auth_send)
             attempt_headers = headers if cred is None else [*headers, *cred.headers]
+            # capped() returns the same timeouts while the budget left exceeds them all
+            attempt_timeout = (
+                timeout if remaining is None or remaining >= longest else timeout.capped(remaining)
+            )
             sent_at = time.monotonic()
             try:
                 response = await transport.send(
-                    op.method, url, attempt_headers, content, timeout.capped(remaining)
+                    op.method, url, attempt_headers, content, attempt_timeout
                 )
             except TransportError as exc:
                 if debug:
@@ -527,13 +567,19 @@ class Core:
         Connection failures before the response starts are retried like any GET; a 401 with
         credentials that worked before refreshes them once.
         """
+        if options is not None and options.extra_query:
+            query = {**(query or {}), **options.extra_query}
         url = await self._url(op, path_params or {}, query)
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
+        timeout = self.timeout
+        if options is not None and options.timeout is not NOT_GIVEN:
+            timeout = Timeout.coerce(options.timeout)
         auth = self.shared.authenticator if op.auth else None
         retries = 0
         replayed = False
+        streaming = False  # the body was handed out: a failure now is not retried
         while True:
             cred = await auth.get(self._auth_send) if auth is not None else None
             attempt_headers: Sequence[tuple[str, str]] = (
@@ -541,7 +587,7 @@ class Core:
             )
             try:
                 async with self.shared.transport.stream(
-                    op.method, url, attempt_headers, None, self.timeout
+                    op.method, url, attempt_headers, None, timeout
                 ) as resp:
                     if resp.status >= 400:
                         content = await resp.read()
@@ -568,14 +614,35 @@ class Core:
                         )
                     if cred is not None:
                         cred.proven = True
+                    streaming = True
                     yield resp
                     return
             except TransportError as exc:
-                if retries < self.retry.max_retries:
+                if not streaming and retries < self.retry.max_retries:
                     retries += 1
                     await anyio.sleep(self.retry.backoff(retries - 1))
                     continue
                 raise _connection_error(exc, op.method, op.path, retry_safe=True) from exc
+
+
+# _convert (cattrs) is imported on the first typed result, not with the client.
+_structure: Callable[[Any, Any], Any] | None = None
+
+
+def _load_structure() -> Callable[[Any, Any], Any]:
+    global _structure
+    from ._convert import structure
+
+    _structure = structure
+    return structure
+
+
+def _longest_phase(timeout: Timeout) -> float:
+    """The longest phase timeout; infinite when a phase is unlimited (capping changes it)."""
+    connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
+    if connect is None or read is None or write is None or pool is None:
+        return float("inf")
+    return max(connect, read, write, pool)
 
 
 def _path_of(url: str) -> str:

@@ -7,14 +7,14 @@ secrets (passwords) are masked in ``repr``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import attrs
 
 from ._errors import REDACTED, SECRET_FIELD_NAMES
 
-__all__ = ["Model"]
+__all__ = ["Model", "Unwrap"]
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)
@@ -26,6 +26,9 @@ class Model:
     """
 
     __json_names__: ClassVar[Mapping[str, str]] = {}
+    # Other JSON names read into a field (spec ``x-aliases``), by Python name: the value of the
+    # primary JSON name wins; written back under the primary name only.
+    __json_aliases__: ClassVar[Mapping[str, Sequence[str]]] = {}
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
 
     extra: dict[str, Any] = attrs.field(factory=dict)
@@ -60,3 +63,19 @@ class Model:
             }
             parts.append(f"extra={masked!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@attrs.frozen(slots=True)
+class Unwrap:
+    """A response type that some servers wrap in an object (spec ``x-unwrap``).
+
+    ``Unwrap(list[LiveCall], ("calls",))`` structures either a bare list, or the list found
+    under the first of ``keys`` present in an object (``{"count": 2, "calls": [...]}``).
+    """
+
+    inner: Any
+    keys: tuple[str, ...]
+
+    @property
+    def __name__(self) -> str:  # named like the type it wraps in error messages
+        return str(getattr(self.inner, "__name__", self.inner))

@@ -28,6 +28,11 @@ class SharedThrottle:
         self._rng = random.Random()
         self.rate_limited_count = 0
 
+    @property
+    def paused_until(self) -> float:
+        """When (monotonic) the current pause ends; 0.0 when the gate was never closed."""
+        return self._paused_until
+
     async def wait(self) -> None:
         """Sleep while the gate is closed (returns immediately on the fast path)."""
         until = self._paused_until

@@ -84,6 +84,8 @@ class _Validator:
         variants = schema.get("anyOf") or schema.get("oneOf")
         if variants:
             self._check_variants(value, variants, path)
+        if "if" in schema:
+            self._check_conditional(value, schema, path)
         types = schema.get("type")
         if types is not None:
             names = [types] if isinstance(types, str) else list(types)
@@ -123,6 +125,30 @@ class _Validator:
                 return
         if first is not None:
             raise first
+
+    def _check_conditional(self, value: Any, schema: Mapping[str, Any], path: str) -> None:
+        """JSON Schema ``if``/``then``/``else``: a rule that applies only when ``if`` matches.
+
+        ``if`` is always evaluated strictly (a partial update matches only when it carries the
+        condition's fields), so ``then`` never fires on fields the request does not touch.
+        """
+        condition = self.resolve(schema["if"])
+        try:
+            _Validator(self.schemas, False).check(value, condition, path)
+        except ValidationError:
+            branch, matched = schema.get("else"), False
+        else:
+            branch, matched = schema.get("then"), True
+        if branch is None:
+            return
+        try:
+            self.check(value, branch, path)
+        except ValidationError as exc:
+            if not matched:
+                raise
+            raise ValidationError(
+                exc.field, exc.rule, f"{exc.detail} when {_describe_condition(condition)}"
+            ) from None
 
     def _check_string(self, value: str, schema: Mapping[str, Any], path: str) -> None:
         n = len(value)
@@ -210,6 +236,17 @@ class _Validator:
                 )
             elif isinstance(additional, Mapping):
                 self.check(item, additional, _join(path, key))
+
+
+def _describe_condition(condition: Mapping[str, Any]) -> str:
+    """``ring_target is 'phone'`` for ``{"properties": {"ring_target": {"const": "phone"}}}``."""
+    parts = []
+    for name, sub in condition.get("properties", {}).items():
+        if isinstance(sub, Mapping) and "const" in sub:
+            parts.append(f"{name} is {sub['const']!r}")
+        elif isinstance(sub, Mapping) and "enum" in sub:
+            parts.append(f"{name} is one of {', '.join(repr(v) for v in sub['enum'])}")
+    return " and ".join(parts) or "its condition holds"
 
 
 def _allows_null(schema: Mapping[str, Any]) -> bool:

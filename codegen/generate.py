@@ -31,6 +31,8 @@ from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser.properties import (
     AnyProperty,
     BooleanProperty,
+    DateProperty,
+    DateTimeProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
@@ -163,6 +165,10 @@ def type_str(prop: Any, imports: set[tuple[str, str]], ctx: ApiContext) -> str:
 
 def input_type_str(prop: Any, imports: set[tuple[str, str]], ctx: ApiContext) -> str:
     """Like :func:`type_str`, but a model may also be given as a plain mapping."""
+    if isinstance(prop, DateProperty):  # sent as ISO 8601 text (the core calls isoformat)
+        return "date | str"
+    if isinstance(prop, DateTimeProperty):
+        return "datetime | str"
     t = type_str(prop, imports, ctx)
     if isinstance(prop, ModelProperty) and not is_dict_model(prop):
         return f"{t} | Mapping[str, Any]"
@@ -177,6 +183,31 @@ def py_name(json_name: str, parsed: str | None = None) -> str:
     if keyword.iskeyword(name) or name in {"self", "body", "options"}:
         name += "_"
     return name
+
+
+# Keyword arguments every generated method has; a body field or query parameter of the same
+# name gets a trailing underscore (or the spec's ``x-py-name``).
+SDK_KWARGS = frozenset(
+    {
+        "timeout",
+        "extra_body",
+        "extra_headers",
+        "extra_query",
+        "page_size",
+        "max_items",
+        "filters",
+        "paginate",
+    }
+)
+
+
+def kwarg_name(json_name: str, parsed: str | None, raw: dict[str, Any] | None) -> str:
+    """The keyword argument of a body field or query parameter (``x-py-name`` overrides)."""
+    override = (raw or {}).get("x-py-name")
+    if override:
+        return str(override)
+    name = py_name(json_name, parsed)
+    return name + "_" if name in SDK_KWARGS else name
 
 
 def clean(text: Any) -> str:
@@ -210,8 +241,15 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
                 "required": prop.required,
                 "doc": clean(prop.description),
                 "secret": bool(raw_extra.get("x-secret")),
+                # x-aliases: other JSON names read into this field (the primary name is written)
+                "aliases": [str(a) for a in raw_extra.get("x-aliases") or ()],
             }
         )
+        if fields[-1]["aliases"]:
+            names = ", ".join(f"`{a}`" for a in fields[-1]["aliases"])
+            fields[-1]["doc"] = (
+                f"{fields[-1]['doc'] or 'JSON `' + json_name + '`.'} Also read from {names}."
+            )
         ann = fields[-1]["type"]
         fields[-1]["annotation"] = (
             ann if prop.required or ann.endswith("| None") else f"{ann} | None"
@@ -225,6 +263,7 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         "fields": fields,
         "json_names": {f["py"]: f["json"] for f in fields if f["py"] != f["json"]},
         "secrets": sorted(f["py"] for f in fields if f["secret"]),
+        "aliases": {f["py"]: f["aliases"] for f in fields if f["aliases"]},
         "imports": sorted(own),
     }
 
@@ -304,7 +343,7 @@ def _param_view(
     prop: Any, raw: dict[str, Any] | None, imports: set[tuple[str, str]], ctx: ApiContext
 ) -> dict[str, Any]:
     return {
-        "py": py_name(raw_str(prop.name), str(prop.python_name)),
+        "py": kwarg_name(raw_str(prop.name), str(prop.python_name), raw),
         "json": raw_str(prop.name),
         "type": input_type_str(prop, imports, ctx),
         "required": prop.required,
@@ -383,15 +422,21 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         if method == "PUT" and ends_with_param and not wrap and mode == "replace":
             mode = "patch" if op.get("x-partial", True) else "replace"
         fields = []
+        raw_fields = ctx.resolve(inner_raw).get("properties", {})
         if isinstance(inner_prop, ModelProperty) and not is_dict_model(inner_prop):
             for prop in [*inner_prop.required_properties, *inner_prop.optional_properties]:
+                json_name = raw_str(prop.name)
+                py = kwarg_name(json_name, str(prop.python_name), raw_fields.get(json_name))
+                doc = clean(prop.description)
+                if py not in (json_name, py_name(json_name, str(prop.python_name))):
+                    doc = f"{doc or 'JSON field.'} Sent as `{json_name}`."
                 fields.append(
                     {
-                        "py": py_name(raw_str(prop.name), str(prop.python_name)),
-                        "json": raw_str(prop.name),
+                        "py": py,
+                        "json": json_name,
                         "type": input_type_str(prop, imports, ctx),
-                        "required": prop.required and mode == "create",
-                        "doc": clean(prop.description),
+                        "required": prop.required and mode in ("create", "action"),
+                        "doc": doc,
                     }
                 )
         fields.sort(key=lambda f: not f["required"])
@@ -416,10 +461,17 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
             data_schema = _envelope_data(resolved, ctx) or resp_schema
         if pagination == "offset":
             data_schema = _offset_items(resolved, ctx) or data_schema
+        if op.get("x-unwrap") and (resolved.get("anyOf") or resolved.get("oneOf")):
+            # x-unwrap with alternatives: the first one is the result's type.
+            data_schema = (resolved.get("anyOf") or resolved.get("oneOf"))[0]
         structure = _schema_type(data_schema, ctx, imports)
         returns = structure
         if pagination != "none":
-            if structure.startswith("list["):
+            if op.get("x-item-type"):
+                # An explicit item type: listings whose data has several shapes (anyOf).
+                item_type = op["x-item-type"]
+                imports.add((_module_name(item_type), item_type))
+            elif structure.startswith("list["):
                 item_type = structure[5:-1]
             elif structure.startswith("dict[str, "):
                 item_type = structure[len("dict[str, ") : -1]
@@ -428,6 +480,12 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
             returns = f"AsyncPaginator[{item_type}]"
         elif "204" in {str(c) for c in op.get("responses", {})}:
             returns = f"{structure} | None"
+
+    unwrap = op.get("x-unwrap")
+    if unwrap and structure != "None":
+        # x-unwrap: [key, ...]: the result may also arrive as {key: <result>, ...}.
+        keys = ", ".join(f'"{k}"' for k in unwrap)
+        structure = f"Unwrap({structure}, ({keys},))"
 
     stream = bool(op.get("x-stream"))
     if stream:
@@ -524,7 +582,17 @@ def _module_for(class_name: str, ctx: ApiContext) -> str:
 
 def build_config(spec: Path, out: Path) -> Config:
     return Config.from_sources(
-        ConfigFile(post_hooks=[], field_prefix="field_", generate_all_tags=False),
+        ConfigFile(
+            post_hooks=[],
+            field_prefix="field_",
+            generate_all_tags=False,
+            # Binary downloads (x-stream operations) are parsed as bytes.
+            content_type_overrides={
+                "audio/wav": "application/octet-stream",
+                "audio/x-wav": "application/octet-stream",
+                "audio/mpeg": "application/octet-stream",
+            },
+        ),
         MetaType.NONE,
         spec,
         "utf-8",

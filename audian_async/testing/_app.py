@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _audian
+from . import _astradial, _audian
 from ._bucket import Buckets
 from ._clock import Clock
 from ._config import DEFAULT_API_KEY, SimulatorConfig
@@ -41,6 +41,7 @@ RouterFactory = Callable[[Core], ASGIApp]
 #: To add the Astradial API, append one line: ``("/api/v1", _astradial.build_app)``.
 ROUTERS: list[tuple[str, RouterFactory]] = [
     ("/v2", _audian.build_app),
+    ("/api/v1", _astradial.build_app),
 ]
 
 _PHRASES = {
@@ -160,6 +161,11 @@ class Simulator:
     def default_api_key(self) -> str:
         """The first configured API key (by default :data:`DEFAULT_API_KEY`)."""
         return self.config.api_keys[0] if self.config.api_keys else DEFAULT_API_KEY
+
+    @property
+    def astradial_api_key(self) -> str:
+        """The Astradial ``X-API-Key`` of the simulated main organisation (served at ``/api/v1``)."""
+        return self.config.astradial_api_keys[0]
 
     @property
     def api_keys(self) -> dict[str, str]:

@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_API_KEY", "SimulatorConfig"]
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_ASTRADIAL_API_KEY", "SimulatorConfig"]
 
 #: The deterministic 64-character API key of the master account (a test credential, not a secret).
 DEFAULT_API_KEY = hashlib.sha256(b"audian-async simulator default api key").hexdigest()
+#: The deterministic Astradial API key (``ak_`` + 32 hex) of the simulated main organisation.
+DEFAULT_ASTRADIAL_API_KEY = "ak_" + hashlib.md5(b"audian-async simulator astradial key").hexdigest()
 
 
 @dataclass
@@ -60,6 +62,23 @@ class SimulatorConfig:
     auto_api_keys: bool = True
     #: Notes for humans, ignored by the simulator.
     notes: dict[str, str] = field(default_factory=dict)
+
+    # -- Astradial (``/api/v1``, see ``_astradial.py``) ------------------------------------------
+    #: Answer in the open-source server's shapes (``createdAt``, ``{data, pagination}``, SQL 500s
+    #: ...) instead of the documented ones.
+    astradial_oss_shapes: bool = False
+    #: ``X-API-Key`` keys of the main organisation.
+    astradial_api_keys: tuple[str, ...] = (DEFAULT_ASTRADIAL_API_KEY,)
+    #: Dashboard login (``POST /api/v1/auth/user-login``) of the main organisation's owner.
+    astradial_email: str = "owner@astradial.test"
+    #: Password of every simulated dashboard login.
+    astradial_password: str = "simulator-password"
+    #: Lifetime of login JWTs in seconds (24 h like the real server); then 401.
+    astradial_token_lifetime: int = 86_400
+    #: Call-history records (CDRs) seeded for the main organisation.
+    astradial_calls: int = 45
+    #: Size of each seeded call recording (a WAV file), in bytes.
+    astradial_recording_size: int = 48_044
 
     def validate(self) -> None:
         """Raise ValueError when the configuration cannot work."""

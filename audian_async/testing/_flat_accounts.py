@@ -25,7 +25,7 @@ from ._store import Doc, Store
 __all__ = ["FlatError", "create_flat_account", "flat_error", "render_flat"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()-]{7,20}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,20}$")  # as spec/audian.yaml AccountCreateRequest.phone
 _PLANS = ("starter", "professional", "enterprise")
 _ADDRESS_KEYS = ("street", "city", "state", "postalCode", "country")
 

@@ -10,10 +10,12 @@ and survive a POST that omits them.
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from typing import Any, Literal
 
 from ._clock import Clock, iso_from_gregorian
 from ._config import SimulatorConfig
+from ._contract import default_spec_location
 from ._envelope import ApiError, validation_error
 from ._kinds import ACCOUNT, PHONE_NUMBER, Kind
 from ._schema import SchemaError, Validator
@@ -109,6 +111,7 @@ def prepare(
     if kind.normalise is not None:
         kind.normalise(store, account_id, candidate)
     errors = Validator(kind.schema).validate(candidate, kind.schema)
+    errors += _spec_errors(kind, candidate, errors)
     if kind.rules is not None:
         errors += kind.rules(store, account_id, candidate, existing.id if existing else None)
     errors += extra_errors or []
@@ -120,6 +123,42 @@ def prepare(
         if value is not None:
             secrets[path] = value
     return candidate, secrets
+
+
+# The spec's input schemas: what the server validates beyond the kind's own Kazoo rules
+# (nested objects such as caller_id and call_forward are checked field by field there).
+_SPEC_INPUTS = {
+    "user": "UserInput",
+    "device": "DeviceInput",
+    "callflow": "CallflowInput",
+    "account": "AccountInput",
+    "phone_number": "PhoneNumberInput",
+}
+
+
+@lru_cache(maxsize=1)
+def _spec_document() -> dict[str, Any] | None:
+    location = default_spec_location()
+    path = location / "audian.yaml" if location is not None else None
+    if path is None or not path.is_file():
+        return None
+    import yaml
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return document if isinstance(document, dict) else None
+
+
+def _spec_errors(
+    kind: Kind, candidate: dict[str, Any], known: list[SchemaError]
+) -> list[SchemaError]:
+    """Violations of the spec's input schema for ``kind`` not already reported."""
+    component = _SPEC_INPUTS.get(kind.name)
+    document = _spec_document()
+    if component is None or document is None:
+        return []
+    seen = {(e.path, e.rule) for e in known}
+    found = Validator(document).validate(candidate, {"$ref": f"#/components/schemas/{component}"})
+    return [e for e in found if (e.path, e.rule) not in seen]
 
 
 # -- account-scoped documents -----------------------------------------------------------------

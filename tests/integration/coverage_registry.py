@@ -10,9 +10,9 @@ F = TypeVar("F", bound=Callable[..., object])
 COVERED: set[str] = set()
 
 
-def covers(*operation_ids: str) -> Callable[[F], F]:
-    """Mark a test as exercising these operationIds over real HTTP."""
-    COVERED.update(operation_ids)
+def covers(api: str, *operation_ids: str) -> Callable[[F], F]:
+    """Mark a test as exercising these operationIds of ``spec/<api>.yaml`` over real HTTP."""
+    COVERED.update(f"{api}:{op}" for op in operation_ids)
 
     def mark(fn: F) -> F:
         return fn

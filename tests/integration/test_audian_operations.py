@@ -19,14 +19,22 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_seq):04d}"
 
 
-@covers("auth.api_auth")
+@covers("audian", "auth.api_auth")
 async def test_api_key_exchange(audian: AsyncAudian, sim: Simulator) -> None:
     info = await audian.authenticate()
     assert info.account_id == sim.master_account_id
     assert info.owner_id
 
 
-@covers("users.create", "users.get", "users.list", "users.update", "users.patch", "users.delete")
+@covers(
+    "audian",
+    "users.create",
+    "users.get",
+    "users.list",
+    "users.update",
+    "users.patch",
+    "users.delete",
+)
 async def test_user_lifecycle(audian: AsyncAudian) -> None:
     name = unique("jane")
     user = await audian.users.create(
@@ -72,6 +80,7 @@ async def test_duplicate_username_is_a_bad_request_with_the_rule(audian: AsyncAu
 
 
 @covers(
+    "audian",
     "devices.create",
     "devices.get",
     "devices.list",
@@ -112,11 +121,13 @@ async def test_device_lifecycle(audian: AsyncAudian) -> None:
 
 
 @covers(
+    "audian",
     "phone_numbers.search",
     "phone_numbers.add",
     "phone_numbers.get",
     "phone_numbers.list",
     "phone_numbers.update",
+    "phone_numbers.patch",
     "phone_numbers.delete",
 )
 async def test_phone_number_lifecycle(audian: AsyncAudian) -> None:
@@ -130,12 +141,16 @@ async def test_phone_number_lifecycle(audian: AsyncAudian) -> None:
     assert number in listed
     updated = await audian.phone_numbers.update(number, cnam={"display_name": "ACME"})
     assert updated.cnam is not None and updated.cnam.display_name == "ACME"
+    patched = await audian.phone_numbers.patch(number, carrier_name="Bandwidth")
+    assert patched.carrier_name == "Bandwidth"
+    assert patched.cnam is not None and patched.cnam.display_name == "ACME"  # merged, not replaced
     await audian.phone_numbers.delete(number)
     with pytest.raises(NotFoundError):
         await audian.phone_numbers.get(number)
 
 
 @covers(
+    "audian",
     "callflows.create",
     "callflows.get",
     "callflows.list",
@@ -167,6 +182,7 @@ async def test_callflow_lifecycle(audian: AsyncAudian) -> None:
 
 
 @covers(
+    "audian",
     "accounts.get",
     "accounts.update",
     "accounts.patch",
@@ -214,7 +230,7 @@ async def test_a_token_cannot_act_outside_its_tree(
         assert (await child_client.accounts.get()).id == child.id
 
 
-@covers("accounts.create")
+@covers("audian", "accounts.create")
 async def test_flat_account_creation(audian: AsyncAudian) -> None:
     name = unique("Acme Corporation ")
     record = await audian.accounts.create(

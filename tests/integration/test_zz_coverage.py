@@ -17,7 +17,11 @@ def spec_operations() -> set[str]:
     for spec in SPEC_DIR.glob("*.yaml"):
         doc = yaml.safe_load(spec.read_text())
         for item in doc["paths"].values():
-            ops.update(op["operationId"] for method, op in item.items() if method in METHODS)
+            ops.update(
+                f"{spec.stem}:{op['operationId']}"
+                for method, op in item.items()
+                if method in METHODS
+            )
     return ops
 
 

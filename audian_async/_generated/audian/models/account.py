@@ -18,16 +18,16 @@ class Account(Model):
     """An account (organisation).
 
     Attributes:
-        id: JSON `id`.
-        name: JSON `name`.
+        id: Unique identifier.
+        name: Display name.
         realm: SIP realm of the account.
-        timezone: JSON `timezone`.
-        language: JSON `language`.
-        enabled: JSON `enabled`.
+        timezone: Time zone, such as `America/New_York`.
+        language: Language, such as `en-us`.
+        enabled: Whether it is active.
         created: Creation time (ISO 8601 or Gregorian seconds).
         caller_id: Caller IDs by call type.
-        call_restriction: JSON `call_restriction`.
-        flags: JSON `flags`.
+        call_restriction: Call restrictions by classifier.
+        flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
 

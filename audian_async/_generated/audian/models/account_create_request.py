@@ -20,14 +20,14 @@ class AccountCreateRequest(Model):
     """A new account (flat body).
 
     Attributes:
-        name: JSON `name`.
-        email: JSON `email`.
-        display_name: JSON `displayName`.
-        phone: JSON `phone`.
+        name: Display name.
+        email: Email address.
+        display_name: Display name of the account.
+        phone: Primary contact phone number.
         address: A postal (billing) address.
         plan: Service plan.
         settings: Account-level settings.
-        metadata: JSON `metadata`.
+        metadata: Custom metadata.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,14 +18,14 @@ class AccountInput(Model):
     """The writable fields of an account.
 
     Attributes:
-        name: JSON `name`.
-        realm: JSON `realm`.
-        timezone: JSON `timezone`.
-        language: JSON `language`.
-        enabled: JSON `enabled`.
+        name: Display name.
+        realm: SIP realm.
+        timezone: Time zone, such as `America/New_York`.
+        language: Language, such as `en-us`.
+        enabled: Whether it is active.
         caller_id: Caller IDs by call type.
-        call_restriction: JSON `call_restriction`.
-        flags: JSON `flags`.
+        call_restriction: Call restrictions by classifier.
+        flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -20,18 +20,18 @@ class AccountRecord(Model):
     """An account as the flat creation call returns it.
 
     Attributes:
-        id: JSON `id`.
-        name: JSON `name`.
-        display_name: JSON `displayName`.
-        email: JSON `email`.
-        phone: JSON `phone`.
-        status: JSON `status`.
+        id: Unique identifier.
+        name: Display name.
+        display_name: Display name of the account.
+        email: Email address.
+        phone: Primary contact phone number.
+        status: Account status, such as `active`.
         plan: Service plan.
         address: A postal (billing) address.
         settings: Account-level settings.
-        metadata: JSON `metadata`.
-        created_at: JSON `createdAt`.
-        updated_at: JSON `updatedAt`.
+        metadata: Custom metadata.
+        created_at: Creation time (ISO 8601).
+        updated_at: Last update time (ISO 8601).
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,12 +18,12 @@ class AccountSettings(Model):
     """Account-level settings.
 
     Attributes:
-        timezone: JSON `timezone`.
-        language: JSON `language`.
-        enable_voice_mail: JSON `enableVoiceMail`.
-        enable_recording: JSON `enableRecording`.
-        recording_retention: JSON `recordingRetention`.
-        sms_enabled: JSON `smsEnabled`.
+        timezone: Time zone, such as `America/New_York`.
+        language: Language, such as `en-us`.
+        enable_voice_mail: Enable voicemail.
+        enable_recording: Enable call recording.
+        recording_retention: Days recordings are kept.
+        sms_enabled: Enable SMS.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,11 +18,11 @@ class Address(Model):
     """A postal (billing) address.
 
     Attributes:
-        street: JSON `street`.
-        city: JSON `city`.
-        state: JSON `state`.
-        postal_code: JSON `postalCode`.
-        country: JSON `country`.
+        street: Street address.
+        city: City.
+        state: Life-cycle state, such as `in_service`.
+        postal_code: Postal code.
+        country: Country code, such as `US`.
         extra: JSON keys the spec does not define, kept as received.
     """
 

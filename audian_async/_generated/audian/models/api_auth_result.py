@@ -18,13 +18,13 @@ class ApiAuthResult(Model):
     """Who the token acts as.
 
     Attributes:
-        account_id: JSON `account_id`.
-        owner_id: JSON `owner_id`.
-        account_name: JSON `account_name`.
-        language: JSON `language`.
-        is_reseller: JSON `is_reseller`.
-        reseller_id: JSON `reseller_id`.
-        apps: JSON `apps`.
+        account_id: Id of the account the token acts on.
+        owner_id: Id of the user who owns the device.
+        account_name: Name of the account.
+        language: Language, such as `en-us`.
+        is_reseller: Whether the account is a reseller.
+        reseller_id: Id of the reseller account.
+        apps: Apps available to the account.
         extra: JSON keys the spec does not define, kept as received.
     """
 

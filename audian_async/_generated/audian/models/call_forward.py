@@ -18,14 +18,14 @@ class CallForward(Model):
     """Call forwarding settings.
 
     Attributes:
-        enabled: JSON `enabled`.
-        number: JSON `number`.
-        require_keypress: JSON `require_keypress`.
-        keep_caller_id: JSON `keep_caller_id`.
-        direct_calls_only: JSON `direct_calls_only`.
-        failover: JSON `failover`.
-        ignore_early_media: JSON `ignore_early_media`.
-        substitute: JSON `substitute`.
+        enabled: Whether it is active.
+        number: Phone number.
+        require_keypress: Require a key press to accept a forwarded call.
+        keep_caller_id: Keep the original caller ID on forwarded calls.
+        direct_calls_only: Forward only direct calls (not group calls).
+        failover: Forward only when the device is unreachable.
+        ignore_early_media: Ignore early media on forwarded calls.
+        substitute: Replace the device instead of ringing both.
         extra: JSON keys the spec does not define, kept as received.
     """
 

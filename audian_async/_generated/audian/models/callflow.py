@@ -19,14 +19,14 @@ class Callflow(Model):
     """A callflow.
 
     Attributes:
-        id: JSON `id`.
-        name: JSON `name`.
-        numbers: JSON `numbers`.
-        patterns: JSON `patterns`.
+        id: Unique identifier.
+        name: Display name.
+        numbers: Numbers that reach the callflow.
+        patterns: Regular expressions of numbers that reach the callflow.
         flow: One node of a callflow tree.
         featurecode: Feature code that triggers the callflow.
-        modules: JSON `modules`.
-        flags: JSON `flags`.
+        modules: Modules used by the flow (listing summaries).
+        flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -19,12 +19,12 @@ class CallflowInput(Model):
     """The writable fields of a callflow (at least one number or pattern).
 
     Attributes:
-        name: JSON `name`.
+        name: Display name.
         numbers: JSON `numbers`.
         patterns: JSON `patterns`.
         flow: One node of a callflow tree.
         featurecode: Feature code that triggers the callflow.
-        flags: JSON `flags`.
+        flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
 

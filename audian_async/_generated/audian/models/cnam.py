@@ -18,8 +18,8 @@ class Cnam(Model):
     """Caller name (CNAM) settings of a number.
 
     Attributes:
-        display_name: JSON `display_name`.
-        inbound_lookup: JSON `inbound_lookup`.
+        display_name: Caller name shown to callees (at most 15 characters).
+        inbound_lookup: Look up caller names on inbound calls.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -21,20 +21,20 @@ class DeviceInput(Model):
     """The writable fields of a device.
 
     Attributes:
-        name: JSON `name`.
+        name: Display name.
         device_type: The kind of device. Documented values are listed; servers may accept others.
-        owner_id: JSON `owner_id`.
-        enabled: JSON `enabled`.
-        mac_address: JSON `mac_address`.
+        owner_id: Id of the user who owns the device.
+        enabled: Whether it is active.
+        mac_address: MAC address of a hardware phone (unique).
         sip: SIP settings and credentials of a device.
         caller_id: Caller IDs by call type.
         call_forward: Call forwarding settings.
-        language: JSON `language`.
-        timezone: JSON `timezone`.
-        presence_id: JSON `presence_id`.
-        exclude_from_queues: JSON `exclude_from_queues`.
-        mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`.
-        flags: JSON `flags`.
+        language: Language, such as `en-us`.
+        timezone: Time zone, such as `America/New_York`.
+        presence_id: Presence identifier (the BLF key).
+        exclude_from_queues: Do not ring this device for queue calls.
+        mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+        flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -19,15 +19,15 @@ class DeviceSip(Model):
     """SIP settings and credentials of a device.
 
     Attributes:
-        username: JSON `username`.
+        username: Login name, unique within the account (lower-cased by the server).
         password: JSON `password`.
-        realm: JSON `realm`.
+        realm: SIP realm.
         method: How the device authenticates.
         invite_format: JSON `invite_format`.
-        expire_seconds: JSON `expire_seconds`.
-        ip: JSON `ip`.
-        number: JSON `number`.
-        route: JSON `route`.
+        expire_seconds: Registration expiry in seconds.
+        ip: IP address for `ip` authentication.
+        number: Phone number.
+        route: Static SIP route.
         extra: JSON keys the spec does not define, kept as received.
     """
 

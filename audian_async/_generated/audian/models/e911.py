@@ -18,15 +18,15 @@ class E911(Model):
     """Emergency (E911) address of a number.
 
     Attributes:
-        street_address: JSON `street_address`.
-        locality: JSON `locality`.
-        region: JSON `region`.
-        postal_code: JSON `postal_code`.
-        extended_address: JSON `extended_address`.
-        plus_four: JSON `plus_four`.
-        caller_name: JSON `caller_name`.
-        notification_contact_emails: JSON `notification_contact_emails`.
-        status: JSON `status`.
+        street_address: Street address.
+        locality: City.
+        region: Two-letter state code.
+        postal_code: Postal code.
+        extended_address: Apartment, suite, unit.
+        plus_four: ZIP+4 extension.
+        caller_name: Name given to emergency services.
+        notification_contact_emails: Who is told when the number calls emergency services.
+        status: Account status, such as `active`.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,8 +18,8 @@ class Featurecode(Model):
     """Feature code that triggers the callflow.
 
     Attributes:
-        name: JSON `name`.
-        number: JSON `number`.
+        name: Display name.
+        number: Phone number.
         extra: JSON keys the spec does not define, kept as received.
     """
 

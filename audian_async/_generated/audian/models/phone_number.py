@@ -22,9 +22,9 @@ class PhoneNumber(Model):
     Attributes:
         id: The number in E.164 form.
         state: Life-cycle state of a number.
-        features: JSON `features`.
-        assigned_to: JSON `assigned_to`.
-        carrier_name: JSON `carrier_name`.
+        features: Features enabled (listing summaries).
+        assigned_to: What the number is assigned to.
+        carrier_name: Carrier that provides the number.
         cnam: Caller name (CNAM) settings of a number.
         e911: Emergency (E911) address of a number.
         extra: JSON keys the spec does not define, kept as received.

@@ -20,7 +20,7 @@ class PhoneNumberInput(Model):
     """The writable fields of a number.
 
     Attributes:
-        carrier_name: JSON `carrier_name`.
+        carrier_name: Carrier that provides the number.
         cnam: Caller name (CNAM) settings of a number.
         e911: Emergency (E911) address of a number.
         create_with_state: JSON `create_with_state`.

@@ -20,10 +20,10 @@ class PhoneNumberSummary(Model):
     Attributes:
         number: The number (the listing's key).
         state: Life-cycle state of a number.
-        features: JSON `features`.
-        assigned_to: JSON `assigned_to`.
-        created: JSON `created`.
-        updated: JSON `updated`.
+        features: Features enabled (listing summaries).
+        assigned_to: What the number is assigned to.
+        created: Creation time.
+        updated: Last update time.
         extra: JSON keys the spec does not define, kept as received.
     """
 

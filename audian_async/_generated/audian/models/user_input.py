@@ -20,23 +20,23 @@ class UserInput(Model):
     """The writable fields of a user.
 
     Attributes:
-        first_name: JSON `first_name`.
-        last_name: JSON `last_name`.
-        username: JSON `username`.
-        email: JSON `email`.
+        first_name: First name.
+        last_name: Last name.
+        username: Login name, unique within the account (lower-cased by the server).
+        email: Email address.
         password: Written only; never returned.
         priv_level: Privilege level.
-        enabled: JSON `enabled`.
-        timezone: JSON `timezone`.
-        language: JSON `language`.
-        presence_id: JSON `presence_id`.
+        enabled: Whether it is active.
+        timezone: Time zone, such as `America/New_York`.
+        language: Language, such as `en-us`.
+        presence_id: Presence identifier (the BLF key).
         caller_id: Caller IDs by call type.
         call_forward: Call forwarding settings.
-        vm_to_email_enabled: JSON `vm_to_email_enabled`.
-        verified: JSON `verified`.
-        require_password_update: JSON `require_password_update`.
-        feature_level: JSON `feature_level`.
-        flags: JSON `flags`.
+        vm_to_email_enabled: Send voicemails to the user's email.
+        verified: Whether the user's email is verified.
+        require_password_update: Ask for a new password at next login.
+        feature_level: Feature level of the user.
+        flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -175,14 +175,14 @@ class AccountsResource(BaseResource):
         `POST /accounts` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
-            email: JSON `email`.
-            display_name: JSON `displayName`.
-            phone: JSON `phone`.
+            name: Display name.
+            email: Email address.
+            display_name: Display name of the account.
+            phone: Primary contact phone number.
             address: A postal (billing) address.
             plan: Service plan.
             settings: Account-level settings.
-            metadata: JSON `metadata`.
+            metadata: Custom metadata.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -251,14 +251,14 @@ class AccountsResource(BaseResource):
         Args:
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`.
-            realm: JSON `realm`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            enabled: JSON `enabled`.
+            name: Display name.
+            realm: SIP realm.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: JSON `call_restriction`.
-            flags: JSON `flags`.
+            call_restriction: Call restrictions by classifier.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -326,14 +326,14 @@ class AccountsResource(BaseResource):
         Args:
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
-            realm: JSON `realm`. `None` removes it.
-            timezone: JSON `timezone`. `None` removes it.
-            language: JSON `language`. `None` removes it.
-            enabled: JSON `enabled`. `None` removes it.
+            name: Display name. `None` removes it.
+            realm: SIP realm. `None` removes it.
+            timezone: Time zone, such as `America/New_York`. `None` removes it.
+            language: Language, such as `en-us`. `None` removes it.
+            enabled: Whether it is active. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: JSON `call_restriction`. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            call_restriction: Call restrictions by classifier. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -416,14 +416,14 @@ class AccountsResource(BaseResource):
         `PUT /accounts/{account_id}/accounts` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
-            realm: JSON `realm`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            enabled: JSON `enabled`.
+            name: Display name.
+            realm: SIP realm.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: JSON `call_restriction`.
-            flags: JSON `flags`.
+            call_restriction: Call restrictions by classifier.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -531,14 +531,14 @@ class RawAccountsResource(BaseResource):
         `POST /accounts` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
-            email: JSON `email`.
-            display_name: JSON `displayName`.
-            phone: JSON `phone`.
+            name: Display name.
+            email: Email address.
+            display_name: Display name of the account.
+            phone: Primary contact phone number.
             address: A postal (billing) address.
             plan: Service plan.
             settings: Account-level settings.
-            metadata: JSON `metadata`.
+            metadata: Custom metadata.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -615,14 +615,14 @@ class RawAccountsResource(BaseResource):
         Args:
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`.
-            realm: JSON `realm`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            enabled: JSON `enabled`.
+            name: Display name.
+            realm: SIP realm.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: JSON `call_restriction`.
-            flags: JSON `flags`.
+            call_restriction: Call restrictions by classifier.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -698,14 +698,14 @@ class RawAccountsResource(BaseResource):
         Args:
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
-            realm: JSON `realm`. `None` removes it.
-            timezone: JSON `timezone`. `None` removes it.
-            language: JSON `language`. `None` removes it.
-            enabled: JSON `enabled`. `None` removes it.
+            name: Display name. `None` removes it.
+            realm: SIP realm. `None` removes it.
+            timezone: Time zone, such as `America/New_York`. `None` removes it.
+            language: Language, such as `en-us`. `None` removes it.
+            enabled: Whether it is active. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: JSON `call_restriction`. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            call_restriction: Call restrictions by classifier. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -795,14 +795,14 @@ class RawAccountsResource(BaseResource):
         `PUT /accounts/{account_id}/accounts` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
-            realm: JSON `realm`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            enabled: JSON `enabled`.
+            name: Display name.
+            realm: SIP realm.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: JSON `call_restriction`.
-            flags: JSON `flags`.
+            call_restriction: Call restrictions by classifier.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.

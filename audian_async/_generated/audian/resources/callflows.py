@@ -176,12 +176,12 @@ class CallflowsResource(BaseResource):
         `PUT /accounts/{account_id}/callflows` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
+            name: Display name.
             numbers: JSON `numbers`.
             patterns: JSON `patterns`.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
-            flags: JSON `flags`.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -254,12 +254,12 @@ class CallflowsResource(BaseResource):
             callflow_id: Identifier of the callflow.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`.
+            name: Display name.
             numbers: JSON `numbers`.
             patterns: JSON `patterns`.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
-            flags: JSON `flags`.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -334,12 +334,12 @@ class CallflowsResource(BaseResource):
             callflow_id: Identifier of the callflow.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             numbers: JSON `numbers`. `None` removes it.
             patterns: JSON `patterns`. `None` removes it.
             flow: One node of a callflow tree. `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -460,12 +460,12 @@ class RawCallflowsResource(BaseResource):
         `PUT /accounts/{account_id}/callflows` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
+            name: Display name.
             numbers: JSON `numbers`.
             patterns: JSON `patterns`.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
-            flags: JSON `flags`.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -546,12 +546,12 @@ class RawCallflowsResource(BaseResource):
             callflow_id: Identifier of the callflow.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`.
+            name: Display name.
             numbers: JSON `numbers`.
             patterns: JSON `patterns`.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
-            flags: JSON `flags`.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -634,12 +634,12 @@ class RawCallflowsResource(BaseResource):
             callflow_id: Identifier of the callflow.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             numbers: JSON `numbers`. `None` removes it.
             patterns: JSON `patterns`. `None` removes it.
             flow: One node of a callflow tree. `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.

@@ -172,20 +172,20 @@ class DevicesResource(BaseResource):
         `PUT /accounts/{account_id}/devices` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
+            name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
-            owner_id: JSON `owner_id`.
-            enabled: JSON `enabled`.
-            mac_address: JSON `mac_address`.
+            owner_id: Id of the user who owns the device.
+            enabled: Whether it is active.
+            mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            language: JSON `language`.
-            timezone: JSON `timezone`.
-            presence_id: JSON `presence_id`.
-            exclude_from_queues: JSON `exclude_from_queues`.
-            mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`.
-            flags: JSON `flags`.
+            language: Language, such as `en-us`.
+            timezone: Time zone, such as `America/New_York`.
+            presence_id: Presence identifier (the BLF key).
+            exclude_from_queues: Do not ring this device for queue calls.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -277,20 +277,20 @@ class DevicesResource(BaseResource):
             device_id: Identifier of the device.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`.
+            name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
-            owner_id: JSON `owner_id`.
-            enabled: JSON `enabled`.
-            mac_address: JSON `mac_address`.
+            owner_id: Id of the user who owns the device.
+            enabled: Whether it is active.
+            mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            language: JSON `language`.
-            timezone: JSON `timezone`.
-            presence_id: JSON `presence_id`.
-            exclude_from_queues: JSON `exclude_from_queues`.
-            mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`.
-            flags: JSON `flags`.
+            language: Language, such as `en-us`.
+            timezone: Time zone, such as `America/New_York`.
+            presence_id: Presence identifier (the BLF key).
+            exclude_from_queues: Do not ring this device for queue calls.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -383,20 +383,20 @@ class DevicesResource(BaseResource):
             device_id: Identifier of the device.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
-            owner_id: JSON `owner_id`. `None` removes it.
-            enabled: JSON `enabled`. `None` removes it.
-            mac_address: JSON `mac_address`. `None` removes it.
+            owner_id: Id of the user who owns the device. `None` removes it.
+            enabled: Whether it is active. `None` removes it.
+            mac_address: MAC address of a hardware phone (unique). `None` removes it.
             sip: SIP settings and credentials of a device. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            language: JSON `language`. `None` removes it.
-            timezone: JSON `timezone`. `None` removes it.
-            presence_id: JSON `presence_id`. `None` removes it.
-            exclude_from_queues: JSON `exclude_from_queues`. `None` removes it.
-            mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            language: Language, such as `en-us`. `None` removes it.
+            timezone: Time zone, such as `America/New_York`. `None` removes it.
+            presence_id: Presence identifier (the BLF key). `None` removes it.
+            exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -500,20 +500,20 @@ class RawDevicesResource(BaseResource):
         `PUT /accounts/{account_id}/devices` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
+            name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
-            owner_id: JSON `owner_id`.
-            enabled: JSON `enabled`.
-            mac_address: JSON `mac_address`.
+            owner_id: Id of the user who owns the device.
+            enabled: Whether it is active.
+            mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            language: JSON `language`.
-            timezone: JSON `timezone`.
-            presence_id: JSON `presence_id`.
-            exclude_from_queues: JSON `exclude_from_queues`.
-            mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`.
-            flags: JSON `flags`.
+            language: Language, such as `en-us`.
+            timezone: Time zone, such as `America/New_York`.
+            presence_id: Presence identifier (the BLF key).
+            exclude_from_queues: Do not ring this device for queue calls.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -613,20 +613,20 @@ class RawDevicesResource(BaseResource):
             device_id: Identifier of the device.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`.
+            name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
-            owner_id: JSON `owner_id`.
-            enabled: JSON `enabled`.
-            mac_address: JSON `mac_address`.
+            owner_id: Id of the user who owns the device.
+            enabled: Whether it is active.
+            mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            language: JSON `language`.
-            timezone: JSON `timezone`.
-            presence_id: JSON `presence_id`.
-            exclude_from_queues: JSON `exclude_from_queues`.
-            mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`.
-            flags: JSON `flags`.
+            language: Language, such as `en-us`.
+            timezone: Time zone, such as `America/New_York`.
+            presence_id: Presence identifier (the BLF key).
+            exclude_from_queues: Do not ring this device for queue calls.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -727,20 +727,20 @@ class RawDevicesResource(BaseResource):
             device_id: Identifier of the device.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
-            owner_id: JSON `owner_id`. `None` removes it.
-            enabled: JSON `enabled`. `None` removes it.
-            mac_address: JSON `mac_address`. `None` removes it.
+            owner_id: Id of the user who owns the device. `None` removes it.
+            enabled: Whether it is active. `None` removes it.
+            mac_address: MAC address of a hardware phone (unique). `None` removes it.
             sip: SIP settings and credentials of a device. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            language: JSON `language`. `None` removes it.
-            timezone: JSON `timezone`. `None` removes it.
-            presence_id: JSON `presence_id`. `None` removes it.
-            exclude_from_queues: JSON `exclude_from_queues`. `None` removes it.
-            mwi_unsolicited_updates: JSON `mwi_unsolicited_updates`. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            language: Language, such as `en-us`. `None` removes it.
+            timezone: Time zone, such as `America/New_York`. `None` removes it.
+            presence_id: Presence identifier (the BLF key). `None` removes it.
+            exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.

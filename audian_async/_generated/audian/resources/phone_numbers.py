@@ -42,7 +42,7 @@ _LIST = Operation(
     path="/accounts/{account_id}/phone_numbers",
     retry_safe=True,
     envelope="kazoo",
-    response=dict[str, PhoneNumberSummary],
+    response=Any,
     pagination="start_key",
     item_key="number",
     auth=True,
@@ -103,6 +103,21 @@ _DELETE = Operation(
     path_params=["phone_number"],
     stream=False,
 )
+_PATCH = Operation(
+    id="phone_numbers.patch",
+    method="PATCH",
+    path="/accounts/{account_id}/phone_numbers/{phone_number}",
+    retry_safe=True,
+    envelope="kazoo",
+    wrap_body=True,
+    body_schema={"schema": {"$ref": "#/components/schemas/PhoneNumberInput"}, "registry": SCHEMAS},
+    body_mode="patch",
+    response=PhoneNumber,
+    pagination="none",
+    auth=True,
+    path_params=["phone_number"],
+    stream=False,
+)
 
 
 class PhoneNumbersResource(BaseResource):
@@ -157,8 +172,8 @@ class PhoneNumbersResource(BaseResource):
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
-        The listing's `data` is an object keyed by E.164 number; each item carries its number in
-        `number`.
+        The listing's `data` is an object keyed by E.164 number (Kazoo may nest it under
+        `numbers`); each item carries its number in `number`.
 
         `GET /accounts/{account_id}/phone_numbers`.
 
@@ -234,7 +249,7 @@ class PhoneNumbersResource(BaseResource):
             phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            carrier_name: JSON `carrier_name`.
+            carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: JSON `create_with_state`.
@@ -281,7 +296,7 @@ class PhoneNumbersResource(BaseResource):
             phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            carrier_name: JSON `carrier_name`.
+            carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: JSON `create_with_state`.
@@ -331,6 +346,55 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             options=self._options(extra_headers, extra_query, None, timeout),
+        )
+
+    async def patch(
+        self,
+        phone_number: str,
+        body: Model | Mapping[str, Any] | None = None,
+        *,
+        carrier_name: str | None | NotGiven = NOT_GIVEN,
+        cnam: Cnam | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        e911: E911 | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        create_with_state: PhoneNumberInputCreateWithState | str | None | NotGiven = NOT_GIVEN,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+    ) -> PhoneNumber:
+        """Change some fields of a number's document.
+
+        The given fields are merged into the document; `None` removes a field.
+
+        `PATCH /accounts/{account_id}/phone_numbers/{phone_number}`.
+
+        Args:
+            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
+            body: a model or mapping to send as the document; the keyword arguments below
+                are applied on top of it.
+            carrier_name: Carrier that provides the number. `None` removes it.
+            cnam: Caller name (CNAM) settings of a number. `None` removes it.
+            e911: Emergency (E911) address of a number. `None` removes it.
+            create_with_state: JSON `create_with_state`. `None` removes it.
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+        """
+        fields: dict[str, Any] = {
+            "carrier_name": carrier_name,
+            "cnam": cnam,
+            "e911": e911,
+            "create_with_state": create_with_state,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _PATCH,
+            path_params={
+                "phone_number": phone_number,
+            },
+            query={},
+            body=self._merge(body, fields),
+            options=self._options(extra_headers, extra_query, extra_body, timeout),
         )
 
 
@@ -390,8 +454,8 @@ class RawPhoneNumbersResource(BaseResource):
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
-        The listing's `data` is an object keyed by E.164 number; each item carries its number in
-        `number`.
+        The listing's `data` is an object keyed by E.164 number (Kazoo may nest it under
+        `numbers`); each item carries its number in `number`.
 
         `GET /accounts/{account_id}/phone_numbers`.
 
@@ -474,7 +538,7 @@ class RawPhoneNumbersResource(BaseResource):
             phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            carrier_name: JSON `carrier_name`.
+            carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: JSON `create_with_state`.
@@ -525,7 +589,7 @@ class RawPhoneNumbersResource(BaseResource):
             phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            carrier_name: JSON `carrier_name`.
+            carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: JSON `create_with_state`.
@@ -582,5 +646,58 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             options=self._options(extra_headers, extra_query, None, timeout),
+            raw=True,
+        )
+
+    async def patch(
+        self,
+        phone_number: str,
+        body: Model | Mapping[str, Any] | None = None,
+        *,
+        carrier_name: str | None | NotGiven = NOT_GIVEN,
+        cnam: Cnam | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        e911: E911 | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        create_with_state: PhoneNumberInputCreateWithState | str | None | NotGiven = NOT_GIVEN,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+    ) -> APIResponse[PhoneNumber]:
+        """Change some fields of a number's document.
+
+        The given fields are merged into the document; `None` removes a field.
+
+        `PATCH /accounts/{account_id}/phone_numbers/{phone_number}`.
+
+        Args:
+            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
+            body: a model or mapping to send as the document; the keyword arguments below
+                are applied on top of it.
+            carrier_name: Carrier that provides the number. `None` removes it.
+            cnam: Caller name (CNAM) settings of a number. `None` removes it.
+            e911: Emergency (E911) address of a number. `None` removes it.
+            create_with_state: JSON `create_with_state`. `None` removes it.
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        fields: dict[str, Any] = {
+            "carrier_name": carrier_name,
+            "cnam": cnam,
+            "e911": e911,
+            "create_with_state": create_with_state,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _PATCH,
+            path_params={
+                "phone_number": phone_number,
+            },
+            query={},
+            body=self._merge(body, fields),
+            options=self._options(extra_headers, extra_query, extra_body, timeout),
             raw=True,
         )

@@ -176,23 +176,23 @@ class UsersResource(BaseResource):
         `PUT /accounts/{account_id}/users` (not retried once it may have reached the server).
 
         Args:
-            first_name: JSON `first_name`.
-            last_name: JSON `last_name`.
-            username: JSON `username`.
-            email: JSON `email`.
+            first_name: First name.
+            last_name: Last name.
+            username: Login name, unique within the account (lower-cased by the server).
+            email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: JSON `enabled`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            presence_id: JSON `presence_id`.
+            enabled: Whether it is active.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: JSON `vm_to_email_enabled`.
-            verified: JSON `verified`.
-            require_password_update: JSON `require_password_update`.
-            feature_level: JSON `feature_level`.
-            flags: JSON `flags`.
+            vm_to_email_enabled: Send voicemails to the user's email.
+            verified: Whether the user's email is verified.
+            require_password_update: Ask for a new password at next login.
+            feature_level: Feature level of the user.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -291,23 +291,23 @@ class UsersResource(BaseResource):
             user_id: Identifier of the user.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            first_name: JSON `first_name`.
-            last_name: JSON `last_name`.
-            username: JSON `username`.
-            email: JSON `email`.
+            first_name: First name.
+            last_name: Last name.
+            username: Login name, unique within the account (lower-cased by the server).
+            email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: JSON `enabled`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            presence_id: JSON `presence_id`.
+            enabled: Whether it is active.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: JSON `vm_to_email_enabled`.
-            verified: JSON `verified`.
-            require_password_update: JSON `require_password_update`.
-            feature_level: JSON `feature_level`.
-            flags: JSON `flags`.
+            vm_to_email_enabled: Send voicemails to the user's email.
+            verified: Whether the user's email is verified.
+            require_password_update: Ask for a new password at next login.
+            feature_level: Feature level of the user.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -406,23 +406,23 @@ class UsersResource(BaseResource):
             user_id: Identifier of the user.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            first_name: JSON `first_name`. `None` removes it.
-            last_name: JSON `last_name`. `None` removes it.
-            username: JSON `username`. `None` removes it.
-            email: JSON `email`. `None` removes it.
+            first_name: First name. `None` removes it.
+            last_name: Last name. `None` removes it.
+            username: Login name, unique within the account (lower-cased by the server). `None` removes it.
+            email: Email address. `None` removes it.
             password: Written only; never returned. `None` removes it.
             priv_level: Privilege level. `None` removes it.
-            enabled: JSON `enabled`. `None` removes it.
-            timezone: JSON `timezone`. `None` removes it.
-            language: JSON `language`. `None` removes it.
-            presence_id: JSON `presence_id`. `None` removes it.
+            enabled: Whether it is active. `None` removes it.
+            timezone: Time zone, such as `America/New_York`. `None` removes it.
+            language: Language, such as `en-us`. `None` removes it.
+            presence_id: Presence identifier (the BLF key). `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: JSON `vm_to_email_enabled`. `None` removes it.
-            verified: JSON `verified`. `None` removes it.
-            require_password_update: JSON `require_password_update`. `None` removes it.
-            feature_level: JSON `feature_level`. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            vm_to_email_enabled: Send voicemails to the user's email. `None` removes it.
+            verified: Whether the user's email is verified. `None` removes it.
+            require_password_update: Ask for a new password at next login. `None` removes it.
+            feature_level: Feature level of the user. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -534,23 +534,23 @@ class RawUsersResource(BaseResource):
         `PUT /accounts/{account_id}/users` (not retried once it may have reached the server).
 
         Args:
-            first_name: JSON `first_name`.
-            last_name: JSON `last_name`.
-            username: JSON `username`.
-            email: JSON `email`.
+            first_name: First name.
+            last_name: Last name.
+            username: Login name, unique within the account (lower-cased by the server).
+            email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: JSON `enabled`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            presence_id: JSON `presence_id`.
+            enabled: Whether it is active.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: JSON `vm_to_email_enabled`.
-            verified: JSON `verified`.
-            require_password_update: JSON `require_password_update`.
-            feature_level: JSON `feature_level`.
-            flags: JSON `flags`.
+            vm_to_email_enabled: Send voicemails to the user's email.
+            verified: Whether the user's email is verified.
+            require_password_update: Ask for a new password at next login.
+            feature_level: Feature level of the user.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -657,23 +657,23 @@ class RawUsersResource(BaseResource):
             user_id: Identifier of the user.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            first_name: JSON `first_name`.
-            last_name: JSON `last_name`.
-            username: JSON `username`.
-            email: JSON `email`.
+            first_name: First name.
+            last_name: Last name.
+            username: Login name, unique within the account (lower-cased by the server).
+            email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: JSON `enabled`.
-            timezone: JSON `timezone`.
-            language: JSON `language`.
-            presence_id: JSON `presence_id`.
+            enabled: Whether it is active.
+            timezone: Time zone, such as `America/New_York`.
+            language: Language, such as `en-us`.
+            presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: JSON `vm_to_email_enabled`.
-            verified: JSON `verified`.
-            require_password_update: JSON `require_password_update`.
-            feature_level: JSON `feature_level`.
-            flags: JSON `flags`.
+            vm_to_email_enabled: Send voicemails to the user's email.
+            verified: Whether the user's email is verified.
+            require_password_update: Ask for a new password at next login.
+            feature_level: Feature level of the user.
+            flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -780,23 +780,23 @@ class RawUsersResource(BaseResource):
             user_id: Identifier of the user.
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            first_name: JSON `first_name`. `None` removes it.
-            last_name: JSON `last_name`. `None` removes it.
-            username: JSON `username`. `None` removes it.
-            email: JSON `email`. `None` removes it.
+            first_name: First name. `None` removes it.
+            last_name: Last name. `None` removes it.
+            username: Login name, unique within the account (lower-cased by the server). `None` removes it.
+            email: Email address. `None` removes it.
             password: Written only; never returned. `None` removes it.
             priv_level: Privilege level. `None` removes it.
-            enabled: JSON `enabled`. `None` removes it.
-            timezone: JSON `timezone`. `None` removes it.
-            language: JSON `language`. `None` removes it.
-            presence_id: JSON `presence_id`. `None` removes it.
+            enabled: Whether it is active. `None` removes it.
+            timezone: Time zone, such as `America/New_York`. `None` removes it.
+            language: Language, such as `en-us`. `None` removes it.
+            presence_id: Presence identifier (the BLF key). `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: JSON `vm_to_email_enabled`. `None` removes it.
-            verified: JSON `verified`. `None` removes it.
-            require_password_update: JSON `require_password_update`. `None` removes it.
-            feature_level: JSON `feature_level`. `None` removes it.
-            flags: JSON `flags`. `None` removes it.
+            vm_to_email_enabled: Send voicemails to the user's email. `None` removes it.
+            verified: Whether the user's email is verified. `None` removes it.
+            require_password_update: Ask for a new password at next login. `None` removes it.
+            feature_level: Feature level of the user. `None` removes it.
+            flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.

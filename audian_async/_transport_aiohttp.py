@@ -1,0 +1,363 @@
+"""A transport on aiohttp, for high-concurrency (bulk) jobs under asyncio.
+
+Install with the ``aiohttp`` extra (``pip install 'audian-async[aiohttp]'``) and opt in::
+
+    async with AsyncAudian(api_key=..., transport="aiohttp") as audian:  # or AiohttpTransport()
+        ...
+
+Why: httpx's connection pool (httpcore) spends CPU that grows with the number of requests in
+flight; at 256 in flight aiohttp does the same work for about a tenth of the CPU per request
+(``bench/RESULTS.md``). The httpx transport stays the default: respx mocks only httpx, and
+aiohttp is asyncio-only. Under trio keep the default transport: this one refuses to run there.
+
+Semantics, in line with :class:`~audian_async._transport.AsyncTransport`:
+
+* **It never re-sends a request.** aiohttp (3.x ``ClientSession._request``) silently repeats a
+  request once, for ``GET``/``PUT``/``DELETE``/... (its ``IDEMPOTENT_METHODS``), when the
+  connection fails with ``ServerDisconnectedError`` or ``ClientOSError`` after it was sent:
+  that would duplicate a Kazoo create (``PUT`` to a collection). Two independent guards stop
+  it: the session's ``_retry_connection`` switch is turned off (what aiohttp's own
+  ``test_utils.TestClient`` does), and a client middleware turns those two exceptions into an
+  exception type aiohttp's retry clause does not catch, so the guard holds through the public
+  middleware API even if the private switch changes. Whether to repeat is the core's decision.
+* **Failures are classified by phase** into :class:`TransportError`: nothing was sent
+  (``sent=False``: connection refused, DNS failure, TLS handshake or certificate failure,
+  connect or pool timeout, invalid URL) or the request may have reached the server
+  (``sent=True``: server disconnected, connection reset, truncated body, malformed response,
+  read timeout). Anything not known to be pre-send counts as sent.
+* **Timeouts by phase**: ``Timeout.connect`` → aiohttp ``sock_connect``; ``Timeout.pool +
+  Timeout.connect`` → aiohttp ``connect`` (waiting for a pool slot and connecting);
+  ``Timeout.read`` → ``sock_read`` (the longest silence while reading). aiohttp has no write
+  timeout: request bodies are small JSON documents, and the call's ``deadline`` still bounds
+  everything. No ``total`` limit is set, so long downloads through :meth:`stream` work.
+* TLS verification is on by default with the SDK's shared SSL context; proxies from the
+  environment (``HTTP(S)_PROXY``, ``NO_PROXY``, ``.netrc``) are used only with
+  ``trust_env=True``; an explicit ``proxy=`` URL is also accepted.
+* The ``aiohttp.ClientSession`` is created lazily, on the first request, inside the running
+  event loop, and stays bound to that loop (use from another loop raises a clear error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from ._errors import AudianError
+from ._transport import (
+    DEFAULT_MAX_CONNECTIONS,
+    RawResponse,
+    StreamingResponse,
+    TransportError,
+    default_ssl_context,
+)
+from ._types import Timeout
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import aiohttp
+
+__all__ = ["AiohttpTransport"]
+
+DEFAULT_KEEPALIVE_TIMEOUT = 15.0
+_EXTRA_HINT = (
+    "AiohttpTransport needs aiohttp: install the extra with `pip install 'audian-async[aiohttp]'`"
+)
+
+
+class _SentFailure(Exception):
+    """Carries a post-send connection failure past aiohttp's automatic-retry clause."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+# aiohttp classes, bound by _load() on first construction (aiohttp is imported lazily).
+_aiohttp: Any = None
+_URL: Any = None
+_NOT_SENT: tuple[type[BaseException], ...] = ()
+_RETRIED_BY_AIOHTTP: tuple[type[BaseException], ...] = ()
+_CONNECTOR_ERROR: tuple[type[BaseException], ...] = ()
+_FAILURES: tuple[type[BaseException], ...] = ()
+
+
+def _load() -> Any:
+    global _aiohttp, _URL, _NOT_SENT, _RETRIED_BY_AIOHTTP
+    global _CONNECTOR_ERROR, _FAILURES
+    if _aiohttp is not None:
+        return _aiohttp
+    try:
+        import aiohttp
+        import yarl
+    except ImportError as exc:
+        raise ImportError(_EXTRA_HINT) from exc
+    if not hasattr(aiohttp, "ClientMiddlewareType"):  # pragma: no cover - aiohttp < 3.12
+        raise ImportError(
+            f"AiohttpTransport needs aiohttp >= 3.12 (found {aiohttp.__version__}): "
+            "`pip install -U 'audian-async[aiohttp]'`"
+        )
+    _URL = yarl.URL
+    _CONNECTOR_ERROR = (aiohttp.ClientConnectorError,)
+    # Raised before a byte of the request was written: connecting (refused, DNS, TLS
+    # handshake, certificate, proxy connect), waiting for a pool slot or connecting too long,
+    # the certificate pin, or a URL aiohttp rejects.
+    _NOT_SENT = (
+        aiohttp.ClientConnectorError,
+        aiohttp.ConnectionTimeoutError,
+        aiohttp.ServerFingerprintMismatch,
+        aiohttp.InvalidURL,
+        aiohttp.NonHttpUrlClientError,
+    )
+    # What ClientSession._request repeats for idempotent methods (see the module docstring).
+    _RETRIED_BY_AIOHTTP = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+    _FAILURES = (aiohttp.ClientError, TimeoutError, _SentFailure)
+    _aiohttp = aiohttp
+    return aiohttp
+
+
+async def _no_resend(req: Any, handler: Any) -> Any:
+    """aiohttp client middleware: let no post-send failure reach aiohttp's retry clause."""
+    try:
+        return await handler(req)
+    except _RETRIED_BY_AIOHTTP as exc:
+        if isinstance(exc, _CONNECTOR_ERROR):
+            raise  # connect phase: aiohttp re-raises these itself, and nothing was sent
+        raise _SentFailure(exc) from exc
+
+
+def translate(exc: BaseException) -> TransportError:
+    """The :class:`TransportError` for an aiohttp (or timeout) exception, by phase."""
+    if isinstance(exc, _SentFailure):
+        exc = exc.cause
+    timeout = isinstance(exc, TimeoutError)
+    sent = not isinstance(exc, _NOT_SENT)
+    name = type(exc).__name__
+    detail = str(exc) or name
+    return TransportError(f"{name}: {detail}", sent=sent, timeout=timeout)
+
+
+def _headers_dict(headers: Any) -> dict[str, str]:
+    """Lower-cased names; repeated headers joined with ", " (as the httpx transport does)."""
+    out = {key.lower(): value for key, value in headers.items()}
+    if len(out) == len(headers):
+        return out  # no repeated name
+    out = {}
+    for key, value in headers.items():
+        k = key.lower()
+        out[k] = f"{out[k]}, {value}" if k in out else value
+    return out
+
+
+def _phase_sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+class AiohttpTransport:
+    """An :class:`~audian_async._transport.AsyncTransport` on ``aiohttp`` (asyncio only).
+
+    Args:
+        max_connections: the most connections open at once (the pool size); requests beyond
+            it wait for a free connection, within ``Timeout.pool``.
+        keepalive_timeout: close a connection idle this many seconds (keep it below the
+            server's own idle timeout, so that a reused connection is rarely one the server
+            is closing: such a failure on a create is reported as outcome unknown).
+        verify: ``True`` (verify with the SDK's shared SSL context), ``False``, a path to a
+            CA bundle, or an ``ssl.SSLContext``.
+        trust_env: use ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY`` and ``.netrc`` from the
+            environment (off by default).
+        proxy: an explicit proxy URL for every request.
+
+    Raises:
+        ImportError: aiohttp is not installed (the message names the ``aiohttp`` extra).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
+        verify: ssl.SSLContext | bool | str = True,
+        trust_env: bool = False,
+        proxy: str | None = None,
+    ) -> None:
+        _load()
+        if not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError("max_connections must be a whole number >= 1")
+        self._max_connections = max_connections
+        self._keepalive_timeout = keepalive_timeout
+        self._verify = verify
+        self._ssl: ssl.SSLContext | bool
+        if verify is True:
+            self._ssl = default_ssl_context()
+        elif verify is False:
+            self._ssl = False
+        elif isinstance(verify, str):
+            self._ssl = ssl.create_default_context(cafile=verify)
+        else:
+            self._ssl = verify
+        self._trust_env = trust_env
+        self._proxy = proxy
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._timeout_key: Timeout | None = None
+        self._timeout_value: Any = None
+
+    # -- session ---------------------------------------------------------------------------
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            raise AudianError(
+                "AiohttpTransport runs only under asyncio (aiohttp is asyncio-only); under "
+                "trio, keep the default httpx transport"
+            ) from None
+
+    def _new_session(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        aiohttp = _aiohttp
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive_timeout,
+            ssl=self._ssl,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=self._trust_env,
+            proxy=self._proxy,
+            middlewares=(_no_resend,),
+            auto_decompress=True,
+            raise_for_status=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        # Guard 1 of 2 against aiohttp's silent re-send (see the module docstring). It is
+        # the switch aiohttp.test_utils.TestClient uses; the middleware is guard 2.
+        if "_retry_connection" in getattr(aiohttp.ClientSession, "ATTRS", ()):
+            session._retry_connection = False
+        self._loop = loop
+        return session  # type: ignore[no-any-return]
+
+    def _session_for(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
+            if self._closed:
+                raise AudianError("this transport is closed")
+            session = self._session = self._new_session(loop)
+        elif loop is not self._loop:
+            raise AudianError(
+                "this client's aiohttp session belongs to another event loop: create the "
+                "client inside the loop that uses it (or aclose() it and make a new one)"
+            )
+        return session
+
+    def _client_timeout(self, timeout: Timeout) -> Any:
+        if timeout is self._timeout_key or timeout == self._timeout_key:
+            return self._timeout_value
+        value = _aiohttp.ClientTimeout(
+            total=None,
+            connect=_phase_sum(timeout.pool, timeout.connect),
+            sock_connect=timeout.connect,
+            sock_read=timeout.read,
+        )
+        self._timeout_key, self._timeout_value = timeout, value
+        return value
+
+    # -- AsyncTransport --------------------------------------------------------------------
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        timeout: Timeout,
+    ) -> RawResponse:
+        """Send one request and read the whole response (never re-sent by aiohttp)."""
+        session = self._session
+        if session is None or self._loop is not asyncio._get_running_loop():
+            session = self._session_for(self._running_loop())
+        try:
+            response = await session.request(
+                method,
+                _URL(url, encoded=True),
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=self._client_timeout(timeout),
+            )
+            try:
+                body = await response.read()
+            finally:
+                response.release()
+        except _FAILURES as exc:
+            raise translate(exc) from exc
+        return RawResponse(response.status, _headers_dict(response.headers), body, response)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        timeout: Timeout,
+    ) -> AsyncIterator[StreamingResponse]:
+        """Send one request; the body is read chunk by chunk inside the context."""
+        session = self._session_for(self._running_loop())
+        try:
+            response = await session.request(
+                method,
+                _URL(url, encoded=True),
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=self._client_timeout(timeout),
+            )
+        except _FAILURES as exc:
+            raise translate(exc) from exc
+        try:
+
+            async def chunks() -> AsyncIterator[bytes]:
+                try:
+                    async for chunk in response.content.iter_any():
+                        yield chunk
+                except _FAILURES as exc:
+                    raise translate(exc) from exc
+
+            yield StreamingResponse(
+                response.status, _headers_dict(response.headers), chunks(), response
+            )
+        finally:
+            # Returns the connection to the pool if the body was read to the end, else
+            # closes it (an unread body must not be mistaken for the next response).
+            response.release()
+
+    async def aclose(self) -> None:
+        """Close the session and its connections (a no-op if none was opened)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    async def __aenter__(self) -> AiohttpTransport:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"AiohttpTransport(max_connections={self._max_connections}, "
+            f"keepalive_timeout={self._keepalive_timeout}, verify={self._verify is not False}, "
+            f"trust_env={self._trust_env}, proxy={'set' if self._proxy else None})"
+        )

@@ -1,0 +1,174 @@
+"""FastAPI integration: one client per application, handed to endpoints through a dependency.
+
+Install with the ``fastapi`` extra. The client is opened in the application's lifespan,
+shared by every request (one connection pool, one set of credentials), and closed on
+shutdown; never create a client per request.
+
+    from fastapi import FastAPI
+    from audian_async.integrations.fastapi import AudianClient, audian_lifespan, install_error_handlers
+
+    app = FastAPI(lifespan=audian_lifespan())          # AsyncAudian() from AUDIAN_API_KEY
+    install_error_handlers(app)                        # SDK errors -> HTTP responses
+
+    @app.get("/users/{user_id}")
+    async def read_user(user_id: str, audian: AudianClient) -> dict[str, object]:
+        user = await audian.users.get(user_id)
+        return user.to_dict()
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .._client import AsyncAudian
+from .._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AudianError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from .._astradial import AsyncAstradial
+
+__all__ = [
+    "AstradialClient",
+    "AudianClient",
+    "astradial_lifespan",
+    "audian_lifespan",
+    "error_response",
+    "get_astradial",
+    "get_audian",
+    "install_error_handlers",
+]
+
+AUDIAN_STATE_KEY = "audian"
+ASTRADIAL_STATE_KEY = "astradial"
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def audian_lifespan(
+    factory: Callable[[], AsyncAudian] = AsyncAudian, *, authenticate: bool = False
+) -> Lifespan:
+    """A lifespan that opens one :class:`AsyncAudian` for the app and closes it on shutdown.
+
+    ``factory`` builds the client (default: ``AsyncAudian()`` from environment variables).
+    With ``authenticate=True`` the API key is exchanged at start-up, so a wrong key stops the
+    application from starting instead of failing its first request.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with factory() as client:
+            if authenticate:
+                await client.authenticate()
+            setattr(app.state, AUDIAN_STATE_KEY, client)
+            try:
+                yield
+            finally:
+                delattr(app.state, AUDIAN_STATE_KEY)
+
+    return lifespan
+
+
+def astradial_lifespan(factory: Callable[[], AsyncAstradial] | None = None) -> Lifespan:
+    """A lifespan that opens one :class:`AsyncAstradial` for the app (default: from env vars)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from .._astradial import AsyncAstradial
+
+        async with (factory or AsyncAstradial)() as client:
+            setattr(app.state, ASTRADIAL_STATE_KEY, client)
+            try:
+                yield
+            finally:
+                delattr(app.state, ASTRADIAL_STATE_KEY)
+
+    return lifespan
+
+
+async def get_audian(request: Request) -> AsyncAudian:
+    """Dependency: the application's shared :class:`AsyncAudian`."""
+    client = getattr(request.app.state, AUDIAN_STATE_KEY, None)
+    if not isinstance(client, AsyncAudian):
+        raise RuntimeError(
+            "no AsyncAudian on app.state: create the app with lifespan=audian_lifespan()"
+        )
+    return client
+
+
+async def get_astradial(request: Request) -> AsyncAstradial:
+    """Dependency: the application's shared :class:`AsyncAstradial`."""
+    client = getattr(request.app.state, ASTRADIAL_STATE_KEY, None)
+    if client is None:
+        raise RuntimeError(
+            "no AsyncAstradial on app.state: create the app with lifespan=astradial_lifespan()"
+        )
+    return client  # type: ignore[no-any-return]
+
+
+AudianClient = Annotated[AsyncAudian, Depends(get_audian)]
+AstradialClient = Annotated["AsyncAstradial", Depends(get_astradial)]
+
+
+def error_response(exc: AudianError) -> JSONResponse:
+    """The HTTP response an endpoint should give when an SDK call failed with ``exc``.
+
+    Client mistakes the upstream API reports (404, 400, 409, 422) pass through with their
+    status; the upstream's own trouble (auth, rate limits, outages) becomes 502/503/504, since
+    it is not the caller's fault. Bodies carry the upstream message and request id, never
+    credentials.
+    """
+    body: dict[str, Any] = {"detail": str(exc)}
+    headers: dict[str, str] = {}
+    if isinstance(exc, ValidationError):
+        return JSONResponse(
+            {"detail": exc.detail, "field": exc.field, "rule": exc.rule}, status_code=422
+        )
+    if isinstance(exc, APIStatusError):
+        body = {
+            "detail": exc.server_message or exc.error or "upstream error",
+            "upstream_status": exc.status_code,
+        }
+        if exc.request_id:
+            body["request_id"] = exc.request_id
+        if exc.field_errors:
+            body["fields"] = exc.field_errors
+        if isinstance(exc, RateLimitError):
+            status = 503
+            if exc.retry_after is not None:
+                headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        elif isinstance(exc, AuthenticationError | PermissionDeniedError) or exc.status_code >= 500:
+            status = 502
+        elif isinstance(exc, NotFoundError):
+            status = 404
+        else:
+            status = exc.status_code
+        return JSONResponse(body, status_code=status, headers=headers)
+    if isinstance(exc, APITimeoutError):
+        return JSONResponse({"detail": "upstream timed out"}, status_code=504)
+    if isinstance(exc, APIConnectionError):
+        return JSONResponse({"detail": "upstream unreachable"}, status_code=502)
+    return JSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn every SDK exception escaping an endpoint into :func:`error_response`."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AudianError)
+        return error_response(exc)
+
+    app.add_exception_handler(AudianError, handle)
