@@ -189,9 +189,10 @@ class AsyncPaginator(Generic[T]):
             total, has_more = _offset_meta(body)
             yield Page(items, None, total, response)
             offset += len(items)
-            if not items or has_more is False or len(items) < limit:
+            # The server's own signals win: a server may cap `limit` below what was asked.
+            if not items or has_more is False:
                 return
-            if total is not None and offset >= total:
+            if has_more is None and (offset >= total if total is not None else len(items) < limit):
                 return
 
 

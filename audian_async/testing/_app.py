@@ -125,6 +125,7 @@ class Simulator:
         self.requests = RequestLog()
         #: Readable descriptions of responses that did not match the OpenAPI spec.
         self.contract_violations: list[str] = []
+        self.request_violations: list[str] = []
         #: Snapshots of the stored state.
         self.state = StateView(lambda: self._core.store)
         self._contract = (
@@ -229,6 +230,7 @@ class Simulator:
         self.faults.clear()
         self.requests.clear()
         self.contract_violations.clear()
+        self.request_violations.clear()
         self._bootstrap()
 
     def _bootstrap(self) -> None:
@@ -274,7 +276,11 @@ class Simulator:
         if isinstance(fault, Delay) and not fault.after:
             await anyio.sleep(fault.seconds)
 
-        status, headers, content = await self._run_inner(scope, receive, body)
+        refused = self._check_request(scope, method, path, query, body)
+        if refused is not None:
+            status, headers, content = refused
+        else:
+            status, headers, content = await self._run_inner(scope, receive, body)
         status, headers, content = self._check_contract(method, path, status, headers, content)
         if isinstance(fault, DropAfter):
             record(None)
@@ -309,6 +315,39 @@ class Simulator:
 
         await self._app(scope, replay, capture)
         return int(start.get("status", 500)), list(start.get("headers", [])), b"".join(chunks)
+
+    def _check_request(
+        self, scope: Scope, method: str, path: str, query: str, body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Record request violations; with ``strict_requests`` refuse the request loudly."""
+        contract = self._contract
+        if contract is None or not self.config.check_requests:
+            return None
+        content_type = _header(scope, b"content-type") or ""
+        problems = contract.check_request(method, path, query, content_type, body)
+        if not problems:
+            return None
+        self.request_violations.extend(problems)
+        for problem in problems:
+            logger.warning("request contract violation: %s", problem)
+        if not self.config.strict_requests:
+            return None
+        content = dumps(
+            {
+                "status": "error",
+                "error": "500",
+                "message": "simulator contract violation",
+                "data": {"detail": problems},
+            }
+        )
+        return (
+            500,
+            [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+            ],
+            content,
+        )
 
     def _check_contract(
         self,

@@ -48,6 +48,11 @@ class SimulatorConfig:
     phone_numbers_nested: bool = False
     #: Check every response against the OpenAPI spec (when one is found).
     check_contract: bool = True
+    #: Check every request against the spec too (violations land in ``request_violations``).
+    check_requests: bool = True
+    #: Answer a request that breaks the spec with a loud 500 instead of serving it (useful
+    #: when the client under test validates its own requests, as the SDK does).
+    strict_requests: bool = False
     #: Turn a contract violation into a loud 500 response.
     strict_contract: bool = True
     #: Explicit location of the OpenAPI document; None searches the usual places.

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -52,6 +52,9 @@ class _Operation:
     params: int
     responses: Mapping[str, Any]
     document: Mapping[str, Any]
+    parameters: tuple[Mapping[str, Any], ...] = ()
+    request_body: Mapping[str, Any] | None = None
+    partial: bool = False  # a merge update: fields of the body are optional
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -113,6 +116,16 @@ class Contract:
                                 params=template.count("{"),
                                 responses=op.get("responses", {}),
                                 document=document,
+                                parameters=tuple(
+                                    p
+                                    for p in [
+                                        *item.get("parameters", []),
+                                        *op.get("parameters", []),
+                                    ]
+                                    if isinstance(p, Mapping)
+                                ),
+                                request_body=op.get("requestBody"),
+                                partial=method == "patch" or bool(op.get("x-partial")),
                             )
                         )
             operations.sort(key=lambda o: o.params)
@@ -185,6 +198,61 @@ class Contract:
         if len(errors) > _MAX_ERRORS:
             messages.append(f"{where}: ... and {len(errors) - _MAX_ERRORS} more")
         return messages
+
+    def check_request(
+        self, method: str, path: str, query: str, content_type: str, body: bytes
+    ) -> list[str]:
+        """Readable violations of one request: required query parameters, the JSON body."""
+        op = self._find(method, path)
+        if op is None:
+            return []  # reported once, with the response
+        where = f"{method} {path} (request)"
+        validator = Validator(op.document)
+        problems: list[str] = []
+        given = {key for key, _ in parse_qsl(query, keep_blank_values=True)}
+        for param in op.parameters:
+            resolved = validator.resolve(param)
+            if (
+                resolved.get("in") == "query"
+                and resolved.get("required")
+                and resolved.get("name") not in given
+            ):
+                problems.append(
+                    f"{where}: the required query parameter {resolved.get('name')!r} is missing"
+                )
+        spec_body = validator.resolve(op.request_body) if op.request_body else None
+        if spec_body is None:
+            if body.strip():
+                problems.append(
+                    f"{where}: the spec documents no request body but {len(body)} bytes were sent"
+                )
+            return problems
+        media = (spec_body.get("content") or {}).get("application/json")
+        if not isinstance(media, Mapping) or not isinstance(media.get("schema"), Mapping):
+            return problems
+        if not body.strip():
+            if spec_body.get("required"):
+                problems.append(f"{where}: the request body is required")
+            return problems
+        if "json" not in content_type:
+            problems.append(
+                f"{where}: expected application/json, got {content_type or 'no content type'}"
+            )
+        try:
+            instance = json.loads(body)
+        except ValueError:
+            return [*problems, f"{where}: the body is not valid JSON"]
+        # A merge update (PATCH, or x-partial) sends only the fields it changes: `required`
+        # is enforced only for a Kazoo {"data": ...} envelope itself.
+        partial = None
+        if op.partial:
+            top = validator.resolve(media["schema"])
+            partial = 1 if list(top.get("required", [])) == ["data"] else 0
+        errors = Validator(op.document, check_formats=True, partial_below=partial).validate(
+            instance, media["schema"]
+        )
+        problems += [f"{where} ({op.template}): {e.readable()}" for e in errors[:_MAX_ERRORS]]
+        return problems
 
     def _response(self, op: _Operation, status: int) -> Mapping[str, Any] | None:
         responses = op.responses

@@ -106,9 +106,18 @@ def _canonical(value: Any) -> str:
 class Validator:
     """Validates instances against schemas, resolving ``$ref`` inside ``root``."""
 
-    def __init__(self, root: Mapping[str, Any] | None = None, *, check_formats: bool = True):
+    def __init__(
+        self,
+        root: Mapping[str, Any] | None = None,
+        *,
+        check_formats: bool = True,
+        partial_below: int | None = None,
+    ):
         self._root: Mapping[str, Any] = root or {}
         self._check_formats = check_formats
+        # With ``partial_below=n``, ``required`` is not enforced deeper than n path segments
+        # (a merge PATCH sends only the fields it changes).
+        self._partial_below = partial_below
 
     def validate(
         self, instance: Any, schema: Mapping[str, Any], path: Path = ()
@@ -151,6 +160,8 @@ class Validator:
         secret: bool,
     ) -> None:
         schema = self.resolve(schema)
+        if value is None and self._partial_below is not None and len(path) > self._partial_below:
+            return  # a merge update: null deletes the key
         secret = secret or bool(schema.get("x-secret"))
         shown = _NO_VALUE if secret else value
 
@@ -345,7 +356,8 @@ class Validator:
         secret: bool,
     ) -> None:
         props: Mapping[str, Any] = schema.get("properties", {})
-        for name in schema.get("required", ()):
+        enforce = self._partial_below is None or len(path) < self._partial_below
+        for name in schema.get("required", ()) if enforce else ():
             if name not in value:
                 errors.append(
                     SchemaError((*path, name), "required", "Field is required but missing")

@@ -12,7 +12,7 @@ from audian_async.testing import RunningServer, Simulator, SimulatorConfig, crea
 
 @pytest.fixture(scope="module")
 def sim() -> Simulator:
-    return create_app(SimulatorConfig(seed=7, bucket_size=None))
+    return create_app(SimulatorConfig(seed=7, bucket_size=None, strict_requests=True))
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,11 @@ def server(sim: Simulator) -> Iterator[RunningServer]:
 @pytest.fixture(autouse=True)
 def _contract_clean(sim: Simulator) -> Iterator[None]:
     """Every test leaves the simulator with no contract violation and faults cleared."""
-    before = len(sim.contract_violations)
+    before, requests_before = len(sim.contract_violations), len(sim.request_violations)
     yield
     sim.faults.clear()
     assert sim.contract_violations[before:] == []
+    assert sim.request_violations[requests_before:] == []
 
 
 @pytest.fixture

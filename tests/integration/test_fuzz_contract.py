@@ -93,6 +93,14 @@ def sim() -> Simulator:
     return create_app(SimulatorConfig(seed=5, bucket_size=None))
 
 
+@pytest.fixture(autouse=True)
+def _contract_clean(sim: Simulator) -> Iterator[None]:
+    """Bodies here break the spec on purpose: only the responses must stay in it."""
+    before = len(sim.contract_violations)
+    yield
+    assert sim.contract_violations[before:] == []
+
+
 @pytest.fixture(scope="module")
 def http(sim: Simulator) -> Iterator[httpx.Client]:
     with (

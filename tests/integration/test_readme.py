@@ -34,7 +34,7 @@ def example(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def sim() -> Simulator:
-    return create_app(SimulatorConfig(seed=3, bucket_size=None))
+    return create_app(SimulatorConfig(seed=3, bucket_size=None, strict_requests=True))
 
 
 @pytest.fixture(scope="module")

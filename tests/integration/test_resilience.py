@@ -25,7 +25,7 @@ from audian_async.testing import (
 
 @pytest.fixture
 def sim() -> Simulator:  # a fresh simulator per test: user counts start at zero
-    return create_app(SimulatorConfig(seed=11, bucket_size=None))
+    return create_app(SimulatorConfig(seed=11, bucket_size=None, strict_requests=True))
 
 
 @pytest.fixture

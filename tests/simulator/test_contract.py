@@ -164,3 +164,32 @@ def test_validator_subset() -> None:
     )
     with pytest.raises(ValueError):
         v.validate(1, {"$ref": "#/components/schemas/Missing"})
+
+
+async def test_requests_are_checked_against_the_spec() -> None:
+    sim = create_app(SimulatorConfig())
+    async with asgi_client(sim) as client:
+        s = await login(client, sim.default_api_key)
+        # a body that breaks the spec is still served (the server answers with its 400) ...
+        bad = await s.put("/users", {"first_name": 5, "last_name": "X"})
+        assert bad.status_code == 400
+        # ... a required query parameter missing, and a PATCH with only some fields
+        await client.get("/phone_numbers", headers=s.headers)
+        user = await s.put("/users", {"first_name": "A", "last_name": "B"})
+        patched = await s.patch(f"/users/{user.json()['data']['id']}", {"timezone": None})
+        assert patched.status_code == 200
+    assert any("data.first_name: type" in v for v in sim.request_violations)
+    assert any("'prefix' is missing" in v for v in sim.request_violations)
+    assert not any("PATCH" in v for v in sim.request_violations)  # merge updates are partial
+    assert len(sim.request_violations) == 2
+
+
+async def test_strict_requests_refuse_loudly() -> None:
+    sim = create_app(SimulatorConfig(strict_requests=True))
+    async with asgi_client(sim) as client:
+        s = await login(client, sim.default_api_key)
+        response = await s.put("/users", {"first_name": "A"})
+        assert response.status_code == 500
+        assert response.json()["message"] == "simulator contract violation"
+    assert sim.state.user_count() == 0
+    assert sim.contract_violations == []

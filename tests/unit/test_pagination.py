@@ -150,3 +150,27 @@ async def test_invalid_page_size_is_rejected_before_sending(
     with pytest.raises(ValueError, match="page_size"):
         audian.users.list(page_size=bad)
     assert route.call_count == 0
+
+
+async def test_offset_listing_follows_the_servers_signals_when_it_caps_the_limit() -> None:
+    from audian_async import AsyncAstradial
+
+    rows = [{"id": str(i), "from_number": "1001", "to_number": "1002"} for i in range(7)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        page = rows[offset : offset + 3]  # the server caps every page at 3 rows
+        more = offset + len(page) < len(rows)
+        return httpx.Response(
+            200,
+            json={
+                "data": page,
+                "pagination": {"total": len(rows), "limit": 3, "offset": offset, "has_more": more},
+            },
+        )
+
+    async with AsyncAstradial(
+        base_url="http://pbx.test", api_key="ak_x", transport=httpx.MockTransport(handler)
+    ) as astra:
+        ids = [call.id async for call in astra.calls.list(page_size=100)]
+    assert ids == [str(i) for i in range(7)]
