@@ -23,7 +23,7 @@ EXTRAS = "simulator,fastapi,aiohttp,progress,fast"
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """Run the demo: both APIs through the SDK against the embedded simulator."""
-    session.install("-e", ".[simulator,progress,fast]")
+    session.install("-e", ".[simulator,progress,fast,aiohttp]")
     session.run("python", "-m", "audian_async.demo", *session.posargs)
 
 

@@ -8,6 +8,7 @@ Needs the ``simulator`` extra (``pip install 'audian-async[simulator,progress]'`
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from collections.abc import Iterator
@@ -108,9 +109,9 @@ def rows(count: int) -> Iterator[dict[str, Any]]:
         }
 
 
-async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int) -> None:
+async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int, transport: str) -> None:
     """Provision ``count`` users at bounded concurrency with a live progress bar."""
-    step(f"Audian: provisioning {count:,} users ({concurrency} in flight)")
+    step(f"Audian: provisioning {count:,} users ({concurrency} in flight, {transport} transport)")
 
     async def create(row: dict[str, Any]) -> Any:
         return await audian.users.create(**row)
@@ -139,23 +140,27 @@ async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int) -> N
 
 
 async def run(args: argparse.Namespace) -> int:
-    from .testing import SimulatorConfig, create_app, serve
+    from .testing import SimulatorConfig, serve_in_process
 
     config = SimulatorConfig(
-        bucket_size=None if args.no_rate_limit else 2000, bucket_refill_per_sec=2000.0
+        bucket_size=None if args.no_rate_limit else 2000,
+        bucket_refill_per_sec=2000.0,
+        strict_requests=True,
     )
-    sim = create_app(config)
-    with serve(sim) as server:
+    # The simulator runs in its own process, so it does not share this interpreter's lock.
+    with serve_in_process(config) as server:
         say(f"Simulator listening on {server.base_url} (Audian at /v2, Astradial at /api/v1)")
-        async with AsyncAudian(
-            api_key=sim.default_api_key, base_url=f"{server.base_url}/v2"
-        ) as audian:
+        base_url = f"{server.base_url}/v2"
+        async with AsyncAudian(api_key=server.default_api_key, base_url=base_url) as audian:
             await audian_quickstart(audian)
-            astra_key = getattr(sim, "astradial_api_key", None)
-            if astra_key:
-                await astradial_flow(server.base_url, astra_key)
-            await bulk_provision(audian, args.users, args.concurrency)
-        violations = list(sim.contract_violations)
+        await astradial_flow(server.base_url, server.astradial_api_key)
+        # Bulk jobs: the aiohttp transport (the `aiohttp` extra) when it is installed.
+        transport = "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx"
+        async with AsyncAudian(
+            api_key=server.default_api_key, base_url=base_url, transport=transport
+        ) as audian:
+            await bulk_provision(audian, args.users, args.concurrency, transport)
+        violations = [*server.contract_violations, *server.request_violations]
     step("Done")
     if violations:
         say(f"  ✗ {len(violations)} contract violations: {violations[:3]}")

@@ -31,6 +31,7 @@ from ._faults import (
     status,
 )
 from ._inspect import RecordedRequest, RequestLog, StateView, StoredDoc
+from ._process import ProcessServer, serve_in_process
 from ._server import RunningServer, serve
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "DropAfter",
     "DropBefore",
     "Fault",
+    "ProcessServer",
     "RandomFault",
     "RecordedRequest",
     "RequestLog",
@@ -56,6 +58,7 @@ __all__ = [
     "drop_after",
     "drop_before",
     "serve",
+    "serve_in_process",
     "status",
 ]
 

@@ -205,8 +205,9 @@ class Store:
 
     def of_account(self, kind: str, account_id: str) -> list[Doc]:
         """Documents of one kind in one account, in creation order."""
-        found = [d for d in self.docs.get(kind, {}).values() if d.account_id == account_id]
-        return sorted(found, key=lambda d: d.seq)
+        # Dicts keep insertion order, and documents are inserted once, when created (updates
+        # replace the value under the same key): this is creation order without sorting.
+        return [d for d in self.docs.get(kind, {}).values() if d.account_id == account_id]
 
     def all_docs(self) -> Iterator[Doc]:
         """Every document of every kind, accounts and numbers included, in creation order."""

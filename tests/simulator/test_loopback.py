@@ -157,3 +157,16 @@ def test_cli_runs_and_prints_url_and_key() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_in_process_answers_and_reports_violations() -> None:
+    from audian_async.testing import serve_in_process
+
+    with serve_in_process(SimulatorConfig(seed=2)) as server:
+        with httpx.Client(base_url=f"{server.base_url}/v2") as client:
+            auth = client.put("/api_auth", json={"data": {"api_key": server.default_api_key}})
+            assert auth.status_code == 201
+            assert auth.json()["data"]["account_id"] == server.master_account_id
+            client.get("/no/such/route", headers={"X-Auth-Token": auth.json()["auth_token"]})
+        assert server.request_violations == []
+        assert any("no operation in the spec" in v for v in server.contract_violations)
