@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AsyncTransport",
+    "ConnectionDropped",
     "HttpxTransport",
     "RawResponse",
     "StreamingResponse",
@@ -100,6 +101,11 @@ class AsyncTransport(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised by an in-process server (the simulator) where a real one would close the
+    connection; httpx, and so the SDK, treat it as a connection dropped after sending."""
 
 
 _default_ssl_context: ssl.SSLContext | None = None

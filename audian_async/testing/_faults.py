@@ -19,7 +19,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-import httpx
+from .._transport import ConnectionDropped
 
 __all__ = [
     "ConnectionDropped",
@@ -36,10 +36,6 @@ __all__ = [
     "drop_before",
     "status",
 ]
-
-
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """Raised in-process where a real server would have closed the connection."""
 
 
 @dataclass(frozen=True)
