@@ -197,7 +197,7 @@ class AsyncAudian(ClientBase, AudianResources):
         http_client: an ``httpx.AsyncClient`` to send through (you close it).
         transport: ``"httpx"`` (the default; respx can mock it; asyncio and trio),
             ``"aiohttp"`` (the ``aiohttp`` extra, asyncio only: far less CPU per request at
-            any concurrency, about 15x the throughput of httpx's pool at 256 in flight, see
+            any concurrency, over 10x the throughput of httpx's pool at 256 in flight, see
             bench/RESULTS.md; recommended for bulk jobs), an ``AiohttpTransport(...)`` with
             your own pool settings, an ``httpx.AsyncBaseTransport``, or any audian_async
             transport (``send``/``stream``/``aclose``). The default is not switched to aiohttp

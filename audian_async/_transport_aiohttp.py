@@ -6,8 +6,8 @@ Install with the ``aiohttp`` extra (``pip install 'audian-async[aiohttp]'``) and
         ...
 
 Why: httpx's connection pool (httpcore) spends CPU that grows with the number of requests in
-flight; at 256 in flight aiohttp does the same work for about a tenth of the CPU per request
-(``bench/RESULTS.md``). The httpx transport stays the default: respx mocks only httpx, and
+flight; at 256 in flight the SDK on aiohttp does the same work for a tenth of the CPU per
+request or less, with over ten times the throughput (``bench/RESULTS.md``). The httpx transport stays the default: respx mocks only httpx, and
 aiohttp is asyncio-only. Under trio keep the default transport: this one refuses to run there.
 
 Semantics, in line with :class:`~audian_async._transport.AsyncTransport`:
