@@ -303,7 +303,9 @@ class Authenticator:
         self.strategy = strategy
         self._credentials: Credentials | None = None
         self._lock: anyio.Lock | None = None
-        self.logins = 0  # how many exchanges were made (observability, tests)
+        self._attempts = 0
+        self._last_error: Exception | None = None
+        self.logins = 0  # how many exchanges succeeded (observability, tests)
 
     @property
     def current(self) -> Credentials | None:
@@ -311,19 +313,30 @@ class Authenticator:
         return self._credentials
 
     async def get(self, send: AuthSend) -> Credentials:
-        """Valid credentials, logging in (once, for all concurrent callers) when needed."""
+        """Valid credentials, logging in (once, for all concurrent callers) when needed.
+
+        Callers that waited while an exchange failed get that failure too, instead of each
+        trying again: a wrong key costs one request, not one per waiting call.
+        """
         cred = self._credentials
         if cred is not None and not cred.stale(time.monotonic()):
             return cred
         if self._lock is None:
             self._lock = anyio.Lock()
+        attempts_seen = self._attempts
         async with self._lock:
             latest = self._credentials
-            if latest is not None and latest is not cred and not latest.stale(time.monotonic()):
+            if latest is not None and not latest.stale(time.monotonic()):
                 return latest  # somebody refreshed while we waited
-            if latest is not None and not latest.stale(time.monotonic()) and latest is cred:
-                return latest
-            fresh = await self.strategy.login(send)
+            if self._attempts > attempts_seen and self._last_error is not None:
+                raise self._last_error
+            self._attempts += 1
+            try:
+                fresh = await self.strategy.login(send)
+            except Exception as exc:
+                self._last_error = exc
+                raise
+            self._last_error = None
             self.logins += 1
             self._credentials = fresh
             return fresh

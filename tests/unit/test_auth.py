@@ -204,3 +204,31 @@ async def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, mock: respx.MockRo
         async with AsyncAudian() as audian:
             await audian.authenticate()
         assert auth.call_count == 1
+
+
+async def test_concurrent_calls_with_a_wrong_key_cost_one_exchange(mock: respx.MockRouter) -> None:
+    body = {
+        "status": "error",
+        "error": "404",
+        "message": "bad_identifier",
+        "data": {"message": "bad identifier"},
+    }
+    auth = mock.put("/api_auth").respond(404, json=body)
+    failures: list[BaseException] = []
+    async with AsyncAudian(api_key=API_KEY) as audian:
+
+        async def one() -> None:
+            try:
+                await audian.users.get("u1")
+            except AuthenticationError as exc:
+                failures.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(one)
+        assert auth.call_count == 1
+        assert len(failures) == 20
+        # a later call tries again (the key may have been fixed on the server)
+        with pytest.raises(AuthenticationError):
+            await audian.authenticate()
+    assert auth.call_count == 2
