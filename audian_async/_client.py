@@ -15,10 +15,10 @@ from ._resource import ResourceHost
 from ._retry import RetryPolicy
 from ._throttle import SharedThrottle
 from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
-from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 __all__ = ["AsyncAudian", "AuthInfo"]
 
@@ -69,7 +69,7 @@ def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
     )
 
 
-class ClientBase(ResourceHost):
+class ClientBase(ResourceHost, AsyncCloseable):
     """Configuration, lifetime and views shared by both clients."""
 
     _core: Core
@@ -162,17 +162,6 @@ class ClientBase(ResourceHost):
         if not self._core.shared.closed:
             self._core.shared.closed = True
             await self._core.shared.transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class AsyncAudian(ClientBase, AudianResources):

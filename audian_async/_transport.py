@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 import httpx
 
-from ._types import Timeout
+from ._types import AsyncCloseable, Timeout
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 __all__ = [
     "AsyncTransport",
@@ -152,7 +152,7 @@ def _translate(exc: httpx.HTTPError) -> TransportError:
     return TransportError(f"{name}: {detail}", sent=sent, timeout=timeout)
 
 
-class HttpxTransport:
+class HttpxTransport(AsyncCloseable):
     """The default transport, on an ``httpx.AsyncClient`` (respx can mock it in tests).
 
     Pass ``client`` to use your own ``httpx.AsyncClient`` (the SDK will not close it), or
@@ -247,17 +247,6 @@ class HttpxTransport:
         """Close the httpx client if the SDK created it."""
         if self._owns_client:
             await self._client.aclose()
-
-    async def __aenter__(self) -> HttpxTransport:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def is_httpx_client(obj: object) -> bool:

@@ -53,11 +53,9 @@ from ._transport import (
     TransportError,
     default_ssl_context,
 )
-from ._types import Timeout
+from ._types import AsyncCloseable, Timeout
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     import aiohttp
 
 __all__ = ["AiohttpTransport"]
@@ -156,7 +154,7 @@ def _phase_sum(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
-class AiohttpTransport:
+class AiohttpTransport(AsyncCloseable):
     """An :class:`~audian_async._transport.AsyncTransport` on ``aiohttp`` (asyncio only).
 
     Args:
@@ -343,17 +341,6 @@ class AiohttpTransport:
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
-
-    async def __aenter__(self) -> AiohttpTransport:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return (

@@ -7,11 +7,12 @@ module stays free of heavy imports.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal, TypeAlias, final
+from types import TracebackType
+from typing import Any, Final, Literal, Self, TypeAlias, final
 
 import attrs
 
-__all__ = ["NOT_GIVEN", "NotGiven", "Operation", "Timeout"]
+__all__ = ["NOT_GIVEN", "AsyncCloseable", "NotGiven", "Operation", "Timeout"]
 
 
 @final
@@ -36,6 +37,25 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+
+
+class AsyncCloseable:
+    """``async with`` support for objects that release resources in ``aclose()``."""
+
+    async def aclose(self) -> None:
+        """Release resources (overridden)."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
 
 Headers: TypeAlias = Mapping[str, str]
 Query: TypeAlias = Mapping[str, Any]
