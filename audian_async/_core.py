@@ -315,6 +315,16 @@ class Core:
             headers.extend(options.extra_headers.items())
         raw_response, retries, elapsed = await self._send(op, url, headers, content, options)
         decoded = _decode(raw_response.content, raw_response.headers)
+        if op.error_in_body and _reports_failure(decoded):
+            # Documented for Astradial call control: a failure answered with a 2xx status.
+            raise build_status_error(
+                raw_response.status,
+                decoded,
+                headers=raw_response.headers,
+                method=op.method,
+                url=op.path,
+                retries_taken=retries,
+            )
         enveloped = op.envelope == "kazoo" and isinstance(decoded, Mapping) and "data" in decoded
         data = decoded["data"] if enveloped else decoded
         result = data
@@ -643,6 +653,13 @@ def _longest_phase(timeout: Timeout) -> float:
     if connect is None or read is None or write is None or pool is None:
         return float("inf")
     return max(connect, read, write, pool)
+
+
+def _reports_failure(body: Any) -> bool:
+    """A body that says the call failed: ``{"status": "error"}`` or ``{"success": false}``."""
+    return isinstance(body, Mapping) and (
+        body.get("status") == "error" or body.get("success") is False
+    )
 
 
 def _path_of(url: str) -> str:

@@ -129,7 +129,10 @@ class Operation:
         item_key: for listings whose ``data`` is an object keyed by id (phone numbers), the
             field of each item that receives its key.
         auth: whether the operation needs credentials.
-        secret_response: the response carries plaintext secrets (masked in reprs and logs).
+        path_params: names of the path parameters the caller supplies.
+        stream: the response body is streamed (downloads), not decoded.
+        error_in_body: a 2xx answer may still report a failure in its body
+            (``{"status": "error", ...}`` or ``{"success": false, ...}``): raise it.
     """
 
     id: str
@@ -146,3 +149,4 @@ class Operation:
     auth: bool = True
     path_params: Sequence[str] = ()
     stream: bool = False
+    error_in_body: bool = False

@@ -515,6 +515,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "auth": op.get("security", None) != [],
         "imports": sorted(imports),
         "stream": stream,
+        "error_in_body": bool(op.get("x-error-in-body")),
         "status": status,
         "const": re.sub(r"\W", "_", verb).upper(),
     }

@@ -754,3 +754,23 @@ async def test_raw_responses(astra: AsyncAstradial, api: respx.MockRouter) -> No
     assert raw.status_code == 200
     assert raw.request_id == "r-1"
     assert raw.parsed[0].id == "u1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "error", "message": "Failed to originate call: extension not registered"},
+        {"success": False, "message": "Failed to originate call: extension not registered"},
+    ],
+)
+async def test_a_failure_answered_with_200_is_raised_not_returned(
+    astra: AsyncAstradial, api: respx.MockRouter, body: dict[str, Any]
+) -> None:
+    from audian_async import APIStatusError
+
+    api.post("/calls/click-to-call").respond(200, json=body)
+    with pytest.raises(APIStatusError) as info:
+        await astra.calls.click_to_call(from_="1001", to="1002")
+    assert info.value.status_code == 200
+    assert info.value.server_message == "Failed to originate call: extension not registered"
+    assert "extension not registered" in str(info.value)

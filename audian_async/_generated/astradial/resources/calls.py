@@ -47,6 +47,7 @@ _CLICK_TO_CALL = Operation(
     auth=True,
     path_params=[],
     stream=False,
+    error_in_body=True,
 )
 _ORIGINATE_TO_AI = Operation(
     id="calls.originate_to_ai",
@@ -65,6 +66,7 @@ _ORIGINATE_TO_AI = Operation(
     auth=True,
     path_params=[],
     stream=False,
+    error_in_body=True,
 )
 _LIST = Operation(
     id="calls.list",
@@ -151,6 +153,7 @@ _TRANSFER = Operation(
     auth=True,
     path_params=[],
     stream=False,
+    error_in_body=True,
 )
 _HANGUP_CHANNEL = Operation(
     id="calls.hangup_channel",
@@ -166,6 +169,7 @@ _HANGUP_CHANNEL = Operation(
     auth=True,
     path_params=[],
     stream=False,
+    error_in_body=True,
 )
 
 

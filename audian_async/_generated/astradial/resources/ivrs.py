@@ -117,6 +117,7 @@ _GENERATE_GREETING = Operation(
     auth=True,
     path_params=["ivr_id"],
     stream=False,
+    error_in_body=True,
 )
 _GREETING_AUDIO = Operation(
     id="ivrs.greeting_audio",
@@ -140,6 +141,7 @@ _PUBLISH = Operation(
     auth=True,
     path_params=["ivr_id"],
     stream=False,
+    error_in_body=True,
 )
 
 
