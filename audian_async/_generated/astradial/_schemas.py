@@ -8,11 +8,14 @@ SCHEMAS: dict[str, Any] = {
         "description": 'An acknowledgement: `{"success": true, "message"}` or `{"status": '
         '"success", ...}`.',
         "properties": {
-            "channel_id": {"type": "string"},
-            "destination": {"type": "string"},
-            "message": {"type": "string"},
-            "status": {"type": "string"},
-            "success": {"type": "boolean"},
+            "channel_id": {
+                "description": "Asterisk channel name, such as `PJSIP/1001-00000001`.",
+                "type": "string",
+            },
+            "destination": {"description": "Destination of the call.", "type": "string"},
+            "message": {"description": "Human-readable message.", "type": "string"},
+            "status": {"description": "Status.", "type": "string"},
+            "success": {"description": "Whether the action succeeded.", "type": "boolean"},
         },
         "type": "object",
     },
@@ -33,8 +36,8 @@ SCHEMAS: dict[str, Any] = {
             },
             "dst": {"description": "OSS: callee.", "type": ["string", "null"]},
             "duration": {"description": "Seconds from start to end.", "type": ["integer", "null"]},
-            "ended_at": {"type": ["string", "null"]},
-            "from_number": {"type": ["string", "null"]},
+            "ended_at": {"description": "End time (ISO 8601).", "type": ["string", "null"]},
+            "from_number": {"description": "Calling number.", "type": ["string", "null"]},
             "id": {
                 "description": "Record id (a string in the docs, an integer on the OSS server).",
                 "type": ["string", "integer"],
@@ -48,30 +51,42 @@ SCHEMAS: dict[str, Any] = {
                 "(`/api/v1/calls/{id}/recording`), or null.",
                 "type": ["string", "null"],
             },
-            "recordingfile": {"type": ["string", "null"]},
+            "recordingfile": {
+                "description": "Recording file name (open-source server).",
+                "type": ["string", "null"],
+            },
             "src": {"description": "OSS: caller.", "type": ["string", "null"]},
-            "started_at": {"type": ["string", "null"]},
+            "started_at": {"description": "Start time (ISO 8601).", "type": ["string", "null"]},
             "status": {
                 "anyOf": [{"$ref": "#/components/schemas/CallDisposition"}, {"type": "null"}],
                 "description": "How the call ended (documented key; the OSS server sends "
                 "`disposition`).",
             },
             "talk_time": {"description": "Seconds talking.", "type": ["integer", "null"]},
-            "to_number": {"type": ["string", "null"]},
-            "uniqueid": {"type": ["string", "null"]},
+            "to_number": {"description": "Called number.", "type": ["string", "null"]},
+            "uniqueid": {
+                "description": "Asterisk unique id of the call.",
+                "type": ["string", "null"],
+            },
         },
         "type": "object",
     },
     "CallCount": {
         "description": "Call counts (shape not documented; the OSS server's keys are listed).",
         "properties": {
-            "active": {"type": ["integer", "null"]},
-            "average_duration": {"type": ["number", "string", "null"]},
-            "completed": {"type": ["integer", "null"]},
-            "count": {"type": ["integer", "null"]},
-            "failed": {"type": ["integer", "null"]},
-            "total": {"type": ["integer", "null"]},
-            "total_duration": {"type": ["number", "string", "null"]},
+            "active": {"description": "Active calls.", "type": ["integer", "null"]},
+            "average_duration": {
+                "description": "Average duration in seconds.",
+                "type": ["number", "string", "null"],
+            },
+            "completed": {"description": "Completed calls.", "type": ["integer", "null"]},
+            "count": {"description": "Number of calls.", "type": ["integer", "null"]},
+            "failed": {"description": "Failed calls.", "type": ["integer", "null"]},
+            "total": {"description": "Total number of records.", "type": ["integer", "null"]},
+            "total_duration": {
+                "description": "Total duration in seconds.",
+                "type": ["number", "string", "null"],
+            },
         },
         "type": "object",
     },
@@ -90,13 +105,23 @@ SCHEMAS: dict[str, Any] = {
     "CallJourney": {
         "description": "The path a call took.",
         "properties": {
-            "answered_by": {"type": ["string", "null"]},
-            "caller": {"type": ["string", "null"]},
-            "destination": {"type": ["string", "null"]},
-            "linkedid": {"type": ["string", "null"]},
+            "answered_by": {"description": "Who answered.", "type": ["string", "null"]},
+            "caller": {"description": "Calling party.", "type": ["string", "null"]},
+            "destination": {"description": "Destination of the call.", "type": ["string", "null"]},
+            "linkedid": {
+                "description": "Asterisk linked id (the call journey key).",
+                "type": ["string", "null"],
+            },
             "status": {"description": "`answered` or `missed`.", "type": ["string", "null"]},
-            "steps": {"items": {"$ref": "#/components/schemas/CallJourneyStep"}, "type": "array"},
-            "total_duration": {"type": ["integer", "null"]},
+            "steps": {
+                "description": "The steps of the call.",
+                "items": {"$ref": "#/components/schemas/CallJourneyStep"},
+                "type": "array",
+            },
+            "total_duration": {
+                "description": "Total duration in seconds.",
+                "type": ["integer", "null"],
+            },
         },
         "type": "object",
     },
@@ -107,25 +132,33 @@ SCHEMAS: dict[str, Any] = {
                 "description": "e.g. `Queue 5001`, `Dial 1001`, `AI Bot`, `Bridged`.",
                 "type": ["string", "null"],
             },
-            "billsec": {"type": ["integer", "null"]},
-            "channel": {"type": ["string", "null"]},
-            "duration": {"type": ["integer", "null"]},
-            "extension": {"type": ["string", "null"]},
-            "from": {"type": ["string", "null"]},
-            "recording": {"type": ["string", "null"]},
-            "status": {"type": ["string", "null"]},
-            "time": {"type": ["string", "null"]},
-            "to": {"type": ["string", "null"]},
+            "billsec": {"description": "Billed seconds.", "type": ["integer", "null"]},
+            "channel": {"description": "Asterisk channel.", "type": ["string", "null"]},
+            "duration": {"description": "Duration in seconds.", "type": ["integer", "null"]},
+            "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
+            "from": {"description": "Calling party.", "type": ["string", "null"]},
+            "recording": {
+                "description": "Recording of the step, if any.",
+                "type": ["string", "null"],
+            },
+            "status": {"description": "Status.", "type": ["string", "null"]},
+            "time": {"description": "When the step happened.", "type": ["string", "null"]},
+            "to": {"description": "Called party.", "type": ["string", "null"]},
         },
         "type": "object",
     },
     "CallListEnvelope": {
         "description": "Either `{data, total, page, pages}` (docs) or `{data, pagination}` (OSS).",
         "properties": {
-            "data": {"items": {"$ref": "#/components/schemas/Call"}, "type": "array"},
-            "page": {"type": "integer"},
-            "pages": {"type": "integer"},
+            "data": {
+                "description": "The payload.",
+                "items": {"$ref": "#/components/schemas/Call"},
+                "type": "array",
+            },
+            "page": {"description": "Page number.", "type": "integer"},
+            "pages": {"description": "Number of pages.", "type": "integer"},
             "pagination": {
+                "description": "Paging state (open-source server shape).",
                 "properties": {
                     "has_more": {"type": "boolean"},
                     "limit": {"type": "integer"},
@@ -134,7 +167,7 @@ SCHEMAS: dict[str, Any] = {
                 },
                 "type": "object",
             },
-            "total": {"type": "integer"},
+            "total": {"description": "Total number of records.", "type": "integer"},
         },
         "required": ["data"],
         "type": "object",
@@ -149,7 +182,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "The originated channel (originate-to-AI).",
                 "type": "string",
             },
-            "message": {"type": "string"},
+            "message": {"description": "Human-readable message.", "type": "string"},
             "status": {"description": "`success` (documented shape).", "type": "string"},
             "success": {"description": "`true` (OSS shape).", "type": "boolean"},
         },
@@ -159,15 +192,25 @@ SCHEMAS: dict[str, Any] = {
         "description": "Dashboard aggregates. Documented flat; the OSS server puts the totals in "
         "`totals`.",
         "properties": {
-            "answered": {"type": ["integer", "null"]},
-            "avg_duration": {"type": ["number", "string", "null"]},
-            "inbound": {"type": ["integer", "null"]},
-            "internal": {"type": ["integer", "null"]},
-            "missed": {"type": ["integer", "null"]},
-            "outbound": {"type": ["integer", "null"]},
-            "total_calls": {"type": ["integer", "null"]},
-            "totals": {"$ref": "#/components/schemas/CallStatsTotals"},
-            "weekly": {"items": {"$ref": "#/components/schemas/CallStatsDay"}, "type": "array"},
+            "answered": {"description": "Answered calls.", "type": ["integer", "null"]},
+            "avg_duration": {
+                "description": "Average duration in seconds.",
+                "type": ["number", "string", "null"],
+            },
+            "inbound": {"description": "Inbound calls.", "type": ["integer", "null"]},
+            "internal": {"description": "Internal calls.", "type": ["integer", "null"]},
+            "missed": {"description": "Missed calls.", "type": ["integer", "null"]},
+            "outbound": {"description": "Outbound calls.", "type": ["integer", "null"]},
+            "total_calls": {"description": "Total calls.", "type": ["integer", "null"]},
+            "totals": {
+                "$ref": "#/components/schemas/CallStatsTotals",
+                "description": "Totals (open-source server shape).",
+            },
+            "weekly": {
+                "description": "Calls per day over the last week.",
+                "items": {"$ref": "#/components/schemas/CallStatsDay"},
+                "type": "array",
+            },
         },
         "type": "object",
     },
@@ -175,8 +218,8 @@ SCHEMAS: dict[str, Any] = {
         "description": "Calls of one day.",
         "properties": {
             "date": {"description": "`YYYY-MM-DD`.", "type": "string"},
-            "inbound": {"type": ["integer", "null"]},
-            "outbound": {"type": ["integer", "null"]},
+            "inbound": {"description": "Inbound calls.", "type": ["integer", "null"]},
+            "outbound": {"description": "Outbound calls.", "type": ["integer", "null"]},
         },
         "type": "object",
     },
@@ -184,13 +227,16 @@ SCHEMAS: dict[str, Any] = {
         "description": "Totals (the OSS server nests them under `totals`; null when there are "
         "no calls).",
         "properties": {
-            "answered": {"type": ["integer", "null"]},
-            "avg_duration": {"type": ["number", "string", "null"]},
-            "inbound": {"type": ["integer", "null"]},
-            "internal": {"type": ["integer", "null"]},
-            "missed": {"type": ["integer", "null"]},
-            "outbound": {"type": ["integer", "null"]},
-            "total_calls": {"type": ["integer", "null"]},
+            "answered": {"description": "Answered calls.", "type": ["integer", "null"]},
+            "avg_duration": {
+                "description": "Average duration in seconds.",
+                "type": ["number", "string", "null"],
+            },
+            "inbound": {"description": "Inbound calls.", "type": ["integer", "null"]},
+            "internal": {"description": "Internal calls.", "type": ["integer", "null"]},
+            "missed": {"description": "Missed calls.", "type": ["integer", "null"]},
+            "outbound": {"description": "Outbound calls.", "type": ["integer", "null"]},
+            "total_calls": {"description": "Total calls.", "type": ["integer", "null"]},
         },
         "type": "object",
     },
@@ -215,7 +261,11 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 1,
                 "type": "string",
             },
-            "to_type": {"$ref": "#/components/schemas/DestinationType"},
+            "to_type": {
+                "$ref": "#/components/schemas/DestinationType",
+                "description": "What `to` is: `extension`, `queue`, "
+                "`ivr`, `ai_agent` or `external`.",
+            },
             "variables": {"description": "Custom channel variables.", "type": "object"},
         },
         "required": ["from", "to"],
@@ -230,17 +280,30 @@ SCHEMAS: dict[str, Any] = {
     "Did": {
         "description": "A phone number (DID) and its inbound routing.",
         "properties": {
-            "created_at": {"type": ["string", "null"], "x-aliases": ["createdAt"]},
-            "description": {"type": ["string", "null"]},
-            "id": {"type": "string"},
-            "monthly_price": {"type": ["number", "string", "null"]},
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "description": {"description": "Free-text description.", "type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "monthly_price": {
+                "description": "Monthly price.",
+                "type": ["number", "string", "null"],
+            },
             "number": {"description": "E.164 number.", "type": ["string", "null"]},
-            "org_id": {"type": ["string", "null"]},
-            "pool_status": {"type": ["string", "null"]},
-            "provider": {"type": ["string", "null"]},
-            "recording_enabled": {"type": ["boolean", "null"]},
-            "region": {"type": ["string", "null"]},
-            "routing_destination": {"type": ["string", "null"]},
+            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
+            "pool_status": {"description": "State in the number pool.", "type": ["string", "null"]},
+            "provider": {"description": "Provider of the number.", "type": ["string", "null"]},
+            "recording_enabled": {
+                "description": "Whether calls are recorded.",
+                "type": ["boolean", "null"],
+            },
+            "region": {"description": "Region of the number.", "type": ["string", "null"]},
+            "routing_destination": {
+                "description": "Where the number routes to (format depends on `routing_type`).",
+                "type": ["string", "null"],
+            },
             "routing_type": {
                 "anyOf": [{"$ref": "#/components/schemas/DidRoutingType"}, {"type": "null"}],
                 "description": "Where inbound calls go (null when unrouted).",
@@ -249,8 +312,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "`active`, `inactive` or `pending`.",
                 "type": ["string", "null"],
             },
-            "trunk_id": {"type": ["string", "null"]},
-            "updated_at": {"type": ["string", "null"], "x-aliases": ["updatedAt"]},
+            "trunk_id": {"description": "Id of the SIP trunk.", "type": ["string", "null"]},
+            "updated_at": {
+                "description": "Last update time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
         },
         "required": ["id"],
         "type": "object",
@@ -258,12 +325,16 @@ SCHEMAS: dict[str, Any] = {
     "DidInput": {
         "description": "The writable fields of a DID.",
         "properties": {
-            "description": {"type": ["string", "null"]},
+            "description": {"description": "Free-text description.", "type": ["string", "null"]},
             "routing_destination": {
                 "description": "Destination; its format depends on `routing_type`.",
                 "type": ["string", "null"],
             },
-            "routing_type": {"$ref": "#/components/schemas/DidRoutingType"},
+            "routing_type": {
+                "$ref": "#/components/schemas/DidRoutingType",
+                "description": "Routing: `extension`, `queue`, `ivr`, "
+                "`ai_agent`, `external` or `intercom`.",
+            },
             "status": {"description": "`active` or `inactive`.", "type": "string"},
         },
         "type": "object",
@@ -276,12 +347,20 @@ SCHEMAS: dict[str, Any] = {
     },
     "ErrorBody": {
         "properties": {
-            "details": {},
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "required_fields": {"items": {"type": "string"}, "type": "array"},
-            "skipped": {"items": {}, "type": "array"},
-            "status": {"type": "string"},
+            "details": {"description": "More detail on the error."},
+            "error": {"description": "Error code or message.", "type": "string"},
+            "message": {"description": "Human-readable message.", "type": "string"},
+            "required_fields": {
+                "description": "Fields the server requires.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "skipped": {
+                "description": "Items skipped by a batch operation.",
+                "items": {},
+                "type": "array",
+            },
+            "status": {"description": "Status.", "type": "string"},
         },
         "type": "object",
         "x-sdk-model": False,
@@ -298,11 +377,14 @@ SCHEMAS: dict[str, Any] = {
     "GreetingResult": {
         "description": "A generated greeting.",
         "properties": {
-            "greeting_prompt": {"type": ["string", "null"]},
-            "language": {"type": ["string", "null"]},
-            "message": {"type": ["string", "null"]},
-            "success": {"type": "boolean"},
-            "voice": {"type": ["string", "null"]},
+            "greeting_prompt": {
+                "description": "Name of the generated greeting audio.",
+                "type": ["string", "null"],
+            },
+            "language": {"description": "Language.", "type": ["string", "null"]},
+            "message": {"description": "Human-readable message.", "type": ["string", "null"]},
+            "success": {"description": "Whether the action succeeded.", "type": "boolean"},
+            "voice": {"description": "Voice.", "type": ["string", "null"]},
         },
         "type": "object",
     },
@@ -324,33 +406,56 @@ SCHEMAS: dict[str, Any] = {
     "Ivr": {
         "description": "An IVR menu.",
         "properties": {
-            "created_at": {"type": ["string", "null"], "x-aliases": ["createdAt"]},
-            "description": {"type": ["string", "null"]},
-            "enable_direct_dial": {"type": ["boolean", "null"]},
-            "extension": {"type": ["string", "null"]},
-            "greeting_language": {"type": ["string", "null"]},
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "description": {"description": "Free-text description.", "type": ["string", "null"]},
+            "enable_direct_dial": {
+                "description": "Let callers dial any extension directly.",
+                "type": ["boolean", "null"],
+            },
+            "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
+            "greeting_language": {
+                "description": "Greeting language, such as `en-IN`.",
+                "type": ["string", "null"],
+            },
             "greeting_prompt": {
                 "description": "e.g. `greeting_ivr_<uuid>`.",
                 "type": ["string", "null"],
             },
-            "greeting_text": {"type": ["string", "null"]},
-            "greeting_voice": {"type": ["string", "null"]},
-            "id": {"type": "string"},
-            "max_retries": {"type": ["integer", "null"]},
+            "greeting_text": {
+                "description": "Text of the greeting (text-to-speech).",
+                "type": ["string", "null"],
+            },
+            "greeting_voice": {
+                "description": "Greeting voice, such as `en-IN-Wavenet-D`.",
+                "type": ["string", "null"],
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "max_retries": {
+                "description": "Times the menu is repeated on no or invalid input.",
+                "type": ["integer", "null"],
+            },
             "menuOptions": {
                 "description": "The menu (single `get` only).",
                 "items": {"$ref": "#/components/schemas/MenuOption"},
                 "type": "array",
                 "x-aliases": ["menu_options"],
             },
-            "name": {"type": ["string", "null"]},
-            "org_id": {"type": ["string", "null"]},
-            "status": {"type": ["string", "null"]},
+            "name": {"description": "Display name.", "type": ["string", "null"]},
+            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
+            "status": {"description": "Status.", "type": ["string", "null"]},
             "timeout": {
                 "description": "Seconds to wait for input (0 waits forever).",
                 "type": ["integer", "null"],
             },
-            "updated_at": {"type": ["string", "null"], "x-aliases": ["updatedAt"]},
+            "updated_at": {
+                "description": "Last update time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
         },
         "required": ["id"],
         "type": "object",
@@ -364,7 +469,7 @@ SCHEMAS: dict[str, Any] = {
     "IvrInput": {
         "description": "The writable fields of an IVR.",
         "properties": {
-            "description": {"type": "string"},
+            "description": {"description": "Free-text description.", "type": "string"},
             "enable_direct_dial": {
                 "description": "Let callers dial any extension (default false).",
                 "type": "boolean",
@@ -386,7 +491,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Retries on invalid input (default 3).",
                 "type": "integer",
             },
-            "name": {"minLength": 1, "type": "string"},
+            "name": {"description": "Display name.", "minLength": 1, "type": "string"},
             "timeout": {
                 "description": "Seconds to wait for input (default 10; 0 waits forever).",
                 "type": "integer",
@@ -399,7 +504,7 @@ SCHEMAS: dict[str, Any] = {
     "LiveCall": {
         "description": "A call in progress.",
         "properties": {
-            "caller_id": {"type": ["string", "null"]},
+            "caller_id": {"description": "Caller ID shown.", "type": ["string", "null"]},
             "channel_id": {
                 "description": "The channel, e.g. `PJSIP/1001-00000001` (use "
                 "with `transfer` and `hangup_channel`).",
@@ -409,17 +514,23 @@ SCHEMAS: dict[str, Any] = {
                 "anyOf": [{"$ref": "#/components/schemas/CallDirection"}, {"type": "null"}],
                 "description": "`inbound`, `outbound` or `internal`.",
             },
-            "duration": {"type": ["integer", "null"]},
-            "from": {"type": ["string", "null"]},
-            "from_name": {"type": ["string", "null"]},
-            "linkedid": {"type": ["string", "null"]},
+            "duration": {"description": "Duration in seconds.", "type": ["integer", "null"]},
+            "from": {"description": "Calling party.", "type": ["string", "null"]},
+            "from_name": {"description": "Calling party name.", "type": ["string", "null"]},
+            "linkedid": {
+                "description": "Asterisk linked id (the call journey key).",
+                "type": ["string", "null"],
+            },
             "status": {
                 "description": "`answered` ... (docs) or the Asterisk state such as `Up` (OSS).",
                 "type": ["string", "null"],
             },
-            "to": {"type": ["string", "null"]},
-            "to_name": {"type": ["string", "null"]},
-            "uniqueid": {"type": ["string", "null"]},
+            "to": {"description": "Called party.", "type": ["string", "null"]},
+            "to_name": {"description": "Called party name.", "type": ["string", "null"]},
+            "uniqueid": {
+                "description": "Asterisk unique id of the call.",
+                "type": ["string", "null"],
+            },
         },
         "type": "object",
     },
@@ -444,10 +555,15 @@ SCHEMAS: dict[str, Any] = {
                 "`callback`.",
                 "type": ["string", "null"],
             },
-            "action_type": {"$ref": "#/components/schemas/IvrActionType"},
-            "description": {"type": ["string", "null"]},
+            "action_type": {
+                "$ref": "#/components/schemas/IvrActionType",
+                "description": "What the digit does: `extension`, `queue`, "
+                "`ivr`, `voicemail`, `hangup`, `callback`, "
+                "`ai_agent`.",
+            },
+            "description": {"description": "Free-text description.", "type": ["string", "null"]},
             "digit": {"description": "`0`-`9`, `*` or `#`.", "type": "string"},
-            "id": {"type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "type": ["string", "null"]},
             "order": {"description": "Sort order in the UI.", "type": ["integer", "null"]},
         },
         "required": ["digit", "action_type"],
@@ -468,8 +584,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "x-aliases": ["menu_options", "options"],
             },
-            "message": {"type": ["string", "null"]},
-            "success": {"type": ["boolean", "null"]},
+            "message": {"description": "Human-readable message.", "type": ["string", "null"]},
+            "success": {
+                "description": "Whether the action succeeded.",
+                "type": ["boolean", "null"],
+            },
         },
         "type": "object",
     },
@@ -504,9 +623,16 @@ SCHEMAS: dict[str, Any] = {
     "Queue": {
         "description": "A call queue.",
         "properties": {
-            "created_at": {"type": ["string", "null"], "x-aliases": ["createdAt"]},
-            "id": {"type": "string"},
-            "max_wait_time": {"type": ["integer", "null"]},
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "max_wait_time": {
+                "description": "Longest wait in the queue, in seconds.",
+                "type": ["integer", "null"],
+            },
             "members": {
                 "description": "OSS: the members, embedded.",
                 "items": {"$ref": "#/components/schemas/QueueMember"},
@@ -517,12 +643,12 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
                 "x-aliases": ["music_on_hold"],
             },
-            "name": {"type": ["string", "null"]},
+            "name": {"description": "Display name.", "type": ["string", "null"]},
             "number": {
                 "description": "The queue's number (4 digits by convention).",
                 "type": ["string", "null"],
             },
-            "org_id": {"type": ["string", "null"]},
+            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
             "ring_strategy": {
                 "anyOf": [{"$ref": "#/components/schemas/QueueStrategy"}, {"type": "null"}],
                 "description": "How members are rung.",
@@ -536,7 +662,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Seconds to ring before the timeout destination.",
                 "type": ["integer", "null"],
             },
-            "timeout_destination": {"type": ["string", "null"]},
+            "timeout_destination": {
+                "description": "Where calls go when nobody answers (format depends on the type).",
+                "type": ["string", "null"],
+            },
             "timeout_destination_type": {
                 "anyOf": [
                     {"$ref": "#/components/schemas/QueueTimeoutDestinationType"},
@@ -544,8 +673,15 @@ SCHEMAS: dict[str, Any] = {
                 ],
                 "description": "Where an unanswered caller goes.",
             },
-            "updated_at": {"type": ["string", "null"], "x-aliases": ["updatedAt"]},
-            "wrap_up_time": {"type": ["integer", "null"]},
+            "updated_at": {
+                "description": "Last update time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
+            "wrap_up_time": {
+                "description": "Pause after each call, in seconds.",
+                "type": ["integer", "null"],
+            },
         },
         "required": ["id"],
         "type": "object",
@@ -554,13 +690,18 @@ SCHEMAS: dict[str, Any] = {
         "description": "The writable fields of a queue (documented names).",
         "properties": {
             "moh_class": {"description": "Music-on-hold class, e.g. `default`.", "type": "string"},
-            "name": {"minLength": 1, "type": "string"},
+            "name": {"description": "Display name.", "minLength": 1, "type": "string"},
             "number": {
                 "description": "Digits (4 by convention), unique within the organisation.",
                 "pattern": "^[0-9]+$",
                 "type": "string",
             },
-            "ring_strategy": {"$ref": "#/components/schemas/QueueStrategy"},
+            "ring_strategy": {
+                "$ref": "#/components/schemas/QueueStrategy",
+                "description": "Ring strategy: `ringall`, `linear`, "
+                "`rrmemory`, `leastrecent` or "
+                "`fewestcalls`.",
+            },
             "timeout": {
                 "description": "Seconds to ring before falling through.",
                 "type": "integer",
@@ -571,7 +712,8 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
             },
             "timeout_destination_type": {
-                "$ref": "#/components/schemas/QueueTimeoutDestinationType"
+                "$ref": "#/components/schemas/QueueTimeoutDestinationType",
+                "description": "Kind of `timeout_destination`.",
             },
         },
         "required": ["name", "number"],
@@ -580,17 +722,21 @@ SCHEMAS: dict[str, Any] = {
     "QueueMember": {
         "description": "A member (agent) of a queue.",
         "properties": {
-            "created_at": {"type": ["string", "null"], "x-aliases": ["createdAt"]},
-            "extension": {"type": ["string", "null"]},
-            "id": {"type": ["string", "integer", "null"]},
-            "paused": {"type": ["boolean", "null"]},
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "type": ["string", "integer", "null"]},
+            "paused": {"description": "Whether the member is paused.", "type": ["boolean", "null"]},
             "penalty": {"description": "Lower rings first.", "type": ["integer", "null"]},
-            "queue_id": {"type": ["string", "null"]},
+            "queue_id": {"description": "Id of the queue.", "type": ["string", "null"]},
             "user": {
                 "description": "OSS: `{id, full_name, extension}` of the member.",
                 "type": ["object", "null"],
             },
-            "user_id": {"type": ["string", "null"]},
+            "user_id": {"description": "Id of the user.", "type": ["string", "null"]},
         },
         "type": "object",
     },
@@ -635,7 +781,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "SIP server, e.g. `devsip.astradial.com`.",
                 "type": ["string", "null"],
             },
-            "extension": {"type": ["string", "null"]},
+            "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
             "password": {
                 "description": "SIP password (plaintext; never logged).",
                 "type": ["string", "null"],
@@ -694,12 +840,15 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
                 "x-aliases": ["createdAt"],
             },
-            "email": {"type": ["string", "null"]},
-            "extension": {"type": ["string", "null"]},
-            "full_name": {"type": ["string", "null"]},
-            "id": {"type": "string"},
-            "org_id": {"type": ["string", "null"]},
-            "outbound_did": {"type": ["string", "null"]},
+            "email": {"description": "Email address.", "type": ["string", "null"]},
+            "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
+            "full_name": {"description": "Full name.", "type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
+            "outbound_did": {
+                "description": "Caller-ID number used for outbound calls.",
+                "type": ["string", "null"],
+            },
             "phone_number": {
                 "description": "E.164 number rung when `ring_target` is `phone`.",
                 "type": ["string", "null"],
@@ -783,8 +932,16 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
             },
             "recording_enabled": {"description": "Record calls (OSS name).", "type": "boolean"},
-            "ring_target": {"$ref": "#/components/schemas/RingTarget"},
-            "role": {"$ref": "#/components/schemas/UserRole"},
+            "ring_target": {
+                "$ref": "#/components/schemas/RingTarget",
+                "description": "Where calls ring: `sip` (the SIP phone) or "
+                "`phone` (an external number).",
+            },
+            "role": {
+                "$ref": "#/components/schemas/UserRole",
+                "description": "Role: `owner`, `admin`, `supervisor` or `agent` "
+                "(servers may accept others).",
+            },
             "username": {
                 "description": "SIP username (the OSS server requires it on create).",
                 "type": "string",
@@ -799,28 +956,39 @@ SCHEMAS: dict[str, Any] = {
     },
     "UserLoginPending": {
         "properties": {
-            "message": {"type": "string"},
-            "org_name": {"type": "string"},
-            "status": {"type": "string"},
+            "message": {"description": "Human-readable message.", "type": "string"},
+            "org_name": {"description": "Name of the organisation.", "type": "string"},
+            "status": {"description": "Status.", "type": "string"},
         },
         "type": "object",
         "x-sdk-model": False,
     },
     "UserLoginRequest": {
         "properties": {
-            "email": {"type": "string"},
+            "email": {"description": "Email address.", "type": "string"},
             "org_id": {
                 "description": "OSS: the organisation to log in to, when the email has several.",
                 "type": "string",
             },
-            "password": {"type": "string", "x-secret": True},
+            "password": {
+                "description": "Password (written only; never returned).",
+                "type": "string",
+                "x-secret": True,
+            },
         },
         "required": ["email", "password"],
         "type": "object",
         "x-sdk-model": False,
     },
     "UserLoginResponse": {
-        "properties": {"token": {"type": "string", "x-secret": True}, "user": {"type": "object"}},
+        "properties": {
+            "token": {
+                "description": "The JWT (Bearer token, valid about 24 hours).",
+                "type": "string",
+                "x-secret": True,
+            },
+            "user": {"description": "The logged-in user.", "type": "object"},
+        },
         "required": ["token"],
         "type": "object",
         "x-sdk-model": False,

@@ -158,7 +158,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
     },
     "AccountRequest": {
-        "properties": {"data": {"$ref": "#/components/schemas/AccountInput"}},
+        "properties": {
+            "data": {"$ref": "#/components/schemas/AccountInput", "description": "The payload."}
+        },
         "required": ["data"],
         "type": "object",
     },
@@ -206,13 +208,21 @@ SCHEMAS: dict[str, Any] = {
     "ApiAuthInput": {
         "additionalProperties": False,
         "properties": {
-            "api_key": {"maxLength": 64, "minLength": 64, "type": "string", "x-secret": True}
+            "api_key": {
+                "description": "The account API key (64 characters).",
+                "maxLength": 64,
+                "minLength": 64,
+                "type": "string",
+                "x-secret": True,
+            }
         },
         "required": ["api_key"],
         "type": "object",
     },
     "ApiAuthRequest": {
-        "properties": {"data": {"$ref": "#/components/schemas/ApiAuthInput"}},
+        "properties": {
+            "data": {"$ref": "#/components/schemas/ApiAuthInput", "description": "The payload."}
+        },
         "required": ["data"],
         "type": "object",
     },
@@ -377,11 +387,13 @@ SCHEMAS: dict[str, Any] = {
             },
             "name": {"description": "Display name.", "maxLength": 128, "type": "string"},
             "numbers": {
+                "description": "Numbers that reach the callflow.",
                 "items": {"maxLength": 36, "minLength": 1, "type": "string"},
                 "type": "array",
                 "uniqueItems": True,
             },
             "patterns": {
+                "description": "Regular expressions of numbers that reach the callflow.",
                 "items": {"minLength": 1, "type": "string"},
                 "type": "array",
                 "uniqueItems": True,
@@ -403,7 +415,9 @@ SCHEMAS: dict[str, Any] = {
         ]
     },
     "CallflowRequest": {
-        "properties": {"data": {"$ref": "#/components/schemas/CallflowInput"}},
+        "properties": {
+            "data": {"$ref": "#/components/schemas/CallflowInput", "description": "The payload."}
+        },
         "required": ["data"],
         "type": "object",
     },
@@ -554,7 +568,9 @@ SCHEMAS: dict[str, Any] = {
         ]
     },
     "DeviceRequest": {
-        "properties": {"data": {"$ref": "#/components/schemas/DeviceInput"}},
+        "properties": {
+            "data": {"$ref": "#/components/schemas/DeviceInput", "description": "The payload."}
+        },
         "required": ["data"],
         "type": "object",
     },
@@ -567,6 +583,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "integer",
             },
             "invite_format": {
+                "description": "How the number is presented in the SIP INVITE.",
                 "enum": ["username", "npan", "1npan", "e164", "route", "strip_plus", "contact"],
                 "type": "string",
             },
@@ -576,7 +593,13 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Authentication method: `password` or `ip`.",
             },
             "number": {"description": "Phone number.", "type": "string"},
-            "password": {"maxLength": 32, "minLength": 5, "type": "string", "x-secret": True},
+            "password": {
+                "description": "Password (written only; never returned).",
+                "maxLength": 32,
+                "minLength": 5,
+                "type": "string",
+                "x-secret": True,
+            },
             "realm": {
                 "description": "SIP realm.",
                 "maxLength": 253,
@@ -645,25 +668,38 @@ SCHEMAS: dict[str, Any] = {
     "Envelope": {
         "description": "The metadata every Kazoo response carries beside `data`.",
         "properties": {
-            "auth_token": {"type": "string"},
+            "auth_token": {"description": "The token used (echoed).", "type": "string"},
             "metadata": {"description": "Custom metadata.", "type": "object"},
-            "next_start_key": {"type": ["string", "integer"]},
-            "node": {"type": "string"},
-            "page_size": {"type": ["integer", "string"]},
-            "request_id": {"type": "string"},
-            "revision": {"type": "string"},
-            "start_key": {"type": ["string", "integer"]},
+            "next_start_key": {
+                "description": "Cursor of the next page; absent on the last page.",
+                "type": ["string", "integer"],
+            },
+            "node": {
+                "description": "Opaque id of the API node that served the request.",
+                "type": "string",
+            },
+            "page_size": {"description": "Items in this page.", "type": ["integer", "string"]},
+            "request_id": {
+                "description": "Id of the request (the client's X-Request-ID when sent).",
+                "type": "string",
+            },
+            "revision": {"description": "Document revision.", "type": "string"},
+            "start_key": {
+                "description": "Cursor this page started from.",
+                "type": ["string", "integer"],
+            },
             "status": {
                 "description": "Account status, such as `active`.",
                 "enum": ["success", "error"],
                 "type": "string",
             },
-            "timestamp": {"type": "string"},
+            "timestamp": {"description": "Server time (ISO 8601).", "type": "string"},
             "tokens": {
+                "description": "Rate-limit bucket: tokens consumed and remaining.",
                 "properties": {"consumed": {"type": "integer"}, "remaining": {"type": "integer"}},
                 "type": "object",
             },
-            "version": {"type": "string"},
+            "version": {"description": "Server version.", "type": "string"},
         },
         "type": "object",
     },
@@ -709,6 +745,7 @@ SCHEMAS: dict[str, Any] = {
     "FlatError": {
         "properties": {
             "error": {
+                "description": "Error code or message.",
                 "properties": {
                     "code": {"type": "string"},
                     "details": {"type": "object"},
@@ -741,7 +778,10 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/Cnam",
                 "description": "Caller name (CNAM) settings.",
             },
-            "e911": {"$ref": "#/components/schemas/E911"},
+            "e911": {
+                "$ref": "#/components/schemas/E911",
+                "description": "Emergency (E911) address.",
+            },
             "features": {
                 "description": "Features enabled (listing summaries).",
                 "items": {"type": "string"},
@@ -784,10 +824,14 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Caller name (CNAM) settings.",
             },
             "create_with_state": {
+                "description": "State the number is created in.",
                 "enum": ["aging", "available", "in_service", "port_in", "reserved"],
                 "type": "string",
             },
-            "e911": {"$ref": "#/components/schemas/E911"},
+            "e911": {
+                "$ref": "#/components/schemas/E911",
+                "description": "Emergency (E911) address.",
+            },
         },
         "type": "object",
     },
@@ -811,14 +855,22 @@ SCHEMAS: dict[str, Any] = {
     "PhoneNumberNestedCollection": {
         "description": "Kazoo's shape of the number listing.",
         "properties": {
-            "cascade_quantity": {"type": "integer"},
-            "numbers": {"$ref": "#/components/schemas/PhoneNumberCollection"},
+            "cascade_quantity": {
+                "description": "Numbers inherited from ancestors.",
+                "type": "integer",
+            },
+            "numbers": {
+                "$ref": "#/components/schemas/PhoneNumberCollection",
+                "description": "Numbers that reach the callflow.",
+            },
         },
         "type": "object",
         "x-sdk-model": False,
     },
     "PhoneNumberRequest": {
-        "properties": {"data": {"$ref": "#/components/schemas/PhoneNumberInput"}},
+        "properties": {
+            "data": {"$ref": "#/components/schemas/PhoneNumberInput", "description": "The payload."}
+        },
         "required": ["data"],
         "type": "object",
     },
@@ -1009,7 +1061,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "string",
     },
     "UserRequest": {
-        "properties": {"data": {"$ref": "#/components/schemas/UserInput"}},
+        "properties": {
+            "data": {"$ref": "#/components/schemas/UserInput", "description": "The payload."}
+        },
         "required": ["data"],
         "type": "object",
     },

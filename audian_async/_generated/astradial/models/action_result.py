@@ -18,11 +18,11 @@ class ActionResult(Model):
     """An acknowledgement: `{"success": true, "message"}` or `{"status": "success", ...}`.
 
     Attributes:
-        success: JSON `success`.
-        status: JSON `status`.
-        message: JSON `message`.
-        channel_id: JSON `channel_id`.
-        destination: JSON `destination`.
+        success: Whether the action succeeded.
+        status: Status.
+        message: Human-readable message.
+        channel_id: Asterisk channel name, such as `PJSIP/1001-00000001`.
+        destination: Destination of the call.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -20,23 +20,23 @@ class Call(Model):
 
     Attributes:
         id: Record id (a string in the docs, an integer on the OSS server).
-        from_number: JSON `from_number`.
-        to_number: JSON `to_number`.
+        from_number: Calling number.
+        to_number: Called number.
         direction: `inbound`, `outbound` or `internal`.
         status: How the call ended (documented key; the OSS server sends `disposition`).
         duration: Seconds from start to end.
         talk_time: Seconds talking.
-        started_at: JSON `started_at`.
-        ended_at: JSON `ended_at`.
+        started_at: Start time (ISO 8601).
+        ended_at: End time (ISO 8601).
         recording_url: Relative path of the recording (`/api/v1/calls/{id}/recording`), or null.
         disposition: How the call ended (OSS key).
         calldate: OSS: start time.
         src: OSS: caller.
         dst: OSS: callee.
         billsec: OSS: billed (talk) seconds.
-        uniqueid: JSON `uniqueid`.
+        uniqueid: Asterisk unique id of the call.
         linkedid: The Asterisk linked id (use with `journey`).
-        recordingfile: JSON `recordingfile`.
+        recordingfile: Recording file name (open-source server).
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,13 +18,13 @@ class CallCount(Model):
     """Call counts (shape not documented; the OSS server's keys are listed).
 
     Attributes:
-        total: JSON `total`.
-        count: JSON `count`.
-        active: JSON `active`.
-        completed: JSON `completed`.
-        failed: JSON `failed`.
-        average_duration: JSON `average_duration`.
-        total_duration: JSON `total_duration`.
+        total: Total number of records.
+        count: Number of calls.
+        active: Active calls.
+        completed: Completed calls.
+        failed: Failed calls.
+        average_duration: Average duration in seconds.
+        total_duration: Total duration in seconds.
         extra: JSON keys the spec does not define, kept as received.
     """
 

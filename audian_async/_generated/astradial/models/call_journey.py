@@ -18,13 +18,13 @@ class CallJourney(Model):
     """The path a call took.
 
     Attributes:
-        linkedid: JSON `linkedid`.
-        caller: JSON `caller`.
-        destination: JSON `destination`.
+        linkedid: Asterisk linked id (the call journey key).
+        caller: Calling party.
+        destination: Destination of the call.
         status: `answered` or `missed`.
-        total_duration: JSON `total_duration`.
-        answered_by: JSON `answered_by`.
-        steps: JSON `steps`.
+        total_duration: Total duration in seconds.
+        answered_by: Who answered.
+        steps: The steps of the call.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,16 +18,16 @@ class CallJourneyStep(Model):
     """One step of a call's journey.
 
     Attributes:
-        time: JSON `time`.
+        time: When the step happened.
         action: e.g. `Queue 5001`, `Dial 1001`, `AI Bot`, `Bridged`.
-        from_: JSON `from`.
-        to: JSON `to`.
-        duration: JSON `duration`.
-        status: JSON `status`.
-        extension: JSON `extension`.
-        billsec: JSON `billsec`.
-        channel: JSON `channel`.
-        recording: JSON `recording`.
+        from_: Calling party.
+        to: Called party.
+        duration: Duration in seconds.
+        status: Status.
+        extension: Extension (digits).
+        billsec: Billed seconds.
+        channel: Asterisk channel.
+        recording: Recording of the step, if any.
         extra: JSON keys the spec does not define, kept as received.
     """
 

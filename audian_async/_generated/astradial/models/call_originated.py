@@ -20,7 +20,7 @@ class CallOriginated(Model):
     Attributes:
         status: `success` (documented shape).
         success: `true` (OSS shape).
-        message: JSON `message`.
+        message: Human-readable message.
         channel_id: The originated channel (originate-to-AI).
         call: OSS: details of the originated call.
         extra: JSON keys the spec does not define, kept as received.

@@ -19,14 +19,14 @@ class CallStats(Model):
     """Dashboard aggregates. Documented flat; the OSS server puts the totals in `totals`.
 
     Attributes:
-        total_calls: JSON `total_calls`.
-        inbound: JSON `inbound`.
-        outbound: JSON `outbound`.
-        internal: JSON `internal`.
-        answered: JSON `answered`.
-        missed: JSON `missed`.
-        avg_duration: JSON `avg_duration`.
-        weekly: JSON `weekly`.
+        total_calls: Total calls.
+        inbound: Inbound calls.
+        outbound: Outbound calls.
+        internal: Internal calls.
+        answered: Answered calls.
+        missed: Missed calls.
+        avg_duration: Average duration in seconds.
+        weekly: Calls per day over the last week.
         totals: Totals (the OSS server nests them under `totals`; null when there are no calls).
         extra: JSON keys the spec does not define, kept as received.
     """

@@ -19,8 +19,8 @@ class CallStatsDay(Model):
 
     Attributes:
         date: `YYYY-MM-DD`.
-        inbound: JSON `inbound`.
-        outbound: JSON `outbound`.
+        inbound: Inbound calls.
+        outbound: Outbound calls.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,13 +18,13 @@ class CallStatsTotals(Model):
     """Totals (the OSS server nests them under `totals`; null when there are no calls).
 
     Attributes:
-        total_calls: JSON `total_calls`.
-        inbound: JSON `inbound`.
-        outbound: JSON `outbound`.
-        internal: JSON `internal`.
-        answered: JSON `answered`.
-        missed: JSON `missed`.
-        avg_duration: JSON `avg_duration`.
+        total_calls: Total calls.
+        inbound: Inbound calls.
+        outbound: Outbound calls.
+        internal: Internal calls.
+        answered: Answered calls.
+        missed: Missed calls.
+        avg_duration: Average duration in seconds.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,21 +18,21 @@ class Did(Model):
     """A phone number (DID) and its inbound routing.
 
     Attributes:
-        id: JSON `id`.
+        id: Unique identifier.
         number: E.164 number.
         routing_type: Where inbound calls go (null when unrouted).
-        routing_destination: JSON `routing_destination`.
-        description: JSON `description`.
+        routing_destination: Where the number routes to (format depends on `routing_type`).
+        description: Free-text description.
         status: `active`, `inactive` or `pending`.
-        org_id: JSON `org_id`.
-        trunk_id: JSON `trunk_id`.
-        recording_enabled: JSON `recording_enabled`.
-        pool_status: JSON `pool_status`.
-        monthly_price: JSON `monthly_price`.
-        region: JSON `region`.
-        provider: JSON `provider`.
-        created_at: JSON `created_at`. Also read from `createdAt`.
-        updated_at: JSON `updated_at`. Also read from `updatedAt`.
+        org_id: Id of the organisation.
+        trunk_id: Id of the SIP trunk.
+        recording_enabled: Whether calls are recorded.
+        pool_status: State in the number pool.
+        monthly_price: Monthly price.
+        region: Region of the number.
+        provider: Provider of the number.
+        created_at: Creation time (ISO 8601). Also read from `createdAt`.
+        updated_at: Last update time (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
     """
 

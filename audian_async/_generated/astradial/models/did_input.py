@@ -20,7 +20,7 @@ class DidInput(Model):
     Attributes:
         routing_type: Where a DID's inbound calls go.
         routing_destination: Destination; its format depends on `routing_type`.
-        description: JSON `description`.
+        description: Free-text description.
         status: `active` or `inactive`.
         extra: JSON keys the spec does not define, kept as received.
     """

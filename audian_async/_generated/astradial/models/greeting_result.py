@@ -18,11 +18,11 @@ class GreetingResult(Model):
     """A generated greeting.
 
     Attributes:
-        success: JSON `success`.
-        greeting_prompt: JSON `greeting_prompt`.
-        language: JSON `language`.
-        voice: JSON `voice`.
-        message: JSON `message`.
+        success: Whether the action succeeded.
+        greeting_prompt: Name of the generated greeting audio.
+        language: Language.
+        voice: Voice.
+        message: Human-readable message.
         extra: JSON keys the spec does not define, kept as received.
     """
 

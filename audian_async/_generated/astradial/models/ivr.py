@@ -18,22 +18,22 @@ class Ivr(Model):
     """An IVR menu.
 
     Attributes:
-        id: JSON `id`.
-        org_id: JSON `org_id`.
-        name: JSON `name`.
-        extension: JSON `extension`.
-        description: JSON `description`.
+        id: Unique identifier.
+        org_id: Id of the organisation.
+        name: Display name.
+        extension: Extension (digits).
+        description: Free-text description.
         greeting_prompt: e.g. `greeting_ivr_<uuid>`.
-        greeting_text: JSON `greeting_text`.
-        greeting_language: JSON `greeting_language`.
-        greeting_voice: JSON `greeting_voice`.
+        greeting_text: Text of the greeting (text-to-speech).
+        greeting_language: Greeting language, such as `en-IN`.
+        greeting_voice: Greeting voice, such as `en-IN-Wavenet-D`.
         timeout: Seconds to wait for input (0 waits forever).
-        max_retries: JSON `max_retries`.
-        enable_direct_dial: JSON `enable_direct_dial`.
-        status: JSON `status`.
+        max_retries: Times the menu is repeated on no or invalid input.
+        enable_direct_dial: Let callers dial any extension directly.
+        status: Status.
         menu_options: The menu (single `get` only). Also read from `menu_options`.
-        created_at: JSON `created_at`. Also read from `createdAt`.
-        updated_at: JSON `updated_at`. Also read from `updatedAt`.
+        created_at: Creation time (ISO 8601). Also read from `createdAt`.
+        updated_at: Last update time (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,9 +18,9 @@ class IvrInput(Model):
     """The writable fields of an IVR.
 
     Attributes:
-        name: JSON `name`.
+        name: Display name.
         extension: Digits (4 by convention), unique across IVRs, queues and users.
-        description: JSON `description`.
+        description: Free-text description.
         timeout: Seconds to wait for input (default 10; 0 waits forever).
         max_retries: Retries on invalid input (default 3).
         enable_direct_dial: Let callers dial any extension (default false).

@@ -19,16 +19,16 @@ class LiveCall(Model):
 
     Attributes:
         channel_id: The channel, e.g. `PJSIP/1001-00000001` (use with `transfer` and `hangup_channel`).
-        from_: JSON `from`.
-        to: JSON `to`.
+        from_: Calling party.
+        to: Called party.
         direction: `inbound`, `outbound` or `internal`.
         status: `answered` ... (docs) or the Asterisk state such as `Up` (OSS).
-        duration: JSON `duration`.
-        uniqueid: JSON `uniqueid`.
-        linkedid: JSON `linkedid`.
-        from_name: JSON `from_name`.
-        to_name: JSON `to_name`.
-        caller_id: JSON `caller_id`.
+        duration: Duration in seconds.
+        uniqueid: Asterisk unique id of the call.
+        linkedid: Asterisk linked id (the call journey key).
+        from_name: Calling party name.
+        to_name: Called party name.
+        caller_id: Caller ID shown.
         extra: JSON keys the spec does not define, kept as received.
     """
 

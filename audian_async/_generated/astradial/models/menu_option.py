@@ -20,9 +20,9 @@ class MenuOption(Model):
     Attributes:
         digit: `0`-`9`, `*` or `#`.
         action_type: What pressing a digit does.
-        id: JSON `id`.
+        id: Unique identifier.
         action_destination: Extension, queue number, IVR UUID, WSS URL ...; null for `hangup` and `callback`.
-        description: JSON `description`.
+        description: Free-text description.
         order: Sort order in the UI.
         extra: JSON keys the spec does not define, kept as received.
     """

@@ -19,8 +19,8 @@ class MenuResult(Model):
 
     Attributes:
         id: The IVR's id (when the IVR is returned).
-        success: JSON `success`.
-        message: JSON `message`.
+        success: Whether the action succeeded.
+        message: Human-readable message.
         menu_options: The menu as stored. Also read from `menu_options`, `options`.
         extra: JSON keys the spec does not define, kept as received.
     """

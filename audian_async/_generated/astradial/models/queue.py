@@ -20,21 +20,21 @@ class Queue(Model):
     """A call queue.
 
     Attributes:
-        id: JSON `id`.
-        org_id: JSON `org_id`.
+        id: Unique identifier.
+        org_id: Id of the organisation.
         number: The queue's number (4 digits by convention).
-        name: JSON `name`.
+        name: Display name.
         ring_strategy: How members are rung. Also read from `strategy`.
         timeout: Seconds to ring before the timeout destination.
         timeout_destination_type: Where an unanswered caller goes.
-        timeout_destination: JSON `timeout_destination`.
+        timeout_destination: Where calls go when nobody answers (format depends on the type).
         moh_class: Music-on-hold class. Also read from `music_on_hold`.
         status: `active`, `inactive` or `paused`.
-        max_wait_time: JSON `max_wait_time`.
-        wrap_up_time: JSON `wrap_up_time`.
+        max_wait_time: Longest wait in the queue, in seconds.
+        wrap_up_time: Pause after each call, in seconds.
         members: OSS: the members, embedded.
-        created_at: JSON `created_at`. Also read from `createdAt`.
-        updated_at: JSON `updated_at`. Also read from `updatedAt`.
+        created_at: Creation time (ISO 8601). Also read from `createdAt`.
+        updated_at: Last update time (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -20,7 +20,7 @@ class QueueInput(Model):
 
     Attributes:
         number: Digits (4 by convention), unique within the organisation.
-        name: JSON `name`.
+        name: Display name.
         ring_strategy: How a queue rings its members (the OSS server also has `random`).
         timeout: Seconds to ring before falling through.
         timeout_destination_type: Where a queue sends a caller nobody answered.

@@ -18,14 +18,14 @@ class QueueMember(Model):
     """A member (agent) of a queue.
 
     Attributes:
-        id: JSON `id`.
-        queue_id: JSON `queue_id`.
-        user_id: JSON `user_id`.
-        extension: JSON `extension`.
+        id: Unique identifier.
+        queue_id: Id of the queue.
+        user_id: Id of the user.
+        extension: Extension (digits).
         penalty: Lower rings first.
-        paused: JSON `paused`.
+        paused: Whether the member is paused.
         user: OSS: `{id, full_name, extension}` of the member.
-        created_at: JSON `created_at`. Also read from `createdAt`.
+        created_at: Creation time (ISO 8601). Also read from `createdAt`.
         extra: JSON keys the spec does not define, kept as received.
     """
 

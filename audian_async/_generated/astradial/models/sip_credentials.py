@@ -23,7 +23,7 @@ class SipCredentials(Model):
         domain: SIP server, e.g. `devsip.astradial.com`.
         port: SIP port (5060).
         transport: `UDP` ...
-        extension: JSON `extension`.
+        extension: Extension (digits).
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -19,17 +19,17 @@ class User(Model):
     """A user (SIP extension) of your organisation.
 
     Attributes:
-        id: JSON `id`.
-        org_id: JSON `org_id`.
+        id: Unique identifier.
+        org_id: Id of the organisation.
         username: The SIP username, e.g. `org_example_1001`.
-        extension: JSON `extension`.
-        full_name: JSON `full_name`.
-        email: JSON `email`.
+        extension: Extension (digits).
+        full_name: Full name.
+        email: Email address.
         role: Role of the user (`owner`, `admin`, `supervisor`, `agent`; servers may send others).
         status: `active` ...
         ring_target: Where calls ring: `sip` or `phone` (`ext` on the OSS server).
         phone_number: E.164 number rung when `ring_target` is `phone`.
-        outbound_did: JSON `outbound_did`.
+        outbound_did: Caller-ID number used for outbound calls.
         call_recording: Record this user's calls (documented name).
         recording_enabled: Record this user's calls (OSS name).
         routing_type: OSS: `sip` or `ai_agent`.

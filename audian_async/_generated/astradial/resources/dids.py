@@ -122,7 +122,7 @@ class DidsResource(BaseResource):
                 are applied on top of it.
             routing_type: Where a DID's inbound calls go. `None` removes it.
             routing_destination: Destination; its format depends on `routing_type`. `None` removes it.
-            description: JSON `description`. `None` removes it.
+            description: Free-text description. `None` removes it.
             status: `active` or `inactive`. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -254,7 +254,7 @@ class RawDidsResource(BaseResource):
                 are applied on top of it.
             routing_type: Where a DID's inbound calls go. `None` removes it.
             routing_destination: Destination; its format depends on `routing_type`. `None` removes it.
-            description: JSON `description`. `None` removes it.
+            description: Free-text description. `None` removes it.
             status: `active` or `inactive`. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.

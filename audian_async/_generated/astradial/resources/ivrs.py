@@ -189,9 +189,9 @@ class IvrsResource(BaseResource):
         `POST /ivrs` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
+            name: Display name.
             extension: Digits (4 by convention), unique across IVRs, queues and users.
-            description: JSON `description`.
+            description: Free-text description.
             input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`.
             max_retries: Retries on invalid input (default 3).
             enable_direct_dial: Let callers dial any extension (default false).
@@ -273,9 +273,9 @@ class IvrsResource(BaseResource):
             ivr_id: The IVR's id (a UUID).
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             extension: Digits (4 by convention), unique across IVRs, queues and users. `None` removes it.
-            description: JSON `description`. `None` removes it.
+            description: Free-text description. `None` removes it.
             input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`. `None` removes it.
             max_retries: Retries on invalid input (default 3). `None` removes it.
             enable_direct_dial: Let callers dial any extension (default false). `None` removes it.
@@ -522,9 +522,9 @@ class RawIvrsResource(BaseResource):
         `POST /ivrs` (not retried once it may have reached the server).
 
         Args:
-            name: JSON `name`.
+            name: Display name.
             extension: Digits (4 by convention), unique across IVRs, queues and users.
-            description: JSON `description`.
+            description: Free-text description.
             input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`.
             max_retries: Retries on invalid input (default 3).
             enable_direct_dial: Let callers dial any extension (default false).
@@ -614,9 +614,9 @@ class RawIvrsResource(BaseResource):
             ivr_id: The IVR's id (a UUID).
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             extension: Digits (4 by convention), unique across IVRs, queues and users. `None` removes it.
-            description: JSON `description`. `None` removes it.
+            description: Free-text description. `None` removes it.
             input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`. `None` removes it.
             max_retries: Retries on invalid input (default 3). `None` removes it.
             enable_direct_dial: Let callers dial any extension (default false). `None` removes it.

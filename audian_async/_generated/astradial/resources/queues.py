@@ -173,7 +173,7 @@ class QueuesResource(BaseResource):
 
         Args:
             number: Digits (4 by convention), unique within the organisation.
-            name: JSON `name`.
+            name: Display name.
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
@@ -230,7 +230,7 @@ class QueuesResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             number: Digits (4 by convention), unique within the organisation. `None` removes it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
@@ -475,7 +475,7 @@ class RawQueuesResource(BaseResource):
 
         Args:
             number: Digits (4 by convention), unique within the organisation.
-            name: JSON `name`.
+            name: Display name.
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
@@ -536,7 +536,7 @@ class RawQueuesResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             number: Digits (4 by convention), unique within the organisation. `None` removes it.
-            name: JSON `name`. `None` removes it.
+            name: Display name. `None` removes it.
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.

@@ -18,7 +18,7 @@ class ApiAuthInput(Model):
     """The ApiAuthInput object.
 
     Attributes:
-        api_key: JSON `api_key`.
+        api_key: The account API key (64 characters).
         extra: JSON keys the spec does not define, kept as received.
     """
 

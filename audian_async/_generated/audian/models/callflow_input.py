@@ -20,8 +20,8 @@ class CallflowInput(Model):
 
     Attributes:
         name: Display name.
-        numbers: JSON `numbers`.
-        patterns: JSON `patterns`.
+        numbers: Numbers that reach the callflow.
+        patterns: Regular expressions of numbers that reach the callflow.
         flow: One node of a callflow tree.
         featurecode: Feature code that triggers the callflow.
         flags: Free-form flags.

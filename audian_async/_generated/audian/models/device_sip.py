@@ -20,10 +20,10 @@ class DeviceSip(Model):
 
     Attributes:
         username: Login name, unique within the account (lower-cased by the server).
-        password: JSON `password`.
+        password: Password (written only; never returned).
         realm: SIP realm.
         method: How the device authenticates.
-        invite_format: JSON `invite_format`.
+        invite_format: How the number is presented in the SIP INVITE.
         expire_seconds: Registration expiry in seconds.
         ip: IP address for `ip` authentication.
         number: Phone number.

@@ -23,7 +23,7 @@ class PhoneNumberInput(Model):
         carrier_name: Carrier that provides the number.
         cnam: Caller name (CNAM) settings of a number.
         e911: Emergency (E911) address of a number.
-        create_with_state: JSON `create_with_state`.
+        create_with_state: State the number is created in.
         extra: JSON keys the spec does not define, kept as received.
     """
 

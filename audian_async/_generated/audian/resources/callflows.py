@@ -177,8 +177,8 @@ class CallflowsResource(BaseResource):
 
         Args:
             name: Display name.
-            numbers: JSON `numbers`.
-            patterns: JSON `patterns`.
+            numbers: Numbers that reach the callflow.
+            patterns: Regular expressions of numbers that reach the callflow.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
@@ -255,8 +255,8 @@ class CallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name.
-            numbers: JSON `numbers`.
-            patterns: JSON `patterns`.
+            numbers: Numbers that reach the callflow.
+            patterns: Regular expressions of numbers that reach the callflow.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
@@ -335,8 +335,8 @@ class CallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name. `None` removes it.
-            numbers: JSON `numbers`. `None` removes it.
-            patterns: JSON `patterns`. `None` removes it.
+            numbers: Numbers that reach the callflow. `None` removes it.
+            patterns: Regular expressions of numbers that reach the callflow. `None` removes it.
             flow: One node of a callflow tree. `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.
@@ -461,8 +461,8 @@ class RawCallflowsResource(BaseResource):
 
         Args:
             name: Display name.
-            numbers: JSON `numbers`.
-            patterns: JSON `patterns`.
+            numbers: Numbers that reach the callflow.
+            patterns: Regular expressions of numbers that reach the callflow.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
@@ -547,8 +547,8 @@ class RawCallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name.
-            numbers: JSON `numbers`.
-            patterns: JSON `patterns`.
+            numbers: Numbers that reach the callflow.
+            patterns: Regular expressions of numbers that reach the callflow.
             flow: One node of a callflow tree.
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
@@ -635,8 +635,8 @@ class RawCallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name. `None` removes it.
-            numbers: JSON `numbers`. `None` removes it.
-            patterns: JSON `patterns`. `None` removes it.
+            numbers: Numbers that reach the callflow. `None` removes it.
+            patterns: Regular expressions of numbers that reach the callflow. `None` removes it.
             flow: One node of a callflow tree. `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.

@@ -252,7 +252,7 @@ class PhoneNumbersResource(BaseResource):
             carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
-            create_with_state: JSON `create_with_state`.
+            create_with_state: State the number is created in.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -299,7 +299,7 @@ class PhoneNumbersResource(BaseResource):
             carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
-            create_with_state: JSON `create_with_state`.
+            create_with_state: State the number is created in.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -375,7 +375,7 @@ class PhoneNumbersResource(BaseResource):
             carrier_name: Carrier that provides the number. `None` removes it.
             cnam: Caller name (CNAM) settings of a number. `None` removes it.
             e911: Emergency (E911) address of a number. `None` removes it.
-            create_with_state: JSON `create_with_state`. `None` removes it.
+            create_with_state: State the number is created in. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -541,7 +541,7 @@ class RawPhoneNumbersResource(BaseResource):
             carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
-            create_with_state: JSON `create_with_state`.
+            create_with_state: State the number is created in.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -592,7 +592,7 @@ class RawPhoneNumbersResource(BaseResource):
             carrier_name: Carrier that provides the number.
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
-            create_with_state: JSON `create_with_state`.
+            create_with_state: State the number is created in.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -676,7 +676,7 @@ class RawPhoneNumbersResource(BaseResource):
             carrier_name: Carrier that provides the number. `None` removes it.
             cnam: Caller name (CNAM) settings of a number. `None` removes it.
             e911: Emergency (E911) address of a number. `None` removes it.
-            create_with_state: JSON `create_with_state`. `None` removes it.
+            create_with_state: State the number is created in. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
