@@ -312,21 +312,28 @@ class Authenticator:
         """The credentials in use, if any."""
         return self._credentials
 
+    def fresh(self) -> Credentials | None:
+        """The current credentials if no refresh is due (no await: the hot path), else None."""
+        cred = self._credentials
+        if cred is None or cred.stale(time.monotonic()):
+            return None
+        return cred
+
     async def get(self, send: AuthSend) -> Credentials:
         """Valid credentials, logging in (once, for all concurrent callers) when needed.
 
         Callers that waited while an exchange failed get that failure too, instead of each
         trying again: a wrong key costs one request, not one per waiting call.
         """
-        cred = self._credentials
-        if cred is not None and not cred.stale(time.monotonic()):
+        cred = self.fresh()
+        if cred is not None:
             return cred
         if self._lock is None:
             self._lock = anyio.Lock()
         attempts_seen = self._attempts
         async with self._lock:
-            latest = self._credentials
-            if latest is not None and not latest.stale(time.monotonic()):
+            latest = self.fresh()
+            if latest is not None:
                 return latest  # somebody refreshed while we waited
             if self._attempts > attempts_seen and self._last_error is not None:
                 raise self._last_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from ._auth import Authenticator, AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
 from ._core import Core, Shared
@@ -16,9 +16,6 @@ from ._retry import RetryPolicy
 from ._throttle import SharedThrottle
 from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["AsyncAudian", "AuthInfo"]
 

@@ -244,10 +244,8 @@ class Core:
     def _current_account_id(self) -> str | None:
         """The credentials' account id when they are at hand and fresh (no await), else None."""
         auth = self.shared.authenticator
-        cred = auth.current if auth is not None else None
-        if cred is None or cred.stale(time.monotonic()):
-            return None
-        return cred.account_id
+        cred = auth.fresh() if auth is not None else None
+        return cred.account_id if cred is not None else None
 
     # -- building requests -------------------------------------------------------------
 
@@ -392,12 +390,8 @@ class Core:
                 )
             if throttle.paused_until:
                 await throttle.wait()
-            if auth is None:
-                cred = None
-            else:
-                cred = auth.current  # fast path of auth.get(): fresh credentials at hand
-                if cred is None or cred.stale(time.monotonic()):
-                    cred = await auth.get(self._auth_send)
+            # auth.fresh() answers without an await on the hot path
+            cred = None if auth is None else auth.fresh() or await auth.get(self._auth_send)
             attempt_headers = headers if cred is None else [*headers, *cred.headers]
             # capped() returns the same timeouts while the budget left exceeds them all
             attempt_timeout = (

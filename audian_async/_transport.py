@@ -10,15 +10,12 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import httpx
 
 from ._types import AsyncCloseable, Timeout
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "AsyncTransport",
