@@ -55,6 +55,7 @@ class RequestOptions:
     extra_body: Mapping[str, Any] | None = None
     timeout: float | Timeout | NotGiven | None = NOT_GIVEN
     deadline: float | NotGiven | None = NOT_GIVEN
+    validate: bool | None = None  # None: the client's setting; False skips body validation
 
 
 @attrs.define(slots=True)
@@ -278,7 +279,10 @@ class Core:
             if not isinstance(data, dict):
                 raise TypeError("extra_body needs a JSON object body")
             data = {**data, **prepare_body(options.extra_body)}
-        if self.shared.validate and op.body_schema is not None:
+        validate = self.shared.validate
+        if options is not None and options.validate is not None:
+            validate = options.validate
+        if validate and op.body_schema is not None:
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
             validate_body(data, schema, registry, partial=op.body_mode == "patch")
         if op.wrap_body:
@@ -297,17 +301,27 @@ class Core:
         options: RequestOptions | None = None,
         raw: bool = False,
         structure: bool = True,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> Any:
-        """Send ``op`` and return its typed result (or an :class:`APIResponse` with ``raw``)."""
+        """Send ``op`` and return its typed result (or an :class:`APIResponse` with ``raw``).
+
+        ``content`` with ``content_type`` sends a body encoded by the caller (a multipart
+        upload) instead of the JSON ``body``.
+        """
         if self.shared.closed:
             raise AudianError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
-        content = self._body(op, body, options)
+        if content is None:
+            content = self._body(op, body, options)
+            content_type = "application/json"
+        elif content_type is None:
+            raise TypeError("content needs a content_type")
         url = await self._url(op, path_params or {}, query)
         headers = list(self._base_headers)
-        if content is not None:
-            headers.append(("Content-Type", "application/json"))
+        if content is not None and content_type is not None:
+            headers.append(("Content-Type", content_type))
         headers.append(("X-Request-ID", secrets.token_hex(16)))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
