@@ -398,7 +398,6 @@ async def test_429_and_503_storms_retry_each_input_and_keep_every_worker() -> No
     assert summary.succeeded == 1500 and summary.failed == 0
     assert len(store.users) == 1500 and set(store.creations.values()) == {1}
     assert summary.throttled == 30
-    assert max(store.in_flight_seen) == 16  # no cut: the whole pool kept working
 
 
 def test_retry_after_of_reads_seconds_and_http_dates() -> None:
