@@ -45,9 +45,9 @@ __all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
 _DEBUG = 10
 # A 401 on refreshable credentials is replayed with new ones this many times per call.
 MAX_REPLAYS = 1
-# A call sent as the rate limiter's probe may find the bucket still empty this many times
-# before further 429s count against its retries.
-MAX_PROBE_MISSES = 20
+# A call may meet an empty bucket (429 without Retry-After) this many times before further
+# 429s count against its retries; its deadline bounds the waits in any case.
+MAX_LIMITER_WAITS = 20
 
 
 class _Undecodable:
@@ -218,7 +218,7 @@ class Engine:
         longest = _longest_phase(timeout)
         retries = 0
         replays = 0
-        probe_misses = 0
+        limiter_waits = 0
         debug = logger.isEnabledFor(_DEBUG)
         while True:
             now = clock.now()
@@ -324,14 +324,14 @@ class Engine:
                 continue
             if (
                 status == 429
-                and ticket.probe
                 and advised is None
                 and policy.max_retries > 0
-                and probe_misses < MAX_PROBE_MISSES
+                and limiter_waits < MAX_LIMITER_WAITS
             ):
-                # The limiter sent this call to find out whether the bucket has refilled; a
-                # "not yet" is the limiter's, not one of the call's retries.
-                probe_misses += 1
+                # An empty bucket (Kazoo sends no Retry-After): the limiter now holds every
+                # request until a probe finds the refill. Waiting for it is pacing, bounded by
+                # the deadline, not one of the call's retries.
+                limiter_waits += 1
                 continue
             if retries < policy.max_retries and policy.status_retryable(
                 status, retry_safe=call.retry_safe
