@@ -81,3 +81,32 @@ def user_login(state: AstradialState, body: Mapping[str, Any]) -> Reply:
             permissions=[],
         )
     return Reply(200, {"token": token, "user": user})
+
+
+def org_login(state: AstradialState, body: Mapping[str, Any]) -> Reply:
+    """``POST /auth/login``: the organisation key + secret pair for a 24 h JWT."""
+    key, secret = body.get("api_key"), body.get("api_secret")
+    if not key or not secret:
+        raise Reject(
+            400,
+            {
+                "error": "API key and secret are required",
+                "required_fields": ["api_key", "api_secret"],
+            },
+        )
+    expected = state.org_secrets.get(str(key))
+    org_id = state.keys.get(str(key))
+    if expected is None or org_id is None or not hmac.compare_digest(str(secret), expected):
+        raise Reject(401, {"error": "Invalid credentials"})
+    org = state.orgs[org_id]
+    claims = {"orgId": org["id"], "orgName": org["name"], "apiKey": key, "role": "owner"}
+    token = state.tokens.mint(claims, state.config.astradial_token_lifetime)
+    return Reply(
+        200,
+        {
+            "token": token,
+            "token_type": "Bearer",
+            "expires_in": "24h",
+            "organization": {"id": org["id"], "name": org["name"], "api_key": key},
+        },
+    )

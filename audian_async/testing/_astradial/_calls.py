@@ -17,15 +17,17 @@ def render_call(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]
     """A call-history row: documented keys, or the OSS server's raw CDR columns."""
     recording = f"/api/v1/calls/{row['id']}/recording" if row["has_recording"] else None
     if state.oss:
+        # Raw CDR columns plus the derived fields; empty values are "" (not null) and the
+        # hangup cause is a Q.850 code as text (reference 5e).
+        answered = row["disposition"] == "ANSWERED"
         return {
             "id": row["id"],
             "calldate": state.iso(row["start"]),
             "clid": f'"{row["from"]}" <{row["from"]}>',
             "src": row["from"],
             "dst": row["to"],
-            "dcontext": "from-trunk" if row["direction"] == "inbound" else "internal",
             "channel": row["channel"],
-            "dstchannel": None,
+            "dstchannel": f"PJSIP/{row['to']}-{row['id']:08x}" if answered else "",
             "lastapp": "Dial",
             "lastdata": f"PJSIP/{row['to']}",
             "duration": row["duration"],
@@ -33,11 +35,18 @@ def render_call(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]
             "disposition": row["disposition"],
             "uniqueid": row["uniqueid"],
             "linkedid": row["linkedid"],
-            "recordingfile": f"{row['uniqueid']}.wav" if row["has_recording"] else None,
+            "recordingfile": f"{row['uniqueid']}.wav" if row["has_recording"] else "",
             "caller_id": row["from"],
             "direction": row["direction"],
-            "queue_name": row["queue"],
-            "hangup_cause": "NORMAL_CLEARING" if row["disposition"] == "ANSWERED" else "NO_ANSWER",
+            "queue_name": row["queue"] or "",
+            "hangup_cause": _Q850[row["disposition"]],
+            "from_number": row["from"],
+            "to_number": row["to"],
+            "started_at": state.iso(row["start"]),
+            "ended_at": state.iso(row["end"]),
+            "talk_time": row["talk_time"],
+            "recording_url": recording or "",
+            "answered_by": row["to"] if answered else "",
         }
     return {
         "id": str(row["id"]),
@@ -51,6 +60,10 @@ def render_call(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]
         "ended_at": state.iso(row["end"]),
         "recording_url": recording,
     }
+
+
+#: Q.850 cause codes of the seeded dispositions, as the open-source server sends them.
+_Q850 = {"ANSWERED": "16", "NO ANSWER": "19", "BUSY": "17", "FAILED": "21"}
 
 
 def _filtered_calls(ctx: Ctx) -> list[dict[str, Any]]:
@@ -94,6 +107,8 @@ def list_calls(ctx: Ctx) -> Reply:
         offset = int(q.get("offset", 0))
     except ValueError:
         raise Reject(400, {"error": "limit and offset must be numbers"}) from None
+    if ctx.oss:
+        limit = min(limit, 200)  # capped without error
     if not 1 <= limit <= 200 or offset < 0:
         raise Reject(400, {"error": "limit must be between 1 and 200 and offset at least 0"})
     rows = _filtered_calls(ctx)
@@ -123,18 +138,41 @@ def list_calls(ctx: Ctx) -> Reply:
     )
 
 
+def call_history(ctx: Ctx) -> Reply:
+    """``GET /calls/history`` (the dashboard's): ``{items, total, page, pages, hasMore}``."""
+    try:
+        page = int(ctx.query.get("page", 1))
+        limit = min(int(ctx.query.get("limit", 20)), 200)
+    except ValueError:
+        raise Reject(400, {"error": "page and limit must be numbers"}) from None
+    if page < 1 or limit < 1:
+        raise Reject(400, {"error": "page and limit must be at least 1"})
+    direction = ctx.query.get("direction")
+    query = {"direction": direction} if direction else {}
+    rows = _filtered_calls(Ctx(ctx.state, ctx.method, ctx.path, ctx.params, query, {}, ctx.who))
+    start = (page - 1) * limit
+    total = len(rows)
+    return Reply(
+        200,
+        {
+            "items": [render_call(ctx.state, c) for c in rows[start : start + limit]],
+            "total": total,
+            "page": page,
+            "pages": math.ceil(total / limit),
+            "hasMore": start + limit < total,
+        },
+    )
+
+
 def count_calls(ctx: Ctx) -> Reply:
     """``GET /calls/count`` (the OSS server reads only ``from`` and ``to``)."""
     if ctx.oss:
-        ctx = Ctx(
-            ctx.state,
-            ctx.method,
-            ctx.path,
-            ctx.params,
-            {k: v for k, v in ctx.query.items() if k in ("from", "to")},
-            ctx.body,
-            ctx.who,
-        )
+        # Only `from` and `to` are read, as dates (the last one inclusive); integers, zeros
+        # on an empty table.
+        dates = {"date_from": ctx.query["from"]} if ctx.query.get("from") else {}
+        if ctx.query.get("to"):
+            dates["date_to"] = ctx.query["to"]
+        ctx = Ctx(ctx.state, ctx.method, ctx.path, ctx.params, dates, ctx.body, ctx.who)
         rows = _filtered_calls(ctx)
         total_duration = sum(c["duration"] for c in rows)
         return Reply(
@@ -144,7 +182,7 @@ def count_calls(ctx: Ctx) -> Reply:
                 "active": len([c for c in ctx.state.live if c["org_id"] == ctx.org]),
                 "completed": len([c for c in rows if c["disposition"] == "ANSWERED"]),
                 "failed": len([c for c in rows if c["disposition"] != "ANSWERED"]),
-                "average_duration": f"{total_duration / len(rows):.4f}" if rows else None,
+                "average_duration": total_duration // len(rows) if rows else 0,
                 "total_duration": total_duration,
             },
         )
@@ -282,6 +320,19 @@ def journey(ctx: Ctx) -> Reply:
         (c for c in ctx.state.calls if c["linkedid"] == linked and c["org_id"] == ctx.org), None
     )
     if row is None:
+        if ctx.oss:  # no CDR rows: an empty journey, not a 404
+            return Reply(
+                200,
+                {
+                    "linkedid": linked,
+                    "caller": None,
+                    "destination": None,
+                    "status": "missed",
+                    "total_duration": None,
+                    "answered_by": None,
+                    "steps": [],
+                },
+            )
         raise Reject(404, {"error": "Call not found"})
     answered = row["disposition"] == "ANSWERED"
     time = datetime.fromtimestamp(row["start"], tz=UTC).strftime("%H:%M:%S")

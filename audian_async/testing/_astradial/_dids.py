@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._state import _E164, DID_ROUTING_TYPES, AstradialState, Ctx, Reject, Reply, _find, sql_error
+from ._state import (
+    _E164,
+    DID_ROUTING_TYPES,
+    AstradialState,
+    Ctx,
+    NoRoute,
+    Reject,
+    Reply,
+    _find,
+    _present,
+    sql_error,
+)
 
 # -- DIDs -------------------------------------------------------------------------------------
 
@@ -39,6 +50,92 @@ def list_dids(ctx: Ctx) -> Reply:
     """``GET /dids``."""
     rows = [d for d in ctx.state.dids.values() if d["org_id"] == ctx.org]
     return Reply(200, [render_did(ctx.state, d) for d in rows])
+
+
+def _check_routing(ctx: Ctx, body: Mapping[str, Any]) -> None:
+    columns = ["id", "number", "routing_type", "routing_destination", "status"]
+    if (
+        "routing_type" in body
+        and body["routing_type"] is not None
+        and body["routing_type"] not in DID_ROUTING_TYPES
+    ):
+        if ctx.oss:
+            raise sql_error("Data truncated for column 'routing_type' at row 1", "dids", columns)
+        raise Reject(400, {"error": "Invalid routing_type", "valid_types": list(DID_ROUTING_TYPES)})
+    if body.get("routing_type") == "external":
+        dest = body.get("routing_destination")
+        if not isinstance(dest, str) or not _E164.match(dest):
+            raise Reject(
+                400, {"error": "routing_destination must be an E.164 number for external routing"}
+            )
+
+
+def create_did(ctx: Ctx) -> Reply:
+    """``POST /dids`` (open-source server): add a number; duplicate 500/409, bad trunk 400."""
+    body = ctx.body
+    if not _present(body, "number"):
+        raise Reject(400, {"error": "number is required"})
+    number = str(body["number"])
+    if any(d["number"] == number for d in ctx.state.dids.values()):
+        if ctx.oss:
+            raise Reject(500, {"error": "Validation error"})
+        raise Reject(409, {"error": "Number already exists"})
+    if body.get("trunk_id") is not None:
+        raise Reject(400, {"error": "Trunk not found"})
+    _check_routing(ctx, body)
+    now = ctx.state.now()
+    did_id = ctx.state.new_id()
+    row = {
+        "id": did_id,
+        "org_id": ctx.org,
+        "number": number,
+        "routing_type": body.get("routing_type"),
+        "routing_destination": body.get("routing_destination"),
+        "description": body.get("description"),
+        "status": "active",
+        "trunk_id": None,
+        "recording_enabled": bool(body.get("recording_enabled", False)),
+        "pool_status": "assigned",
+        "monthly_price": "0.00",
+        "region": None,
+        "provider": None,
+        "created": now,
+        "updated": now,
+    }
+    ctx.state.dids[did_id] = row
+    return Reply(201, render_did(ctx.state, row))
+
+
+def get_did(ctx: Ctx) -> Reply:
+    """``GET /dids/{did_id}`` (open-source server)."""
+    return Reply(
+        200,
+        render_did(
+            ctx.state, _find(ctx.state.dids, ctx.params["did_id"], ctx.org, "DID not found")
+        ),
+    )
+
+
+def delete_did(ctx: Ctx) -> Reply:
+    """``DELETE /dids/{did_id}`` (open-source server): 204."""
+    row = _find(ctx.state.dids, ctx.params["did_id"], ctx.org, "DID not found")
+    del ctx.state.dids[row["id"]]
+    return Reply(204)
+
+
+def set_did_routing(ctx: Ctx) -> Reply:
+    """``PUT /dids/{did_id}/routing`` (open-source server): both fields required, else 400."""
+    row = _find(ctx.state.dids, ctx.params["did_id"], ctx.org, "DID not found")
+    body = ctx.body
+    if not _present(body, "routing_type") or not _present(body, "routing_destination"):
+        raise Reject(400, {"error": "routing_type and routing_destination are required"})
+    _check_routing(ctx, body)
+    row.update(
+        routing_type=body["routing_type"],
+        routing_destination=body["routing_destination"],
+        updated=ctx.state.now(),
+    )
+    return Reply(200, render_did(ctx.state, row))
 
 
 def update_did(ctx: Ctx) -> Reply:
@@ -95,7 +192,12 @@ def request_did(ctx: Ctx) -> Reply:
 
 
 def release_did(ctx: Ctx) -> Reply:
-    """``POST /did-pool/{did_id}/release``: give a number back to the pool."""
+    """``POST /did-pool/{did_id}/release``: give a number back to the pool.
+
+    The open-source server has no such route (only ``/did-pool/admin/{id}/release``).
+    """
+    if ctx.oss:
+        raise NoRoute
     row = _find(ctx.state.dids, ctx.params["did_id"], ctx.org, "DID not found")
     row.update(
         org_id=None,

@@ -24,21 +24,29 @@ from ._state import (
 # -- queues -----------------------------------------------------------------------------------
 
 
-def _member_view(state: AstradialState, member: Mapping[str, Any]) -> dict[str, Any]:
+def _member_view(
+    state: AstradialState, member: Mapping[str, Any], *, embedded: bool = False
+) -> dict[str, Any]:
+    """A member record; the open-source server nests the user only inside a queue."""
     user = state.users.get(member["user_id"], {})
     if state.oss:
-        return {
+        out: dict[str, Any] = {
             "id": member["id"],
             "queue_id": member["queue_id"],
             "user_id": member["user_id"],
             "penalty": member["penalty"],
-            "user": {
+            "paused": member["paused"],
+            "ring_inuse": member["ring_inuse"],
+            "added_at": state.iso(member["created"]),
+            "updated_at": state.iso(member["updated"]),
+        }
+        if embedded:
+            out["user"] = {
                 "id": member["user_id"],
                 "full_name": user.get("full_name"),
                 "extension": user.get("extension"),
-            },
-            "createdAt": state.iso(member["created"]),
-        }
+            }
+        return out
     return {
         "extension": user.get("extension"),
         "user_id": member["user_id"],
@@ -60,10 +68,13 @@ def render_queue(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any
             "music_on_hold": row["moh"],
             "max_wait_time": row["max_wait_time"],
             "wrap_up_time": row["wrap_up_time"],
-            "timeout_destination_type": row["timeout_destination_type"],
-            "timeout_destination": row["timeout_destination"],
+            # the open-source server never stores these (it ignores them): its default
+            "timeout_destination_type": "hangup",
+            "timeout_destination": None,
             "status": row["status"],
-            "members": [_member_view(state, m) for m in state.members.get(row["id"], [])],
+            "members": [
+                _member_view(state, m, embedded=True) for m in state.members.get(row["id"], [])
+            ],
             "createdAt": state.iso(row["created"]),
             "updatedAt": state.iso(row["updated"]),
         }
@@ -111,7 +122,7 @@ def _apply_queue(ctx: Ctx, row: dict[str, Any], body: Mapping[str, Any]) -> None
             raise sql_error("Data truncated for column 'strategy' at row 1", "queues", columns)
         raise Reject(400, {"error": "Invalid ring_strategy", "valid_values": list(strategies)})
     kind = body.get("timeout_destination_type")
-    if kind is not None and kind not in TIMEOUT_DESTINATIONS:
+    if not ctx.oss and kind is not None and kind not in TIMEOUT_DESTINATIONS:
         raise Reject(
             400,
             {
@@ -148,6 +159,8 @@ def _apply_queue(ctx: Ctx, row: dict[str, Any], body: Mapping[str, Any]) -> None
         row["strategy"] = body[strategy_key]
     if moh_key in body:
         row["moh"] = body[moh_key]
+    if ctx.oss:
+        return  # the documented names (ring_strategy, moh_class, timeout_destination*) are ignored
     for name in ("timeout_destination_type", "timeout_destination"):
         if name in body:
             row[name] = body[name]
@@ -174,6 +187,12 @@ def create_queue(ctx: Ctx) -> Reply:
     )
     _apply_queue(ctx, row, body)
     return Reply(201, render_queue(ctx.state, row))
+
+
+def get_queue(ctx: Ctx) -> Reply:
+    """``GET /queues/{queue_id}`` (the open-source server's; members embedded there)."""
+    row = _find(ctx.state.queues, ctx.params["queue_id"], ctx.org, "Queue not found")
+    return Reply(200, render_queue(ctx.state, row))
 
 
 def update_queue(ctx: Ctx) -> Reply:
@@ -217,7 +236,7 @@ def add_member(ctx: Ctx) -> Reply:
         if ids is None:
             user_id = str(body["user_id"])
             if user_id not in org_users:
-                raise Reject(404, {"error": "User not found"})
+                raise Reject(400, {"error": "invalid_user", "skipped": [user_id]})
             if any(m["user_id"] == user_id for m in members):
                 raise Reject(409, {"error": "already_member", "skipped": [user_id]})
             member = state._add_member(queue["id"], user_id, penalty, state.now())
@@ -236,6 +255,8 @@ def add_member(ctx: Ctx) -> Reply:
                     )
                 )
         if not created:
+            if any(s["reason"] == "not_found" for s in skipped):
+                raise Reject(400, {"error": "invalid_user", "skipped": skipped})
             raise Reject(409, {"error": "already_member", "skipped": skipped})
         return Reply(201, {"created": created, "skipped": skipped})
     if _present(body, "extension"):

@@ -15,10 +15,27 @@ from starlette.types import ASGIApp
 
 from .._core import Core
 from .._envelope import dumps
-from ._auth import authenticate, user_login
-from ._calls import call_stats, count_calls, journey, list_calls, live_calls, recording
+from ._auth import authenticate, org_login, user_login
+from ._calls import (
+    call_history,
+    call_stats,
+    count_calls,
+    journey,
+    list_calls,
+    live_calls,
+    recording,
+)
 from ._control import click_to_call, hangup_channel, originate_to_ai, transfer
-from ._dids import list_dids, release_did, request_did, update_did
+from ._dids import (
+    create_did,
+    delete_did,
+    get_did,
+    list_dids,
+    release_did,
+    request_did,
+    set_did_routing,
+    update_did,
+)
 from ._ivrs import (
     create_ivr,
     delete_ivr,
@@ -34,14 +51,15 @@ from ._queues import (
     add_member,
     create_queue,
     delete_queue,
+    get_queue,
     list_members,
     list_queues,
     remove_member,
     remove_member_by_user,
     update_queue,
 )
-from ._state import Ctx, NoRoute, Reject, Reply, astradial_state, logger
-from ._users import create_user, delete_user, list_users, sip_credentials, update_user
+from ._state import AstradialState, Ctx, NoRoute, Reject, Reply, astradial_state, logger
+from ._users import create_user, delete_user, get_user, list_users, sip_credentials, update_user
 
 # -- routing ----------------------------------------------------------------------------------
 
@@ -53,6 +71,7 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/calls/originate-to-ai", {"POST": originate_to_ai}),
     ("/calls", {"GET": list_calls}),
     ("/calls/live", {"GET": live_calls}),
+    ("/calls/history", {"GET": call_history}),
     ("/calls/count", {"GET": count_calls}),
     ("/calls/stats", {"GET": call_stats}),
     ("/calls/transfer", {"POST": transfer}),
@@ -60,14 +79,15 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ("/calls/{call_id}/recording", {"GET": recording}),
     ("/calls/{linked_id:path}/journey", {"GET": journey}),
     ("/users", {"GET": list_users, "POST": create_user}),
-    ("/users/{user_id}", {"PUT": update_user, "DELETE": delete_user}),
+    ("/users/{user_id}", {"GET": get_user, "PUT": update_user, "DELETE": delete_user}),
     ("/users/{user_id}/sip-credentials", {"GET": sip_credentials}),
-    ("/dids", {"GET": list_dids}),
-    ("/dids/{did_id}", {"PUT": update_did}),
+    ("/dids", {"GET": list_dids, "POST": create_did}),
+    ("/dids/{did_id}", {"GET": get_did, "PUT": update_did, "DELETE": delete_did}),
+    ("/dids/{did_id}/routing", {"PUT": set_did_routing}),
     ("/did-pool/{did_id}/request", {"POST": request_did}),
     ("/did-pool/{did_id}/release", {"POST": release_did}),
     ("/queues", {"GET": list_queues, "POST": create_queue}),
-    ("/queues/{queue_id}", {"PUT": update_queue, "DELETE": delete_queue}),
+    ("/queues/{queue_id}", {"GET": get_queue, "PUT": update_queue, "DELETE": delete_queue}),
     (
         "/queues/{queue_id}/members",
         {"GET": list_members, "POST": add_member, "DELETE": remove_member_by_user},
@@ -151,13 +171,15 @@ def _endpoint(
     return run
 
 
-def _login_endpoint(core: Core) -> Callable[[Request], Awaitable[Response]]:
+def _login_endpoint(
+    core: Core, login: Callable[[AstradialState, Mapping[str, Any]], Reply]
+) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         state = astradial_state(core)
         try:
             body = await _parse(request)
             with state.lock:
-                reply = user_login(state, body)
+                reply = login(state, body)
         except Reject as err:
             return _json(err.status, err.body)
         return _json(reply.status, reply.body)
@@ -167,7 +189,10 @@ def _login_endpoint(core: Core) -> Callable[[Request], Awaitable[Response]]:
 
 def build_app(core: Core) -> ASGIApp:
     """The ``/api/v1`` ASGI application."""
-    routes = [Route("/auth/user-login", _login_endpoint(core), methods=["POST"])]
+    routes = [
+        Route("/auth/user-login", _login_endpoint(core, user_login), methods=["POST"]),
+        Route("/auth/login", _login_endpoint(core, org_login), methods=["POST"]),
+    ]
     for path, handlers in ROUTES:
         methods = sorted({*handlers, "GET", "POST", "PUT", "DELETE", "PATCH"})
         routes.append(Route(path, _endpoint(core, handlers), methods=methods))

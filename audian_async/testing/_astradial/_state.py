@@ -234,6 +234,11 @@ class AstradialState:
         for key in self.config.astradial_api_keys:
             self.keys[key] = main
         self.keys["ak_" + hashlib.md5(b"astradial other org").hexdigest()] = other
+        # The organisation's own key: valid in X-API-Key, and with its secret at /auth/login.
+        self.keys[self.config.astradial_org_api_key] = main
+        self.org_secrets: dict[str, str] = {
+            self.config.astradial_org_api_key: self.config.astradial_org_api_secret
+        }
         password = self.config.astradial_password
         for email, org, role, status in (
             (self.config.astradial_email, main, "owner", "active"),
@@ -405,11 +410,14 @@ class AstradialState:
     def _add_member(self, queue_id: str, user_id: str, penalty: int, when: float) -> dict[str, Any]:
         self._member_ids += 1
         member = {
-            "id": self._member_ids,
+            "id": self.new_id() if self.oss else self._member_ids,
             "queue_id": queue_id,
             "user_id": user_id,
             "penalty": penalty,
+            "paused": False,
+            "ring_inuse": False,
             "created": when,
+            "updated": when,
         }
         self.members[queue_id].append(member)
         return member
