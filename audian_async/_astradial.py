@@ -94,7 +94,8 @@ class AsyncAstradial(ClientBase, AstradialResources):
     Example:
         async with AsyncAstradial(base_url="https://pbx.example.com:8000", api_key="ak_...") as astra:
             user = await astra.users.create(extension="1099", full_name="Alice Agent",
-                                            email="alice@example.com", role="agent")
+                                            email="alice@example.com", role="agent",
+                                            username="alice", password="a-long-password")
             creds = await astra.users.sip_credentials(user.id)
             async for call in astra.calls.list(direction="inbound", date_from=date(2026, 3, 1)):
                 print(call.id, call.status)  # `status` is read from `disposition` too
@@ -108,9 +109,13 @@ class AsyncAstradial(ClientBase, AstradialResources):
     awaiting approval) raises :class:`~audian_async.AuthenticationError` with the server's
     message.
 
-    The documentation and the open-source server disagree on several shapes; the client reads
-    both (see the method docstrings). Unknown response fields are kept in each model's
-    ``extra``; documented enums are open (new values come through as plain strings).
+    The documentation and the open-source server disagree on several names and shapes. The
+    client sends a setting both servers name differently under both names, reads answers
+    under both, warns (:class:`~audian_async.IgnoredFieldWarning`) when a write succeeded but
+    the server kept another value for a field it was sent, and raises
+    :class:`~audian_async.RouteNotFoundError` for an operation the server does not have (see
+    the README's table). Unknown response fields are kept in each model's ``extra``;
+    documented enums are open (new values come through as plain strings).
 
     Args:
         api_key: an API key (``ak_...``). Default: ``ASTRADIAL_API_KEY``.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._errors import IgnoredFieldWarning
+from ._errors import APIResponseValidationError, IgnoredFieldWarning
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
 if TYPE_CHECKING:
@@ -105,9 +105,17 @@ class BaseResource(ResourceHost):
             structure=False,
         )
         data = response.parsed
-        parsed = (
-            structure(data, op.response) if op.response is not None and data is not None else None
-        )
+        parsed = None
+        if op.response is not None and data is not None:
+            try:
+                parsed = structure(data, op.response)
+            except Exception as exc:  # like the core: a shape we cannot read is the server's
+                raise APIResponseValidationError(
+                    f"{op.id}: could not read the response: {exc}",
+                    status_code=response.status_code,
+                    method=op.method,
+                    url=op.path,
+                ) from exc
         _check_echo(op.id, body, data, echo, type(parsed))
         return attrs.evolve(response, parsed=parsed) if raw else parsed
 

@@ -77,7 +77,7 @@ class SimulatorConfig:
     #: Notes for humans, ignored by the simulator.
     notes: dict[str, str] = field(default_factory=dict)
 
-    # -- Astradial (``/api/v1``, see ``_astradial.py``) ------------------------------------------
+    # -- Astradial (``/api/v1``, see the ``_astradial`` package) ---------------------------------
     #: Answer in the open-source server's shapes (``createdAt``, ``{data, pagination}``, SQL 500s
     #: ...) instead of the documented ones.
     astradial_oss_shapes: bool = False

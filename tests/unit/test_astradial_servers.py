@@ -16,6 +16,7 @@ import pytest
 import respx
 
 from audian_async import (
+    APIResponseValidationError,
     AsyncAstradial,
     AsyncPaginator,
     AuthenticationError,
@@ -351,3 +352,18 @@ def test_org_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert AsyncAstradial(base_url=ROOT).auth_mode == "org_login"
     with pytest.raises(TypeError):
         AsyncAstradial(base_url=ROOT, api_secret=ORG_SECRET, email="a@b.c", password="pw")
+
+
+async def test_raw_responses_of_checked_writes(
+    astra: AsyncAstradial, api: respx.MockRouter
+) -> None:
+    api.post("/queues").respond(
+        201, json={"id": "q1", "strategy": "linear"}, headers={"x-request-id": "r-9"}
+    )
+    raw = await astra.with_raw_response.queues.create(
+        number="5001", name="Q", ring_strategy="linear"
+    )
+    assert (raw.status_code, raw.request_id, raw.parsed.ring_strategy) == (201, "r-9", "linear")
+    api.put("/queues/q1").respond(200, json=["not", "a", "queue"])
+    with pytest.raises(APIResponseValidationError, match=r"queues\.update"):
+        await astra.queues.update("q1", name="Q")
