@@ -75,6 +75,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Account,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=[],
