@@ -78,7 +78,7 @@ def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def _client(base_url: str, transport: str) -> AsyncAudian:
+def _client(base_url: str, transport: str) -> AsyncAudian:
     return AsyncAudian(
         auth_token="opaque",
         account_id=ACCOUNT,
@@ -109,10 +109,9 @@ CASES = [
 async def test_an_answer_that_cannot_be_the_result_raises(
     answer: str, operation: str, transport: str
 ) -> None:
-    async with AnswerServer(ANSWERS[answer]) as base_url:
-        async with await _client(base_url, transport) as audian:
-            with pytest.raises(APIResponseValidationError) as info:
-                await _call(audian, operation)
+    async with AnswerServer(ANSWERS[answer]) as base_url, _client(base_url, transport) as audian:
+        with pytest.raises(APIResponseValidationError) as info:
+            await _call(audian, operation)
     error = info.value
     assert error.status_code == ANSWERS[answer][0]
     assert error.request_id == "rid-42"
@@ -120,14 +119,13 @@ async def test_an_answer_that_cannot_be_the_result_raises(
 
 
 async def test_a_delete_answered_204_is_a_documented_none(transport: str) -> None:
-    async with AnswerServer(ANSWERS["204"]) as base_url:
-        async with await _client(base_url, transport) as audian:
-            assert await audian.users.delete("u1") is None
+    async with AnswerServer(ANSWERS["204"]) as base_url, _client(base_url, transport) as audian:
+        assert await audian.users.delete("u1") is None
 
 
 async def test_a_well_formed_answer_still_parses(transport: str) -> None:
     body = json.dumps({"data": {"id": "u1", "first_name": "Ada"}, "request_id": "r"}).encode()
-    async with AnswerServer((200, "application/json", body)) as base_url:
-        async with await _client(base_url, transport) as audian:
-            user = await audian.users.get("u1")
+    server = AnswerServer((200, "application/json", body))
+    async with server as base_url, _client(base_url, transport) as audian:
+        user = await audian.users.get("u1")
     assert user.id == "u1" and user.first_name == "Ada"

@@ -79,9 +79,9 @@ async def test_downloads_honour_retry_after_and_log_each_attempt(
         ]
     )
     caplog.set_level(logging.DEBUG, logger="audian_async")
-    async with AsyncAstradial(base_url=ASTRA, api_key=KEY) as astra:
-        async with astra.calls.recording("7") as stream:
-            body = b"".join([chunk async for chunk in stream.iter_bytes()])
+    astra = AsyncAstradial(base_url=ASTRA, api_key=KEY)
+    async with astra, astra.calls.recording("7") as stream:
+        body = b"".join([chunk async for chunk in stream.iter_bytes()])
     assert body == b"RIFF....WAVE"
     assert sleeps == [2.0]
     messages = _messages(caplog)
