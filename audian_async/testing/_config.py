@@ -92,6 +92,10 @@ class SimulatorConfig:
     astradial_email: str = "owner@astradial.test"
     #: Password of every simulated dashboard login.
     astradial_password: str = "simulator-password"
+    #: Open-source flavour: whether the ``org_users`` table exists. The server's own model sync
+    #: does not create it (a migration does); without it every ``/auth/user-login`` answers
+    #: 500 with SQL text (reference 5e).
+    astradial_org_users_table: bool = True
     #: Lifetime of login JWTs in seconds (24 h like the real server); then 401.
     astradial_token_lifetime: int = 86_400
     #: Call-history records (CDRs) seeded for the main organisation.

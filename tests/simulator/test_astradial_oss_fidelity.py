@@ -286,3 +286,24 @@ async def test_transfer_needs_channel_id_and_destination(oss: httpx.AsyncClient)
         400,
         {"error": "channel_id and destination required"},
     )
+
+
+async def test_password_login_without_the_org_users_table_is_a_500_with_sql() -> None:
+    sim = create_app(
+        SimulatorConfig(seed=12, astradial_oss_shapes=True, astradial_org_users_table=False)
+    )
+    config = sim.config
+    async with client_for(sim) as client:
+        response = await client.post(
+            "/auth/user-login",
+            json={"email": config.astradial_email, "password": config.astradial_password},
+        )
+        assert response.status_code == 500 and "org_users" in response.json()["error"]
+        org = await client.post(
+            "/auth/login",
+            json={
+                "api_key": config.astradial_org_api_key,
+                "api_secret": config.astradial_org_api_secret,
+            },
+        )
+        assert org.status_code == 200  # the organisation login does not need the table

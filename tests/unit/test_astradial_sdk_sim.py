@@ -391,3 +391,22 @@ async def test_login_failures(sim: Simulator, email: str, password: str, status:
     assert info.value.server_message
     assert password not in str(info.value)
     assert sim.requests.matching("GET", "/users") == []
+
+
+async def test_a_server_without_the_login_table_fails_loudly_without_the_password() -> None:
+    sim = create_app(
+        SimulatorConfig(seed=5, astradial_oss_shapes=True, astradial_org_users_table=False)
+    )
+    async with password_client(sim) as astra:
+        with pytest.raises(InternalServerError, match="org_users") as info:
+            await astra.users.list().collect()
+    assert PASSWORD not in str(info.value)
+    # The organisation key + secret login still works there.
+    config = sim.config
+    async with AsyncAstradial(
+        base_url=ROOT,
+        api_key=config.astradial_org_api_key,
+        api_secret=config.astradial_org_api_secret,
+        transport=httpx.ASGITransport(app=sim),
+    ) as org:
+        assert len(await org.users.list().collect()) == 2

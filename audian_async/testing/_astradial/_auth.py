@@ -42,6 +42,14 @@ def user_login(state: AstradialState, body: Mapping[str, Any]) -> Reply:
     email, password = body.get("email"), body.get("password")
     if not email or not password:
         raise Reject(400, {"error": "email and password required"})
+    if state.oss and not state.config.astradial_org_users_table:
+        raise Reject(
+            500,
+            {
+                "error": "Table 'astrapbx.org_users' doesn't exist: SELECT `id`, `email`, "
+                "`password_hash`, `org_id`, `role` FROM `org_users` WHERE `email` = ?;"
+            },
+        )
     login = state.logins.get(str(email).lower())
     if login is None:
         raise Reject(404, {"error": "No account found with this email."})
