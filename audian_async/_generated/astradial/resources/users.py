@@ -182,12 +182,15 @@ class UsersResource(BaseResource):
         """Create a user (a SIP extension).
 
         Documented fields are `extension`, `full_name`, `email` (required by the docs), `role`,
-        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The OSS server also
-        requires `username` and `password` and names the recording flag `recording_enabled`;
-        those are accepted too. The client checks only what every server agrees on: `extension`
-        and `email` present, `extension` made of digits, and an E.164 `phone_number` when
-        `ring_target` is `phone`. 409 when the extension or email is taken; 422 (docs) or 500
-        (OSS) for an invalid role. The OSS server returns the generated SIP password once, as
+        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The open-source server
+        requires `username` and `password` instead of `full_name` (pass all five to work with
+        both), reads the recording flag as `recording_enabled` (sent too) but always enables
+        recording on create, and ignores `ring_target`, `phone_number` and `outbound_did`: the
+        answer then shows other values and an `IgnoredFieldWarning` names each ignored field.
+        The client checks only what every server agrees on: `extension` and `email` present,
+        `extension` made of digits, and an E.164 `phone_number` when `ring_target` is `phone`.
+        409 when the extension or email is taken; 422 (docs) or 500 (open-source server) for an
+        invalid role. The open-source server returns the generated SIP password once, as
         `sip_password`.
 
         `POST /users` (not retried once it may have reached the server).
@@ -285,8 +288,11 @@ class UsersResource(BaseResource):
     ) -> User:
         """Change some fields of a user.
 
-        Every field is optional; only the given ones are sent. The dialplan is regenerated
-        automatically.
+        Every field is optional; only the given ones are sent. A fetched `User` may be passed as
+        `body`: its server-owned fields (id, organisation, timestamps, Asterisk endpoint, SIP
+        password) are not sent back. Fields the server ignores raise an `IgnoredFieldWarning`
+        (the open-source server: `ring_target`, `phone_number`, `outbound_did`). The dialplan is
+        regenerated automatically.
 
         `PUT /users/{user_id}`.
 
@@ -450,12 +456,15 @@ class RawUsersResource(BaseResource):
         """Create a user (a SIP extension).
 
         Documented fields are `extension`, `full_name`, `email` (required by the docs), `role`,
-        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The OSS server also
-        requires `username` and `password` and names the recording flag `recording_enabled`;
-        those are accepted too. The client checks only what every server agrees on: `extension`
-        and `email` present, `extension` made of digits, and an E.164 `phone_number` when
-        `ring_target` is `phone`. 409 when the extension or email is taken; 422 (docs) or 500
-        (OSS) for an invalid role. The OSS server returns the generated SIP password once, as
+        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The open-source server
+        requires `username` and `password` instead of `full_name` (pass all five to work with
+        both), reads the recording flag as `recording_enabled` (sent too) but always enables
+        recording on create, and ignores `ring_target`, `phone_number` and `outbound_did`: the
+        answer then shows other values and an `IgnoredFieldWarning` names each ignored field.
+        The client checks only what every server agrees on: `extension` and `email` present,
+        `extension` made of digits, and an E.164 `phone_number` when `ring_target` is `phone`.
+        409 when the extension or email is taken; 422 (docs) or 500 (open-source server) for an
+        invalid role. The open-source server returns the generated SIP password once, as
         `sip_password`.
 
         `POST /users` (not retried once it may have reached the server).
@@ -560,8 +569,11 @@ class RawUsersResource(BaseResource):
     ) -> APIResponse[User]:
         """Change some fields of a user.
 
-        Every field is optional; only the given ones are sent. The dialplan is regenerated
-        automatically.
+        Every field is optional; only the given ones are sent. A fetched `User` may be passed as
+        `body`: its server-owned fields (id, organisation, timestamps, Asterisk endpoint, SIP
+        password) are not sent back. Fields the server ignores raise an `IgnoredFieldWarning`
+        (the open-source server: `ring_target`, `phone_number`, `outbound_did`). The dialplan is
+        regenerated automatically.
 
         `PUT /users/{user_id}`.
 
