@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import APIResponseValidationError, IgnoredFieldWarning
+from ._redact import REDACTED, SECRET_FIELD_NAMES
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
 if TYPE_CHECKING:
@@ -155,6 +156,8 @@ def _check_echo(
         got = next((answer[n] for n in present if answer[n] is not None), None)
         if got == want or (got is not None and str(got) in same.get(str(want), ())):
             continue
+        if name in SECRET_FIELD_NAMES:  # never put a secret in a message
+            want, got = REDACTED, REDACTED if got is not None else None
         warnings.warn(IgnoredFieldWarning(operation, name, want, got), stacklevel=4)
 
 

@@ -367,3 +367,18 @@ async def test_raw_responses_of_checked_writes(
     api.put("/queues/q1").respond(200, json=["not", "a", "queue"])
     with pytest.raises(APIResponseValidationError, match=r"queues\.update"):
         await astra.queues.update("q1", name="Q")
+
+
+def test_an_ignored_secret_field_is_reported_without_its_value() -> None:
+    from audian_async._resource import _check_echo
+
+    with pytest.warns(IgnoredFieldWarning) as caught:
+        _check_echo(
+            "users.update",
+            {"password": "hunter2-secret"},
+            {"id": "u1", "password": "other-secret"},
+            {"password": ("password", {}, False)},
+            User,
+        )
+    text = str(caught.list[0].message)
+    assert "password" in text and "hunter2-secret" not in text and "other-secret" not in text
