@@ -274,7 +274,7 @@ class Simulator:
             await _drop_connection(receive)
             return
         if isinstance(fault, Delay) and not fault.after:
-            await anyio.sleep(fault.seconds)
+            await self._core.clock.sleep(fault.seconds)
 
         refused = self._check_request(scope, method, path, query, body)
         if refused is not None:
@@ -287,7 +287,7 @@ class Simulator:
             await _drop_connection(receive)
             return
         if isinstance(fault, Delay) and fault.after:
-            await anyio.sleep(fault.seconds)
+            await self._core.clock.sleep(fault.seconds)
         record(status, _response_header(headers, b"x-request-id") or request_id)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content, "more_body": False})

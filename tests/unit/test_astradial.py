@@ -226,8 +226,10 @@ async def test_org_id_is_sent_with_the_login(api: respx.MockRouter) -> None:
 
 
 async def test_fifty_concurrent_calls_cause_one_login(api: respx.MockRouter) -> None:
+    release = anyio.Event()
+
     async def slow_login(request: httpx.Request) -> httpx.Response:
-        await anyio.sleep(0.05)  # bcrypt takes a while: everybody arrives during the login
+        await release.wait()  # bcrypt takes a while: everybody arrives during the login
         return httpx.Response(200, json=login_body(jwt()))
 
     login = api.post("/auth/user-login").mock(side_effect=slow_login)
@@ -240,6 +242,8 @@ async def test_fifty_concurrent_calls_cause_one_login(api: respx.MockRouter) -> 
         async with anyio.create_task_group() as tg:
             for _ in range(50):
                 tg.start_soon(one)
+            await anyio.wait_all_tasks_blocked()
+            release.set()
         assert login.call_count == 1
         cred = astra._core.shared.authenticator.current  # type: ignore[union-attr]
         assert cred is not None
