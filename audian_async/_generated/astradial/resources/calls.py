@@ -15,6 +15,7 @@ from audian_async._generated.astradial.models.call import Call
 from audian_async._generated.astradial.models.call_count import CallCount
 from audian_async._generated.astradial.models.call_direction import CallDirection
 from audian_async._generated.astradial.models.call_disposition import CallDisposition
+from audian_async._generated.astradial.models.call_history_page import CallHistoryPage
 from audian_async._generated.astradial.models.call_journey import CallJourney
 from audian_async._generated.astradial.models.call_originated import CallOriginated
 from audian_async._generated.astradial.models.call_stats import CallStats
@@ -76,6 +77,18 @@ _LIST = Operation(
     envelope="plain",
     response=list[Call],
     pagination="offset",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_HISTORY = Operation(
+    id="calls.history",
+    method="GET",
+    path="/calls/history",
+    retry_safe=True,
+    envelope="plain",
+    response=CallHistoryPage,
+    pagination="none",
     auth=True,
     path_params=[],
     stream=False,
@@ -155,6 +168,10 @@ _TRANSFER = Operation(
     stream=False,
     error_in_body=True,
 )
+_TRANSFER_ALSO_SEND: dict[str, tuple[str, ...]] = {
+    "channel_id": ("call_id",),
+    "call_id": ("channel_id",),
+}
 _HANGUP_CHANNEL = Operation(
     id="calls.hangup_channel",
     method="POST",
@@ -331,6 +348,43 @@ class CallsResource(BaseResource):
             options=self._options(extra_headers, extra_query, None, timeout),
         )
 
+    async def history(
+        self,
+        *,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        direction: CallDirection | str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+    ) -> CallHistoryPage:
+        """One page of the dashboard's call history (`page`/`limit`).
+
+        Not on docs.astradial.com; served by the open-source server, which answers `{"items",
+        "total", "page", "pages", "hasMore"}`. Use `list` to iterate the whole history; this
+        returns one page.
+
+        `GET /calls/history`.
+
+        Args:
+            page: Page number, from 1.
+            per_page: Rows per page (the server's default is 20).
+            direction: Direction of a call.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _HISTORY,
+            path_params={},
+            query={
+                "page": page,
+                "limit": per_page,
+                "direction": direction,
+            },
+            options=self._options(extra_headers, extra_query, None, timeout),
+        )
+
     async def live(
         self,
         *,
@@ -486,7 +540,9 @@ class CallsResource(BaseResource):
         self,
         *,
         destination: str,
+        channel_id: str | NotGiven = NOT_GIVEN,
         call_id: str | NotGiven = NOT_GIVEN,
+        destination_type: str | NotGiven = NOT_GIVEN,
         transfer_type: str | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -496,16 +552,19 @@ class CallsResource(BaseResource):
         """Transfer a live call to another destination.
 
         The documentation names the live channel `call_id` (a channel name such as
-        `PJSIP/1001-00000001`) with a `type` (`blind`); the OSS server expects `channel_id` and
-        `destination_type` (`extension`, `queue` or `external`). Pass the documented keywords,
-        or the OSS names through `extra_body`; one of `call_id` and `channel_id` is required.
+        `PJSIP/1001-00000001`) with a `type` (`blind`); the open-source server expects
+        `channel_id` and `destination_type` (`extension`, `queue` or `external`). Pass
+        `channel_id` (or `call_id`): the channel is sent under both names. `destination` is
+        required.
 
         `POST /calls/transfer` (not retried once it may have reached the server).
 
         Args:
             destination: Extension, queue number or external number.
-            call_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (OSS: send `channel_id` through `extra_body`).
-            transfer_type: Transfer type, e.g. `blind` (OSS: `destination_type` `extension`/`queue`/`external` through `extra_body`). Sent as `type`.
+            channel_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (from `calls.live`); also sent as `call_id`.
+            call_id: The documented name of the channel; also sent as `channel_id`.
+            destination_type: `extension` (default), `queue` or `external` (open-source server).
+            transfer_type: Transfer type, e.g. `blind` (documented). Sent as `type`.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -513,14 +572,16 @@ class CallsResource(BaseResource):
         """
         fields: dict[str, Any] = {
             "destination": destination,
+            "channel_id": channel_id,
             "call_id": call_id,
+            "destination_type": destination_type,
             "type": transfer_type,
         }
         return await self._core.request(  # type: ignore[no-any-return]
             _TRANSFER,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _TRANSFER_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout),
         )
 
@@ -728,6 +789,47 @@ class RawCallsResource(BaseResource):
             options=self._options(extra_headers, extra_query, None, timeout),
         )
 
+    async def history(
+        self,
+        *,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        direction: CallDirection | str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+    ) -> APIResponse[CallHistoryPage]:
+        """One page of the dashboard's call history (`page`/`limit`).
+
+        Not on docs.astradial.com; served by the open-source server, which answers `{"items",
+        "total", "page", "pages", "hasMore"}`. Use `list` to iterate the whole history; this
+        returns one page.
+
+        `GET /calls/history`.
+
+        Args:
+            page: Page number, from 1.
+            per_page: Rows per page (the server's default is 20).
+            direction: Direction of a call.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _HISTORY,
+            path_params={},
+            query={
+                "page": page,
+                "limit": per_page,
+                "direction": direction,
+            },
+            options=self._options(extra_headers, extra_query, None, timeout),
+            raw=True,
+        )
+
     async def live(
         self,
         *,
@@ -902,7 +1004,9 @@ class RawCallsResource(BaseResource):
         self,
         *,
         destination: str,
+        channel_id: str | NotGiven = NOT_GIVEN,
         call_id: str | NotGiven = NOT_GIVEN,
+        destination_type: str | NotGiven = NOT_GIVEN,
         transfer_type: str | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -912,16 +1016,19 @@ class RawCallsResource(BaseResource):
         """Transfer a live call to another destination.
 
         The documentation names the live channel `call_id` (a channel name such as
-        `PJSIP/1001-00000001`) with a `type` (`blind`); the OSS server expects `channel_id` and
-        `destination_type` (`extension`, `queue` or `external`). Pass the documented keywords,
-        or the OSS names through `extra_body`; one of `call_id` and `channel_id` is required.
+        `PJSIP/1001-00000001`) with a `type` (`blind`); the open-source server expects
+        `channel_id` and `destination_type` (`extension`, `queue` or `external`). Pass
+        `channel_id` (or `call_id`): the channel is sent under both names. `destination` is
+        required.
 
         `POST /calls/transfer` (not retried once it may have reached the server).
 
         Args:
             destination: Extension, queue number or external number.
-            call_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (OSS: send `channel_id` through `extra_body`).
-            transfer_type: Transfer type, e.g. `blind` (OSS: `destination_type` `extension`/`queue`/`external` through `extra_body`). Sent as `type`.
+            channel_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (from `calls.live`); also sent as `call_id`.
+            call_id: The documented name of the channel; also sent as `channel_id`.
+            destination_type: `extension` (default), `queue` or `external` (open-source server).
+            transfer_type: Transfer type, e.g. `blind` (documented). Sent as `type`.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -932,14 +1039,16 @@ class RawCallsResource(BaseResource):
         """
         fields: dict[str, Any] = {
             "destination": destination,
+            "channel_id": channel_id,
             "call_id": call_id,
+            "destination_type": destination_type,
             "type": transfer_type,
         }
         return await self._core.request(  # type: ignore[no-any-return]
             _TRANSFER,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _TRANSFER_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout),
             raw=True,
         )

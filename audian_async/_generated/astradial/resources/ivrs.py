@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -15,6 +14,7 @@ from audian_async._generated.astradial.models.ivr import Ivr
 from audian_async._generated.astradial.models.menu_option import MenuOption
 from audian_async._generated.astradial.models.menu_result import MenuResult
 from audian_async._model import Model
+from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._response import APIResponse
 from audian_async._transport import StreamingResponse
@@ -148,21 +148,34 @@ _PUBLISH = Operation(
 class IvrsResource(BaseResource):
     """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
-    ) -> builtins.list[Ivr]:
+    ) -> AsyncPaginator[Ivr]:
         """List the IVRs of your organisation.
 
+        The IVR API is documented for the cloud; the open-source server has no `/ivrs` routes
+        and every IVR operation raises `RouteNotFoundError` there.
+
         `GET /ivrs`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=Ivr,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout),
         )
 
@@ -477,26 +490,38 @@ class IvrsResource(BaseResource):
 class RawIvrsResource(BaseResource):
     """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. Every call returns an `APIResponse` (result plus metadata)."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
-    ) -> APIResponse[builtins.list[Ivr]]:
+    ) -> AsyncPaginator[Ivr]:
         """List the IVRs of your organisation.
 
+        The IVR API is documented for the cloud; the open-source server has no `/ivrs` routes
+        and every IVR operation raises `RouteNotFoundError` there.
+
         `GET /ivrs`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=Ivr,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout),
-            raw=True,
         )
 
     async def create(
