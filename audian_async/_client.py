@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
+import sys
 from collections.abc import Mapping
 from typing import Any, Literal, Self
 
@@ -23,7 +23,7 @@ from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 __all__ = ["AsyncAudian", "AuthInfo"]
 
 VERSION = "0.1.0"
-USER_AGENT = f"audian-async/{VERSION} python/{platform.python_version()}"
+USER_AGENT = f"audian-async/{VERSION} python/{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
 DEFAULT_AUDIAN_BASE_URL = "https://api.audian.com:8443/v2"
 DEFAULT_DEADLINE = 120.0
 DEFAULT_TIMEOUT = Timeout()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,13 +30,10 @@ from ._errors import (
     ValidationError,
     build_status_error,
 )
-from ._model import Model
 from ._policy import RetryPolicy
 from ._redact import scrub
-from ._response import APIResponse
 from ._transport import StreamingResponse, TransportError
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
-from ._validate import validate_body
 
 if TYPE_CHECKING:
     from ._pagination import AsyncPaginator
@@ -147,7 +145,8 @@ def prepare_body(value: Any) -> Any:
     """Models to dicts, ``NOT_GIVEN`` entries dropped, containers walked (JSON-ready output)."""
     if type(value) in _JSON_LEAVES:
         return value
-    if isinstance(value, Model):
+    models = sys.modules.get("audian_async._model")  # no model exists before it is imported
+    if models is not None and isinstance(value, models.Model):
         return value.to_dict()
     if isinstance(value, Mapping):
         return {
@@ -309,6 +308,8 @@ class Core:
         if options is not None and options.validate is not None:
             validate = options.validate
         if validate and op.body_schema is not None:
+            from ._validate import validate_body
+
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
             validate_body(data, schema, registry, partial=op.body_mode == "patch")
         if op.wrap_body:
@@ -377,6 +378,7 @@ class Core:
         url = self._url_now(op, path_params or {}, query) or await self._url(
             op, path_params or {}, query
         )
+        path_params = query = body = None  # not needed while waiting: free them now
         headers = list(self._base_headers)
         if content is not None and content_type is not None:
             headers.append(("Content-Type", content_type))
@@ -427,6 +429,8 @@ class Core:
                         op, answer, f"could not read it as {_type_name(op.response)}: {exc}"
                     ) from exc
         if raw:
+            from ._response import APIResponse
+
             envelope = (
                 {k: v for k, v in decoded.items() if k not in ("data", "auth_token")}
                 if enveloped

@@ -35,7 +35,6 @@ from ._errors import (
     RateLimitError,
 )
 from ._limiter import RateLimiter, Throttled, Ticket
-from ._logging import logger
 from ._policy import RetryPolicy, parse_retry_after
 from ._transport import AsyncTransport, RawResponse, StreamingResponse, TransportError
 from ._types import Timeout
@@ -114,7 +113,7 @@ class Call:
         self,
         method: str,
         url: str,
-        headers: Sequence[tuple[str, str]],
+        headers: Sequence[tuple[str, str]],  # a list is extended in place with credentials
         content: bytes | None,
         *,
         path: str,
@@ -203,6 +202,9 @@ class Engine:
         self.limiter = limiter
         self.clock = clock
         self.exchange_send: Any = None  # set by the client: sends credential exchanges
+        from ._logging import logger  # logging loads with the first client, not the import
+
+        self._logger = logger
 
     async def open_stream(self, call: Call) -> Answer:
         """Like :meth:`send`, but a 2xx body is left unread: ``answer.stream`` reads it, and
@@ -223,6 +225,9 @@ class Engine:
         retries = 0
         replays = 0
         limiter_waits = 0
+        headers = call.headers if type(call.headers) is list else list(call.headers)
+        base_headers = len(headers)
+        logger = self._logger
         debug = logger.isEnabledFor(_DEBUG)
         while True:
             now = clock.now()
@@ -242,7 +247,10 @@ class Engine:
             ticket = limiter.try_acquire()
             if ticket is None:
                 ticket = await self._acquire(call, deadline, retries)
-            attempt_headers = call.headers if cred is None else [*call.headers, *cred.headers]
+            if cred is not None:
+                # The call's own header list, with this attempt's credentials at its end.
+                del headers[base_headers:]
+                headers.extend(cred.headers)
             if remaining is not None and remaining < longest:
                 remaining = deadline - clock.now()  # type: ignore[operator]
                 attempt_timeout = timeout.capped(max(remaining, 0.001))
@@ -252,10 +260,10 @@ class Engine:
             cm: AbstractAsyncContextManager[StreamingResponse] | None = None
             try:
                 if stream:
-                    response, cm = await self._open(call, attempt_headers, attempt_timeout)
+                    response, cm = await self._open(call, headers, attempt_timeout)
                 else:
                     response = await transport.send(
-                        call.method, call.url, attempt_headers, call.content, attempt_timeout
+                        call.method, call.url, headers, call.content, attempt_timeout
                     )
             except TransportError as exc:
                 limiter.on_failure(ticket)
@@ -392,7 +400,7 @@ class Engine:
 
     async def _backoff(self, call: Call, wait: float, why: str, debug: bool) -> None:
         if debug:
-            logger.debug(
+            self._logger.debug(
                 "%s %s: retrying in %.2f s after %s", call.method, _path_of(call.url), wait, why
             )
         await self.clock.sleep(wait)

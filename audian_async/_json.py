@@ -21,4 +21,18 @@ def _pick() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
     return orjson.dumps, orjson.loads
 
 
-dumps, loads = _pick()
+def _bind() -> None:
+    global dumps, loads
+    dumps, loads = _pick()  # type: ignore[assignment]
+
+
+def dumps(value: Any) -> bytes:  # replaced on first use (orjson loads only when needed)
+    """Encode ``value`` as compact UTF-8 JSON."""
+    _bind()
+    return dumps(value)
+
+
+def loads(data: bytes | str) -> Any:  # replaced on first use
+    """Decode JSON."""
+    _bind()
+    return loads(data)

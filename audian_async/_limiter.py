@@ -55,6 +55,9 @@ class Ticket:
         self.probe = probe
 
 
+_OPEN = Ticket(-math.inf)
+
+
 class RateLimiter:
     """Client-side pacing on the server's bucket (see the module docstring).
 
@@ -122,13 +125,14 @@ class RateLimiter:
         level = self._level
         if level is not None and level < 1:
             return None
-        now = self._clock.now()
-        if now < self._hold_until:
+        if self._hold_until > -math.inf and self._clock.now() < self._hold_until:
             return None
         if level is not None:
             self._level = level - 1
         self._in_flight += 1
-        return Ticket(now)
+        # One shared ticket for requests sent while the limiter is open: only a probe's send
+        # time is ever compared (with when the bucket was found empty), so none is recorded.
+        return _OPEN
 
     async def acquire(self, deadline: float | None, max_wait: float = math.inf) -> Ticket:
         """Wait for permission to send. Raise :class:`Throttled` rather than wait past

@@ -12,7 +12,6 @@ import math
 import random
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 
 __all__ = ["REFUSED_STATUSES", "RETRYABLE_STATUSES", "RetryPolicy", "parse_retry_after"]
 
@@ -42,6 +41,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     try:
         seconds = float(raw)
     except ValueError:
+        from email.utils import parsedate_to_datetime
+
         try:
             when = parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):

@@ -7,8 +7,6 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from ._errors import APIResponseValidationError, IgnoredFieldWarning
 from ._redact import REDACTED, SECRET_FIELD_NAMES
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
@@ -118,7 +116,11 @@ class BaseResource(ResourceHost):
                     url=op.path,
                 ) from exc
         _check_echo(op.id, body, data, echo, type(parsed))
-        return attrs.evolve(response, parsed=parsed) if raw else parsed
+        if not raw:
+            return parsed
+        import attrs
+
+        return attrs.evolve(response, parsed=parsed)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

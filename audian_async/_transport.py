@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, runtime_checkable
 
-import attrs
 import httpx
 
 from ._types import AsyncCloseable, Timeout
@@ -27,24 +26,39 @@ __all__ = [
 ]
 
 
-@attrs.define(slots=True)
 class RawResponse:
     """A complete HTTP response: status, lower-cased headers, body, and the library's object."""
 
-    status: int
-    headers: Mapping[str, str]
-    content: bytes
-    raw: Any = attrs.field(default=None, repr=False, eq=False)
+    __slots__ = ("content", "headers", "raw", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], content: bytes, raw: Any = None
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = content
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"RawResponse(status={self.status}, content={len(self.content)} bytes)"
 
 
-@attrs.define(slots=True)
 class StreamingResponse:
     """A response whose body is read incrementally with :meth:`iter_bytes`."""
 
-    status: int
-    headers: Mapping[str, str]
-    chunks: AsyncIterator[bytes] = attrs.field(repr=False)
-    raw: Any = attrs.field(default=None, repr=False, eq=False)
+    __slots__ = ("chunks", "headers", "raw", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        chunks: AsyncIterator[bytes],
+        raw: Any = None,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.chunks = chunks
+        self.raw = raw
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
         """The body, chunk by chunk, as it arrives."""
@@ -53,6 +67,9 @@ class StreamingResponse:
     async def read(self) -> bytes:
         """Read the whole remaining body (for error responses, which are small)."""
         return b"".join([chunk async for chunk in self.chunks])
+
+    def __repr__(self) -> str:
+        return f"StreamingResponse(status={self.status})"
 
 
 class TransportError(Exception):

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeAlias, final
 
-import attrs
 
 __all__ = ["NOT_GIVEN", "AsyncCloseable", "NotGiven", "Operation", "Timeout"]
 
@@ -61,19 +60,53 @@ Headers: TypeAlias = Mapping[str, str]
 Query: TypeAlias = Mapping[str, Any]
 
 
-@attrs.frozen(slots=True)
 class Timeout:
-    """Per-attempt timeouts in seconds, by phase.
+    """Per-attempt timeouts in seconds, by phase (immutable).
 
     ``connect``: establishing a connection; ``read``: waiting for response bytes; ``write``:
     sending the request; ``pool``: waiting for a free connection from the pool. The overall
     budget of a call, retries and backoff included, is the client's ``deadline``.
     """
 
-    connect: float | None = 5.0
-    read: float | None = 30.0
-    write: float | None = 30.0
-    pool: float | None = 30.0
+    __slots__ = ("connect", "pool", "read", "write")
+
+    connect: float | None
+    read: float | None
+    write: float | None
+    pool: float | None
+
+    def __init__(
+        self,
+        connect: float | None = 5.0,
+        read: float | None = 30.0,
+        write: float | None = 30.0,
+        pool: float | None = 30.0,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "connect", connect)
+        _set(self, "read", read)
+        _set(self, "write", write)
+        _set(self, "pool", pool)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Timeout is immutable")
+
+    def _key(self) -> tuple[float | None, ...]:
+        return (self.connect, self.read, self.write, self.pool)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timeout):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Timeout(connect={self.connect}, read={self.read}, write={self.write}, "
+            f"pool={self.pool})"
+        )
 
     @classmethod
     def coerce(cls, value: float | Timeout | Any) -> Timeout:
@@ -107,7 +140,6 @@ PaginationStyle: TypeAlias = Literal["none", "start_key", "offset"]
 BodyMode: TypeAlias = Literal["create", "replace", "patch", "action"]
 
 
-@attrs.frozen(slots=True)
 class Operation:
     """Everything the core needs to know about one API operation (built by generated code).
 
@@ -137,19 +169,65 @@ class Operation:
             ``None``. Elsewhere an empty answer raises ``APIResponseValidationError``.
     """
 
+    __slots__ = ("auth", "body_mode", "body_schema", "empty_ok", "envelope", "error_in_body", "id", "item_key", "method", "pagination", "path", "path_params", "response", "retry_safe", "stream", "wrap_body")
+
     id: str
     method: str
     path: str
     retry_safe: bool
     envelope: Literal["kazoo", "plain"]
-    wrap_body: bool = False
-    response: Any = None
-    body_schema: Mapping[str, Any] | None = None
-    body_mode: BodyMode = "action"
-    pagination: PaginationStyle = "none"
-    item_key: str | None = None
-    auth: bool = True
-    path_params: Sequence[str] = ()
-    stream: bool = False
-    error_in_body: bool = False
-    empty_ok: bool = False
+    wrap_body: bool
+    response: Any
+    body_schema: Mapping[str, Any] | None
+    body_mode: BodyMode
+    pagination: PaginationStyle
+    item_key: str | None
+    auth: bool
+    path_params: Sequence[str]
+    stream: bool
+    error_in_body: bool
+    empty_ok: bool
+
+    def __init__(
+        self,
+        id: str,
+        method: str,
+        path: str,
+        retry_safe: bool,
+        envelope: Literal["kazoo", "plain"],
+        *,
+        wrap_body: bool = False,
+        response: Any = None,
+        body_schema: Mapping[str, Any] | None = None,
+        body_mode: BodyMode = "action",
+        pagination: PaginationStyle = "none",
+        item_key: str | None = None,
+        auth: bool = True,
+        path_params: Sequence[str] = (),
+        stream: bool = False,
+        error_in_body: bool = False,
+        empty_ok: bool = False,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "id", id)
+        _set(self, "method", method)
+        _set(self, "path", path)
+        _set(self, "retry_safe", retry_safe)
+        _set(self, "envelope", envelope)
+        _set(self, "wrap_body", wrap_body)
+        _set(self, "response", response)
+        _set(self, "body_schema", body_schema)
+        _set(self, "body_mode", body_mode)
+        _set(self, "pagination", pagination)
+        _set(self, "item_key", item_key)
+        _set(self, "auth", auth)
+        _set(self, "path_params", path_params)
+        _set(self, "stream", stream)
+        _set(self, "error_in_body", error_in_body)
+        _set(self, "empty_ok", empty_ok)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Operation is immutable")
+
+    def __repr__(self) -> str:
+        return f"Operation(id={self.id!r}, method={self.method!r}, path={self.path!r})"
