@@ -22,8 +22,8 @@ def _pick() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]]:
 
 
 def _bind() -> None:
-    global dumps, loads
-    dumps, loads = _pick()  # type: ignore[assignment]
+    """Replace the module's functions with the chosen implementation (first use only)."""
+    globals().update(zip(("dumps", "loads"), _pick(), strict=True))
 
 
 def dumps(value: Any) -> bytes:  # replaced on first use (orjson loads only when needed)

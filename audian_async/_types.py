@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeAlias, final
 
-
 __all__ = ["NOT_GIVEN", "AsyncCloseable", "NotGiven", "Operation", "Timeout"]
 
 
