@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseResource", "ResourceHost"]
 
+# Kazoo listing query verbs that take a key name, not filters on a field named so.
+_QUERY_VERBS = frozenset({"value_missing"})
+
 
 class ResourceHost:
     """Something that owns a :class:`~audian_async._core.Core` (clients and resource groups)."""
@@ -31,17 +34,61 @@ class BaseResource(ResourceHost):
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
         timeout: float | Timeout | NotGiven,
+        validate: bool | None = None,
     ) -> RequestOptions | None:
         if (
             extra_headers is None
             and extra_query is None
             and extra_body is None
             and timeout is NOT_GIVEN
+            and validate is None
         ):
             return None
         from ._core import RequestOptions
 
-        return RequestOptions(extra_headers, extra_query, extra_body, timeout)
+        return RequestOptions(extra_headers, extra_query, extra_body, timeout, validate=validate)
+
+    def _query(
+        self,
+        query: dict[str, Any],
+        schemas: Mapping[str, Any],
+        validate: bool | None,
+    ) -> dict[str, Any]:
+        """``query``, its given values checked against their spec schemas first.
+
+        Raises :class:`~audian_async.ValidationError` naming the parameter and the rule, before
+        anything is sent (unless validation is off for the call or the client).
+        """
+        enabled = self._core.shared.validate if validate is None else validate
+        if enabled and schemas:
+            from ._core import prepare_body
+            from ._validate import validate_body
+
+            given = {
+                k: prepare_body(v)
+                for k, v in query.items()
+                if k in schemas and v is not NOT_GIVEN and v is not None
+            }
+            if given:
+                schema = {"type": "object", "properties": dict(schemas)}
+                validate_body(given, schema, {}, partial=False)
+        return query
+
+    @staticmethod
+    def _filters(
+        filters: Mapping[str, Any] | None, extra_query: Mapping[str, Any] | None
+    ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+        """Split Kazoo's query verbs (``value_missing``) out of ``filters`` into the query.
+
+        The core prefixes a filter with ``filter_`` unless it is already a Kazoo query verb it
+        knows (``has_key``, ``key_missing``, ``has_value``, ``created_from`` ...); the verbs it
+        does not know are sent as they are through the extra query instead.
+        """
+        if not filters or not any(k in _QUERY_VERBS for k in filters):
+            return filters, extra_query
+        verbs = {k: v for k, v in filters.items() if k in _QUERY_VERBS}
+        rest = {k: v for k, v in filters.items() if k not in _QUERY_VERBS}
+        return rest, {**verbs, **(extra_query or {})}
 
     @staticmethod
     def _merge(body: Any, fields: Mapping[str, Any]) -> Any:

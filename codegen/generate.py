@@ -48,6 +48,9 @@ TEMPLATES = ROOT / "codegen" / "templates"
 OUTPUT = ROOT / "audian_async" / "_generated"
 PACKAGE = "audian_async._generated"
 
+# JSON-schema keywords that make a query parameter worth checking before sending.
+CHECKED_KEYWORDS = {"enum", "minLength", "maxLength", "pattern", "minimum", "maximum"}
+
 # Query parameters the core drives itself for paginated listings.
 PAGING_PARAMS = {"start_key": {"page_size", "start_key", "paginate"}, "offset": {"limit", "offset"}}
 
@@ -229,6 +232,7 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         raw_props = {k: v for k, v in model.data.properties.items()}
     imports: set[tuple[str, str]] = set()
     fields = []
+    component = ctx.components.get(name, {})
     for prop in [*model.required_properties, *model.optional_properties]:
         json_name = raw_str(prop.name)
         raw = raw_props.get(json_name)
@@ -237,7 +241,8 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
             {
                 "py": py_name(json_name, str(prop.python_name)),
                 "json": json_name,
-                "type": type_str(prop, imports, ctx),
+                "type": _map_of_models(component.get("properties", {}).get(json_name), imports)
+                or type_str(prop, imports, ctx),
                 "required": prop.required,
                 "doc": clean(prop.description),
                 "secret": bool(raw_extra.get("x-secret")),
@@ -266,6 +271,20 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         "aliases": {f["py"]: f["aliases"] for f in fields if f["aliases"]},
         "imports": sorted(own),
     }
+
+
+def _map_of_models(raw: dict[str, Any] | None, imports: set[tuple[str, str]]) -> str | None:
+    """``dict[str, Model]`` for an object whose values are all one component (a recursive
+    ``children`` map included, which the generator types as plain dicts), else None."""
+    if not isinstance(raw, dict) or raw.get("properties"):
+        return None
+    values = raw.get("additionalProperties")
+    ref = values.get("$ref") if isinstance(values, dict) else None
+    if not ref:
+        return None
+    target = ref.rsplit("/", 1)[-1]
+    imports.add((_module_name(target), target))
+    return f"dict[str, {target}]"
 
 
 def enum_view(enum: EnumProperty, ctx: ApiContext) -> dict[str, Any] | None:
@@ -392,6 +411,14 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         for q in endpoint.query_parameters
         if raw_str(q.name) not in PAGING_PARAMS.get(pagination, set())
     ]
+    query_schemas = {}
+    for q in query_params:
+        schema = ctx.resolve((raw_params.get(q["json"]) or {}).get("schema", {}))
+        if CHECKED_KEYWORDS & set(schema):
+            checked = {k: v for k, v in schema.items() if k in CHECKED_KEYWORDS or k == "type"}
+            if schema.get("x-open-enum"):
+                checked.pop("enum", None)
+            query_schemas[q["json"]] = checked
 
     # Retry safety: creates (PUT/POST addressed to a collection or an action) are not safe.
     ends_with_param = path.rstrip("/").endswith("}")
@@ -503,6 +530,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "doc": doc_lines,
         "path_params": path_params,
         "query_params": query_params,
+        "query_schemas": query_schemas,
         "body": body,
         "returns": returns,
         "structure": structure,

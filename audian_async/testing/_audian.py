@@ -239,15 +239,11 @@ def list_descendants(call: Call) -> Result:
     return _listing(call, _doc_rows(found, _account_summary, render_account))
 
 
-def get_parent(call: Call) -> Result:
-    """``GET /v2/accounts/{id}/parent`` (404 for a root account)."""
-    parent_id = call.core.store.parents.get(call.account.id)
-    if parent_id is None or parent_id not in call.core.store.accounts:
-        raise ApiError(
-            404, "bad_identifier", {"message": "bad identifier", "cause": call.account.id}
-        )
-    parent = call.core.store.accounts[parent_id]
-    return Result({"id": parent.id, "name": parent.data.get("name")})
+def list_parents(call: Call) -> Result:
+    """``GET /v2/accounts/{id}/parents``: the ancestors, root first (empty for a root)."""
+    store = call.core.store
+    ancestors = [a for a in reversed(store.ancestors(call.account.id)) if a in store.accounts]
+    return Result([{"id": a, "name": store.accounts[a].data.get("name")} for a in ancestors])
 
 
 def create_flat(call: Call) -> Result:
@@ -445,7 +441,7 @@ def endpoints() -> list[Endpoint]:
         ),
         Endpoint("/accounts/{account_id}/accounts", {"GET": list_children, "PUT": create_child}),
         Endpoint("/accounts/{account_id}/descendants", {"GET": list_descendants}),
-        Endpoint("/accounts/{account_id}/parent", {"GET": get_parent}),
+        Endpoint("/accounts/{account_id}/parents", {"GET": list_parents}),
         Endpoint("/accounts/{account_id}/search", {"GET": search}),
         Endpoint("/accounts/{account_id}/phone_numbers", {"GET": list_numbers}),
         Endpoint(

@@ -134,7 +134,7 @@ CALLFLOW_SCHEMA: Schema = {
     "properties": {
         "name": _STR,
         "numbers": {"type": "array", "uniqueItems": True, "items": _text(1, 36)},
-        "patterns": {"type": "array", "uniqueItems": True, "items": _text(1)},
+        "patterns": {"type": "array", "items": _text(1)},
         "flow": {"$ref": "#/definitions/action"},
         "featurecode": {
             "type": "object",

@@ -8,8 +8,8 @@ SCHEMAS: dict[str, Any] = {
         "description": "An account (organisation).",
         "properties": {
             "call_restriction": {
-                "description": "Call restrictions by classifier.",
-                "type": "object",
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -78,8 +78,8 @@ SCHEMAS: dict[str, Any] = {
         "description": "The writable fields of an account.",
         "properties": {
             "call_restriction": {
-                "description": "Call restrictions by classifier.",
-                "type": "object",
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -248,37 +248,67 @@ SCHEMAS: dict[str, Any] = {
         "description": "Call forwarding settings.",
         "properties": {
             "direct_calls_only": {
-                "description": "Forward only direct calls (not group calls).",
+                "description": "Forward only direct calls (not group calls). Default: false.",
                 "type": "boolean",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {
+                "description": "Whether forwarding is on. Default: false.",
+                "type": "boolean",
+            },
             "failover": {
-                "description": "Forward only when the device is unreachable.",
+                "description": "Forward only when the device is unreachable. Default: false.",
                 "type": "boolean",
             },
             "ignore_early_media": {
-                "description": "Ignore early media on forwarded calls.",
+                "description": "Ignore early media on forwarded calls. Default: true.",
                 "type": "boolean",
             },
             "keep_caller_id": {
-                "description": "Keep the original caller ID on forwarded calls.",
+                "description": "Keep the original caller ID on forwarded calls. Default: true.",
                 "type": "boolean",
             },
-            "number": {"description": "Phone number.", "maxLength": 35, "type": "string"},
+            "number": {
+                "description": "The number calls are forwarded to.",
+                "maxLength": 35,
+                "type": "string",
+            },
             "require_keypress": {
-                "description": "Require a key press to accept a forwarded call.",
+                "description": "Require a key press to accept a forwarded call. Default: true.",
                 "type": "boolean",
             },
             "substitute": {
-                "description": "Replace the device instead of ringing both.",
+                "description": "Replace the device instead of ringing both. Default: true.",
                 "type": "boolean",
             },
+        },
+        "type": "object",
+    },
+    "CallRestriction": {
+        "additionalProperties": {"$ref": "#/components/schemas/CallRestrictionRule"},
+        "description": "Call restrictions by number classification (`international`, "
+        "`tollfree_us` ...). Default: `{}`.",
+        "type": "object",
+    },
+    "CallRestrictionRule": {
+        "description": "What to do with calls of one number classification.",
+        "properties": {
+            "action": {
+                "description": "`deny` rejects every call of this "
+                "classification; `inherit` applies the "
+                "user/device rules.",
+                "enum": ["inherit", "deny"],
+                "type": "string",
+            }
         },
         "type": "object",
     },
     "CallerId": {
         "description": "Caller IDs by call type.",
         "properties": {
+            "asserted": {
+                "$ref": "#/components/schemas/CallerIdAsserted",
+                "description": "The proven identity within a trusted network.",
+            },
             "emergency": {
                 "$ref": "#/components/schemas/CallerIdEntry",
                 "description": "Caller ID for emergency calls.",
@@ -294,11 +324,35 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "CallerIdAsserted": {
+        "description": "The proven identity of the caller inside a trusted network "
+        "(P-Asserted-Identity).",
+        "properties": {
+            "name": {"description": "Asserted name.", "maxLength": 35, "type": "string"},
+            "number": {"description": "Asserted number.", "maxLength": 35, "type": "string"},
+            "realm": {"description": "Asserted realm.", "type": "string"},
+        },
+        "type": "object",
+    },
     "CallerIdEntry": {
         "description": "A caller ID name and number.",
         "properties": {
             "name": {"description": "Display name.", "maxLength": 35, "type": "string"},
             "number": {"description": "Phone number.", "maxLength": 35, "type": "string"},
+        },
+        "type": "object",
+    },
+    "CallerIdOptions": {
+        "description": "How caller ID is presented.",
+        "properties": {
+            "outbound_privacy": {
+                "description": "What is hidden on outbound calls "
+                "off the network: `full` (name and "
+                "number), `name`, `number` or "
+                "`none`.",
+                "enum": ["full", "name", "number", "none"],
+                "type": "string",
+            }
         },
         "type": "object",
     },
@@ -340,14 +394,17 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
     },
     "CallflowAction": {
-        "description": "One node of a callflow tree.",
+        "description": "One node of a callflow tree (Kazoo requires both `module` and `data`).",
         "properties": {
             "children": {
                 "additionalProperties": {"$ref": "#/components/schemas/CallflowAction"},
                 "description": "Child nodes by branch label (`_` is the default branch).",
                 "type": "object",
             },
-            "data": {"description": "The module's settings.", "type": "object"},
+            "data": {
+                "description": "The module's settings (`{}` when the module takes none).",
+                "type": "object",
+            },
             "module": {
                 "description": "The module: `user`, `device`, `ring_group`, "
                 "`voicemail`, `menu` ...",
@@ -356,7 +413,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
             },
         },
-        "required": ["module"],
+        "required": ["module", "data"],
         "type": "object",
     },
     "CallflowEnvelope": {
@@ -385,18 +442,18 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallflowAction",
                 "description": "The root node of the call routing tree.",
             },
-            "name": {"description": "Display name.", "maxLength": 128, "type": "string"},
+            "name": {"description": "Display name.", "type": "string"},
             "numbers": {
-                "description": "Numbers that reach the callflow.",
+                "description": "Numbers that reach the callflow. Default: `[]`.",
                 "items": {"maxLength": 36, "minLength": 1, "type": "string"},
                 "type": "array",
                 "uniqueItems": True,
             },
             "patterns": {
-                "description": "Regular expressions of numbers that reach the callflow.",
+                "description": "Regular expressions of numbers that reach the "
+                "callflow. Default: `[]`.",
                 "items": {"minLength": 1, "type": "string"},
                 "type": "array",
-                "uniqueItems": True,
             },
         },
         "type": "object",
@@ -449,13 +506,25 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
             },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
+            },
             "device_type": {
                 "$ref": "#/components/schemas/DeviceType",
                 "description": "Kind of device: `sip_device`, `softphone`, `cellphone`, `fax` ...",
+            },
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
             },
             "enabled": {"description": "Whether it is active.", "type": "boolean"},
             "exclude_from_queues": {
@@ -467,11 +536,23 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/DeviceHotdesk",
+                "description": "Hot-desk state.",
+            },
             "id": {"description": "Unique identifier.", "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "mac_address": {
                 "description": "MAC address of a hardware phone (unique).",
                 "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/DeviceMusicOnHold",
+                "description": "Music on hold.",
             },
             "mwi_unsolicited_updates": {
                 "description": "Send unsolicited message-waiting notifications.",
@@ -480,6 +561,14 @@ SCHEMAS: dict[str, Any] = {
             "name": {"description": "Display name.", "type": "string"},
             "owner_id": {"description": "Id of the user who owns the device.", "type": "string"},
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
+            "provision": {
+                "$ref": "#/components/schemas/DeviceProvision",
+                "description": "Provisioning data of a hardware phone.",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls.",
+            },
             "sip": {
                 "$ref": "#/components/schemas/DeviceSip",
                 "description": "SIP settings and credentials.",
@@ -499,6 +588,16 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "DeviceHotdesk": {
+        "description": "Hot-desk state of a device.",
+        "properties": {
+            "users": {
+                "description": "Users hot-desked into the device, by user id.",
+                "type": "object",
+            }
+        },
+        "type": "object",
+    },
     "DeviceInput": {
         "description": "The writable fields of a device.",
         "properties": {
@@ -506,13 +605,25 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
             },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
+            },
             "device_type": {
                 "$ref": "#/components/schemas/DeviceType",
                 "description": "Kind of device: `sip_device`, `softphone`, `cellphone`, `fax` ...",
+            },
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
             },
             "enabled": {"description": "Whether it is active.", "type": "boolean"},
             "exclude_from_queues": {
@@ -524,10 +635,22 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/DeviceHotdesk",
+                "description": "Hot-desk state.",
+            },
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "mac_address": {
                 "description": "MAC address of a hardware phone (unique).",
                 "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/DeviceMusicOnHold",
+                "description": "Music on hold.",
             },
             "mwi_unsolicited_updates": {
                 "description": "Send unsolicited message-waiting notifications.",
@@ -546,6 +669,14 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
             },
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
+            "provision": {
+                "$ref": "#/components/schemas/DeviceProvision",
+                "description": "Provisioning data of a hardware phone.",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls.",
+            },
             "sip": {
                 "$ref": "#/components/schemas/DeviceSip",
                 "description": "SIP settings and credentials.",
@@ -567,6 +698,32 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "DeviceMusicOnHold": {
+        "description": "Music on hold of a device (used when its owner has none). Default: `{}`.",
+        "properties": {
+            "media_id": {
+                "description": "Id of the media played as music on hold.",
+                "maxLength": 2048,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
+    "DeviceProvision": {
+        "description": "Provisioning data of a hardware phone.",
+        "properties": {
+            "combo_keys": {"description": "Combo keys by key number.", "type": "object"},
+            "endpoint_brand": {"description": "Brand of the phone.", "type": "string"},
+            "endpoint_family": {"description": "Family of the phone.", "type": "string"},
+            "endpoint_model": {
+                "anyOf": [{"type": "string"}, {"items": {"type": "string"}, "type": "array"}],
+                "description": "Model of the phone (a name, or a list of names).",
+            },
+            "feature_keys": {"description": "Feature keys by key number.", "type": "object"},
+            "id": {"description": "Provisioner template id.", "type": "string"},
+        },
+        "type": "object",
+    },
     "DeviceRequest": {
         "properties": {
             "data": {"$ref": "#/components/schemas/DeviceInput", "description": "The payload."}
@@ -577,22 +734,43 @@ SCHEMAS: dict[str, Any] = {
     "DeviceSip": {
         "description": "SIP settings and credentials of a device.",
         "properties": {
+            "custom_sip_headers": {
+                "description": "Custom SIP headers added to calls: "
+                "`{header: value}`, or split by "
+                "direction as `{in: {...}, out: {...}}`.",
+                "type": "object",
+            },
+            "custom_sip_interface": {
+                "description": "SIP interface the bridge string targets instead of the default.",
+                "type": "string",
+            },
             "expire_seconds": {
-                "description": "Registration expiry in seconds.",
-                "minimum": 1,
+                "description": "Registration period the device is "
+                "provisioned with, in seconds. Default: 300.",
                 "type": "integer",
             },
+            "forward": {"description": "Forward IP to use.", "type": "string"},
+            "ignore_completed_elsewhere": {
+                "description": "When false the phone does not "
+                "treat group calls answered "
+                "elsewhere as missed.",
+                "type": "boolean",
+            },
             "invite_format": {
-                "description": "How the number is presented in the SIP INVITE.",
+                "description": "How the number is presented in the SIP INVITE. Default: `contact`.",
                 "enum": ["username", "npan", "1npan", "e164", "route", "strip_plus", "contact"],
                 "type": "string",
             },
             "ip": {"description": "IP address for `ip` authentication.", "type": "string"},
             "method": {
                 "$ref": "#/components/schemas/DeviceSipMethod",
-                "description": "Authentication method: `password` or `ip`.",
+                "description": "Authentication method: `password` or `ip`. Default: `password`.",
             },
-            "number": {"description": "Phone number.", "type": "string"},
+            "number": {
+                "description": "Number used when `invite_format` is `1npan`, `npan` "
+                "or `e164` (the dialed number when not set).",
+                "type": "string",
+            },
             "password": {
                 "description": "Password (written only; never returned).",
                 "maxLength": 32,
@@ -600,6 +778,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "x-secret": True,
             },
+            "proxy": {"description": "Proxy IP address to use.", "type": "string"},
             "realm": {
                 "description": "SIP realm.",
                 "maxLength": 253,
@@ -607,7 +786,20 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": "^[.\\w_-]+$",
                 "type": "string",
             },
-            "route": {"description": "Static SIP route.", "type": "string"},
+            "route": {
+                "description": "SIP URL used when `invite_format` is `route`.",
+                "type": "string",
+            },
+            "static_invite": {"description": "SIP To user.", "type": "string"},
+            "static_route": {
+                "description": "Send every inbound call to this string "
+                "instead of the dialed number or username.",
+                "type": "string",
+            },
+            "transport": {
+                "description": "SIP transport to use, such as `udp`, `tcp` or `tls`.",
+                "type": "string",
+            },
             "username": {
                 "description": "Login name, unique within the account (lower-cased by the server).",
                 "maxLength": 32,
@@ -636,6 +828,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "string",
         "x-open-enum": True,
     },
+    "DoNotDisturb": {
+        "description": "Do-not-disturb settings.",
+        "properties": {
+            "enabled": {"description": "Whether do-not-disturb is on.", "type": "boolean"}
+        },
+        "type": "object",
+    },
     "E911": {
         "description": "Emergency (E911) address of a number.",
         "properties": {
@@ -647,8 +846,9 @@ SCHEMAS: dict[str, Any] = {
             "extended_address": {"description": "Apartment, suite, unit.", "type": "string"},
             "locality": {"description": "City.", "type": "string"},
             "notification_contact_emails": {
-                "description": "Who is told when the number calls emergency services.",
-                "items": {"format": "email", "type": "string"},
+                "description": "Who is told when the number calls "
+                "emergency services. Default: `[]`.",
+                "items": {"type": "string"},
                 "type": "array",
             },
             "plus_four": {"description": "ZIP+4 extension.", "type": "string"},
@@ -659,10 +859,43 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 2,
                 "type": "string",
             },
-            "status": {"description": "Account status, such as `active`.", "type": "string"},
+            "status": {
+                "description": "Status of the address in the E911 provisioning system.",
+                "enum": ["INVALID", "GEOCODED", "PROVISIONED", "REMOVED", "ERROR"],
+                "type": "string",
+            },
             "street_address": {"description": "Street address.", "type": "string"},
         },
         "required": ["street_address", "locality", "region", "postal_code"],
+        "type": "object",
+    },
+    "EndpointMedia": {
+        "description": "Audio, video and encryption options of an endpoint.",
+        "properties": {
+            "audio": {"$ref": "#/components/schemas/MediaAudio", "description": "Audio settings."},
+            "bypass_media": {
+                "anyOf": [
+                    {"type": "boolean"},
+                    {"enum": ["auto", "false", "true"], "type": "string"},
+                ],
+                "description": "Bypass media mode (a boolean; the strings "
+                "`auto`, `true`, `false` are deprecated).",
+            },
+            "encryption": {
+                "$ref": "#/components/schemas/MediaEncryption",
+                "description": "Encryption settings.",
+            },
+            "fax_option": {"description": "Whether T.38 is supported.", "type": "boolean"},
+            "ignore_early_media": {
+                "description": "Always ignore early media from the endpoint.",
+                "type": "boolean",
+            },
+            "progress_timeout": {
+                "description": "Progress timeout of the endpoint, in seconds.",
+                "type": "integer",
+            },
+            "video": {"$ref": "#/components/schemas/MediaVideo", "description": "Video settings."},
+        },
         "type": "object",
     },
     "Envelope": {
@@ -756,6 +989,68 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "MediaAudio": {
+        "description": "Audio settings. Default: `{}`.",
+        "properties": {
+            "codecs": {
+                "description": "Audio codecs the endpoint supports.",
+                "items": {
+                    "description": "One of Kazoo's audio codec names "
+                    "(`PCMU`, `PCMA`, `OPUS`, `G722`, `G729` "
+                    "...; case matters: both `Speex` and "
+                    "`speex` exist).",
+                    "pattern": "^(OPUS|CELT@32000h|G7221@32000h|G7221@16000h|G722|speex@32000h|speex@16000h|PCMU|PCMA|G729|GSM|CELT@48000h|CELT@64000h|G722_16|G722_32|CELT_48|CELT_64|Speex|speex)$",
+                    "type": "string",
+                },
+                "type": "array",
+                "uniqueItems": True,
+            }
+        },
+        "type": "object",
+    },
+    "MediaEncryption": {
+        "description": "Media encryption settings. Default: `{}`.",
+        "properties": {
+            "enforce_security": {
+                "description": "Whether encryption is required. Default: false.",
+                "type": "boolean",
+            },
+            "methods": {
+                "description": "Encryption methods supported: `zrtp`, `srtp`. Default: `[]`.",
+                "items": {"enum": ["zrtp", "srtp"], "type": "string"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
+    "MediaVideo": {
+        "description": "Video settings. Default: `{}`.",
+        "properties": {
+            "codecs": {
+                "description": "Video codecs the endpoint supports. Default: `[]`.",
+                "items": {"enum": ["H261", "H263", "H264", "VP8"], "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            }
+        },
+        "type": "object",
+    },
+    "NotifyCallback": {
+        "description": "Call-back notification of new voicemail messages.",
+        "properties": {
+            "attempts": {"description": "Unanswered attempts before giving up.", "type": "integer"},
+            "disabled": {"description": "Whether the call-back is off.", "type": "boolean"},
+            "interval_s": {"description": "Seconds between attempts.", "type": "integer"},
+            "number": {"description": "Number called to announce new messages.", "type": "string"},
+            "schedule": {
+                "description": "Intervals between call-backs.",
+                "items": {"type": "integer"},
+                "type": "array",
+            },
+            "timeout_s": {"description": "Seconds to wait for an answer.", "type": "integer"},
+        },
+        "type": "object",
+    },
     "NumberSearchEnvelope": {
         "allOf": [
             {"$ref": "#/components/schemas/Envelope"},
@@ -825,7 +1120,17 @@ SCHEMAS: dict[str, Any] = {
             },
             "create_with_state": {
                 "description": "State the number is created in.",
-                "enum": ["aging", "available", "in_service", "port_in", "reserved"],
+                "enum": [
+                    "aging",
+                    "available",
+                    "deleted",
+                    "discovery",
+                    "in_service",
+                    "port_in",
+                    "port_out",
+                    "released",
+                    "reserved",
+                ],
                 "type": "string",
             },
             "e911": {
@@ -912,6 +1217,22 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "Ringtones": {
+        "description": "Alert-Info headers that select ringtones. Default: `{}`.",
+        "properties": {
+            "external": {
+                "description": "Alert-Info header for external calls.",
+                "maxLength": 256,
+                "type": "string",
+            },
+            "internal": {
+                "description": "Alert-Info header for internal calls.",
+                "maxLength": 256,
+                "type": "string",
+            },
+        },
+        "type": "object",
+    },
     "User": {
         "description": "A user of an account.",
         "properties": {
@@ -919,9 +1240,21 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
+            },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
+            },
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
             },
             "email": {"description": "Email address.", "type": "string"},
             "enabled": {"description": "Whether it is active.", "type": "boolean"},
@@ -937,9 +1270,21 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/UserHotdesk",
+                "description": "Hot-desking settings.",
+            },
             "id": {"description": "Unique identifier.", "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "last_name": {"description": "Last name.", "type": "string"},
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/UserMusicOnHold",
+                "description": "Music on hold.",
+            },
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
             "priv_level": {
                 "$ref": "#/components/schemas/UserPrivLevel",
@@ -948,6 +1293,10 @@ SCHEMAS: dict[str, Any] = {
             "require_password_update": {
                 "description": "Ask for a new password at next login.",
                 "type": "boolean",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
             "username": {
@@ -958,6 +1307,10 @@ SCHEMAS: dict[str, Any] = {
             "vm_to_email_enabled": {
                 "description": "Send voicemails to the user's email.",
                 "type": "boolean",
+            },
+            "voicemail": {
+                "$ref": "#/components/schemas/UserVoicemail",
+                "description": "Voicemail notification settings.",
             },
         },
         "required": ["id"],
@@ -973,6 +1326,35 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "UserHotdesk": {
+        "description": "Hot-desking settings of a user. Default: `{}`.",
+        "properties": {
+            "enabled": {
+                "description": "Whether the user may hot-desk. Default: false.",
+                "type": "boolean",
+            },
+            "id": {"description": "Hot-desk id of the user.", "maxLength": 15, "type": "string"},
+            "keep_logged_in_elsewhere": {
+                "description": "Whether the user may be logged "
+                "in on several phones. Default: "
+                "false.",
+                "type": "boolean",
+            },
+            "pin": {
+                "description": "Hot-desk PIN (4 to 15 characters).",
+                "maxLength": 15,
+                "minLength": 4,
+                "type": "string",
+                "x-secret": True,
+            },
+            "require_pin": {
+                "description": "Whether the PIN is required to change the "
+                "hot-desk state. Default: false.",
+                "type": "boolean",
+            },
+        },
+        "type": "object",
+    },
     "UserInput": {
         "description": "The writable fields of a user.",
         "properties": {
@@ -980,9 +1362,21 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
+            },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
+            },
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
             },
             "email": {
                 "description": "Email address.",
@@ -1004,12 +1398,24 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/UserHotdesk",
+                "description": "Hot-desking settings.",
+            },
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "last_name": {
                 "description": "Last name.",
                 "maxLength": 128,
                 "minLength": 1,
                 "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/UserMusicOnHold",
+                "description": "Music on hold.",
             },
             "password": {
                 "description": "Written only; never returned.",
@@ -1026,6 +1432,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Ask for a new password at next login.",
                 "type": "boolean",
             },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls.",
+            },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
             "username": {
                 "description": "Login name, unique within the account (lower-cased by the server).",
@@ -1038,6 +1448,10 @@ SCHEMAS: dict[str, Any] = {
             "vm_to_email_enabled": {
                 "description": "Send voicemails to the user's email.",
                 "type": "boolean",
+            },
+            "voicemail": {
+                "$ref": "#/components/schemas/UserVoicemail",
+                "description": "Voicemail notification settings.",
             },
         },
         "required": ["first_name", "last_name"],
@@ -1055,6 +1469,17 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "UserMusicOnHold": {
+        "description": "Music on hold of a user. Default: `{}`.",
+        "properties": {
+            "media_id": {
+                "description": "Id of the media played as music on hold.",
+                "maxLength": 128,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
     "UserPrivLevel": {
         "description": "Privilege level.",
         "enum": ["user", "admin"],
@@ -1065,6 +1490,26 @@ SCHEMAS: dict[str, Any] = {
             "data": {"$ref": "#/components/schemas/UserInput", "description": "The payload."}
         },
         "required": ["data"],
+        "type": "object",
+    },
+    "UserVoicemail": {
+        "description": "Voicemail settings of a user.",
+        "properties": {
+            "notify": {
+                "$ref": "#/components/schemas/UserVoicemailNotify",
+                "description": "New-message notification.",
+            }
+        },
+        "type": "object",
+    },
+    "UserVoicemailNotify": {
+        "description": "How a user is told about new voicemail.",
+        "properties": {
+            "callback": {
+                "$ref": "#/components/schemas/NotifyCallback",
+                "description": "Call-back notification.",
+            }
+        },
         "type": "object",
     },
 }

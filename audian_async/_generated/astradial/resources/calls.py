@@ -80,6 +80,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
+_LIST_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
 _LIVE = Operation(
     id="calls.live",
     method="GET",
@@ -104,6 +105,7 @@ _COUNT = Operation(
     path_params=[],
     stream=False,
 )
+_COUNT_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
 _STATS = Operation(
     id="calls.stats",
     method="GET",
@@ -189,6 +191,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallOriginated:
         """Ring `from` first, then connect it to `to`.
 
@@ -209,6 +212,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "from": from_,
@@ -223,7 +228,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def originate_to_ai(
@@ -239,6 +244,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallOriginated:
         """Dial a number and hand the answered call to an AI bot over WebSocket.
 
@@ -258,6 +264,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "to": to,
@@ -272,7 +280,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def list(
@@ -290,6 +298,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Call]:
         """Iterate the call history (newest first), across pages.
 
@@ -312,23 +321,29 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return self._core.paginate(
             _LIST,
             item_type=Call,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _LIST_QUERY,
+                validate,
+            ),
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def live(
@@ -337,6 +352,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[LiveCall]:
         """The calls in progress right now.
 
@@ -349,7 +365,7 @@ class CallsResource(BaseResource):
             _LIVE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def count(
@@ -365,6 +381,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallCount:
         """Count the calls matching the call-history filters.
 
@@ -385,20 +402,26 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _COUNT,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _COUNT_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def stats(
@@ -407,6 +430,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallStats:
         """Dashboard aggregates (totals and the last week per day).
 
@@ -420,7 +444,7 @@ class CallsResource(BaseResource):
             _STATS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def recording(
@@ -430,6 +454,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the call's recording (audio/wav).
 
@@ -445,6 +470,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return self._core.stream(
             _RECORDING,
@@ -452,7 +479,7 @@ class CallsResource(BaseResource):
                 "call_id": call_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def journey(
@@ -462,6 +489,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallJourney:
         """The step-by-step path of a call (queues, dials, bridges, AI bots).
 
@@ -472,6 +500,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _JOURNEY,
@@ -479,7 +509,7 @@ class CallsResource(BaseResource):
                 "linked_id": linked_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def transfer(
@@ -492,6 +522,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult:
         """Transfer a live call to another destination.
 
@@ -510,6 +541,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "destination": destination,
@@ -521,7 +554,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def hangup_channel(
@@ -533,6 +566,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult:
         """Hang up a live channel.
 
@@ -545,6 +579,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "channel_id": channel_id,
@@ -555,7 +591,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -575,6 +611,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallOriginated]:
         """Ring `from` first, then connect it to `to`.
 
@@ -595,6 +632,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -612,7 +651,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -629,6 +668,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallOriginated]:
         """Dial a number and hand the answered call to an AI bot over WebSocket.
 
@@ -648,6 +688,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -665,7 +707,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -684,6 +726,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Call]:
         """Iterate the call history (newest first), across pages.
 
@@ -706,6 +749,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -714,18 +759,22 @@ class RawCallsResource(BaseResource):
             _LIST,
             item_type=Call,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _LIST_QUERY,
+                validate,
+            ),
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def live(
@@ -734,6 +783,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[LiveCall]]:
         """The calls in progress right now.
 
@@ -749,7 +799,7 @@ class RawCallsResource(BaseResource):
             _LIVE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -766,6 +816,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallCount]:
         """Count the calls matching the call-history filters.
 
@@ -786,6 +837,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -793,16 +846,20 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _COUNT,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _COUNT_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -812,6 +869,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallStats]:
         """Dashboard aggregates (totals and the last week per day).
 
@@ -828,7 +886,7 @@ class RawCallsResource(BaseResource):
             _STATS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -839,6 +897,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the call's recording (audio/wav).
 
@@ -854,6 +913,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -864,7 +925,7 @@ class RawCallsResource(BaseResource):
                 "call_id": call_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def journey(
@@ -874,6 +935,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallJourney]:
         """The step-by-step path of a call (queues, dials, bridges, AI bots).
 
@@ -884,6 +946,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -894,7 +958,7 @@ class RawCallsResource(BaseResource):
                 "linked_id": linked_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -908,6 +972,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult]:
         """Transfer a live call to another destination.
 
@@ -926,6 +991,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -940,7 +1007,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -953,6 +1020,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult]:
         """Hang up a live channel.
 
@@ -965,6 +1033,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -978,6 +1048,6 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

@@ -81,6 +81,7 @@ class DidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[Did]:
         """List the phone numbers (DIDs) of your organisation.
 
@@ -90,7 +91,7 @@ class DidsResource(BaseResource):
             _LIST,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -106,6 +107,7 @@ class DidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Did:
         """Change a DID's routing (and other fields).
 
@@ -128,6 +130,8 @@ class DidsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "routing_type": routing_type,
@@ -142,7 +146,7 @@ class DidsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def request_from_pool(
@@ -152,6 +156,7 @@ class DidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult | None:
         """Request a number from the DID pool (cloud; administrators).
 
@@ -162,6 +167,8 @@ class DidsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _REQUEST_FROM_POOL,
@@ -169,7 +176,7 @@ class DidsResource(BaseResource):
                 "did_id": did_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def release_to_pool(
@@ -179,6 +186,7 @@ class DidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult | None:
         """Release a number back to the DID pool.
 
@@ -189,6 +197,8 @@ class DidsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _RELEASE_TO_POOL,
@@ -196,7 +206,7 @@ class DidsResource(BaseResource):
                 "did_id": did_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -209,6 +219,7 @@ class RawDidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[Did]]:
         """List the phone numbers (DIDs) of your organisation.
 
@@ -221,7 +232,7 @@ class RawDidsResource(BaseResource):
             _LIST,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -238,6 +249,7 @@ class RawDidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Did]:
         """Change a DID's routing (and other fields).
 
@@ -260,6 +272,8 @@ class RawDidsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -277,7 +291,7 @@ class RawDidsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -288,6 +302,7 @@ class RawDidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult | None]:
         """Request a number from the DID pool (cloud; administrators).
 
@@ -298,6 +313,8 @@ class RawDidsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -308,7 +325,7 @@ class RawDidsResource(BaseResource):
                 "did_id": did_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -319,6 +336,7 @@ class RawDidsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult | None]:
         """Release a number back to the DID pool.
 
@@ -329,6 +347,8 @@ class RawDidsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -339,6 +359,6 @@ class RawDidsResource(BaseResource):
                 "did_id": did_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

@@ -154,6 +154,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[Ivr]:
         """List the IVRs of your organisation.
 
@@ -163,7 +164,7 @@ class IvrsResource(BaseResource):
             _LIST,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -181,6 +182,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Ivr:
         """Create an IVR (no greeting is generated and nothing is published).
 
@@ -201,6 +203,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -217,7 +221,7 @@ class IvrsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -227,6 +231,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Ivr:
         """Retrieve an IVR with its menu options.
 
@@ -237,6 +242,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -244,7 +251,7 @@ class IvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -264,6 +271,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Ivr:
         """Change some fields of an IVR (live only after `publish`).
 
@@ -285,6 +293,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -303,7 +313,7 @@ class IvrsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -313,6 +323,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> None:
         """Delete an IVR, its menu options and greeting.
 
@@ -325,6 +336,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -332,7 +345,7 @@ class IvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def replace_menu(
@@ -344,6 +357,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> MenuResult:
         """Replace all menu options of an IVR at once.
 
@@ -358,6 +372,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "options": options,
@@ -369,7 +385,7 @@ class IvrsResource(BaseResource):
             },
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def generate_greeting(
@@ -383,6 +399,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> GreetingResult:
         """Generate the greeting audio from text (Google text-to-speech).
 
@@ -400,6 +417,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "text": text,
@@ -413,7 +432,7 @@ class IvrsResource(BaseResource):
             },
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def greeting_audio(
@@ -423,6 +442,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the IVR's greeting audio (audio/wav) for preview.
 
@@ -436,6 +456,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return self._core.stream(
             _GREETING_AUDIO,
@@ -443,7 +465,7 @@ class IvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def publish(
@@ -453,6 +475,7 @@ class IvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult:
         """Deploy the IVR (regenerates the whole organisation's dialplan; idempotent).
 
@@ -463,6 +486,8 @@ class IvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _PUBLISH,
@@ -470,7 +495,7 @@ class IvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -483,6 +508,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[Ivr]]:
         """List the IVRs of your organisation.
 
@@ -495,7 +521,7 @@ class RawIvrsResource(BaseResource):
             _LIST,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -514,6 +540,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Ivr]:
         """Create an IVR (no greeting is generated and nothing is published).
 
@@ -534,6 +561,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -553,7 +582,7 @@ class RawIvrsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -564,6 +593,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Ivr]:
         """Retrieve an IVR with its menu options.
 
@@ -574,6 +604,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -584,7 +616,7 @@ class RawIvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -605,6 +637,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Ivr]:
         """Change some fields of an IVR (live only after `publish`).
 
@@ -626,6 +659,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -647,7 +682,7 @@ class RawIvrsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -658,6 +693,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[None]:
         """Delete an IVR, its menu options and greeting.
 
@@ -670,6 +706,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -680,7 +718,7 @@ class RawIvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -693,6 +731,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[MenuResult]:
         """Replace all menu options of an IVR at once.
 
@@ -707,6 +746,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -721,7 +762,7 @@ class RawIvrsResource(BaseResource):
             },
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -736,6 +777,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[GreetingResult]:
         """Generate the greeting audio from text (Google text-to-speech).
 
@@ -753,6 +795,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -769,7 +813,7 @@ class RawIvrsResource(BaseResource):
             },
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -780,6 +824,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the IVR's greeting audio (audio/wav) for preview.
 
@@ -793,6 +838,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -803,7 +850,7 @@ class RawIvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def publish(
@@ -813,6 +860,7 @@ class RawIvrsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult]:
         """Deploy the IVR (regenerates the whole organisation's dialplan; idempotent).
 
@@ -823,6 +871,8 @@ class RawIvrsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -833,6 +883,6 @@ class RawIvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

@@ -17,29 +17,52 @@ if TYPE_CHECKING:
     from .api_auth_input import ApiAuthInput
     from .api_auth_result import ApiAuthResult
     from .call_forward import CallForward
+    from .call_restriction_rule import CallRestrictionRule
+    from .call_restriction_rule_action import CallRestrictionRuleAction
     from .caller_id import CallerId
+    from .caller_id_asserted import CallerIdAsserted
     from .caller_id_entry import CallerIdEntry
+    from .caller_id_options import CallerIdOptions
+    from .caller_id_options_outbound_privacy import CallerIdOptionsOutboundPrivacy
     from .callflow import Callflow
     from .callflow_action import CallflowAction
     from .callflow_input import CallflowInput
     from .callflow_search_view import CallflowSearchView
     from .cnam import Cnam
     from .device import Device
+    from .device_hotdesk import DeviceHotdesk
     from .device_input import DeviceInput
+    from .device_music_on_hold import DeviceMusicOnHold
+    from .device_provision import DeviceProvision
     from .device_sip import DeviceSip
     from .device_sip_invite_format import DeviceSipInviteFormat
     from .device_sip_method import DeviceSipMethod
     from .device_type import DeviceType
+    from .do_not_disturb import DoNotDisturb
     from .e911 import E911
+    from .e911_status import E911Status
+    from .endpoint_media import EndpointMedia
+    from .endpoint_media_bypass_media_type_1 import EndpointMediaBypassMediaType1
     from .featurecode import Featurecode
+    from .media_audio import MediaAudio
+    from .media_encryption import MediaEncryption
+    from .media_encryption_methods_item import MediaEncryptionMethodsItem
+    from .media_video import MediaVideo
+    from .media_video_codecs_item import MediaVideoCodecsItem
+    from .notify_callback import NotifyCallback
     from .phone_number import PhoneNumber
     from .phone_number_input import PhoneNumberInput
     from .phone_number_input_create_with_state import PhoneNumberInputCreateWithState
     from .phone_number_state import PhoneNumberState
     from .phone_number_summary import PhoneNumberSummary
+    from .ringtones import Ringtones
     from .user import User
+    from .user_hotdesk import UserHotdesk
     from .user_input import UserInput
+    from .user_music_on_hold import UserMusicOnHold
     from .user_priv_level import UserPrivLevel
+    from .user_voicemail import UserVoicemail
+    from .user_voicemail_notify import UserVoicemailNotify
 
 _MODULES: dict[str, str] = {
     "Account": "account",
@@ -52,29 +75,52 @@ _MODULES: dict[str, str] = {
     "ApiAuthInput": "api_auth_input",
     "ApiAuthResult": "api_auth_result",
     "CallForward": "call_forward",
+    "CallRestrictionRule": "call_restriction_rule",
+    "CallRestrictionRuleAction": "call_restriction_rule_action",
     "CallerId": "caller_id",
+    "CallerIdAsserted": "caller_id_asserted",
     "CallerIdEntry": "caller_id_entry",
+    "CallerIdOptions": "caller_id_options",
+    "CallerIdOptionsOutboundPrivacy": "caller_id_options_outbound_privacy",
     "Callflow": "callflow",
     "CallflowAction": "callflow_action",
     "CallflowInput": "callflow_input",
     "CallflowSearchView": "callflow_search_view",
     "Cnam": "cnam",
     "Device": "device",
+    "DeviceHotdesk": "device_hotdesk",
     "DeviceInput": "device_input",
+    "DeviceMusicOnHold": "device_music_on_hold",
+    "DeviceProvision": "device_provision",
     "DeviceSip": "device_sip",
     "DeviceSipInviteFormat": "device_sip_invite_format",
     "DeviceSipMethod": "device_sip_method",
     "DeviceType": "device_type",
+    "DoNotDisturb": "do_not_disturb",
     "E911": "e911",
+    "E911Status": "e911_status",
+    "EndpointMedia": "endpoint_media",
+    "EndpointMediaBypassMediaType1": "endpoint_media_bypass_media_type_1",
     "Featurecode": "featurecode",
+    "MediaAudio": "media_audio",
+    "MediaEncryption": "media_encryption",
+    "MediaEncryptionMethodsItem": "media_encryption_methods_item",
+    "MediaVideo": "media_video",
+    "MediaVideoCodecsItem": "media_video_codecs_item",
+    "NotifyCallback": "notify_callback",
     "PhoneNumber": "phone_number",
     "PhoneNumberInput": "phone_number_input",
     "PhoneNumberInputCreateWithState": "phone_number_input_create_with_state",
     "PhoneNumberState": "phone_number_state",
     "PhoneNumberSummary": "phone_number_summary",
+    "Ringtones": "ringtones",
     "User": "user",
+    "UserHotdesk": "user_hotdesk",
     "UserInput": "user_input",
+    "UserMusicOnHold": "user_music_on_hold",
     "UserPrivLevel": "user_priv_level",
+    "UserVoicemail": "user_voicemail",
+    "UserVoicemailNotify": "user_voicemail_notify",
 }
 
 __all__ = [
@@ -88,29 +134,52 @@ __all__ = [
     "ApiAuthInput",
     "ApiAuthResult",
     "CallForward",
+    "CallRestrictionRule",
+    "CallRestrictionRuleAction",
     "CallerId",
+    "CallerIdAsserted",
     "CallerIdEntry",
+    "CallerIdOptions",
+    "CallerIdOptionsOutboundPrivacy",
     "Callflow",
     "CallflowAction",
     "CallflowInput",
     "CallflowSearchView",
     "Cnam",
     "Device",
+    "DeviceHotdesk",
     "DeviceInput",
+    "DeviceMusicOnHold",
+    "DeviceProvision",
     "DeviceSip",
     "DeviceSipInviteFormat",
     "DeviceSipMethod",
     "DeviceType",
+    "DoNotDisturb",
     "E911",
+    "E911Status",
+    "EndpointMedia",
+    "EndpointMediaBypassMediaType1",
     "Featurecode",
+    "MediaAudio",
+    "MediaEncryption",
+    "MediaEncryptionMethodsItem",
+    "MediaVideo",
+    "MediaVideoCodecsItem",
+    "NotifyCallback",
     "PhoneNumber",
     "PhoneNumberInput",
     "PhoneNumberInputCreateWithState",
     "PhoneNumberState",
     "PhoneNumberSummary",
+    "Ringtones",
     "User",
+    "UserHotdesk",
     "UserInput",
+    "UserMusicOnHold",
     "UserPrivLevel",
+    "UserVoicemail",
+    "UserVoicemailNotify",
 ]
 
 

@@ -13,6 +13,7 @@ from audian_async._generated.audian.models.account_plan import AccountPlan
 from audian_async._generated.audian.models.account_record import AccountRecord
 from audian_async._generated.audian.models.account_settings import AccountSettings
 from audian_async._generated.audian.models.address import Address
+from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
@@ -134,13 +135,13 @@ _LIST_DESCENDANTS = Operation(
     path_params=[],
     stream=False,
 )
-_GET_PARENT = Operation(
-    id="accounts.get_parent",
+_LIST_PARENTS = Operation(
+    id="accounts.list_parents",
     method="GET",
-    path="/accounts/{account_id}/parent",
+    path="/accounts/{account_id}/parents",
     retry_safe=True,
     envelope="kazoo",
-    response=Account,
+    response=list[Account],
     pagination="none",
     auth=True,
     path_params=[],
@@ -166,6 +167,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AccountRecord:
         """Create an account (flat body, no data wrapper).
 
@@ -187,6 +189,8 @@ class AccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -203,7 +207,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -212,6 +216,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Retrieve the account.
 
@@ -221,7 +226,7 @@ class AccountsResource(BaseResource):
             _GET,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -234,12 +239,13 @@ class AccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Replace the account document.
 
@@ -257,12 +263,14 @@ class AccountsResource(BaseResource):
             language: Language, such as `en-us`.
             enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -279,7 +287,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -288,6 +296,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account | None:
         """Delete the account.
 
@@ -297,7 +306,7 @@ class AccountsResource(BaseResource):
             _DELETE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -310,12 +319,13 @@ class AccountsResource(BaseResource):
         language: str | None | NotGiven = NOT_GIVEN,
         enabled: bool | None | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Change some fields of the account.
 
@@ -332,12 +342,14 @@ class AccountsResource(BaseResource):
             language: Language, such as `en-us`. `None` removes it.
             enabled: Whether it is active. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: Call restrictions by classifier. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -354,7 +366,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def list_sub_accounts(
@@ -367,6 +379,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List the direct sub-accounts.
 
@@ -382,7 +395,10 @@ class AccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
@@ -392,7 +408,7 @@ class AccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create_sub_account(
@@ -404,12 +420,13 @@ class AccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Create a sub-account below the account.
 
@@ -422,12 +439,14 @@ class AccountsResource(BaseResource):
             language: Language, such as `en-us`.
             enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -444,7 +463,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def list_descendants(
@@ -457,6 +476,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List every account below the account, at any depth.
 
@@ -472,7 +492,10 @@ class AccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_DESCENDANTS,
             item_type=Account,
@@ -482,25 +505,28 @@ class AccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
-    async def get_parent(
+    async def list_parents(
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
-    ) -> Account:
-        """Retrieve the parent of the account.
+        validate: bool | None = None,
+    ) -> builtins.list[Account]:
+        """List the ancestors of the account, from the root down to its parent.
 
-        `GET /accounts/{account_id}/parent`.
+        Each entry carries the ancestor's `id` and `name`; a root account has none.
+
+        `GET /accounts/{account_id}/parents`.
         """
         return await self._core.request(  # type: ignore[no-any-return]
-            _GET_PARENT,
+            _LIST_PARENTS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -522,6 +548,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[AccountRecord]:
         """Create an account (flat body, no data wrapper).
 
@@ -543,6 +570,8 @@ class RawAccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -562,7 +591,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -572,6 +601,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Retrieve the account.
 
@@ -584,7 +614,7 @@ class RawAccountsResource(BaseResource):
             _GET,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -598,12 +628,13 @@ class RawAccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Replace the account document.
 
@@ -621,12 +652,14 @@ class RawAccountsResource(BaseResource):
             language: Language, such as `en-us`.
             enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -646,7 +679,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -656,6 +689,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account | None]:
         """Delete the account.
 
@@ -668,7 +702,7 @@ class RawAccountsResource(BaseResource):
             _DELETE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -682,12 +716,13 @@ class RawAccountsResource(BaseResource):
         language: str | None | NotGiven = NOT_GIVEN,
         enabled: bool | None | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Change some fields of the account.
 
@@ -704,12 +739,14 @@ class RawAccountsResource(BaseResource):
             language: Language, such as `en-us`. `None` removes it.
             enabled: Whether it is active. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: Call restrictions by classifier. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -729,7 +766,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -743,6 +780,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List the direct sub-accounts.
 
@@ -758,10 +796,13 @@ class RawAccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
@@ -771,7 +812,7 @@ class RawAccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create_sub_account(
@@ -783,12 +824,13 @@ class RawAccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Create a sub-account below the account.
 
@@ -801,12 +843,14 @@ class RawAccountsResource(BaseResource):
             language: Language, such as `en-us`.
             enabled: Whether it is active.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -826,7 +870,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -840,6 +884,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List every account below the account, at any depth.
 
@@ -855,10 +900,13 @@ class RawAccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_DESCENDANTS,
             item_type=Account,
@@ -868,27 +916,30 @@ class RawAccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
-    async def get_parent(
+    async def list_parents(
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
-    ) -> APIResponse[Account]:
-        """Retrieve the parent of the account.
+        validate: bool | None = None,
+    ) -> APIResponse[builtins.list[Account]]:
+        """List the ancestors of the account, from the root down to its parent.
 
-        `GET /accounts/{account_id}/parent`.
+        Each entry carries the ancestor's `id` and `name`; a root account has none.
+
+        `GET /accounts/{account_id}/parents`.
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
         return await self._core.request(  # type: ignore[no-any-return]
-            _GET_PARENT,
+            _LIST_PARENTS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

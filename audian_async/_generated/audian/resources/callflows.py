@@ -114,6 +114,10 @@ _SEARCH = Operation(
     path_params=[],
     stream=False,
 )
+_SEARCH_QUERY: dict[str, Any] = {
+    "q": {"enum": ["number", "name_and_number", "name"], "type": "string"},
+    "v": {"minLength": 1, "type": "string"},
+}
 
 
 class CallflowsResource(BaseResource):
@@ -129,6 +133,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Callflow]:
         """List the account's callflows.
 
@@ -144,7 +149,10 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Callflow,
@@ -154,7 +162,7 @@ class CallflowsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -170,6 +178,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Create a callflow.
 
@@ -177,15 +186,17 @@ class CallflowsResource(BaseResource):
 
         Args:
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -200,7 +211,7 @@ class CallflowsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -210,6 +221,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Retrieve a callflow.
 
@@ -220,6 +232,8 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -227,7 +241,7 @@ class CallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -245,6 +259,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Replace a callflow document.
 
@@ -255,15 +270,17 @@ class CallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -280,7 +297,7 @@ class CallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -290,6 +307,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow | None:
         """Delete a callflow.
 
@@ -300,6 +318,8 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -307,7 +327,7 @@ class CallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -325,6 +345,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Change some fields of a callflow.
 
@@ -335,15 +356,17 @@ class CallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name. `None` removes it.
-            numbers: Numbers that reach the callflow. `None` removes it.
-            patterns: Regular expressions of numbers that reach the callflow. `None` removes it.
-            flow: One node of a callflow tree. `None` removes it.
+            numbers: Numbers that reach the callflow. Default: `[]`. `None` removes it.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`. `None` removes it.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`). `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -360,7 +383,7 @@ class CallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def search(
@@ -372,6 +395,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[Callflow]:
         """Search the account's callflows by number or name.
 
@@ -384,16 +408,22 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "t": t,
-                "q": q,
-                "v": v,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "t": t,
+                    "q": q,
+                    "v": v,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -410,6 +440,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Callflow]:
         """List the account's callflows.
 
@@ -425,10 +456,13 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Callflow,
@@ -438,7 +472,7 @@ class RawCallflowsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -454,6 +488,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Create a callflow.
 
@@ -461,15 +496,17 @@ class RawCallflowsResource(BaseResource):
 
         Args:
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -487,7 +524,7 @@ class RawCallflowsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -498,6 +535,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Retrieve a callflow.
 
@@ -508,6 +546,8 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -518,7 +558,7 @@ class RawCallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -537,6 +577,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Replace a callflow document.
 
@@ -547,15 +588,17 @@ class RawCallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -575,7 +618,7 @@ class RawCallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -586,6 +629,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow | None]:
         """Delete a callflow.
 
@@ -596,6 +640,8 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -606,7 +652,7 @@ class RawCallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -625,6 +671,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Change some fields of a callflow.
 
@@ -635,15 +682,17 @@ class RawCallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name. `None` removes it.
-            numbers: Numbers that reach the callflow. `None` removes it.
-            patterns: Regular expressions of numbers that reach the callflow. `None` removes it.
-            flow: One node of a callflow tree. `None` removes it.
+            numbers: Numbers that reach the callflow. Default: `[]`. `None` removes it.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`. `None` removes it.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`). `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -663,7 +712,7 @@ class RawCallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -676,6 +725,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[Callflow]]:
         """Search the account's callflows by number or name.
 
@@ -688,6 +738,8 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -695,11 +747,15 @@ class RawCallflowsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "t": t,
-                "q": q,
-                "v": v,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "t": t,
+                    "q": q,
+                    "v": v,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

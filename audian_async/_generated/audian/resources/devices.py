@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.call_forward import CallForward
+from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
+from audian_async._generated.audian.models.caller_id_options import CallerIdOptions
 from audian_async._generated.audian.models.device import Device
+from audian_async._generated.audian.models.device_hotdesk import DeviceHotdesk
+from audian_async._generated.audian.models.device_music_on_hold import DeviceMusicOnHold
+from audian_async._generated.audian.models.device_provision import DeviceProvision
 from audian_async._generated.audian.models.device_sip import DeviceSip
 from audian_async._generated.audian.models.device_type import DeviceType
+from audian_async._generated.audian.models.do_not_disturb import DoNotDisturb
+from audian_async._generated.audian.models.endpoint_media import EndpointMedia
+from audian_async._generated.audian.models.ringtones import Ringtones
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -117,6 +126,7 @@ class DevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Device]:
         """List the account's devices.
 
@@ -132,7 +142,10 @@ class DevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Device,
@@ -142,7 +155,7 @@ class DevicesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -161,11 +174,20 @@ class DevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Create a device.
 
@@ -185,11 +207,21 @@ class DevicesResource(BaseResource):
             presence_id: Presence identifier (the BLF key).
             exclude_from_queues: Do not ring this device for queue calls.
             mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -205,6 +237,14 @@ class DevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -212,7 +252,7 @@ class DevicesResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -222,6 +262,7 @@ class DevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Retrieve a device.
 
@@ -232,6 +273,8 @@ class DevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -239,7 +282,7 @@ class DevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -260,11 +303,20 @@ class DevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Replace a device document.
 
@@ -290,11 +342,21 @@ class DevicesResource(BaseResource):
             presence_id: Presence identifier (the BLF key).
             exclude_from_queues: Do not ring this device for queue calls.
             mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -310,6 +372,14 @@ class DevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -319,7 +389,7 @@ class DevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -329,6 +399,7 @@ class DevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device | None:
         """Delete a device.
 
@@ -339,6 +410,8 @@ class DevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -346,7 +419,7 @@ class DevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -367,11 +440,20 @@ class DevicesResource(BaseResource):
         presence_id: str | None | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | None | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Change some fields of a device.
 
@@ -396,11 +478,21 @@ class DevicesResource(BaseResource):
             presence_id: Presence identifier (the BLF key). `None` removes it.
             exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
             mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desk state of a device. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            provision: Provisioning data of a hardware phone. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -416,6 +508,14 @@ class DevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -425,7 +525,7 @@ class DevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -442,6 +542,7 @@ class RawDevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Device]:
         """List the account's devices.
 
@@ -457,10 +558,13 @@ class RawDevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Device,
@@ -470,7 +574,7 @@ class RawDevicesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -489,11 +593,20 @@ class RawDevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Create a device.
 
@@ -513,11 +626,21 @@ class RawDevicesResource(BaseResource):
             presence_id: Presence identifier (the BLF key).
             exclude_from_queues: Do not ring this device for queue calls.
             mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -536,6 +659,14 @@ class RawDevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -543,7 +674,7 @@ class RawDevicesResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -554,6 +685,7 @@ class RawDevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Retrieve a device.
 
@@ -564,6 +696,8 @@ class RawDevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -574,7 +708,7 @@ class RawDevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -596,11 +730,20 @@ class RawDevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Replace a device document.
 
@@ -626,11 +769,21 @@ class RawDevicesResource(BaseResource):
             presence_id: Presence identifier (the BLF key).
             exclude_from_queues: Do not ring this device for queue calls.
             mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -649,6 +802,14 @@ class RawDevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -658,7 +819,7 @@ class RawDevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -669,6 +830,7 @@ class RawDevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device | None]:
         """Delete a device.
 
@@ -679,6 +841,8 @@ class RawDevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -689,7 +853,7 @@ class RawDevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -711,11 +875,20 @@ class RawDevicesResource(BaseResource):
         presence_id: str | None | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | None | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Change some fields of a device.
 
@@ -740,11 +913,21 @@ class RawDevicesResource(BaseResource):
             presence_id: Presence identifier (the BLF key). `None` removes it.
             exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
             mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desk state of a device. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            provision: Provisioning data of a hardware phone. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -763,6 +946,14 @@ class RawDevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -772,6 +963,6 @@ class RawDevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

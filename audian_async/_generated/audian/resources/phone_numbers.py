@@ -36,6 +36,10 @@ _SEARCH = Operation(
     path_params=[],
     stream=False,
 )
+_SEARCH_QUERY: dict[str, Any] = {
+    "prefix": {"maxLength": 10, "minLength": 3, "pattern": "^\\+?[0-9]+$", "type": "string"},
+    "quantity": {"maximum": 100, "minimum": 1, "type": "integer"},
+}
 _LIST = Operation(
     id="phone_numbers.list",
     method="GET",
@@ -133,30 +137,37 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[str]:
         """Search for numbers available to add.
 
         `GET /phone_numbers`.
 
         Args:
-            prefix: Area code or leading digits, such as `415`.
+            prefix: Area code or leading digits, such as `415` (3 to 10 characters).
             quantity: How many numbers to return.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "prefix": prefix,
-                "quantity": quantity,
-                "city": city,
-                "state": state,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "prefix": prefix,
+                    "quantity": quantity,
+                    "city": city,
+                    "state": state,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def list(
@@ -169,6 +180,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
@@ -187,7 +199,10 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=PhoneNumberSummary,
@@ -197,7 +212,7 @@ class PhoneNumbersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get(
@@ -207,6 +222,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Retrieve a number's details.
 
@@ -217,6 +233,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -224,7 +242,7 @@ class PhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def add(
@@ -240,6 +258,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Add (purchase) a number to the account.
 
@@ -257,6 +276,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -271,7 +292,7 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def update(
@@ -287,6 +308,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Replace a number's document (features such as cnam and e911).
 
@@ -304,6 +326,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -318,7 +342,7 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -328,6 +352,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber | None:
         """Release a number from the account.
 
@@ -338,6 +363,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -345,7 +372,7 @@ class PhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -361,6 +388,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Change some fields of a number's document.
 
@@ -380,6 +408,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -394,7 +424,7 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -411,19 +441,22 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[str]]:
         """Search for numbers available to add.
 
         `GET /phone_numbers`.
 
         Args:
-            prefix: Area code or leading digits, such as `415`.
+            prefix: Area code or leading digits, such as `415` (3 to 10 characters).
             quantity: How many numbers to return.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -431,13 +464,17 @@ class RawPhoneNumbersResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "prefix": prefix,
-                "quantity": quantity,
-                "city": city,
-                "state": state,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "prefix": prefix,
+                    "quantity": quantity,
+                    "city": city,
+                    "state": state,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -451,6 +488,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
@@ -469,10 +507,13 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=PhoneNumberSummary,
@@ -482,7 +523,7 @@ class RawPhoneNumbersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get(
@@ -492,6 +533,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Retrieve a number's details.
 
@@ -502,6 +544,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -512,7 +556,7 @@ class RawPhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -529,6 +573,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Add (purchase) a number to the account.
 
@@ -546,6 +591,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -563,7 +610,7 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -580,6 +627,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Replace a number's document (features such as cnam and e911).
 
@@ -597,6 +645,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -614,7 +664,7 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -625,6 +675,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber | None]:
         """Release a number from the account.
 
@@ -635,6 +686,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -645,7 +698,7 @@ class RawPhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -662,6 +715,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Change some fields of a number's document.
 
@@ -681,6 +735,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -698,6 +754,6 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

@@ -3,14 +3,23 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.call_forward import CallForward
+from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
+from audian_async._generated.audian.models.caller_id_options import CallerIdOptions
+from audian_async._generated.audian.models.do_not_disturb import DoNotDisturb
+from audian_async._generated.audian.models.endpoint_media import EndpointMedia
+from audian_async._generated.audian.models.ringtones import Ringtones
 from audian_async._generated.audian.models.user import User
+from audian_async._generated.audian.models.user_hotdesk import UserHotdesk
+from audian_async._generated.audian.models.user_music_on_hold import UserMusicOnHold
 from audian_async._generated.audian.models.user_priv_level import UserPrivLevel
+from audian_async._generated.audian.models.user_voicemail import UserVoicemail
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -116,6 +125,7 @@ class UsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[User]:
         """List the account's users.
 
@@ -133,7 +143,10 @@ class UsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=User,
@@ -143,7 +156,7 @@ class UsersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -165,11 +178,20 @@ class UsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Create a user.
 
@@ -192,11 +214,21 @@ class UsersResource(BaseResource):
             verified: Whether the user's email is verified.
             require_password_update: Ask for a new password at next login.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -215,6 +247,14 @@ class UsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -222,7 +262,7 @@ class UsersResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -232,6 +272,7 @@ class UsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Retrieve a user.
 
@@ -242,6 +283,8 @@ class UsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -249,7 +292,7 @@ class UsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -273,11 +316,20 @@ class UsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Replace a user document.
 
@@ -307,11 +359,21 @@ class UsersResource(BaseResource):
             verified: Whether the user's email is verified.
             require_password_update: Ask for a new password at next login.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -330,6 +392,14 @@ class UsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -339,7 +409,7 @@ class UsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -349,6 +419,7 @@ class UsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User | None:
         """Delete a user.
 
@@ -359,6 +430,8 @@ class UsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -366,7 +439,7 @@ class UsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -390,11 +463,20 @@ class UsersResource(BaseResource):
         verified: bool | None | NotGiven = NOT_GIVEN,
         require_password_update: bool | None | NotGiven = NOT_GIVEN,
         feature_level: str | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Change some fields of a user.
 
@@ -422,11 +504,21 @@ class UsersResource(BaseResource):
             verified: Whether the user's email is verified. `None` removes it.
             require_password_update: Ask for a new password at next login. `None` removes it.
             feature_level: Feature level of the user. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desking settings of a user. Default: `{}`. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a user. Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            voicemail: Voicemail settings of a user. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -445,6 +537,14 @@ class UsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -454,7 +554,7 @@ class UsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -471,6 +571,7 @@ class RawUsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[User]:
         """List the account's users.
 
@@ -488,10 +589,13 @@ class RawUsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=User,
@@ -501,7 +605,7 @@ class RawUsersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -523,11 +627,20 @@ class RawUsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Create a user.
 
@@ -550,11 +663,21 @@ class RawUsersResource(BaseResource):
             verified: Whether the user's email is verified.
             require_password_update: Ask for a new password at next login.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -576,6 +699,14 @@ class RawUsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -583,7 +714,7 @@ class RawUsersResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -594,6 +725,7 @@ class RawUsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Retrieve a user.
 
@@ -604,6 +736,8 @@ class RawUsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -614,7 +748,7 @@ class RawUsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -639,11 +773,20 @@ class RawUsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Replace a user document.
 
@@ -673,11 +816,21 @@ class RawUsersResource(BaseResource):
             verified: Whether the user's email is verified.
             require_password_update: Ask for a new password at next login.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -699,6 +852,14 @@ class RawUsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -708,7 +869,7 @@ class RawUsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -719,6 +880,7 @@ class RawUsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User | None]:
         """Delete a user.
 
@@ -729,6 +891,8 @@ class RawUsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -739,7 +903,7 @@ class RawUsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -764,11 +928,20 @@ class RawUsersResource(BaseResource):
         verified: bool | None | NotGiven = NOT_GIVEN,
         require_password_update: bool | None | NotGiven = NOT_GIVEN,
         feature_level: str | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Change some fields of a user.
 
@@ -796,11 +969,21 @@ class RawUsersResource(BaseResource):
             verified: Whether the user's email is verified. `None` removes it.
             require_password_update: Ask for a new password at next login. `None` removes it.
             feature_level: Feature level of the user. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desking settings of a user. Default: `{}`. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a user. Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            voicemail: Voicemail settings of a user. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -822,6 +1005,14 @@ class RawUsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -831,6 +1022,6 @@ class RawUsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
