@@ -1419,7 +1419,6 @@ SCHEMAS: dict[str, Any] = {
             },
             "password": {
                 "description": "Written only; never returned.",
-                "minLength": 1,
                 "type": "string",
                 "x-secret": True,
             },
