@@ -106,6 +106,8 @@ class Result:
     paging: Paging | None = None
     flat: bool = False
     empty: bool = False
+    raw: bytes | None = None  # a binary body (downloads), sent as ``media_type``
+    media_type: str = "application/octet-stream"
 
 
 Handler = Callable[[Call], Result]
@@ -456,7 +458,11 @@ def endpoints() -> list[Endpoint]:
         ),
         Endpoint("/phone_numbers", {"GET": find_numbers}),
     ]
-    for collection, kind in KINDS.items():
+    from ._families import family_endpoints, family_kinds
+
+    # The families' own routes first: literal segments (``/cdrs/summary``) before ``{doc_id}``.
+    table.extend(family_endpoints())
+    for collection, kind in {**KINDS, **family_kinds()}.items():
         listing, single = _collection_handlers(kind)
         table.append(Endpoint(f"/accounts/{{account_id}}/{collection}", listing))
         table.append(Endpoint(f"/accounts/{{account_id}}/{collection}/{{doc_id}}", single))
@@ -582,6 +588,13 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
         return json_response(500, body_out, meta.request_id)
     if result.empty:
         return json_response(result.status, None, meta.request_id)
+    if result.raw is not None:
+        return Response(
+            result.raw,
+            status_code=result.status,
+            headers={"X-Request-ID": meta.request_id},
+            media_type=result.media_type,
+        )
     if result.flat:
         return json_response(result.status, result.data, meta.request_id)
     body_out = success_body(meta, result.data, result.revision, result.paging)

@@ -14,9 +14,14 @@ from audian_async._resource import ResourceHost
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import AccountsResource
     from audian_async._generated.audian.resources.callflows import CallflowsResource
+    from audian_async._generated.audian.resources.conferences import ConferencesResource
     from audian_async._generated.audian.resources.devices import DevicesResource
     from audian_async._generated.audian.resources.phone_numbers import PhoneNumbersResource
+    from audian_async._generated.audian.resources.temporal_rule_sets import TemporalRuleSetsResource
+    from audian_async._generated.audian.resources.temporal_rules import TemporalRulesResource
     from audian_async._generated.audian.resources.users import UsersResource
+    from audian_async._generated.audian.resources.vmboxes import VmboxesResource
+    from audian_async._generated.audian.resources.webhooks import WebhooksResource
 
 __all__ = ["Resources"]
 
@@ -58,6 +63,43 @@ class Resources(ResourceHost):
         from audian_async._generated.audian.resources.callflows import CallflowsResource
 
         return CallflowsResource(self._core)
+
+    @cached_property
+    def vmboxes(self) -> VmboxesResource:
+        """Voicemail boxes and their messages."""
+        from audian_async._generated.audian.resources.vmboxes import VmboxesResource
+
+        return VmboxesResource(self._core)
+
+    @cached_property
+    def conferences(self) -> ConferencesResource:
+        """Conference bridges."""
+        from audian_async._generated.audian.resources.conferences import ConferencesResource
+
+        return ConferencesResource(self._core)
+
+    @cached_property
+    def temporal_rules(self) -> TemporalRulesResource:
+        """Time-of-day and calendar rules for routing."""
+        from audian_async._generated.audian.resources.temporal_rules import TemporalRulesResource
+
+        return TemporalRulesResource(self._core)
+
+    @cached_property
+    def temporal_rule_sets(self) -> TemporalRuleSetsResource:
+        """Named sets of temporal rules."""
+        from audian_async._generated.audian.resources.temporal_rule_sets import (
+            TemporalRuleSetsResource,
+        )
+
+        return TemporalRuleSetsResource(self._core)
+
+    @cached_property
+    def webhooks(self) -> WebhooksResource:
+        """Account events delivered to your URLs."""
+        from audian_async._generated.audian.resources.webhooks import WebhooksResource
+
+        return WebhooksResource(self._core)
 
     @cached_property
     def with_raw_response(self) -> RawResources:
@@ -103,10 +145,54 @@ class RawResources(ResourceHost):
 
         return RawCallflowsResource(self._core)
 
+    @cached_property
+    def vmboxes(self) -> RawVmboxesResource:
+        """Voicemail boxes and their messages. (raw responses)"""
+        from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
+
+        return RawVmboxesResource(self._core)
+
+    @cached_property
+    def conferences(self) -> RawConferencesResource:
+        """Conference bridges. (raw responses)"""
+        from audian_async._generated.audian.resources.conferences import RawConferencesResource
+
+        return RawConferencesResource(self._core)
+
+    @cached_property
+    def temporal_rules(self) -> RawTemporalRulesResource:
+        """Time-of-day and calendar rules for routing. (raw responses)"""
+        from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
+
+        return RawTemporalRulesResource(self._core)
+
+    @cached_property
+    def temporal_rule_sets(self) -> RawTemporalRuleSetsResource:
+        """Named sets of temporal rules. (raw responses)"""
+        from audian_async._generated.audian.resources.temporal_rule_sets import (
+            RawTemporalRuleSetsResource,
+        )
+
+        return RawTemporalRuleSetsResource(self._core)
+
+    @cached_property
+    def webhooks(self) -> RawWebhooksResource:
+        """Account events delivered to your URLs. (raw responses)"""
+        from audian_async._generated.audian.resources.webhooks import RawWebhooksResource
+
+        return RawWebhooksResource(self._core)
+
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import RawAccountsResource
     from audian_async._generated.audian.resources.callflows import RawCallflowsResource
+    from audian_async._generated.audian.resources.conferences import RawConferencesResource
     from audian_async._generated.audian.resources.devices import RawDevicesResource
     from audian_async._generated.audian.resources.phone_numbers import RawPhoneNumbersResource
+    from audian_async._generated.audian.resources.temporal_rule_sets import (
+        RawTemporalRuleSetsResource,
+    )
+    from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
     from audian_async._generated.audian.resources.users import RawUsersResource
+    from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
+    from audian_async._generated.audian.resources.webhooks import RawWebhooksResource

@@ -499,6 +499,271 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "Conference": {
+        "description": "A conference bridge.",
+        "properties": {
+            "bridge_password": {
+                "description": "Password of the bridge.",
+                "type": "string",
+                "x-secret": True,
+            },
+            "bridge_username": {"description": "Username of the bridge.", "type": "string"},
+            "caller_controls": {
+                "description": "Name of the caller-controls set.",
+                "type": "string",
+            },
+            "conference_numbers": {
+                "description": "Numbers that reach the conference. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "controls": {"description": "Custom controls.", "type": "object"},
+            "domain": {"description": "Domain of the conference.", "type": "string"},
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "focus": {"description": "Media server the conference runs on.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "language": {"description": "Prompt language, such as `en-us`.", "type": "string"},
+            "max_members_media": {
+                "description": "Media played when the conference is full.",
+                "type": "string",
+            },
+            "max_participants": {
+                "description": "Largest number of participants.",
+                "type": "integer",
+            },
+            "member": {
+                "$ref": "#/components/schemas/ConferenceMember",
+                "description": "How members join.",
+            },
+            "moderator": {
+                "$ref": "#/components/schemas/ConferenceModerator",
+                "description": "How moderators join.",
+            },
+            "moderator_controls": {
+                "description": "Name of the moderator-controls set.",
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the conference.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "play_entry_tone": {
+                "description": "Tone (or media) played when someone joins.",
+                "type": ["boolean", "string"],
+            },
+            "play_exit_tone": {
+                "description": "Tone (or media) played when someone leaves.",
+                "type": ["boolean", "string"],
+            },
+            "play_name": {
+                "description": "Ask joiners for their name and announce it. Default: false.",
+                "type": "boolean",
+            },
+            "play_welcome": {"description": "Play the welcome prompt.", "type": "boolean"},
+            "profile": {
+                "description": "Inline conference profile (FreeSWITCH settings "
+                "such as `max-members`).",
+                "type": "object",
+            },
+            "profile_name": {
+                "description": "Name of the conference profile to use.",
+                "type": "string",
+            },
+            "require_moderator": {
+                "description": "Members wait until a moderator joins.",
+                "type": "boolean",
+            },
+            "wait_for_moderator": {
+                "description": "Members may wait for a moderator.",
+                "type": "boolean",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "ConferenceEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Conference"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "ConferenceInput": {
+        "description": "The writable fields of a conference.",
+        "properties": {
+            "bridge_password": {
+                "description": "Password of the bridge.",
+                "type": "string",
+                "x-secret": True,
+            },
+            "bridge_username": {"description": "Username of the bridge.", "type": "string"},
+            "caller_controls": {
+                "description": "Name of the caller-controls set.",
+                "type": "string",
+            },
+            "conference_numbers": {
+                "description": "Numbers that reach the conference. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "controls": {"description": "Custom controls.", "type": "object"},
+            "domain": {"description": "Domain of the conference.", "type": "string"},
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "focus": {"description": "Media server the conference runs on.", "type": "string"},
+            "language": {"description": "Prompt language, such as `en-us`.", "type": "string"},
+            "max_members_media": {
+                "description": "Media played when the conference is full.",
+                "type": "string",
+            },
+            "max_participants": {
+                "description": "Largest number of participants.",
+                "type": "integer",
+            },
+            "member": {
+                "$ref": "#/components/schemas/ConferenceMember",
+                "description": "How members join.",
+            },
+            "moderator": {
+                "$ref": "#/components/schemas/ConferenceModerator",
+                "description": "How moderators join.",
+            },
+            "moderator_controls": {
+                "description": "Name of the moderator-controls set.",
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the conference.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "play_entry_tone": {
+                "description": "Tone (or media) played when someone joins.",
+                "type": ["boolean", "string"],
+            },
+            "play_exit_tone": {
+                "description": "Tone (or media) played when someone leaves.",
+                "type": ["boolean", "string"],
+            },
+            "play_name": {
+                "description": "Ask joiners for their name and announce it. Default: false.",
+                "type": "boolean",
+            },
+            "play_welcome": {"description": "Play the welcome prompt.", "type": "boolean"},
+            "profile": {
+                "description": "Inline conference profile (FreeSWITCH "
+                "settings such as `max-members`).",
+                "type": "object",
+            },
+            "profile_name": {
+                "description": "Name of the conference profile to use.",
+                "type": "string",
+            },
+            "require_moderator": {
+                "description": "Members wait until a moderator joins.",
+                "type": "boolean",
+            },
+            "wait_for_moderator": {
+                "description": "Members may wait for a moderator.",
+                "type": "boolean",
+            },
+        },
+        "type": "object",
+    },
+    "ConferenceListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Conference"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "ConferenceMember": {
+        "description": "How members join a conference. Default: `{}`.",
+        "properties": {
+            "join_deaf": {"description": "Members join deaf. Default: false.", "type": "boolean"},
+            "join_muted": {"description": "Members join muted. Default: true.", "type": "boolean"},
+            "numbers": {
+                "description": "Numbers members dial in on. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "pins": {
+                "description": "PINs members enter. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+            },
+            "play_entry_prompt": {
+                "description": "Play the entry prompt when a member joins.",
+                "type": "boolean",
+            },
+        },
+        "type": "object",
+    },
+    "ConferenceModerator": {
+        "description": "How moderators join a conference. Default: `{}`.",
+        "properties": {
+            "join_deaf": {
+                "description": "Moderators join deaf. Default: false.",
+                "type": "boolean",
+            },
+            "join_muted": {
+                "description": "Moderators join muted. Default: false.",
+                "type": "boolean",
+            },
+            "numbers": {
+                "description": "Numbers moderators dial in on. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "pins": {
+                "description": "PINs moderators enter. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
+    "ConferenceRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/ConferenceInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
     "Device": {
         "description": "A device (endpoint) of an account.",
         "properties": {
@@ -1233,6 +1498,276 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "TemporalRule": {
+        "description": "A time-of-day / calendar rule used by `temporal_route` callflows.",
+        "properties": {
+            "cycle": {
+                "$ref": "#/components/schemas/TemporalRuleCycle",
+                "description": "How often the rule repeats: `date`, `daily`, "
+                "`weekly`, `monthly` or `yearly`.",
+            },
+            "days": {
+                "description": "Days of the month the rule matches.",
+                "items": {"maximum": 31, "minimum": 1, "type": "integer"},
+                "type": "array",
+            },
+            "enabled": {
+                "description": "Force the rule on (true) or off (false); unset "
+                "follows the schedule.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "interval": {
+                "description": "Repeat every N cycles. Default: 1.",
+                "minimum": 1,
+                "type": "integer",
+            },
+            "month": {
+                "description": "Month the rule matches (1 to 12).",
+                "maximum": 12,
+                "minimum": 1,
+                "type": "integer",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "ordinal": {
+                "description": "Which of the matching weekdays of the month: "
+                "`every`, `first` ... `last`.",
+                "enum": ["every", "first", "second", "third", "fourth", "fifth", "last"],
+                "type": "string",
+            },
+            "start_date": {
+                "description": "First day the rule applies, in Gregorian "
+                "seconds. Default: 62586115200 (1983-04-11).",
+                "type": "integer",
+            },
+            "time_window_start": {
+                "description": "Start of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "time_window_stop": {
+                "description": "End of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "wdays": {
+                "description": "Days of the week the rule matches.",
+                "items": {"$ref": "#/components/schemas/Weekday"},
+                "type": "array",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "TemporalRuleCycle": {
+        "description": "How often a temporal rule repeats.",
+        "enum": ["date", "daily", "weekly", "monthly", "yearly"],
+        "type": "string",
+    },
+    "TemporalRuleEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/TemporalRule"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleInput": {
+        "description": "The writable fields of a temporal rule.",
+        "properties": {
+            "cycle": {
+                "$ref": "#/components/schemas/TemporalRuleCycle",
+                "description": "How often the rule repeats: `date`, `daily`, "
+                "`weekly`, `monthly` or `yearly`.",
+            },
+            "days": {
+                "description": "Days of the month the rule matches.",
+                "items": {"maximum": 31, "minimum": 1, "type": "integer"},
+                "type": "array",
+            },
+            "enabled": {
+                "description": "Force the rule on (true) or off (false); "
+                "unset follows the schedule.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "interval": {
+                "description": "Repeat every N cycles. Default: 1.",
+                "minimum": 1,
+                "type": "integer",
+            },
+            "month": {
+                "description": "Month the rule matches (1 to 12).",
+                "maximum": 12,
+                "minimum": 1,
+                "type": "integer",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "ordinal": {
+                "description": "Which of the matching weekdays of the "
+                "month: `every`, `first` ... `last`.",
+                "enum": ["every", "first", "second", "third", "fourth", "fifth", "last"],
+                "type": "string",
+            },
+            "start_date": {
+                "description": "First day the rule applies, in "
+                "Gregorian seconds. Default: 62586115200 "
+                "(1983-04-11).",
+                "type": "integer",
+            },
+            "time_window_start": {
+                "description": "Start of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "time_window_stop": {
+                "description": "End of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "wdays": {
+                "description": "Days of the week the rule matches.",
+                "items": {"$ref": "#/components/schemas/Weekday"},
+                "type": "array",
+            },
+        },
+        "required": ["name", "cycle"],
+        "type": "object",
+    },
+    "TemporalRuleListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/TemporalRule"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/TemporalRuleInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "TemporalRuleSet": {
+        "description": "A named set of temporal rules.",
+        "properties": {
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "temporal_rules": {
+                "description": "Ids of the temporal rules of the set.",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "type": "array",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "TemporalRuleSetEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/TemporalRuleSet"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleSetInput": {
+        "description": "The writable fields of a temporal rule set.",
+        "properties": {
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "temporal_rules": {
+                "description": "Ids of the temporal rules of the set.",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "type": "array",
+            },
+        },
+        "required": ["name"],
+        "type": "object",
+    },
+    "TemporalRuleSetListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/TemporalRuleSet"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleSetRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/TemporalRuleSetInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
     "User": {
         "description": "A user of an account.",
         "properties": {
@@ -1510,5 +2045,534 @@ SCHEMAS: dict[str, Any] = {
             }
         },
         "type": "object",
+    },
+    "VoicemailBox": {
+        "description": "A voicemail box.",
+        "properties": {
+            "announcement_only": {
+                "description": "Play the greeting without recording a message. Default: false.",
+                "type": "boolean",
+            },
+            "check_if_owner": {
+                "description": "Open the box without the PIN when the owner calls. Default: true.",
+                "type": "boolean",
+            },
+            "delete_after_notify": {
+                "description": "Delete a message once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "include_message_on_notify": {
+                "description": "Attach the message to the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "include_transcription_on_notify": {
+                "description": "Put the transcription in the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "is_setup": {
+                "description": "Whether the owner has set the box up. Default: false.",
+                "type": "boolean",
+            },
+            "is_voicemail_ff_rw_enabled": {
+                "description": "Allow fast-forward and rewind during playback. Default: false.",
+                "type": "boolean",
+            },
+            "mailbox": {
+                "description": "The mailbox number callers and owners dial.",
+                "maxLength": 30,
+                "minLength": 1,
+                "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/VoicemailBoxMedia",
+                "description": "Greetings of the box.",
+            },
+            "media_extension": {
+                "description": "Audio format of the recorded messages: "
+                "`mp3`, `mp4` or `wav`. Default: `mp3`.",
+                "enum": ["mp3", "mp4", "wav"],
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "not_configurable": {
+                "description": "Forbid changes by the owner. Default: false.",
+                "type": "boolean",
+            },
+            "notify": {
+                "$ref": "#/components/schemas/UserVoicemailNotify",
+                "description": "New-message notification.",
+            },
+            "notify_email_addresses": {
+                "description": "More addresses told about new messages. Default: `[]`.",
+                "items": {"format": "email", "type": "string"},
+                "type": "array",
+            },
+            "oldest_message_first": {
+                "description": "Play the oldest message first. Default: false.",
+                "type": "boolean",
+            },
+            "operator_number": {
+                "description": "Number dialed when the caller presses 0.",
+                "type": ["string", "integer"],
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the box.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "pin": {
+                "description": "PIN that opens the box (4 to 6 digits).",
+                "maxLength": 6,
+                "minLength": 4,
+                "type": "string",
+                "x-secret": True,
+            },
+            "require_pin": {
+                "description": "Whether the PIN is asked before the box opens. Default: false.",
+                "type": "boolean",
+            },
+            "save_after_notify": {
+                "description": "Mark a message saved once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "seek_duration_ms": {
+                "description": "Milliseconds skipped by fast-forward and rewind. Default: 10000.",
+                "minimum": 0,
+                "type": "integer",
+            },
+            "skip_envelope": {
+                "description": "Skip the message envelope on playback. Default: false.",
+                "type": "boolean",
+            },
+            "skip_greeting": {
+                "description": "Skip the greeting. Default: false.",
+                "type": "boolean",
+            },
+            "skip_instructions": {
+                "description": "Skip the instructions. Default: false.",
+                "type": "boolean",
+            },
+            "timezone": {
+                "description": "Time zone of the message timestamps, such as `America/New_York`.",
+                "maxLength": 32,
+                "minLength": 5,
+                "type": "string",
+            },
+            "transcribe": {
+                "description": "Transcribe messages. Default: false.",
+                "type": "boolean",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "VoicemailBoxEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/VoicemailBox"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailBoxInput": {
+        "description": "The writable fields of a voicemail box.",
+        "properties": {
+            "announcement_only": {
+                "description": "Play the greeting without recording a message. Default: false.",
+                "type": "boolean",
+            },
+            "check_if_owner": {
+                "description": "Open the box without the PIN when the owner calls. Default: true.",
+                "type": "boolean",
+            },
+            "delete_after_notify": {
+                "description": "Delete a message once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "include_message_on_notify": {
+                "description": "Attach the message to the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "include_transcription_on_notify": {
+                "description": "Put the transcription in the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "is_setup": {
+                "description": "Whether the owner has set the box up. Default: false.",
+                "type": "boolean",
+            },
+            "is_voicemail_ff_rw_enabled": {
+                "description": "Allow fast-forward and rewind during playback. Default: false.",
+                "type": "boolean",
+            },
+            "mailbox": {
+                "description": "The mailbox number callers and owners dial.",
+                "maxLength": 30,
+                "minLength": 1,
+                "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/VoicemailBoxMedia",
+                "description": "Greetings of the box.",
+            },
+            "media_extension": {
+                "description": "Audio format of the recorded "
+                "messages: `mp3`, `mp4` or `wav`. "
+                "Default: `mp3`.",
+                "enum": ["mp3", "mp4", "wav"],
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "not_configurable": {
+                "description": "Forbid changes by the owner. Default: false.",
+                "type": "boolean",
+            },
+            "notify": {
+                "$ref": "#/components/schemas/UserVoicemailNotify",
+                "description": "New-message notification.",
+            },
+            "notify_email_addresses": {
+                "description": "More addresses told about new messages. Default: `[]`.",
+                "items": {"format": "email", "type": "string"},
+                "type": "array",
+            },
+            "oldest_message_first": {
+                "description": "Play the oldest message first. Default: false.",
+                "type": "boolean",
+            },
+            "operator_number": {
+                "description": "Number dialed when the caller presses 0.",
+                "type": ["string", "integer"],
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the box.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "pin": {
+                "description": "PIN that opens the box (4 to 6 digits).",
+                "maxLength": 6,
+                "minLength": 4,
+                "type": "string",
+                "x-secret": True,
+            },
+            "require_pin": {
+                "description": "Whether the PIN is asked before the box opens. Default: false.",
+                "type": "boolean",
+            },
+            "save_after_notify": {
+                "description": "Mark a message saved once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "seek_duration_ms": {
+                "description": "Milliseconds skipped by fast-forward and rewind. Default: 10000.",
+                "minimum": 0,
+                "type": "integer",
+            },
+            "skip_envelope": {
+                "description": "Skip the message envelope on playback. Default: false.",
+                "type": "boolean",
+            },
+            "skip_greeting": {
+                "description": "Skip the greeting. Default: false.",
+                "type": "boolean",
+            },
+            "skip_instructions": {
+                "description": "Skip the instructions. Default: false.",
+                "type": "boolean",
+            },
+            "timezone": {
+                "description": "Time zone of the message timestamps, such as `America/New_York`.",
+                "maxLength": 32,
+                "minLength": 5,
+                "type": "string",
+            },
+            "transcribe": {
+                "description": "Transcribe messages. Default: false.",
+                "type": "boolean",
+            },
+        },
+        "required": ["name", "mailbox"],
+        "type": "object",
+    },
+    "VoicemailBoxListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/VoicemailBox"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailBoxMedia": {
+        "description": "Greetings of a voicemail box. Default: `{}`.",
+        "properties": {
+            "unavailable": {
+                "description": "Id of the media played as the unavailable greeting.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
+    "VoicemailBoxRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/VoicemailBoxInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "VoicemailFolder": {
+        "description": "Folder of a voicemail message.",
+        "enum": ["new", "saved", "deleted"],
+        "type": "string",
+        "x-open-enum": True,
+    },
+    "VoicemailMessage": {
+        "description": "A voicemail message (its metadata; the audio is downloaded apart).",
+        "properties": {
+            "call_id": {"description": "Call-ID of the call.", "type": "string"},
+            "caller_id_name": {"description": "Name of the caller.", "type": "string"},
+            "caller_id_number": {"description": "Number of the caller.", "type": "string"},
+            "folder": {
+                "$ref": "#/components/schemas/VoicemailFolder",
+                "description": "Folder: `new` (unheard), `saved` (heard) or `deleted`.",
+            },
+            "from": {"description": "SIP From of the call.", "type": "string"},
+            "length": {"description": "Length in milliseconds.", "type": "integer"},
+            "media_id": {
+                "description": "Id of the message (and of its recording).",
+                "type": "string",
+            },
+            "timestamp": {
+                "description": "When it was left, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "to": {"description": "SIP To of the call.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "VoicemailMessageEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/VoicemailMessage"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailMessageInput": {
+        "description": "What can change on a message.",
+        "properties": {
+            "folder": {
+                "description": "Folder to move the message to: `saved` "
+                "marks it heard, `new` unheard.",
+                "enum": ["new", "saved", "deleted"],
+                "type": "string",
+            }
+        },
+        "required": ["folder"],
+        "type": "object",
+    },
+    "VoicemailMessageListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/VoicemailMessage"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailMessageRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/VoicemailMessageInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "Webhook": {
+        "description": "A webhook: account events delivered to a URL.",
+        "properties": {
+            "custom_data": {
+                "additionalProperties": {"type": "string"},
+                "description": "Extra key/value strings added to every delivery.",
+                "type": "object",
+            },
+            "enabled": {
+                "description": "Whether the webhook is active. Default: true.",
+                "type": "boolean",
+            },
+            "format": {
+                "description": "Body format of POST/PUT deliveries. Default: `form-data`.",
+                "enum": ["form-data", "json"],
+                "type": "string",
+            },
+            "hook": {
+                "description": "Event type: `channel_create`, `channel_answer`, "
+                "`channel_destroy`, `channel_bridge`, `parking`, "
+                "`notifications`, `object` ...",
+                "type": "string",
+            },
+            "http_verb": {
+                "description": "HTTP method of the deliveries. Default: `post`.",
+                "enum": ["get", "post", "put"],
+                "type": "string",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "include_internal_legs": {
+                "description": "Also send events of internal call legs. Default: true.",
+                "type": "boolean",
+            },
+            "include_subaccounts": {
+                "description": "Also send events of sub-accounts.",
+                "type": "boolean",
+            },
+            "name": {"description": "Display name.", "type": "string"},
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 2.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "uri": {"description": "URL events are sent to.", "type": "string"},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "WebhookEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Webhook"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "WebhookInput": {
+        "description": "The writable fields of a webhook.",
+        "properties": {
+            "custom_data": {
+                "additionalProperties": {"type": "string"},
+                "description": "Extra key/value strings added to every delivery.",
+                "type": "object",
+            },
+            "enabled": {
+                "description": "Whether the webhook is active. Default: true.",
+                "type": "boolean",
+            },
+            "format": {
+                "description": "Body format of POST/PUT deliveries. Default: `form-data`.",
+                "enum": ["form-data", "json"],
+                "type": "string",
+            },
+            "hook": {
+                "description": "Event type: `channel_create`, `channel_answer`, "
+                "`channel_destroy`, `channel_bridge`, `parking`, "
+                "`notifications`, `object` ...",
+                "type": "string",
+            },
+            "http_verb": {
+                "description": "HTTP method of the deliveries. Default: `post`.",
+                "enum": ["get", "post", "put"],
+                "type": "string",
+            },
+            "include_internal_legs": {
+                "description": "Also send events of internal call legs. Default: true.",
+                "type": "boolean",
+            },
+            "include_subaccounts": {
+                "description": "Also send events of sub-accounts.",
+                "type": "boolean",
+            },
+            "name": {"description": "Display name.", "type": "string"},
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 2.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "uri": {"description": "URL events are sent to.", "type": "string"},
+        },
+        "required": ["name", "uri", "hook"],
+        "type": "object",
+    },
+    "WebhookListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Webhook"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "WebhookRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/WebhookInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "Weekday": {
+        "description": "A day of the week (Kazoo also accepts its historical spelling `wensday`).",
+        "enum": [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "wensday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ],
+        "type": "string",
     },
 }

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from .callflow_input import CallflowInput
     from .callflow_search_view import CallflowSearchView
     from .cnam import Cnam
+    from .conference import Conference
+    from .conference_input import ConferenceInput
+    from .conference_member import ConferenceMember
+    from .conference_moderator import ConferenceModerator
     from .device import Device
     from .device_hotdesk import DeviceHotdesk
     from .device_input import DeviceInput
@@ -56,6 +60,13 @@ if TYPE_CHECKING:
     from .phone_number_state import PhoneNumberState
     from .phone_number_summary import PhoneNumberSummary
     from .ringtones import Ringtones
+    from .temporal_rule import TemporalRule
+    from .temporal_rule_cycle import TemporalRuleCycle
+    from .temporal_rule_input import TemporalRuleInput
+    from .temporal_rule_input_ordinal import TemporalRuleInputOrdinal
+    from .temporal_rule_ordinal import TemporalRuleOrdinal
+    from .temporal_rule_set import TemporalRuleSet
+    from .temporal_rule_set_input import TemporalRuleSetInput
     from .user import User
     from .user_hotdesk import UserHotdesk
     from .user_input import UserInput
@@ -63,6 +74,22 @@ if TYPE_CHECKING:
     from .user_priv_level import UserPrivLevel
     from .user_voicemail import UserVoicemail
     from .user_voicemail_notify import UserVoicemailNotify
+    from .voicemail_box import VoicemailBox
+    from .voicemail_box_input import VoicemailBoxInput
+    from .voicemail_box_input_media_extension import VoicemailBoxInputMediaExtension
+    from .voicemail_box_media import VoicemailBoxMedia
+    from .voicemail_box_media_extension import VoicemailBoxMediaExtension
+    from .voicemail_folder import VoicemailFolder
+    from .voicemail_message import VoicemailMessage
+    from .voicemail_message_input import VoicemailMessageInput
+    from .voicemail_message_input_folder import VoicemailMessageInputFolder
+    from .webhook import Webhook
+    from .webhook_format import WebhookFormat
+    from .webhook_http_verb import WebhookHttpVerb
+    from .webhook_input import WebhookInput
+    from .webhook_input_format import WebhookInputFormat
+    from .webhook_input_http_verb import WebhookInputHttpVerb
+    from .weekday import Weekday
 
 _MODULES: dict[str, str] = {
     "Account": "account",
@@ -87,6 +114,10 @@ _MODULES: dict[str, str] = {
     "CallflowInput": "callflow_input",
     "CallflowSearchView": "callflow_search_view",
     "Cnam": "cnam",
+    "Conference": "conference",
+    "ConferenceInput": "conference_input",
+    "ConferenceMember": "conference_member",
+    "ConferenceModerator": "conference_moderator",
     "Device": "device",
     "DeviceHotdesk": "device_hotdesk",
     "DeviceInput": "device_input",
@@ -114,6 +145,13 @@ _MODULES: dict[str, str] = {
     "PhoneNumberState": "phone_number_state",
     "PhoneNumberSummary": "phone_number_summary",
     "Ringtones": "ringtones",
+    "TemporalRule": "temporal_rule",
+    "TemporalRuleCycle": "temporal_rule_cycle",
+    "TemporalRuleInput": "temporal_rule_input",
+    "TemporalRuleInputOrdinal": "temporal_rule_input_ordinal",
+    "TemporalRuleOrdinal": "temporal_rule_ordinal",
+    "TemporalRuleSet": "temporal_rule_set",
+    "TemporalRuleSetInput": "temporal_rule_set_input",
     "User": "user",
     "UserHotdesk": "user_hotdesk",
     "UserInput": "user_input",
@@ -121,6 +159,22 @@ _MODULES: dict[str, str] = {
     "UserPrivLevel": "user_priv_level",
     "UserVoicemail": "user_voicemail",
     "UserVoicemailNotify": "user_voicemail_notify",
+    "VoicemailBox": "voicemail_box",
+    "VoicemailBoxInput": "voicemail_box_input",
+    "VoicemailBoxInputMediaExtension": "voicemail_box_input_media_extension",
+    "VoicemailBoxMedia": "voicemail_box_media",
+    "VoicemailBoxMediaExtension": "voicemail_box_media_extension",
+    "VoicemailFolder": "voicemail_folder",
+    "VoicemailMessage": "voicemail_message",
+    "VoicemailMessageInput": "voicemail_message_input",
+    "VoicemailMessageInputFolder": "voicemail_message_input_folder",
+    "Webhook": "webhook",
+    "WebhookFormat": "webhook_format",
+    "WebhookHttpVerb": "webhook_http_verb",
+    "WebhookInput": "webhook_input",
+    "WebhookInputFormat": "webhook_input_format",
+    "WebhookInputHttpVerb": "webhook_input_http_verb",
+    "Weekday": "weekday",
 }
 
 __all__ = [
@@ -146,6 +200,10 @@ __all__ = [
     "CallflowInput",
     "CallflowSearchView",
     "Cnam",
+    "Conference",
+    "ConferenceInput",
+    "ConferenceMember",
+    "ConferenceModerator",
     "Device",
     "DeviceHotdesk",
     "DeviceInput",
@@ -173,6 +231,13 @@ __all__ = [
     "PhoneNumberState",
     "PhoneNumberSummary",
     "Ringtones",
+    "TemporalRule",
+    "TemporalRuleCycle",
+    "TemporalRuleInput",
+    "TemporalRuleInputOrdinal",
+    "TemporalRuleOrdinal",
+    "TemporalRuleSet",
+    "TemporalRuleSetInput",
     "User",
     "UserHotdesk",
     "UserInput",
@@ -180,6 +245,22 @@ __all__ = [
     "UserPrivLevel",
     "UserVoicemail",
     "UserVoicemailNotify",
+    "VoicemailBox",
+    "VoicemailBoxInput",
+    "VoicemailBoxInputMediaExtension",
+    "VoicemailBoxMedia",
+    "VoicemailBoxMediaExtension",
+    "VoicemailFolder",
+    "VoicemailMessage",
+    "VoicemailMessageInput",
+    "VoicemailMessageInputFolder",
+    "Webhook",
+    "WebhookFormat",
+    "WebhookHttpVerb",
+    "WebhookInput",
+    "WebhookInputFormat",
+    "WebhookInputHttpVerb",
+    "Weekday",
 ]
 
 
