@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._types import NOT_GIVEN, NotGiven, Timeout
@@ -11,6 +12,9 @@ if TYPE_CHECKING:
     from ._core import Core, RequestOptions
 
 __all__ = ["BaseResource", "ResourceHost"]
+
+#: Seconds from 0000-01-01 (Erlang's Gregorian calendar) to the Unix epoch.
+GREGORIAN_OFFSET = 62_167_219_200
 
 # Kazoo listing query verbs that take a key name, not filters on a field named so.
 _QUERY_VERBS = frozenset({"value_missing"})
@@ -73,6 +77,15 @@ class BaseResource(ResourceHost):
                 schema = {"type": "object", "properties": dict(schemas)}
                 validate_body(given, schema, {}, partial=False)
         return query
+
+    @staticmethod
+    def _gregorian(value: datetime | int | NotGiven) -> int | NotGiven:
+        """A time as Kazoo's Gregorian seconds (seconds since year 0; naive datetimes are UTC)."""
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return int(value.timestamp()) + GREGORIAN_OFFSET
+        return value
 
     @staticmethod
     def _filters(

@@ -361,10 +361,13 @@ def _module_name(class_name: str) -> str:
 def _param_view(
     prop: Any, raw: dict[str, Any] | None, imports: set[tuple[str, str]], ctx: ApiContext
 ) -> dict[str, Any]:
+    gregorian = bool((raw or {}).get("x-gregorian"))
     return {
         "py": kwarg_name(raw_str(prop.name), str(prop.python_name), raw),
         "json": raw_str(prop.name),
-        "type": input_type_str(prop, imports, ctx),
+        # x-gregorian: a time given as a datetime, sent as Gregorian seconds (Kazoo's clock)
+        "type": "datetime | int" if gregorian else input_type_str(prop, imports, ctx),
+        "gregorian": gregorian,
         "required": prop.required,
         "doc": clean(prop.description) or clean((raw or {}).get("description")),
         "default": (raw or {}).get("schema", {}).get("default"),

@@ -54,3 +54,70 @@ class Seeding:
                 caller_id_name=caller_id_name,
                 **fields,
             )
+
+    def add_cdr(
+        self,
+        *,
+        account_id: str | None = None,
+        timestamp: int | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Record a finished call leg (a CDR) ending at ``timestamp`` (Gregorian seconds,
+        default now); ``fields`` are CDR fields (``call_direction``, ``caller_id_number``,
+        ``interaction_id`` ...). Returns the stored record with its ``id``."""
+        from ._cdrs import add_cdr
+
+        core = self._core
+        with core.store.lock:
+            doc = add_cdr(
+                core.store,
+                account_id or self.master_account_id,
+                core.clock.gregorian() if timestamp is None else timestamp,
+                fields,
+            )
+            return doc.render()
+
+    def register_device(
+        self, username: str, *, account_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Make a SIP registration appear in ``GET /registrations``; returns it."""
+        return self._live("registration", account_id, _registration(username, fields))
+
+    def start_call(self, *, account_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Make a call in progress appear in ``GET /channels``; returns the channel."""
+        return self._live("channel", account_id, _channel(self._core, fields))
+
+    def _live(self, kind: str, account_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        store = self._core.store
+        with store.lock:
+            doc = store.make_doc(kind, account_id or self.master_account_id, data)
+            store.add(doc)
+            return dict(doc.data)
+
+
+def _registration(username: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "username": username,
+        "realm": "sip.audian.com",
+        "contact": f"sip:{username}@192.0.2.10:5060",
+        "user_agent": "Yealink SIP-T46S",
+        "expires": 300,
+        "network_ip": "192.0.2.10",
+        "network_port": "5060",
+        **fields,
+    }
+
+
+def _channel(core: Core, fields: dict[str, Any]) -> dict[str, Any]:
+    uuid = core.store.new_hex(32)
+    return {
+        "uuid": uuid,
+        "call_id": uuid,
+        "direction": "inbound",
+        "caller_id_number": "+14155550111",
+        "callee_id_number": "100",
+        "state": "active",
+        "answered": True,
+        "timestamp": int(core.clock.gregorian() - 62_167_219_200),
+        **fields,
+    }

@@ -14,9 +14,13 @@ from audian_async._resource import ResourceHost
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import AccountsResource
     from audian_async._generated.audian.resources.callflows import CallflowsResource
+    from audian_async._generated.audian.resources.cdrs import CdrsResource
+    from audian_async._generated.audian.resources.channels import ChannelsResource
     from audian_async._generated.audian.resources.conferences import ConferencesResource
     from audian_async._generated.audian.resources.devices import DevicesResource
     from audian_async._generated.audian.resources.phone_numbers import PhoneNumbersResource
+    from audian_async._generated.audian.resources.presence import PresenceResource
+    from audian_async._generated.audian.resources.registrations import RegistrationsResource
     from audian_async._generated.audian.resources.temporal_rule_sets import TemporalRuleSetsResource
     from audian_async._generated.audian.resources.temporal_rules import TemporalRulesResource
     from audian_async._generated.audian.resources.users import UsersResource
@@ -102,6 +106,34 @@ class Resources(ResourceHost):
         return WebhooksResource(self._core)
 
     @cached_property
+    def cdrs(self) -> CdrsResource:
+        """Call detail records."""
+        from audian_async._generated.audian.resources.cdrs import CdrsResource
+
+        return CdrsResource(self._core)
+
+    @cached_property
+    def registrations(self) -> RegistrationsResource:
+        """SIP registrations of the account's devices."""
+        from audian_async._generated.audian.resources.registrations import RegistrationsResource
+
+        return RegistrationsResource(self._core)
+
+    @cached_property
+    def channels(self) -> ChannelsResource:
+        """Calls in progress."""
+        from audian_async._generated.audian.resources.channels import ChannelsResource
+
+        return ChannelsResource(self._core)
+
+    @cached_property
+    def presence(self) -> PresenceResource:
+        """Presence (BLF) status of users."""
+        from audian_async._generated.audian.resources.presence import PresenceResource
+
+        return PresenceResource(self._core)
+
+    @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
         return RawResources(self._core)
@@ -182,13 +214,45 @@ class RawResources(ResourceHost):
 
         return RawWebhooksResource(self._core)
 
+    @cached_property
+    def cdrs(self) -> RawCdrsResource:
+        """Call detail records. (raw responses)"""
+        from audian_async._generated.audian.resources.cdrs import RawCdrsResource
+
+        return RawCdrsResource(self._core)
+
+    @cached_property
+    def registrations(self) -> RawRegistrationsResource:
+        """SIP registrations of the account's devices. (raw responses)"""
+        from audian_async._generated.audian.resources.registrations import RawRegistrationsResource
+
+        return RawRegistrationsResource(self._core)
+
+    @cached_property
+    def channels(self) -> RawChannelsResource:
+        """Calls in progress. (raw responses)"""
+        from audian_async._generated.audian.resources.channels import RawChannelsResource
+
+        return RawChannelsResource(self._core)
+
+    @cached_property
+    def presence(self) -> RawPresenceResource:
+        """Presence (BLF) status of users. (raw responses)"""
+        from audian_async._generated.audian.resources.presence import RawPresenceResource
+
+        return RawPresenceResource(self._core)
+
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import RawAccountsResource
     from audian_async._generated.audian.resources.callflows import RawCallflowsResource
+    from audian_async._generated.audian.resources.cdrs import RawCdrsResource
+    from audian_async._generated.audian.resources.channels import RawChannelsResource
     from audian_async._generated.audian.resources.conferences import RawConferencesResource
     from audian_async._generated.audian.resources.devices import RawDevicesResource
     from audian_async._generated.audian.resources.phone_numbers import RawPhoneNumbersResource
+    from audian_async._generated.audian.resources.presence import RawPresenceResource
+    from audian_async._generated.audian.resources.registrations import RawRegistrationsResource
     from audian_async._generated.audian.resources.temporal_rule_sets import (
         RawTemporalRuleSetsResource,
     )

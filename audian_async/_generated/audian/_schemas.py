@@ -483,6 +483,170 @@ SCHEMAS: dict[str, Any] = {
         "enum": ["number", "name_and_number", "name"],
         "type": "string",
     },
+    "Cdr": {
+        "description": "A call detail record (one leg of a call).",
+        "properties": {
+            "authorizing_id": {
+                "description": "Id of the device or resource that placed the leg.",
+                "type": "string",
+            },
+            "billing_seconds": {
+                "description": "Billable seconds (from answer).",
+                "type": ["integer", "string"],
+            },
+            "call_direction": {
+                "description": "Direction relative to the switch: `inbound` or `outbound`.",
+                "type": "string",
+            },
+            "call_id": {"description": "SIP Call-ID of the leg.", "type": "string"},
+            "callee_id_name": {"description": "Callee name.", "type": "string"},
+            "callee_id_number": {"description": "Callee number.", "type": "string"},
+            "caller_id_name": {"description": "Caller name.", "type": "string"},
+            "caller_id_number": {"description": "Caller number.", "type": "string"},
+            "custom_channel_vars": {"description": "Kazoo channel variables.", "type": "object"},
+            "direction": {
+                "description": "Direction of the call as Audian shows it.",
+                "type": "string",
+            },
+            "disposition": {"description": "Final disposition of the leg.", "type": "string"},
+            "duration_seconds": {
+                "description": "Length of the leg in seconds.",
+                "type": ["integer", "string"],
+            },
+            "from": {"description": "SIP From.", "type": "string"},
+            "hangup_cause": {
+                "description": "Why it ended, such as `NORMAL_CLEARING`.",
+                "type": "string",
+            },
+            "hangup_code": {
+                "description": "SIP code of the hangup, such as `sip:200`.",
+                "type": "string",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "interaction_id": {
+                "description": "Id shared by every leg of the call (see `legs`).",
+                "type": "string",
+            },
+            "media_server": {"description": "Media server that handled the leg.", "type": "string"},
+            "other_leg_call_id": {"description": "Call-ID of the bridged leg.", "type": "string"},
+            "owner_id": {"description": "Id of the user the leg belongs to.", "type": "string"},
+            "request": {"description": "SIP request URI.", "type": "string"},
+            "ringing_seconds": {
+                "description": "Seconds spent ringing.",
+                "type": ["integer", "string"],
+            },
+            "timestamp": {
+                "description": "When the leg ended, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "to": {"description": "SIP To.", "type": "string"},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "CdrEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Cdr"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "CdrLegsEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Cdr"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "CdrListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Cdr"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "CdrSummary": {
+        "description": "Totals of the CDRs in a window.",
+        "properties": {
+            "billing_seconds": {"description": "Total billable seconds.", "type": "integer"},
+            "created_from": {
+                "description": "Start of the window, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "created_to": {
+                "description": "End of the window, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "duration_seconds": {"description": "Total length in seconds.", "type": "integer"},
+            "inbound": {"description": "Number of inbound legs.", "type": "integer"},
+            "outbound": {"description": "Number of outbound legs.", "type": "integer"},
+            "total_calls": {"description": "Number of CDRs.", "type": "integer"},
+        },
+        "type": "object",
+    },
+    "CdrSummaryEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/CdrSummary"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "Channel": {
+        "description": "A call leg in progress.",
+        "properties": {
+            "answered": {"description": "Whether it was answered.", "type": "boolean"},
+            "authorizing_id": {
+                "description": "Id of the device that placed or took the call.",
+                "type": "string",
+            },
+            "call_id": {"description": "SIP Call-ID.", "type": "string"},
+            "callee_id_name": {"description": "Callee name.", "type": "string"},
+            "callee_id_number": {"description": "Callee number.", "type": "string"},
+            "caller_id_name": {"description": "Caller name.", "type": "string"},
+            "caller_id_number": {"description": "Caller number.", "type": "string"},
+            "destination": {"description": "Dialed destination.", "type": "string"},
+            "direction": {"description": "`inbound` or `outbound`.", "type": "string"},
+            "owner_id": {"description": "Id of the user the channel belongs to.", "type": "string"},
+            "presence_id": {"description": "Presence id of the endpoint.", "type": "string"},
+            "realm": {"description": "SIP realm.", "type": "string"},
+            "state": {"description": "Channel state, such as `active`.", "type": "string"},
+            "timestamp": {
+                "description": "When it started (Unix seconds, or ISO 8601).",
+                "type": ["integer", "string"],
+            },
+            "username": {"description": "SIP username of the endpoint.", "type": "string"},
+            "uuid": {"description": "Id of the channel.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "ChannelListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Channel"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "Cnam": {
         "description": "Caller name (CNAM) settings of a number.",
         "properties": {
@@ -1481,6 +1645,109 @@ SCHEMAS: dict[str, Any] = {
             "updated": {"description": "Last update time.", "type": ["integer", "string"]},
         },
         "type": "object",
+    },
+    "Presence": {
+        "description": "The presence of one user.",
+        "properties": {
+            "message": {"description": "Free-text status message.", "type": "string"},
+            "presence_id": {"description": "Presence id (the BLF key).", "type": "string"},
+            "status": {
+                "$ref": "#/components/schemas/PresenceStatus",
+                "description": "Status: `available`, `busy`, `away`, `dnd`, `offline` ...",
+            },
+            "user_id": {"description": "Id of the user.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "PresenceEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Presence"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "PresenceInput": {
+        "description": "A presence change.",
+        "properties": {
+            "message": {
+                "description": "Free-text status message.",
+                "maxLength": 256,
+                "type": "string",
+            },
+            "status": {
+                "$ref": "#/components/schemas/PresenceStatus",
+                "description": "Status: `available`, `busy`, `away`, `dnd`, `offline` ...",
+            },
+        },
+        "type": "object",
+    },
+    "PresenceListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Presence"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "PresenceRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/PresenceInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "PresenceStatus": {
+        "description": "A presence status.",
+        "enum": ["available", "busy", "away", "dnd", "offline"],
+        "type": "string",
+        "x-open-enum": True,
+    },
+    "Registration": {
+        "description": "A SIP registration of a device.",
+        "properties": {
+            "authorizing_id": {"description": "Id of the device.", "type": "string"},
+            "contact": {"description": "Contact URI the device registered.", "type": "string"},
+            "event_timestamp": {
+                "description": "When it registered, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "expires": {"description": "Seconds the registration lasts.", "type": "integer"},
+            "network_ip": {
+                "description": "IP address the registration came from.",
+                "type": "string",
+            },
+            "network_port": {
+                "description": "Port the registration came from.",
+                "type": ["string", "integer"],
+            },
+            "owner_id": {"description": "Id of the user who owns the device.", "type": "string"},
+            "realm": {"description": "SIP realm.", "type": "string"},
+            "user_agent": {"description": "User agent of the device.", "type": "string"},
+            "username": {"description": "SIP username.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "RegistrationListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/Registration"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
     },
     "Ringtones": {
         "description": "Alert-Info headers that select ringtones. Default: `{}`.",

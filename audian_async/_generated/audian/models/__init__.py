@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .callflow_action import CallflowAction
     from .callflow_input import CallflowInput
     from .callflow_search_view import CallflowSearchView
+    from .cdr import Cdr
+    from .cdr_summary import CdrSummary
+    from .channel import Channel
     from .cnam import Cnam
     from .conference import Conference
     from .conference_input import ConferenceInput
@@ -59,6 +62,10 @@ if TYPE_CHECKING:
     from .phone_number_input_create_with_state import PhoneNumberInputCreateWithState
     from .phone_number_state import PhoneNumberState
     from .phone_number_summary import PhoneNumberSummary
+    from .presence import Presence
+    from .presence_input import PresenceInput
+    from .presence_status import PresenceStatus
+    from .registration import Registration
     from .ringtones import Ringtones
     from .temporal_rule import TemporalRule
     from .temporal_rule_cycle import TemporalRuleCycle
@@ -113,6 +120,9 @@ _MODULES: dict[str, str] = {
     "CallflowAction": "callflow_action",
     "CallflowInput": "callflow_input",
     "CallflowSearchView": "callflow_search_view",
+    "Cdr": "cdr",
+    "CdrSummary": "cdr_summary",
+    "Channel": "channel",
     "Cnam": "cnam",
     "Conference": "conference",
     "ConferenceInput": "conference_input",
@@ -144,6 +154,10 @@ _MODULES: dict[str, str] = {
     "PhoneNumberInputCreateWithState": "phone_number_input_create_with_state",
     "PhoneNumberState": "phone_number_state",
     "PhoneNumberSummary": "phone_number_summary",
+    "Presence": "presence",
+    "PresenceInput": "presence_input",
+    "PresenceStatus": "presence_status",
+    "Registration": "registration",
     "Ringtones": "ringtones",
     "TemporalRule": "temporal_rule",
     "TemporalRuleCycle": "temporal_rule_cycle",
@@ -199,6 +213,9 @@ __all__ = [
     "CallflowAction",
     "CallflowInput",
     "CallflowSearchView",
+    "Cdr",
+    "CdrSummary",
+    "Channel",
     "Cnam",
     "Conference",
     "ConferenceInput",
@@ -230,6 +247,10 @@ __all__ = [
     "PhoneNumberInputCreateWithState",
     "PhoneNumberState",
     "PhoneNumberSummary",
+    "Presence",
+    "PresenceInput",
+    "PresenceStatus",
+    "Registration",
     "Ringtones",
     "TemporalRule",
     "TemporalRuleCycle",
