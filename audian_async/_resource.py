@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._types import NOT_GIVEN, NotGiven, Timeout
 
@@ -77,6 +77,30 @@ class BaseResource(ResourceHost):
                 schema = {"type": "object", "properties": dict(schemas)}
                 validate_body(given, schema, {}, partial=False)
         return query
+
+    def _multipart(
+        self,
+        fields: Mapping[str, Any],
+        upload: tuple[str, str, bytes | BinaryIO, str],
+        schema: Mapping[str, Any],
+        validate: bool | None,
+    ) -> tuple[bytes, str]:
+        """A ``multipart/form-data`` body: the given text fields (checked against ``schema``
+        first) and one file, given as bytes or a binary file object."""
+        given = {k: v for k, v in fields.items() if v is not NOT_GIVEN and v is not None}
+        enabled = self._core.shared.validate if validate is None else validate
+        if enabled:
+            from ._validate import validate_body
+
+            validate_body(given, schema, {}, partial=False)
+        name, filename, document, content_type = upload
+        data = document if isinstance(document, bytes | bytearray) else document.read()
+        if not isinstance(data, bytes | bytearray):
+            raise TypeError(f"{name} must be bytes or a binary file, not {type(data).__name__}")
+        from ._multipart import encode_multipart
+
+        text = {k: str(v) for k, v in given.items()}
+        return encode_multipart(text, name, filename, bytes(data), content_type)
 
     @staticmethod
     def _gregorian(value: datetime | int | NotGiven) -> int | NotGiven:

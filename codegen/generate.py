@@ -432,7 +432,8 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
 
     body: dict[str, Any] | None = None
     if endpoint.bodies:
-        body_prop = endpoint.bodies[0].prop
+        json_bodies = [b for b in endpoint.bodies if "json" in str(b.content_type)]
+        body_prop = (json_bodies or endpoint.bodies)[0].prop
         raw_body = op["requestBody"]["content"]["application/json"]["schema"]
         wrapper = ctx.resolve(raw_body)
         wrap = envelope == "kazoo" and ctx._is_data_wrapper(wrapper)
@@ -522,6 +523,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         returns = "AbstractAsyncContextManager[StreamingResponse]"
 
     filters = op.get("x-filters")
+    upload = _upload_view(op, ctx)
     doc_lines = [clean(op.get("summary")) or f"{method} {path}"]
     if op.get("description"):
         doc_lines.append(clean(op.get("description")))
@@ -546,9 +548,53 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "auth": op.get("security", None) != [],
         "imports": sorted(imports),
         "stream": stream,
+        "upload": upload,
+        "accept_charges": bool(op.get("x-accept-charges")) and body is not None,
         "error_in_body": bool(op.get("x-error-in-body")),
         "status": status,
         "const": re.sub(r"\W", "_", verb).upper(),
+    }
+
+
+def _upload_view(op: dict[str, Any], ctx: ApiContext) -> dict[str, Any] | None:
+    """``x-upload``: a second method sending the operation's multipart/form-data body."""
+    spec = op.get("x-upload")
+    if not spec:
+        return None
+    schema = ctx.resolve(op["requestBody"]["content"]["multipart/form-data"]["schema"])
+    required = set(schema.get("required", []))
+    fields: list[dict[str, Any]] = []
+    file_field: dict[str, Any] | None = None
+    for name, prop in schema.get("properties", {}).items():
+        view = {
+            "py": kwarg_name(name, None, prop),
+            "json": name,
+            "required": name in required,
+            "doc": clean(prop.get("description")),
+        }
+        if prop.get("format") == "binary":
+            file_field = view
+        else:
+            fields.append(view)
+    if file_field is None:
+        raise SystemExit(f"{op.get('operationId')}: x-upload needs a `format: binary` field")
+    fields.sort(key=lambda f: not f["required"])
+    check = {
+        "type": "object",
+        "required": [f["json"] for f in fields if f["required"]],
+        "properties": {
+            f["json"]: {
+                k: v for k, v in schema["properties"][f["json"]].items() if k != "description"
+            }
+            for f in fields
+        },
+    }
+    return {
+        "verb": spec["verb"],
+        "summary": clean(spec.get("summary")) or "Send as multipart/form-data.",
+        "fields": fields,
+        "file": file_field,
+        "schema": check,
     }
 
 
@@ -623,6 +669,7 @@ def build_config(spec: Path, out: Path) -> Config:
                 "audio/wav": "application/octet-stream",
                 "audio/x-wav": "application/octet-stream",
                 "audio/mpeg": "application/octet-stream",
+                "application/pdf": "application/octet-stream",
             },
         ),
         MetaType.NONE,

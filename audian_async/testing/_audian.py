@@ -12,7 +12,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,6 +34,7 @@ from ._envelope import (
     validation_error,
 )
 from ._flat_accounts import FlatError, create_flat_account, flat_error, render_flat
+from ._forms import Upload, parse_form
 from ._jwt import Claims
 from ._kinds import ACCOUNT, KINDS, Kind
 from ._listing import Row, list_rows
@@ -84,6 +85,10 @@ class Call:
     claims: Claims | None
     body: Any
     meta: Meta
+    #: Files of a ``multipart/form-data`` request, by field name.
+    files: dict[str, Upload] = field(default_factory=dict)
+    #: The request envelope's top-level ``accept_charges`` (Kazoo's answer to a 402).
+    accept_charges: bool = False
 
     @property
     def account(self) -> Doc:
@@ -486,6 +491,15 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _read_form(request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+    try:
+        return parse_form(request.headers.get("content-type", ""), await request.body())
+    except ValueError as exc:
+        raise validation_error(
+            {"multipart": {"invalid": {"message": str(exc), "target": "body"}}}
+        ) from None
+
+
 async def _read_body(request: Request, flat: bool) -> Any:
     raw = await request.body()
     if not raw.strip():
@@ -513,6 +527,7 @@ async def _read_body(request: Request, flat: bool) -> Any:
                 }
             }
         )
+    request.state.accept_charges = parsed.get("accept_charges") is True
     data = parsed.get("data", {})
     if not isinstance(data, dict):
         raise validation_error(
@@ -556,7 +571,13 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
                 raise ApiError(401, "invalid_credentials", {"message": "invalid credentials"})
             if claims is None:
                 raise ApiError(401, "invalid credentials", {})
-        body = await _read_body(request, endpoint.flat) if method in BODY_METHODS else None
+        files: dict[str, Upload] = {}
+        if method not in BODY_METHODS:
+            body = None
+        elif request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body, files = await _read_form(request)
+        else:
+            body = await _read_body(request, endpoint.flat)
         call = Call(
             core=core,
             method=method,
@@ -565,6 +586,8 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
             claims=claims,
             body=body,
             meta=meta,
+            files=files,
+            accept_charges=getattr(request.state, "accept_charges", False),
         )
         with core.store.lock:
             if "account_id" in call.params and claims is not None:

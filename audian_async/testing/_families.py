@@ -17,9 +17,18 @@ __all__ = ["family_endpoints", "family_kinds"]
 
 
 def _modules() -> list[object]:
-    from . import _cdrs, _conferences, _live, _temporal, _voicemail, _webhooks
+    from . import (
+        _billing,
+        _cdrs,
+        _conferences,
+        _faxes,
+        _live,
+        _temporal,
+        _voicemail,
+        _webhooks,
+    )
 
-    return [_voicemail, _conferences, _temporal, _webhooks, _cdrs, _live]
+    return [_voicemail, _conferences, _temporal, _webhooks, _cdrs, _live, _faxes, _billing]
 
 
 def family_kinds() -> dict[str, Kind]:

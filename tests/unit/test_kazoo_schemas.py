@@ -155,7 +155,16 @@ def values(schema: Mapping[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
     return fitting(schema, depth)
 
 
-_SAMPLES = ["abcd", "a", "ops@localhost", "+14155550100", "America/New_York", "1", "PCMU"]
+_SAMPLES = [
+    "abcd",
+    "a",
+    "ops@localhost",
+    "+14155550100",
+    "America/New_York",
+    "1",
+    "PCMU",
+    "https://example.com/a.pdf",
+]
 
 
 def sample(schema: Mapping[str, Any]) -> Any:

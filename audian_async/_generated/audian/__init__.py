@@ -13,11 +13,13 @@ from audian_async._resource import ResourceHost
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import AccountsResource
+    from audian_async._generated.audian.resources.billing import BillingResource
     from audian_async._generated.audian.resources.callflows import CallflowsResource
     from audian_async._generated.audian.resources.cdrs import CdrsResource
     from audian_async._generated.audian.resources.channels import ChannelsResource
     from audian_async._generated.audian.resources.conferences import ConferencesResource
     from audian_async._generated.audian.resources.devices import DevicesResource
+    from audian_async._generated.audian.resources.faxes import FaxesResource
     from audian_async._generated.audian.resources.phone_numbers import PhoneNumbersResource
     from audian_async._generated.audian.resources.presence import PresenceResource
     from audian_async._generated.audian.resources.registrations import RegistrationsResource
@@ -134,6 +136,20 @@ class Resources(ResourceHost):
         return PresenceResource(self._core)
 
     @cached_property
+    def faxes(self) -> FaxesResource:
+        """Faxes sent and received."""
+        from audian_async._generated.audian.resources.faxes import FaxesResource
+
+        return FaxesResource(self._core)
+
+    @cached_property
+    def billing(self) -> BillingResource:
+        """Balance, transactions, subscriptions and service plans."""
+        from audian_async._generated.audian.resources.billing import BillingResource
+
+        return BillingResource(self._core)
+
+    @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
         return RawResources(self._core)
@@ -242,14 +258,30 @@ class RawResources(ResourceHost):
 
         return RawPresenceResource(self._core)
 
+    @cached_property
+    def faxes(self) -> RawFaxesResource:
+        """Faxes sent and received. (raw responses)"""
+        from audian_async._generated.audian.resources.faxes import RawFaxesResource
+
+        return RawFaxesResource(self._core)
+
+    @cached_property
+    def billing(self) -> RawBillingResource:
+        """Balance, transactions, subscriptions and service plans. (raw responses)"""
+        from audian_async._generated.audian.resources.billing import RawBillingResource
+
+        return RawBillingResource(self._core)
+
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import RawAccountsResource
+    from audian_async._generated.audian.resources.billing import RawBillingResource
     from audian_async._generated.audian.resources.callflows import RawCallflowsResource
     from audian_async._generated.audian.resources.cdrs import RawCdrsResource
     from audian_async._generated.audian.resources.channels import RawChannelsResource
     from audian_async._generated.audian.resources.conferences import RawConferencesResource
     from audian_async._generated.audian.resources.devices import RawDevicesResource
+    from audian_async._generated.audian.resources.faxes import RawFaxesResource
     from audian_async._generated.audian.resources.phone_numbers import RawPhoneNumbersResource
     from audian_async._generated.audian.resources.presence import RawPresenceResource
     from audian_async._generated.audian.resources.registrations import RawRegistrationsResource

@@ -244,6 +244,24 @@ SCHEMAS: dict[str, Any] = {
         "required": ["account_id"],
         "type": "object",
     },
+    "Balance": {
+        "description": "The account balance.",
+        "properties": {
+            "balance": {"description": "Prepaid credit left.", "type": "number"},
+            "currency": {"description": "Currency code, such as `USD`.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "BalanceEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Balance"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "CallForward": {
         "description": "Call forwarding settings.",
         "properties": {
@@ -928,6 +946,25 @@ SCHEMAS: dict[str, Any] = {
         "required": ["data"],
         "type": "object",
     },
+    "CreditInput": {
+        "description": "Credit to buy.",
+        "properties": {
+            "amount": {
+                "description": "Amount to add, in the account currency.",
+                "exclusiveMinimum": 0,
+                "type": "number",
+            }
+        },
+        "required": ["amount"],
+        "type": "object",
+    },
+    "CreditRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/CreditInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
     "Device": {
         "description": "A device (endpoint) of an account.",
         "properties": {
@@ -1386,6 +1423,182 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "Fax": {
+        "description": "A fax (sent or received).",
+        "properties": {
+            "attempts": {"description": "Delivery attempts so far.", "type": "integer"},
+            "direction": {"description": "`outbound` or `inbound`.", "type": "string"},
+            "document": {
+                "$ref": "#/components/schemas/FaxDocument",
+                "description": "Where the document came from (URL sends).",
+            },
+            "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
+            "from_number": {"description": "Number the fax is sent from.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "notifications": {
+                "$ref": "#/components/schemas/FaxNotifications",
+                "description": "Who is told how the transmission went.",
+            },
+            "pages": {"description": "Number of pages.", "type": "integer"},
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 1.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "status": {
+                "description": "Transmission status: `pending`, `processing`, `sent`, `failed` ...",
+                "type": "string",
+            },
+            "timestamp": {
+                "description": "When it was queued (ISO 8601).",
+                "type": ["string", "integer"],
+            },
+            "to_name": {"description": "Name of the recipient (cover page).", "type": "string"},
+            "to_number": {"description": "Number the fax is sent to.", "type": "string"},
+            "tx_result": {
+                "$ref": "#/components/schemas/FaxTxResult",
+                "description": "Outcome of the transmission.",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "FaxDocument": {
+        "description": "Where the server fetches the document to fax.",
+        "properties": {
+            "content": {
+                "description": "Body sent when fetching with `post`.",
+                "maxLength": 256,
+                "type": "string",
+            },
+            "content_type": {
+                "description": "Content-Type header used when fetching with `post`.",
+                "type": "string",
+            },
+            "host": {"description": "Host header used when fetching.", "type": "string"},
+            "method": {
+                "description": "HTTP method used to fetch it. Default: `get`.",
+                "enum": ["get", "post"],
+                "type": "string",
+            },
+            "referer": {"description": "Referer header used when fetching.", "type": "string"},
+            "url": {
+                "description": "URL of the document (http or https).",
+                "pattern": "^https?://",
+                "type": "string",
+            },
+        },
+        "required": ["url"],
+        "type": "object",
+    },
+    "FaxEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Fax"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "FaxInput": {
+        "description": "A fax to send; the server fetches `document.url`.",
+        "properties": {
+            "document": {
+                "$ref": "#/components/schemas/FaxDocument",
+                "description": "Where the server fetches the document.",
+            },
+            "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
+            "from_number": {"description": "Number the fax is sent from.", "type": "string"},
+            "notifications": {
+                "$ref": "#/components/schemas/FaxNotifications",
+                "description": "Who is told how the transmission went.",
+            },
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 1.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "to_name": {"description": "Name of the recipient (cover page).", "type": "string"},
+            "to_number": {"description": "Number the fax is sent to.", "type": "string"},
+        },
+        "required": ["to_number", "from_number", "document"],
+        "type": "object",
+    },
+    "FaxListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Fax"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "FaxNotifications": {
+        "description": "Status notifications of a fax.",
+        "properties": {
+            "email": {
+                "$ref": "#/components/schemas/FaxNotifyTargets",
+                "description": "Email recipients.",
+            },
+            "sms": {
+                "$ref": "#/components/schemas/FaxNotifyTargets",
+                "description": "SMS recipients.",
+            },
+        },
+        "type": "object",
+    },
+    "FaxNotifyTargets": {
+        "description": "Recipients of one kind of notification.",
+        "properties": {
+            "send_to": {
+                "anyOf": [{"type": "string"}, {"items": {"type": "string"}, "type": "array"}],
+                "description": "One recipient, or a list.",
+            }
+        },
+        "type": "object",
+    },
+    "FaxRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/FaxInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "FaxTxResult": {
+        "description": "The outcome of the transmission.",
+        "properties": {
+            "error_message": {"description": "Why it failed.", "type": "string"},
+            "fax_bad_rows": {"description": "Bad rows received.", "type": "integer"},
+            "fax_speed": {"description": "Transmission speed.", "type": "integer"},
+            "pages_sent": {"description": "Pages delivered.", "type": "integer"},
+            "success": {"description": "Whether it was delivered.", "type": "boolean"},
+            "time_elapsed": {"description": "Seconds the transmission took.", "type": "integer"},
+        },
+        "type": "object",
+    },
+    "FaxUpload": {
+        "description": "A fax sent with its document as a multipart upload.",
+        "properties": {
+            "document": {
+                "description": "The document: a PDF (or TIFF) file.",
+                "format": "binary",
+                "type": "string",
+            },
+            "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
+            "from_number": {"description": "Number the fax is sent from.", "type": "string"},
+            "to_name": {"description": "Name of the recipient (cover page).", "type": "string"},
+            "to_number": {"description": "Number the fax is sent to.", "type": "string"},
+        },
+        "required": ["to_number", "from_number", "document"],
+        "type": "object",
+        "x-sdk-model": False,
+    },
     "Featurecode": {
         "description": "Feature code that triggers the callflow.",
         "properties": {
@@ -1765,6 +1978,58 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "ServicePlan": {
+        "description": "A service plan: what each billable item costs.",
+        "properties": {
+            "description": {"description": "What the plan is.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "name": {"description": "Display name.", "type": "string"},
+            "plan": {
+                "description": 'Rates by category and item (`{"users": {"user": {"rate": 5}}}`).',
+                "type": "object",
+            },
+        },
+        "type": "object",
+    },
+    "ServicePlanListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/ServicePlan"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "Subscription": {
+        "description": "A billing subscription.",
+        "properties": {
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "next_bill_date": {"description": "Next billing date (ISO 8601).", "type": "string"},
+            "plan_id": {"description": "Plan the subscription follows.", "type": "string"},
+            "price": {"description": "Price per billing period.", "type": "number"},
+            "quantity": {"description": "Units subscribed.", "type": "integer"},
+            "status": {"description": "Status, such as `active`.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "SubscriptionListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/Subscription"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "TemporalRule": {
         "description": "A time-of-day / calendar rule used by `temporal_route` callflows.",
         "properties": {
@@ -2034,6 +2299,47 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["data"],
         "type": "object",
+    },
+    "Transaction": {
+        "description": "A billing transaction.",
+        "properties": {
+            "amount": {"description": "Amount in the account currency.", "type": "number"},
+            "created": {
+                "description": "When it was made (Gregorian seconds or ISO 8601).",
+                "type": ["integer", "string"],
+            },
+            "currency": {"description": "Currency code, such as `USD`.", "type": "string"},
+            "description": {"description": "What it was for.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "reason": {
+                "description": "Why it was made, such as `manual_addition`.",
+                "type": "string",
+            },
+            "type": {"description": "Kind: `debit`, `credit`, `recurring` ...", "type": "string"},
+        },
+        "type": "object",
+    },
+    "TransactionEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Transaction"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TransactionListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Transaction"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
     },
     "User": {
         "description": "A user of an account.",

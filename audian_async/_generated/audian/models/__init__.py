@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .address import Address
     from .api_auth_input import ApiAuthInput
     from .api_auth_result import ApiAuthResult
+    from .balance import Balance
     from .call_forward import CallForward
     from .call_restriction_rule import CallRestrictionRule
     from .call_restriction_rule_action import CallRestrictionRuleAction
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from .conference_input import ConferenceInput
     from .conference_member import ConferenceMember
     from .conference_moderator import ConferenceModerator
+    from .credit_input import CreditInput
     from .device import Device
     from .device_hotdesk import DeviceHotdesk
     from .device_input import DeviceInput
@@ -50,6 +52,13 @@ if TYPE_CHECKING:
     from .e911_status import E911Status
     from .endpoint_media import EndpointMedia
     from .endpoint_media_bypass_media_type_1 import EndpointMediaBypassMediaType1
+    from .fax import Fax
+    from .fax_document import FaxDocument
+    from .fax_document_method import FaxDocumentMethod
+    from .fax_input import FaxInput
+    from .fax_notifications import FaxNotifications
+    from .fax_notify_targets import FaxNotifyTargets
+    from .fax_tx_result import FaxTxResult
     from .featurecode import Featurecode
     from .media_audio import MediaAudio
     from .media_encryption import MediaEncryption
@@ -67,6 +76,8 @@ if TYPE_CHECKING:
     from .presence_status import PresenceStatus
     from .registration import Registration
     from .ringtones import Ringtones
+    from .service_plan import ServicePlan
+    from .subscription import Subscription
     from .temporal_rule import TemporalRule
     from .temporal_rule_cycle import TemporalRuleCycle
     from .temporal_rule_input import TemporalRuleInput
@@ -74,6 +85,7 @@ if TYPE_CHECKING:
     from .temporal_rule_ordinal import TemporalRuleOrdinal
     from .temporal_rule_set import TemporalRuleSet
     from .temporal_rule_set_input import TemporalRuleSetInput
+    from .transaction import Transaction
     from .user import User
     from .user_hotdesk import UserHotdesk
     from .user_input import UserInput
@@ -108,6 +120,7 @@ _MODULES: dict[str, str] = {
     "Address": "address",
     "ApiAuthInput": "api_auth_input",
     "ApiAuthResult": "api_auth_result",
+    "Balance": "balance",
     "CallForward": "call_forward",
     "CallRestrictionRule": "call_restriction_rule",
     "CallRestrictionRuleAction": "call_restriction_rule_action",
@@ -128,6 +141,7 @@ _MODULES: dict[str, str] = {
     "ConferenceInput": "conference_input",
     "ConferenceMember": "conference_member",
     "ConferenceModerator": "conference_moderator",
+    "CreditInput": "credit_input",
     "Device": "device",
     "DeviceHotdesk": "device_hotdesk",
     "DeviceInput": "device_input",
@@ -142,6 +156,13 @@ _MODULES: dict[str, str] = {
     "E911Status": "e911_status",
     "EndpointMedia": "endpoint_media",
     "EndpointMediaBypassMediaType1": "endpoint_media_bypass_media_type_1",
+    "Fax": "fax",
+    "FaxDocument": "fax_document",
+    "FaxDocumentMethod": "fax_document_method",
+    "FaxInput": "fax_input",
+    "FaxNotifications": "fax_notifications",
+    "FaxNotifyTargets": "fax_notify_targets",
+    "FaxTxResult": "fax_tx_result",
     "Featurecode": "featurecode",
     "MediaAudio": "media_audio",
     "MediaEncryption": "media_encryption",
@@ -159,6 +180,8 @@ _MODULES: dict[str, str] = {
     "PresenceStatus": "presence_status",
     "Registration": "registration",
     "Ringtones": "ringtones",
+    "ServicePlan": "service_plan",
+    "Subscription": "subscription",
     "TemporalRule": "temporal_rule",
     "TemporalRuleCycle": "temporal_rule_cycle",
     "TemporalRuleInput": "temporal_rule_input",
@@ -166,6 +189,7 @@ _MODULES: dict[str, str] = {
     "TemporalRuleOrdinal": "temporal_rule_ordinal",
     "TemporalRuleSet": "temporal_rule_set",
     "TemporalRuleSetInput": "temporal_rule_set_input",
+    "Transaction": "transaction",
     "User": "user",
     "UserHotdesk": "user_hotdesk",
     "UserInput": "user_input",
@@ -201,6 +225,7 @@ __all__ = [
     "Address",
     "ApiAuthInput",
     "ApiAuthResult",
+    "Balance",
     "CallForward",
     "CallRestrictionRule",
     "CallRestrictionRuleAction",
@@ -221,6 +246,7 @@ __all__ = [
     "ConferenceInput",
     "ConferenceMember",
     "ConferenceModerator",
+    "CreditInput",
     "Device",
     "DeviceHotdesk",
     "DeviceInput",
@@ -235,6 +261,13 @@ __all__ = [
     "E911Status",
     "EndpointMedia",
     "EndpointMediaBypassMediaType1",
+    "Fax",
+    "FaxDocument",
+    "FaxDocumentMethod",
+    "FaxInput",
+    "FaxNotifications",
+    "FaxNotifyTargets",
+    "FaxTxResult",
     "Featurecode",
     "MediaAudio",
     "MediaEncryption",
@@ -252,6 +285,8 @@ __all__ = [
     "PresenceStatus",
     "Registration",
     "Ringtones",
+    "ServicePlan",
+    "Subscription",
     "TemporalRule",
     "TemporalRuleCycle",
     "TemporalRuleInput",
@@ -259,6 +294,7 @@ __all__ = [
     "TemporalRuleOrdinal",
     "TemporalRuleSet",
     "TemporalRuleSetInput",
+    "Transaction",
     "User",
     "UserHotdesk",
     "UserInput",
