@@ -24,11 +24,22 @@ def _modules() -> list[object]:
         _faxes,
         _live,
         _temporal,
+        _user_auth,
         _voicemail,
         _webhooks,
     )
 
-    return [_voicemail, _conferences, _temporal, _webhooks, _cdrs, _live, _faxes, _billing]
+    return [
+        _voicemail,
+        _conferences,
+        _temporal,
+        _webhooks,
+        _cdrs,
+        _live,
+        _faxes,
+        _billing,
+        _user_auth,
+    ]
 
 
 def family_kinds() -> dict[str, Kind]:

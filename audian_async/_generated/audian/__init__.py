@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from audian_async._generated.audian.resources.registrations import RegistrationsResource
     from audian_async._generated.audian.resources.temporal_rule_sets import TemporalRuleSetsResource
     from audian_async._generated.audian.resources.temporal_rules import TemporalRulesResource
+    from audian_async._generated.audian.resources.tokens import TokensResource
     from audian_async._generated.audian.resources.users import UsersResource
     from audian_async._generated.audian.resources.vmboxes import VmboxesResource
     from audian_async._generated.audian.resources.webhooks import WebhooksResource
@@ -150,6 +151,13 @@ class Resources(ResourceHost):
         return BillingResource(self._core)
 
     @cached_property
+    def tokens(self) -> TokensResource:
+        """The current auth token (details, logout)."""
+        from audian_async._generated.audian.resources.tokens import TokensResource
+
+        return TokensResource(self._core)
+
+    @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
         return RawResources(self._core)
@@ -272,6 +280,13 @@ class RawResources(ResourceHost):
 
         return RawBillingResource(self._core)
 
+    @cached_property
+    def tokens(self) -> RawTokensResource:
+        """The current auth token (details, logout). (raw responses)"""
+        from audian_async._generated.audian.resources.tokens import RawTokensResource
+
+        return RawTokensResource(self._core)
+
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import RawAccountsResource
@@ -289,6 +304,7 @@ if TYPE_CHECKING:
         RawTemporalRuleSetsResource,
     )
     from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
+    from audian_async._generated.audian.resources.tokens import RawTokensResource
     from audian_async._generated.audian.resources.users import RawUsersResource
     from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
     from audian_async._generated.audian.resources.webhooks import RawWebhooksResource

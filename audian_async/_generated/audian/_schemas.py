@@ -34,6 +34,27 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id"],
         "type": "object",
     },
+    "AccountApiKey": {
+        "description": "An account API key.",
+        "properties": {
+            "api_key": {
+                "description": "The key (64 characters).",
+                "type": "string",
+                "x-secret": True,
+            }
+        },
+        "type": "object",
+    },
+    "AccountApiKeyEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/AccountApiKey"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "AccountCreateRequest": {
         "description": "A new account (flat body).",
         "properties": {
@@ -2300,6 +2321,30 @@ SCHEMAS: dict[str, Any] = {
         "required": ["data"],
         "type": "object",
     },
+    "TokenInfo": {
+        "description": "What an auth token stands for.",
+        "properties": {
+            "account_id": {"description": "Id of the account the token acts on.", "type": "string"},
+            "created": {"description": "When it was issued (Unix seconds).", "type": "integer"},
+            "expires": {"description": "When it expires (Unix seconds).", "type": "integer"},
+            "method": {
+                "description": "How it was obtained: `cb_api_auth`, `cb_user_auth` ...",
+                "type": "string",
+            },
+            "owner_id": {"description": "Id of the user the token belongs to.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "TokenInfoEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/TokenInfo"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "Transaction": {
         "description": "A billing transaction.",
         "properties": {
@@ -2422,6 +2467,52 @@ SCHEMAS: dict[str, Any] = {
             },
         },
         "required": ["id"],
+        "type": "object",
+    },
+    "UserAuthInput": {
+        "description": "User credentials: the hash of `username:password` and one way to name the "
+        "account.",
+        "properties": {
+            "account_name": {
+                "description": "Name of the account.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "account_realm": {
+                "description": "SIP realm of the account.",
+                "maxLength": 253,
+                "minLength": 4,
+                "pattern": "^[.\\w_-]+$",
+                "type": "string",
+            },
+            "credentials": {
+                "description": "Hex MD5 (or SHA-1) of `username:password` (the SDK computes it).",
+                "maxLength": 64,
+                "minLength": 1,
+                "type": "string",
+                "x-secret": True,
+            },
+            "method": {
+                "description": "Hash function of `credentials`. Default: `md5`.",
+                "enum": ["md5", "sha"],
+                "type": "string",
+            },
+            "phone_number": {
+                "description": "A phone number of the account.",
+                "maxLength": 64,
+                "minLength": 1,
+                "type": "string",
+            },
+        },
+        "required": ["credentials"],
+        "type": "object",
+    },
+    "UserAuthRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/UserAuthInput", "description": "The payload."}
+        },
+        "required": ["data"],
         "type": "object",
     },
     "UserEnvelope": {

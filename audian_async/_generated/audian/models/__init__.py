@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .account import Account
+    from .account_api_key import AccountApiKey
     from .account_create_request import AccountCreateRequest
     from .account_input import AccountInput
     from .account_plan import AccountPlan
@@ -85,8 +86,11 @@ if TYPE_CHECKING:
     from .temporal_rule_ordinal import TemporalRuleOrdinal
     from .temporal_rule_set import TemporalRuleSet
     from .temporal_rule_set_input import TemporalRuleSetInput
+    from .token_info import TokenInfo
     from .transaction import Transaction
     from .user import User
+    from .user_auth_input import UserAuthInput
+    from .user_auth_input_method import UserAuthInputMethod
     from .user_hotdesk import UserHotdesk
     from .user_input import UserInput
     from .user_music_on_hold import UserMusicOnHold
@@ -112,6 +116,7 @@ if TYPE_CHECKING:
 
 _MODULES: dict[str, str] = {
     "Account": "account",
+    "AccountApiKey": "account_api_key",
     "AccountCreateRequest": "account_create_request",
     "AccountInput": "account_input",
     "AccountPlan": "account_plan",
@@ -189,8 +194,11 @@ _MODULES: dict[str, str] = {
     "TemporalRuleOrdinal": "temporal_rule_ordinal",
     "TemporalRuleSet": "temporal_rule_set",
     "TemporalRuleSetInput": "temporal_rule_set_input",
+    "TokenInfo": "token_info",
     "Transaction": "transaction",
     "User": "user",
+    "UserAuthInput": "user_auth_input",
+    "UserAuthInputMethod": "user_auth_input_method",
     "UserHotdesk": "user_hotdesk",
     "UserInput": "user_input",
     "UserMusicOnHold": "user_music_on_hold",
@@ -217,6 +225,7 @@ _MODULES: dict[str, str] = {
 
 __all__ = [
     "Account",
+    "AccountApiKey",
     "AccountCreateRequest",
     "AccountInput",
     "AccountPlan",
@@ -294,8 +303,11 @@ __all__ = [
     "TemporalRuleOrdinal",
     "TemporalRuleSet",
     "TemporalRuleSetInput",
+    "TokenInfo",
     "Transaction",
     "User",
+    "UserAuthInput",
+    "UserAuthInputMethod",
     "UserHotdesk",
     "UserInput",
     "UserMusicOnHold",

@@ -9,6 +9,7 @@ from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.account import Account
+from audian_async._generated.audian.models.account_api_key import AccountApiKey
 from audian_async._generated.audian.models.account_plan import AccountPlan
 from audian_async._generated.audian.models.account_record import AccountRecord
 from audian_async._generated.audian.models.account_settings import AccountSettings
@@ -142,6 +143,18 @@ _LIST_PARENTS = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=list[Account],
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_GET_API_KEY = Operation(
+    id="accounts.get_api_key",
+    method="GET",
+    path="/accounts/{account_id}/api_key",
+    retry_safe=True,
+    envelope="kazoo",
+    response=AccountApiKey,
     pagination="none",
     auth=True,
     path_params=[],
@@ -524,6 +537,25 @@ class AccountsResource(BaseResource):
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST_PARENTS,
+            path_params={},
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def get_api_key(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> AccountApiKey:
+        """The account's API key (a secret; masked in reprs).
+
+        `GET /accounts/{account_id}/api_key`.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET_API_KEY,
             path_params={},
             query={},
             options=self._options(extra_headers, extra_query, None, timeout, validate),
@@ -938,6 +970,29 @@ class RawAccountsResource(BaseResource):
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST_PARENTS,
+            path_params={},
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
+    async def get_api_key(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[AccountApiKey]:
+        """The account's API key (a secret; masked in reprs).
+
+        `GET /accounts/{account_id}/api_key`.
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET_API_KEY,
             path_params={},
             query={},
             options=self._options(extra_headers, extra_query, None, timeout, validate),
