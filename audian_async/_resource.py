@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
 if TYPE_CHECKING:
     from ._core import Core, RequestOptions
@@ -77,6 +77,32 @@ class BaseResource(ResourceHost):
                 schema = {"type": "object", "properties": dict(schemas)}
                 validate_body(given, schema, {}, partial=False)
         return query
+
+    def _accepting_charges(
+        self,
+        op: Operation,
+        body: Any,
+        extra_body: Mapping[str, Any] | None,
+        validate: bool | None,
+    ) -> bytes:
+        """The JSON request of ``op`` with Kazoo's top-level ``"accept_charges": true``.
+
+        The body is prepared and validated exactly as the core does for any call; only the
+        envelope differs (``{"data": ..., "accept_charges": true}``).
+        """
+        from . import _json
+        from ._core import prepare_body
+
+        data = prepare_body(body) if body is not None else {}
+        if extra_body:
+            data = {**data, **prepare_body(extra_body)}
+        enabled = self._core.shared.validate if validate is None else validate
+        if enabled and op.body_schema is not None:
+            from ._validate import validate_body
+
+            schema, registry = op.body_schema["schema"], op.body_schema["registry"]
+            validate_body(data, schema, registry, partial=op.body_mode == "patch")
+        return _json.dumps({"data": data, "accept_charges": True})
 
     def _multipart(
         self,

@@ -145,6 +145,14 @@ def _doc_rows(
     ]
 
 
+def check_charges(call: Call, collection: str) -> None:
+    """A 402 ``accept charges`` when creating in ``collection`` is billable and the request
+    did not accept the charges (Kazoo's service-plan check)."""
+    charges = call.core.store.charges.get(collection)
+    if charges is not None and not call.accept_charges:
+        raise ApiError(402, "accept charges", charges)
+
+
 def _deleted(call: Call, data: dict[str, Any], revision: str) -> Result:
     if call.core.config.delete_returns_204:
         return Result(status=204, empty=True)
@@ -286,6 +294,7 @@ def _collection_handlers(kind: Kind) -> tuple[dict[str, Handler], dict[str, Hand
         return _listing(call, _doc_rows(docs, summary, Doc.render))
 
     def create(call: Call) -> Result:
+        check_charges(call, kind.collection)
         doc = create_doc(call.core.store, kind, call.account.id, call.data)
         return Result(doc.render(), status=201, revision=doc.revision)
 
@@ -372,6 +381,7 @@ def get_number(call: Call) -> Result:
 
 def put_number(call: Call) -> Result:
     """``PUT /v2/accounts/{id}/phone_numbers/{number}``: add a number (409 ``number_exists``)."""
+    check_charges(call, "phone_numbers")
     doc = add_number(call.core.store, call.account.id, _number(call), call.data)
     return Result(render_number(doc), status=201, revision=doc.revision)
 

@@ -23,6 +23,14 @@ class Seeding:
     def master_account_id(self) -> str:  # pragma: no cover - defined by the simulator
         raise NotImplementedError
 
+    def require_charges(self, collection: str, charges: dict[str, Any] | None = None) -> None:
+        """Make creates in ``collection`` (``"devices"``, ``"phone_numbers"`` ...) billable:
+        they are answered 402 ``accept charges`` with ``charges`` as the breakdown until the
+        request sends ``"accept_charges": true``. ``charges=None`` uses a sample breakdown."""
+        breakdown = charges if charges is not None else _sample_charges(collection)
+        with self._core.store.lock:
+            self._core.store.charges[collection] = breakdown
+
     def leave_voicemail(
         self,
         vmbox_id: str,
@@ -120,4 +128,22 @@ def _channel(core: Core, fields: dict[str, Any]) -> dict[str, Any]:
         "answered": True,
         "timestamp": int(core.clock.gregorian() - 62_167_219_200),
         **fields,
+    }
+
+
+def _sample_charges(collection: str) -> dict[str, Any]:
+    item = collection.rstrip("s")
+    return {
+        collection: {
+            item: {
+                "category": collection,
+                "item": item,
+                "quantity": 1,
+                "rate": 5.0,
+                "single_discount": False,
+                "cumulative_discount": 0,
+                "activation_charges": 1.0,
+            }
+        },
+        "activation_charges": 1.0,
     }

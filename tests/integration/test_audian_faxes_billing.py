@@ -7,7 +7,13 @@ import itertools
 
 import pytest
 
-from audian_async import AsyncAudian, BadRequestError, NotFoundError, ValidationError
+from audian_async import (
+    AsyncAudian,
+    BadRequestError,
+    ChargesRequiredError,
+    NotFoundError,
+    ValidationError,
+)
 from audian_async.audian import Balance, Fax, ServicePlan, Subscription, Transaction
 from audian_async.testing import Simulator
 
@@ -101,3 +107,22 @@ async def test_billing(audian: AsyncAudian, sim: Simulator) -> None:
     with pytest.raises(ValidationError) as negative:
         await view.billing.add_credit(amount=0)
     assert (negative.value.field, negative.value.rule) == ("amount", "exclusiveMinimum")
+
+
+async def test_a_billable_create_needs_accepted_charges(
+    audian: AsyncAudian, sim: Simulator
+) -> None:
+    view = audian.for_account(sim.create_account(f"Charged Co {next(_seq)}"))
+    sim.require_charges("devices")
+    try:
+        with pytest.raises(ChargesRequiredError) as info:
+            await view.devices.create(name="Billable Phone")
+        assert info.value.status_code == 402
+        assert info.value.charges["devices"]["device"]["rate"] == 5.0
+        assert await view.devices.list().collect() == []  # nothing was created
+        device = await view.devices.create(name="Billable Phone", accept_charges=True)
+        assert [d.id for d in await view.devices.list().collect()] == [device.id]
+        with pytest.raises(ValidationError):  # still validated before sending
+            await view.devices.create(name="", accept_charges=True)
+    finally:
+        sim.core.store.charges.clear()

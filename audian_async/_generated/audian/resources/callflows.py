@@ -174,6 +174,7 @@ class CallflowsResource(BaseResource):
         flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -191,6 +192,8 @@ class CallflowsResource(BaseResource):
             flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -206,6 +209,20 @@ class CallflowsResource(BaseResource):
             "featurecode": featurecode,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
@@ -484,6 +501,7 @@ class RawCallflowsResource(BaseResource):
         flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -501,6 +519,8 @@ class RawCallflowsResource(BaseResource):
             flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -519,6 +539,21 @@ class RawCallflowsResource(BaseResource):
             "featurecode": featurecode,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},

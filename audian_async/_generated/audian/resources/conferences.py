@@ -175,6 +175,7 @@ class ConferencesResource(BaseResource):
         bridge_username: str | NotGiven = NOT_GIVEN,
         bridge_password: str | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -210,6 +211,8 @@ class ConferencesResource(BaseResource):
             bridge_username: Username of the bridge.
             bridge_password: Password of the bridge.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -243,6 +246,20 @@ class ConferencesResource(BaseResource):
             "bridge_password": bridge_password,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
@@ -612,6 +629,7 @@ class RawConferencesResource(BaseResource):
         bridge_username: str | NotGiven = NOT_GIVEN,
         bridge_password: str | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -647,6 +665,8 @@ class RawConferencesResource(BaseResource):
             bridge_username: Username of the bridge.
             bridge_password: Password of the bridge.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -683,6 +703,21 @@ class RawConferencesResource(BaseResource):
             "bridge_password": bridge_password,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},

@@ -183,6 +183,7 @@ class DevicesResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -216,6 +217,8 @@ class DevicesResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`.
             provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -247,6 +250,20 @@ class DevicesResource(BaseResource):
             "provision": provision,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
@@ -602,6 +619,7 @@ class RawDevicesResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -635,6 +653,8 @@ class RawDevicesResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`.
             provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -669,6 +689,21 @@ class RawDevicesResource(BaseResource):
             "provision": provision,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},

@@ -254,6 +254,7 @@ class PhoneNumbersResource(BaseResource):
         cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -272,6 +273,8 @@ class PhoneNumbersResource(BaseResource):
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: State the number is created in.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -285,6 +288,22 @@ class PhoneNumbersResource(BaseResource):
             "e911": e911,
             "create_with_state": create_with_state,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _ADD,
+                path_params={
+                    "phone_number": phone_number,
+                },
+                query={},
+                content=self._accepting_charges(
+                    _ADD,
+                    self._merge(body, fields),
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD,
             path_params={
@@ -569,6 +588,7 @@ class RawPhoneNumbersResource(BaseResource):
         cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -587,6 +607,8 @@ class RawPhoneNumbersResource(BaseResource):
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: State the number is created in.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -603,6 +625,23 @@ class RawPhoneNumbersResource(BaseResource):
             "e911": e911,
             "create_with_state": create_with_state,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _ADD,
+                path_params={
+                    "phone_number": phone_number,
+                },
+                query={},
+                content=self._accepting_charges(
+                    _ADD,
+                    self._merge(body, fields),
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD,
             path_params={

@@ -187,6 +187,7 @@ class UsersResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -223,6 +224,8 @@ class UsersResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`.
             voicemail: Voicemail settings of a user.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -257,6 +260,20 @@ class UsersResource(BaseResource):
             "voicemail": voicemail,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
@@ -636,6 +653,7 @@ class RawUsersResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -672,6 +690,8 @@ class RawUsersResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`.
             voicemail: Voicemail settings of a user.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -709,6 +729,21 @@ class RawUsersResource(BaseResource):
             "voicemail": voicemail,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},

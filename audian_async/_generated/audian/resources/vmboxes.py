@@ -254,6 +254,7 @@ class VmboxesResource(BaseResource):
         notify_email_addresses: Sequence[str] | NotGiven = NOT_GIVEN,
         operator_number: str | int | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -292,6 +293,8 @@ class VmboxesResource(BaseResource):
             notify_email_addresses: More addresses told about new messages. Default: `[]`.
             operator_number: Number dialed when the caller presses 0.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -328,6 +331,20 @@ class VmboxesResource(BaseResource):
             "operator_number": operator_number,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
@@ -902,6 +919,7 @@ class RawVmboxesResource(BaseResource):
         notify_email_addresses: Sequence[str] | NotGiven = NOT_GIVEN,
         operator_number: str | int | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -940,6 +958,8 @@ class RawVmboxesResource(BaseResource):
             notify_email_addresses: More addresses told about new messages. Default: `[]`.
             operator_number: Number dialed when the caller presses 0.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -979,6 +999,21 @@ class RawVmboxesResource(BaseResource):
             "operator_number": operator_number,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(
+                    _CREATE,
+                    fields,
+                    extra_body,
+                    validate,
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
