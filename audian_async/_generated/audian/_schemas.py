@@ -3049,6 +3049,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "to": {"description": "SIP To of the call.", "type": "string"},
         },
+        "required": ["media_id"],
         "type": "object",
     },
     "VoicemailMessageEnvelope": {

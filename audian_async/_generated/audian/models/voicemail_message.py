@@ -32,7 +32,7 @@ class VoicemailMessage(Model):
 
     __json_names__: ClassVar[dict[str, str]] = {"from_": "from"}
 
-    media_id: str | None = None
+    media_id: str
     folder: VoicemailFolder | str | None = None
     caller_id_number: str | None = None
     caller_id_name: str | None = None
