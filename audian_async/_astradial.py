@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._auth import ApiKeyHeaderAuth, AuthStrategy, PasswordLoginAuth
 from ._client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ClientBase
+from ._clock import Clock
 from ._errors import AudianError
 from ._generated.astradial import Resources as AstradialResources
 from ._types import Timeout
@@ -121,6 +122,8 @@ class AsyncAstradial(ClientBase, AstradialResources):
             E.164 ``phone_number`` when ``ring_target`` is ``phone``.
         refresh_margin: log in again this many seconds before the JWT expires (capped at
             half its lifetime).
+        clock: where the SDK reads time and sleeps (default: the system clocks); tests can
+            pass ``audian_async.testing.LoopClock()`` and run on virtual time.
 
     An explicit ``api_key`` wins over ``email``/``password``; without arguments the
     environment is read the same way (``ASTRADIAL_API_KEY`` first).
@@ -142,6 +145,7 @@ class AsyncAstradial(ClientBase, AstradialResources):
         transport: Any = None,
         validate: bool = True,
         refresh_margin: float = 300.0,
+        clock: Clock | None = None,
     ) -> None:
         url = base_url if base_url is not None else os.environ.get("ASTRADIAL_BASE_URL")
         if not url or not url.strip():
@@ -158,6 +162,7 @@ class AsyncAstradial(ClientBase, AstradialResources):
             http_client=http_client,
             transport=transport,
             validate=validate,
+            clock=clock,
         )
 
     @property

@@ -1,34 +1,32 @@
-"""Authentication: one single-flight credential holder, with a strategy per scheme.
+"""Authentication strategies: how each scheme obtains credentials.
 
 Strategies:
     * :class:`KazooApiKeyAuth`: Audian ``PUT /api_auth`` exchanges an API key for a JWT
-      (``X-Auth-Token``); refreshed before ``exp`` and once on a 401.
+      (``X-Auth-Token``); refreshed before ``exp`` and on a 401.
     * :class:`StaticTokenAuth`: an existing Audian token and account id; never refreshed.
     * :class:`ApiKeyHeaderAuth`: Astradial ``X-API-Key``; nothing to refresh.
     * :class:`PasswordLoginAuth`: Astradial ``POST /auth/user-login`` gives a Bearer JWT (24 h,
-      no refresh endpoint): logged in again before ``exp`` and once on a 401.
+      no refresh endpoint): logged in again before ``exp`` and on a 401.
 
-Any number of concurrent calls that find the credentials missing or stale cause exactly one
-exchange: the first caller performs it under a lock, the others wait and reuse its result.
+A strategy only performs one exchange; keeping the credentials, refreshing them single-flight
+and sharing them between concurrent calls is the client's
+:class:`~audian_async._credentials.Authenticator`.
 """
 
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-import anyio
-import attrs
-
 from . import _json
-from ._errors import REDACTED, APIResponseValidationError, AuthenticationError, build_status_error
+from ._errors import APIResponseValidationError, AuthenticationError, build_status_error
+from ._redact import REDACTED, scrub
 
 __all__ = [
     "ApiKeyHeaderAuth",
+    "AuthSend",
     "AuthStrategy",
-    "Authenticator",
     "Credentials",
     "KazooApiKeyAuth",
     "PasswordLoginAuth",
@@ -40,20 +38,50 @@ __all__ = [
 AuthSend = Callable[[str, str, Any], Awaitable[tuple[int, Mapping[str, str], Any]]]
 
 
-@attrs.define(slots=True, eq=False, repr=False)
 class Credentials:
-    """Headers to attach, and when to replace them. Secret values never appear in ``repr``."""
+    """Headers to attach, and when to replace them. Secret values never appear in ``repr``.
 
-    headers: tuple[tuple[str, str], ...]
-    refresh_at: float | None = None  # monotonic clock; None: no proactive refresh
-    refreshable: bool = False
-    account_id: str | None = None
-    owner_id: str | None = None
-    proven: bool = False  # a request with these credentials has succeeded
+    Attributes:
+        headers: the credential headers.
+        refreshable: whether a new exchange can replace them (after a 401, or before expiry).
+        jwt: the token whose ``exp`` schedules the refresh (``None``: no schedule).
+        refresh_margin: refresh this many seconds before ``exp`` (capped at half the lifetime).
+        refresh_at: when (client clock) a background refresh is due; ``None``: none planned.
+        expires_at: when (client clock) the credentials stop working; ``None``: unknown.
+        account_id, owner_id: who the credentials act as.
+    """
 
-    def stale(self, now: float) -> bool:
-        """True when a proactive refresh is due."""
-        return self.refreshable and self.refresh_at is not None and now >= self.refresh_at
+    __slots__ = (
+        "account_id",
+        "exp",
+        "expires_at",
+        "headers",
+        "jwt",
+        "owner_id",
+        "refresh_at",
+        "refresh_margin",
+        "refreshable",
+    )
+
+    def __init__(
+        self,
+        headers: tuple[tuple[str, str], ...],
+        *,
+        refreshable: bool = False,
+        jwt: str | None = None,
+        refresh_margin: float = 60.0,
+        account_id: str | None = None,
+        owner_id: str | None = None,
+    ) -> None:
+        self.headers = headers
+        self.refreshable = refreshable
+        self.jwt = jwt
+        self.refresh_margin = refresh_margin
+        self.refresh_at: float | None = None
+        self.expires_at: float | None = None
+        self.exp: float | None = None
+        self.account_id = account_id
+        self.owner_id = owner_id
 
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self.headers)
@@ -82,48 +110,9 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
     payload = parts[1]
     try:
         decoded = _json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     return decoded if isinstance(decoded, dict) else None
-
-
-def refresh_deadline(
-    token: str, margin: float, *, now_mono: float, now_wall: float
-) -> float | None:
-    """When (monotonic) to refresh ``token``: ``margin`` before its ``exp``.
-
-    The margin never exceeds half the token's lifetime, so a short-lived token is still used
-    for half its life instead of being refreshed in a loop. The lifetime is measured from
-    ``iat`` when present, which makes the result immune to clock skew with the server.
-    """
-    claims = jwt_claims(token)
-    if not claims:
-        return None
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float):
-        return None
-    iat = claims.get("iat")
-    if isinstance(iat, int | float) and exp > iat:
-        remaining = float(exp - iat)
-    else:
-        remaining = float(exp) - now_wall
-        if remaining <= 0:
-            return None  # our clock disagrees with the server's: rely on the 401 path
-    effective_margin = min(margin, remaining / 2)
-    return now_mono + remaining - effective_margin
-
-
-def _scrub(body: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(body, str):
-        for s in secrets:
-            if s:
-                body = body.replace(s, REDACTED)
-        return body
-    if isinstance(body, Mapping):
-        return {k: _scrub(v, secrets) for k, v in body.items()}
-    if isinstance(body, list):
-        return [_scrub(v, secrets) for v in body]
-    return body
 
 
 def _login_failed(
@@ -135,19 +124,25 @@ def _login_failed(
     secrets: tuple[str, ...],
 ) -> AuthenticationError:
     exc = build_status_error(
-        status, _scrub(body, secrets), headers=headers, method=method, url=path, auth_failure=True
+        status, scrub(body, secrets), headers=headers, method=method, url=path, auth_failure=True
     )
     assert isinstance(exc, AuthenticationError)
     return exc
 
 
-@attrs.define(slots=True, repr=False)
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 class KazooApiKeyAuth:
     """Audian API key exchanged through ``PUT /api_auth`` for a short-lived JWT."""
 
-    api_key: str
-    refresh_margin: float = 60.0
-    refreshable: bool = attrs.field(default=True, init=False)
+    __slots__ = ("api_key", "refresh_margin")
+    refreshable = True
+
+    def __init__(self, api_key: str, refresh_margin: float = 60.0) -> None:
+        self.api_key = api_key
+        self.refresh_margin = refresh_margin
 
     async def login(self, send: AuthSend) -> Credentials:
         """Exchange the API key for a token."""
@@ -157,23 +152,23 @@ class KazooApiKeyAuth:
             if status in (400, 401, 403, 404):
                 raise _login_failed(status, body, headers, "PUT", "/api_auth", self.secrets())
             raise build_status_error(
-                status, _scrub(body, self.secrets()), headers=headers, method="PUT", url="/api_auth"
+                status, scrub(body, self.secrets()), headers=headers, method="PUT", url="/api_auth"
             )
         token = body.get("auth_token") if isinstance(body, Mapping) else None
         data = body.get("data") if isinstance(body, Mapping) else None
-        if not isinstance(token, str) or not isinstance(data, Mapping):
+        if not isinstance(token, str) or not token or not isinstance(data, Mapping):
             raise APIResponseValidationError(
                 "api_auth answered without an auth_token",
                 status_code=status,
                 method="PUT",
                 url="/api_auth",
+                request_id=body.get("request_id") if isinstance(body, Mapping) else None,
             )
         return Credentials(
-            headers=(("X-Auth-Token", token),),
-            refresh_at=refresh_deadline(
-                token, self.refresh_margin, now_mono=time.monotonic(), now_wall=time.time()
-            ),
+            (("X-Auth-Token", token),),
             refreshable=True,
+            jwt=token,
+            refresh_margin=self.refresh_margin,
             account_id=_str_or_none(data.get("account_id")),
             owner_id=_str_or_none(data.get("owner_id")),
         )
@@ -186,21 +181,22 @@ class KazooApiKeyAuth:
         return f"KazooApiKeyAuth(api_key={REDACTED})"
 
 
-@attrs.define(slots=True, repr=False)
 class StaticTokenAuth:
     """An Audian auth token obtained elsewhere, with its account id. It cannot be refreshed."""
 
-    auth_token: str
-    account_id: str | None
-    refreshable: bool = attrs.field(default=False, init=False)
+    __slots__ = ("account_id", "auth_token")
+    refreshable = False
+
+    def __init__(self, auth_token: str, account_id: str | None) -> None:
+        self.auth_token = auth_token
+        self.account_id = account_id
 
     async def login(self, send: AuthSend) -> Credentials:
         """Use the given token as it is."""
         claims = jwt_claims(self.auth_token) or {}
-        account_id = self.account_id or _str_or_none(claims.get("account_id"))
         return Credentials(
-            headers=(("X-Auth-Token", self.auth_token),),
-            account_id=account_id,
+            (("X-Auth-Token", self.auth_token),),
+            account_id=self.account_id or _str_or_none(claims.get("account_id")),
             owner_id=_str_or_none(claims.get("owner_id")),
         )
 
@@ -212,17 +208,19 @@ class StaticTokenAuth:
         return f"StaticTokenAuth(auth_token={REDACTED}, account_id={self.account_id!r})"
 
 
-@attrs.define(slots=True, repr=False)
 class ApiKeyHeaderAuth:
     """A static API key sent in a header on every request (Astradial ``X-API-Key``)."""
 
-    api_key: str
-    header: str = "X-API-Key"
-    refreshable: bool = attrs.field(default=False, init=False)
+    __slots__ = ("api_key", "header")
+    refreshable = False
+
+    def __init__(self, api_key: str, header: str = "X-API-Key") -> None:
+        self.api_key = api_key
+        self.header = header
 
     async def login(self, send: AuthSend) -> Credentials:
         """Nothing to exchange: the key is the credential."""
-        return Credentials(headers=((self.header, self.api_key),))
+        return Credentials(((self.header, self.api_key),))
 
     def secrets(self) -> tuple[str, ...]:
         """The API key."""
@@ -232,16 +230,25 @@ class ApiKeyHeaderAuth:
         return f"ApiKeyHeaderAuth(header={self.header!r}, api_key={REDACTED})"
 
 
-@attrs.define(slots=True, repr=False)
 class PasswordLoginAuth:
     """Astradial email + password exchanged through ``POST /auth/user-login`` for a Bearer JWT."""
 
-    email: str
-    password: str
-    org_id: str | None = None
-    refresh_margin: float = 300.0
-    path: str = "/auth/user-login"
-    refreshable: bool = attrs.field(default=True, init=False)
+    __slots__ = ("email", "org_id", "password", "path", "refresh_margin")
+    refreshable = True
+
+    def __init__(
+        self,
+        email: str,
+        password: str,
+        org_id: str | None = None,
+        refresh_margin: float = 300.0,
+        path: str = "/auth/user-login",
+    ) -> None:
+        self.email = email
+        self.password = password
+        self.org_id = org_id
+        self.refresh_margin = refresh_margin
+        self.path = path
 
     async def login(self, send: AuthSend) -> Credentials:
         """Log in and keep the JWT."""
@@ -249,14 +256,14 @@ class PasswordLoginAuth:
         if self.org_id:
             payload["org_id"] = self.org_id
         status, headers, body = await send("POST", self.path, payload)
-        if status >= 400 and status not in (429,) and status < 500:
+        if 400 <= status < 500 and status != 429:
             raise _login_failed(status, body, headers, "POST", self.path, self.secrets())
         if status >= 400:
             raise build_status_error(
-                status, _scrub(body, self.secrets()), headers=headers, method="POST", url=self.path
+                status, scrub(body, self.secrets()), headers=headers, method="POST", url=self.path
             )
         token = body.get("token") if isinstance(body, Mapping) else None
-        if not isinstance(token, str):
+        if not isinstance(token, str) or not token:
             # 202 {"status": "pending_approval"} and the like: a 2xx without a token.
             message = body.get("message") if isinstance(body, Mapping) else None
             raise AuthenticationError(
@@ -264,18 +271,17 @@ class PasswordLoginAuth:
                 + (f": {message}" if isinstance(message, str) else ""),
                 status_code=status,
                 server_message=message if isinstance(message, str) else None,
-                body=_scrub(body, self.secrets()),
+                body=scrub(body, self.secrets()),
                 method="POST",
                 url=self.path,
             )
         user = body.get("user") if isinstance(body, Mapping) else None
         claims = jwt_claims(token) or {}
         return Credentials(
-            headers=(("Authorization", f"Bearer {token}"),),
-            refresh_at=refresh_deadline(
-                token, self.refresh_margin, now_mono=time.monotonic(), now_wall=time.time()
-            ),
+            (("Authorization", f"Bearer {token}"),),
             refreshable=True,
+            jwt=token,
+            refresh_margin=self.refresh_margin,
             account_id=_str_or_none(claims.get("orgId"))
             or (_str_or_none(user.get("org_id")) if isinstance(user, Mapping) else None),
             owner_id=_str_or_none(user.get("id")) if isinstance(user, Mapping) else None,
@@ -287,70 +293,3 @@ class PasswordLoginAuth:
 
     def __repr__(self) -> str:
         return f"PasswordLoginAuth(email={self.email!r}, password={REDACTED})"
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-class Authenticator:
-    """Holds the current credentials and refreshes them single-flight.
-
-    Shared by a client and all its views (``for_account``, ``with_options``).
-    """
-
-    def __init__(self, strategy: AuthStrategy) -> None:
-        self.strategy = strategy
-        self._credentials: Credentials | None = None
-        self._lock: anyio.Lock | None = None
-        self._attempts = 0
-        self._last_error: Exception | None = None
-        self.logins = 0  # how many exchanges succeeded (observability, tests)
-
-    @property
-    def current(self) -> Credentials | None:
-        """The credentials in use, if any."""
-        return self._credentials
-
-    def fresh(self) -> Credentials | None:
-        """The current credentials if no refresh is due (no await: the hot path), else None."""
-        cred = self._credentials
-        if cred is None or cred.stale(time.monotonic()):
-            return None
-        return cred
-
-    async def get(self, send: AuthSend) -> Credentials:
-        """Valid credentials, logging in (once, for all concurrent callers) when needed.
-
-        Callers that waited while an exchange failed get that failure too, instead of each
-        trying again: a wrong key costs one request, not one per waiting call.
-        """
-        cred = self.fresh()
-        if cred is not None:
-            return cred
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        attempts_seen = self._attempts
-        async with self._lock:
-            latest = self.fresh()
-            if latest is not None:
-                return latest  # somebody refreshed while we waited
-            if self._attempts > attempts_seen and self._last_error is not None:
-                raise self._last_error
-            self._attempts += 1
-            try:
-                fresh = await self.strategy.login(send)
-            except Exception as exc:
-                self._last_error = exc
-                raise
-            self._last_error = None
-            self.logins += 1
-            self._credentials = fresh
-            return fresh
-
-    def invalidate(self, failed: Credentials) -> bool:
-        """Drop ``failed`` if it is still current (compare-and-invalidate); True if dropped."""
-        if self._credentials is failed:
-            self._credentials = None
-            return True
-        return False

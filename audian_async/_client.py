@@ -7,13 +7,16 @@ import platform
 from collections.abc import Mapping
 from typing import Any, Literal, Self
 
-from ._auth import Authenticator, AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
+from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
+from ._clock import SYSTEM_CLOCK, Clock
 from ._core import Core, Shared
+from ._credentials import Authenticator
+from ._engine import Engine
 from ._errors import AudianError
 from ._generated.audian import Resources as AudianResources
+from ._limiter import RateLimiter
+from ._policy import RetryPolicy
 from ._resource import ResourceHost
-from ._retry import RetryPolicy
-from ._throttle import SharedThrottle
 from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
@@ -85,16 +88,18 @@ class ClientBase(ResourceHost, AsyncCloseable):
         transport: Any,
         validate: bool,
         account_id: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if max_retries is None or isinstance(max_retries, bool):
             raise TypeError("max_retries must be a whole number >= 0 (0 disables retries)")
-        shared = Shared(
-            transport=build_transport(http_client, transport),
-            authenticator=Authenticator(strategy),
-            throttle=SharedThrottle(),
-            envelope=envelope,
-            validate=validate,
+        clock = clock or SYSTEM_CLOCK
+        engine = Engine(
+            build_transport(http_client, transport),
+            Authenticator(strategy, clock),
+            RateLimiter(clock),
+            clock,
         )
+        shared = Shared(engine, envelope, validate)
         headers = {"User-Agent": USER_AGENT, **(default_headers or {})}
         core = Core(
             base_url=base_url,
@@ -105,6 +110,8 @@ class ClientBase(ResourceHost, AsyncCloseable):
             default_headers=headers,
             account_id=account_id,
         )
+        # Credential exchanges run with the client's own settings, whichever view needs them.
+        engine.exchange_send = core.exchange_send
         ResourceHost.__init__(self, core)
 
     def _view(self, core: Core) -> Self:
@@ -127,12 +134,7 @@ class ClientBase(ResourceHost, AsyncCloseable):
         if not isinstance(deadline, NotGiven):
             changes["deadline"] = deadline
         if not isinstance(max_retries, NotGiven):
-            changes["retry"] = RetryPolicy(
-                max_retries=max_retries,
-                backoff_base=self._core.retry.backoff_base,
-                backoff_max=self._core.retry.backoff_max,
-                max_retry_after=self._core.retry.max_retry_after,
-            )
+            changes["retry"] = self._core.retry.replace(max_retries=max_retries)
         if not isinstance(default_headers, NotGiven):
             changes["default_headers"] = {**self._core.default_headers, **default_headers}
         return self._view(self._core.derive(**changes))
@@ -150,6 +152,12 @@ class ClientBase(ResourceHost, AsyncCloseable):
         return self._core.base_url
 
     @property
+    def rate_limiter(self) -> RateLimiter:
+        """The client-side rate limiter, shared by this client, its views and bulk runs."""
+        limiter: RateLimiter = self._core.engine.limiter
+        return limiter
+
+    @property
     def is_closed(self) -> bool:
         """True once :meth:`aclose` was called."""
         return self._core.shared.closed
@@ -158,7 +166,10 @@ class ClientBase(ResourceHost, AsyncCloseable):
         """Close the connections (shared with every view of this client)."""
         if not self._core.shared.closed:
             self._core.shared.closed = True
-            await self._core.shared.transport.aclose()
+            engine = self._core.engine
+            if engine.authenticator is not None:
+                engine.authenticator.close()
+            await engine.transport.aclose()
 
 
 class AsyncAudian(ClientBase, AudianResources):
@@ -195,6 +206,8 @@ class AsyncAudian(ClientBase, AudianResources):
         validate: check request bodies against the spec before sending (default True).
         refresh_margin: refresh the token this many seconds before it expires (capped at
             half the token's lifetime).
+        clock: where the SDK reads time and sleeps (default: the system clocks). Tests can
+            pass ``audian_async.testing.LoopClock()`` and run on virtual time.
     """
 
     def __init__(
@@ -216,6 +229,7 @@ class AsyncAudian(ClientBase, AudianResources):
         transport: Any = None,
         validate: bool = True,
         refresh_margin: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         strategy: AuthStrategy
         if auth_token is not None:
@@ -251,6 +265,7 @@ class AsyncAudian(ClientBase, AudianResources):
             transport=transport,
             validate=validate,
             account_id=account_id,
+            clock=clock,
         )
 
     @property

@@ -1,73 +1,104 @@
 """The request path every generated method goes through.
 
 One call: fill the path (account id, percent-encoded segments), validate and encode the body,
-then attempts: wait at the shared 429 gate, attach credentials, send through the transport,
-and decide from the outcome whether to return, refresh credentials and replay, back off and
-retry, or raise a typed error. Every attempt stays inside the call's deadline.
+hand the request to the :class:`~audian_async._engine.Engine` (deadline, credentials, rate
+limiting, retries), then classify its answer in one place: a typed result, or one of our
+errors. A typed call never returns ``None`` for a missing document and never lets a foreign
+exception out: an answer that cannot be the promised result raises
+:class:`~audian_async.APIResponseValidationError`.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
-import anyio
-import attrs
-
 from . import _json
-from ._auth import Authenticator, Credentials
+from ._auth import Credentials
+from ._engine import Answer, Call, Engine, _Undecodable
 from ._errors import (
     APIConnectionError,
-    APIOutcomeUnknownError,
-    APIOutcomeUnknownTimeoutError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AudianError,
+    ValidationError,
     build_status_error,
 )
-from ._logging import logger
 from ._model import Model
-from ._pagination import AsyncPaginator
+from ._policy import RetryPolicy
+from ._redact import scrub
 from ._response import APIResponse
-from ._retry import RetryPolicy, parse_retry_after
-from ._throttle import SharedThrottle
-from ._transport import AsyncTransport, RawResponse, StreamingResponse, TransportError
+from ._transport import StreamingResponse, TransportError
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 from ._validate import validate_body
 
-__all__ = ["Core", "RequestOptions"]
+if TYPE_CHECKING:
+    from ._pagination import AsyncPaginator
 
-_DEBUG = 10
+__all__ = ["Core", "RequestOptions", "Shared"]
 
 
-@attrs.frozen(slots=True)
 class RequestOptions:
     """Per-call overrides accepted by every generated method."""
 
-    extra_headers: Mapping[str, str] | None = None
-    extra_query: Mapping[str, Any] | None = None
-    extra_body: Mapping[str, Any] | None = None
-    timeout: float | Timeout | NotGiven | None = NOT_GIVEN
-    deadline: float | NotGiven | None = NOT_GIVEN
-    validate: bool | None = None  # None: the client's setting; False skips body validation
+    __slots__ = ("deadline", "extra_body", "extra_headers", "extra_query", "timeout", "validate")
+
+    def __init__(
+        self,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> None:
+        self.extra_headers = extra_headers
+        self.extra_query = extra_query
+        self.extra_body = extra_body
+        self.timeout = timeout
+        self.deadline = deadline
+        self.validate = validate  # None: the client's setting; False skips body validation
+
+    def without_query(self) -> RequestOptions:
+        """These options without ``extra_query`` (already merged into a paginator's query)."""
+        return RequestOptions(
+            self.extra_headers, None, self.extra_body, self.timeout, self.deadline, self.validate
+        )
 
 
-@attrs.define(slots=True)
 class Shared:
     """State shared by a client and all its views."""
 
-    transport: AsyncTransport
-    authenticator: Authenticator | None
-    throttle: SharedThrottle
-    envelope: Literal["kazoo", "plain"]
-    validate: bool = True
-    closed: bool = False
+    __slots__ = ("closed", "engine", "envelope", "exchange_core", "validate")
+
+    def __init__(
+        self, engine: Engine, envelope: Literal["kazoo", "plain"], validate: bool = True
+    ) -> None:
+        self.engine = engine
+        self.envelope = envelope
+        self.validate = validate
+        self.closed = False
+        self.exchange_core: Core | None = None
+
+    @property
+    def authenticator(self) -> Any:
+        """The credential holder (shared by every view)."""
+        return self.engine.authenticator
+
+    @property
+    def transport(self) -> Any:
+        """The transport (shared by every view)."""
+        return self.engine.transport
+
+    @property
+    def limiter(self) -> Any:
+        """The rate limiter (shared by every view and the bulk runner)."""
+        return self.engine.limiter
 
 
 def _encode_query(query: Mapping[str, Any]) -> str:
@@ -106,18 +137,6 @@ def encode_segment(value: Any) -> str:
     if text in (".", ".."):
         raise ValueError("a path parameter must not be '.' or '..'")
     return quote(text, safe="")
-
-
-def _decode(content: bytes, headers: Mapping[str, str]) -> Any:
-    if not content:
-        return None
-    ctype = headers.get("content-type", "")
-    if "json" in ctype or content[:1] in (b"{", b"["):
-        try:
-            return _json.loads(content)
-        except ValueError:
-            pass
-    return content.decode("utf-8", "replace")
 
 
 # Values prepare_body() returns as they are (exact types: enum members are subclasses).
@@ -159,19 +178,19 @@ class Core:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.shared = shared
+        self.engine = shared.engine
         self.retry = retry
         self.timeout = timeout
         self.deadline = deadline
         self.default_headers = dict(default_headers)
         self.account_id = account_id
-        self._longest = _longest_phase(timeout)
         self._base_headers: tuple[tuple[str, str], ...] = (
             ("Accept", "application/json"),
             *self.default_headers.items(),
         )
 
     def derive(self, **changes: Any) -> Core:
-        """A view sharing transport, credentials and throttle, with some settings changed."""
+        """A view sharing transport, credentials and limiter, with some settings changed."""
         kwargs: dict[str, Any] = {
             "base_url": self.base_url,
             "shared": self.shared,
@@ -186,50 +205,45 @@ class Core:
 
     # -- credentials -------------------------------------------------------------------
 
-    async def _auth_send(
-        self, method: str, path: str, payload: Any
-    ) -> tuple[int, Mapping[str, str], Any]:
-        """Send a credential exchange (no auth header), retrying only transient failures."""
-        content = _json.dumps(payload)
+    async def exchange_send(self, method: str, path: str, payload: Any) -> tuple[int, Any, Any]:
+        """Send a credential exchange (no credentials attached) through the engine.
+
+        It runs with this (the client's) settings, owned by the client: its own deadline,
+        the shared limiter, and the one retry policy.
+        """
         headers = (*self._base_headers, ("Content-Type", "application/json"))
-        deadline = None if self.deadline is None else time.monotonic() + self.deadline
-        retries = 0
-        while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise APITimeoutError(
-                    f"authentication did not finish within {self.deadline}s",
-                    method=method,
-                    url=path,
-                )
-            await self.shared.throttle.wait()
-            try:
-                raw = await self.shared.transport.send(
-                    method, self.base_url + path, headers, content, self.timeout.capped(remaining)
-                )
-            except TransportError as exc:
-                if retries < self.retry.max_retries:
-                    await self._sleep_before_retry(retries, None, deadline, method, path, str(exc))
-                    retries += 1
-                    continue
-                raise _connection_error(exc, method, path, retry_safe=True) from exc
-            if raw.status in (429, 502, 503, 504) and retries < self.retry.max_retries:
-                advised = parse_retry_after(raw.headers)
-                if raw.status == 429:
-                    self.shared.throttle.rate_limited(advised)
-                await self._sleep_before_retry(
-                    retries, advised, deadline, method, path, f"status {raw.status}"
-                )
-                retries += 1
-                continue
-            return raw.status, raw.headers, _decode(raw.content, raw.headers)
+        call = Call(
+            method,
+            self.base_url + path,
+            headers,
+            _json_dumps(payload),
+            path=path,
+            retry_safe=True,
+            auth=False,
+            policy=self.retry,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            name="credential exchange",
+        )
+        answer = await self.engine.send(call)
+        if isinstance(answer.body, _Undecodable):
+            raise APIResponseValidationError(
+                f"{method} {path}: {answer.body.reason}",
+                status_code=answer.status,
+                method=method,
+                url=path,
+                request_id=answer.headers.get("x-request-id"),
+            )
+        return answer.status, answer.headers, answer.body
 
     async def credentials(self) -> Credentials | None:
         """Current credentials, obtaining them first if needed (single flight)."""
-        auth = self.shared.authenticator
+        auth = self.engine.authenticator
         if auth is None:
             return None
-        return await auth.get(self._auth_send)
+        deadline = None if self.deadline is None else self.engine.clock.now() + self.deadline
+        cred: Credentials = await auth.get(self.engine.exchange_send, deadline)
+        return cred
 
     async def resolve_account_id(self) -> str:
         """The account this view acts on: ``for_account``'s, else the credentials'."""
@@ -244,7 +258,7 @@ class Core:
 
     def _current_account_id(self) -> str | None:
         """The credentials' account id when they are at hand and fresh (no await), else None."""
-        auth = self.shared.authenticator
+        auth = self.engine.authenticator
         cred = auth.fresh() if auth is not None else None
         return cred.account_id if cred is not None else None
 
@@ -277,7 +291,7 @@ class Core:
         data = prepare_body(body) if body is not None else {}
         if options is not None and options.extra_body:
             if not isinstance(data, dict):
-                raise TypeError("extra_body needs a JSON object body")
+                raise ValidationError("extra_body", "type", "extra_body needs a JSON object body")
             data = {**data, **prepare_body(options.extra_body)}
         validate = self.shared.validate
         if options is not None and options.validate is not None:
@@ -287,7 +301,36 @@ class Core:
             validate_body(data, schema, registry, partial=op.body_mode == "patch")
         if op.wrap_body:
             data = {"data": data}
-        return _json.dumps(data)
+        return _json_dumps(data)
+
+    def _call(
+        self,
+        op: Operation,
+        url: str,
+        headers: list[tuple[str, str]],
+        content: bytes | None,
+        options: RequestOptions | None,
+    ) -> Call:
+        timeout = self.timeout
+        deadline = self.deadline
+        if options is not None:
+            if options.timeout is not NOT_GIVEN:
+                timeout = Timeout.coerce(options.timeout)
+            if options.deadline is not NOT_GIVEN:
+                deadline = options.deadline  # type: ignore[assignment]
+        return Call(
+            op.method,
+            url,
+            headers,
+            content,
+            path=op.path,
+            retry_safe=op.retry_safe,
+            auth=op.auth,
+            policy=self.retry,
+            timeout=timeout,
+            deadline=deadline,
+            name=op.id,
+        )
 
     # -- sending -----------------------------------------------------------------------
 
@@ -307,7 +350,8 @@ class Core:
         """Send ``op`` and return its typed result (or an :class:`APIResponse` with ``raw``).
 
         ``content`` with ``content_type`` sends a body encoded by the caller (a multipart
-        upload) instead of the JSON ``body``.
+        upload) instead of the JSON ``body``. ``structure=False`` returns the decoded data
+        unstructured (pagination structures items itself).
         """
         if self.shared.closed:
             raise AudianError("this client is closed")
@@ -325,33 +369,49 @@ class Core:
         headers.append(("X-Request-ID", secrets.token_hex(16)))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        raw_response, retries, elapsed = await self._send(op, url, headers, content, options)
-        decoded = _decode(raw_response.content, raw_response.headers)
+        answer = await self.engine.send(self._call(op, url, headers, content, options))
+        return self._result(op, answer, raw=raw, structure=structure)
+
+    def _result(self, op: Operation, answer: Answer, *, raw: bool, structure: bool) -> Any:
+        """Classify a final answer: the typed result, or the error it stands for."""
+        status = answer.status
+        decoded = answer.body
+        if status >= 400:
+            raise self._status_error(op, answer)
+        if status >= 300:
+            raise self._invalid(op, answer, f"a redirect ({status}) where the API answers itself")
+        if isinstance(decoded, _Undecodable):
+            raise self._invalid(op, answer, decoded.reason)
         if op.error_in_body and _reports_failure(decoded):
             # Documented for Astradial call control: a failure answered with a 2xx status.
             raise build_status_error(
-                raw_response.status,
+                status,
                 decoded,
-                headers=raw_response.headers,
+                headers=answer.headers,
                 method=op.method,
                 url=op.path,
-                retries_taken=retries,
+                retries_taken=answer.retries,
             )
-        enveloped = op.envelope == "kazoo" and isinstance(decoded, Mapping) and "data" in decoded
+        enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
         result = data
-        if structure and op.response is not None and data is not None:
-            try:
-                result = (_structure or _load_structure())(data, op.response)
-            except Exception as exc:
-                raise APIResponseValidationError(
-                    f"{op.id}: could not read the response as {getattr(op.response, '__name__', op.response)}: {exc}",
-                    status_code=raw_response.status,
-                    method=op.method,
-                    url=op.path,
-                ) from exc
-        elif structure and op.response is None:
+        if structure and op.response is None:
             result = None
+        elif op.response is not None:
+            if data is None and op.empty_ok and (decoded is None or enveloped):
+                result = None
+            elif data is None:
+                what = "an empty body" if decoded is None else "no data"
+                raise self._invalid(
+                    op, answer, f"{what} where {_type_name(op.response)} was promised"
+                )
+            elif structure:
+                try:
+                    result = (_structure or _load_structure())(data, op.response)
+                except Exception as exc:  # cattrs / attrs / RecursionError: all one answer
+                    raise self._invalid(
+                        op, answer, f"could not read it as {_type_name(op.response)}: {exc}"
+                    ) from exc
         if raw:
             envelope = (
                 {k: v for k, v in decoded.items() if k not in ("data", "auth_token")}
@@ -360,171 +420,43 @@ class Core:
             )
             return APIResponse(
                 result,
-                raw_response.status,
-                raw_response.headers,
+                status,
+                answer.headers,
                 envelope,
-                raw_response.raw,
-                retries,
-                elapsed,
+                answer.raw,
+                answer.retries,
+                self.engine.clock.now() - answer.started,
             )
         return result
 
-    async def _send(
-        self,
-        op: Operation,
-        url: str,
-        headers: list[tuple[str, str]],
-        content: bytes | None,
-        options: RequestOptions | None,
-    ) -> tuple[RawResponse, int, float]:
-        timeout = self.timeout
-        deadline_s = self.deadline
-        if options is not None:
-            if options.timeout is not NOT_GIVEN:
-                timeout = Timeout.coerce(options.timeout)
-            if options.deadline is not NOT_GIVEN:
-                deadline_s = options.deadline  # type: ignore[assignment]
-        started = time.monotonic()
-        deadline = None if deadline_s is None else started + deadline_s
-        transport = self.shared.transport
-        throttle = self.shared.throttle
-        auth = self.shared.authenticator if op.auth else None
-        retries = 0
-        replayed_after_401 = False
-        debug = logger.isEnabledFor(_DEBUG)
-        longest = self._longest if timeout is self.timeout else _longest_phase(timeout)
-        while True:
-            now = time.monotonic()
-            remaining = None if deadline is None else deadline - now
-            if remaining is not None and remaining <= 0:
-                raise APITimeoutError(
-                    f"{op.method} {op.path}: deadline of {deadline_s}s exceeded after {retries} retries",
-                    method=op.method,
-                    url=op.path,
-                )
-            if throttle.paused_until:
-                await throttle.wait()
-            # auth.fresh() answers without an await on the hot path
-            cred = None if auth is None else auth.fresh() or await auth.get(self._auth_send)
-            attempt_headers = headers if cred is None else [*headers, *cred.headers]
-            # capped() returns the same timeouts while the budget left exceeds them all
-            attempt_timeout = (
-                timeout if remaining is None or remaining >= longest else timeout.capped(remaining)
-            )
-            sent_at = time.monotonic()
-            try:
-                response = await transport.send(
-                    op.method, url, attempt_headers, content, attempt_timeout
-                )
-            except TransportError as exc:
-                if debug:
-                    logger.debug(
-                        "%s %s failed after %.1f ms (attempt %d): %s",
-                        op.method,
-                        _path_of(url),
-                        (time.monotonic() - sent_at) * 1000,
-                        retries + 1,
-                        exc,
-                    )
-                if exc.sent and not op.retry_safe:
-                    cls = APIOutcomeUnknownTimeoutError if exc.timeout else APIOutcomeUnknownError
-                    raise cls(
-                        f"{op.method} {op.path}: {exc}; the request may have been applied: its outcome is unknown "
-                        "(not retried automatically, to avoid a duplicate)",
-                        method=op.method,
-                        url=op.path,
-                    ) from exc
-                if retries < self.retry.max_retries and self._budget_allows(deadline, 0.0):
-                    await self._sleep_before_retry(
-                        retries, None, deadline, op.method, op.path, str(exc)
-                    )
-                    retries += 1
-                    continue
-                raise _connection_error(exc, op.method, op.path, retry_safe=op.retry_safe) from exc
-            status = response.status
-            if debug:
-                logger.debug(
-                    "%s %s -> %d in %.1f ms (attempt %d, request_id=%s)",
-                    op.method,
-                    _path_of(url),
-                    status,
-                    (time.monotonic() - sent_at) * 1000,
-                    retries + 1,
-                    response.headers.get("x-request-id"),
-                )
-            if status < 400:
-                if cred is not None and not cred.proven:
-                    cred.proven = True
-                throttle.succeeded()
-                return response, retries, time.monotonic() - started
-            if status == 401 and auth is not None and cred is not None:
-                if cred.refreshable and cred.proven and not replayed_after_401:
-                    # The token worked before: it expired. Refresh once (single flight) and replay.
-                    auth.invalidate(cred)
-                    replayed_after_401 = True
-                    continue
-                raise self._status_error(op, response, retries, auth_failure=True)
-            advised = parse_retry_after(response.headers) if status in (429, 503) else None
-            if status == 429:
-                throttle.rate_limited(advised)
-            if (
-                RetryPolicy.status_retryable(status, retry_safe=op.retry_safe)
-                and retries < self.retry.max_retries
-            ):
-                wait = advised if advised is not None else self.retry.backoff(retries)
-                if advised is not None and advised > self.retry.max_retry_after:
-                    raise self._status_error(op, response, retries)
-                if self._budget_allows(deadline, wait):
-                    if debug:
-                        logger.debug(
-                            "%s %s: retrying in %.2f s after status %d",
-                            op.method,
-                            op.path,
-                            wait,
-                            status,
-                        )
-                    await anyio.sleep(wait)
-                    retries += 1
-                    continue
-            raise self._status_error(op, response, retries)
-
-    @staticmethod
-    def _budget_allows(deadline: float | None, wait: float) -> bool:
-        return deadline is None or time.monotonic() + wait < deadline
-
-    async def _sleep_before_retry(
-        self,
-        retries: int,
-        advised: float | None,
-        deadline: float | None,
-        method: str,
-        path: str,
-        why: str,
-    ) -> None:
-        wait = advised if advised is not None else self.retry.backoff(retries)
-        if deadline is not None:
-            wait = min(wait, max(0.0, deadline - time.monotonic()))
-        if logger.isEnabledFor(_DEBUG):
-            logger.debug("%s %s: retrying in %.2f s after %s", method, path, wait, why)
-        await anyio.sleep(wait)
-
-    def _status_error(
-        self, op: Operation, response: RawResponse, retries: int, *, auth_failure: bool = False
-    ) -> APIStatusError:
-        body = _decode(response.content, response.headers)
-        auth = self.shared.authenticator
-        if auth is not None and isinstance(body, Mapping | list | str):
-            from ._auth import _scrub
-
-            body = _scrub(body, auth.strategy.secrets())
-        return build_status_error(
-            response.status,
-            body,
-            headers=response.headers,
+    def _invalid(self, op: Operation, answer: Answer, why: str) -> APIResponseValidationError:
+        body = answer.body
+        rid = body.get("request_id") if type(body) is dict else None
+        request_id = rid if isinstance(rid, str) else answer.headers.get("x-request-id")
+        return APIResponseValidationError(
+            f"{op.id}: the answer ({answer.status}) cannot be the promised result: {why}"
+            + (f" [request_id={request_id}]" if request_id else ""),
+            status_code=answer.status,
             method=op.method,
             url=op.path,
-            retries_taken=retries,
-            auth_failure=auth_failure,
+            request_id=request_id,
+        )
+
+    def _status_error(self, op: Operation, answer: Answer) -> APIStatusError:
+        body = answer.body
+        if isinstance(body, _Undecodable) or (body is None and answer.content):
+            body = answer.content.decode("utf-8", "replace")
+        auth = self.engine.authenticator
+        if auth is not None and isinstance(body, Mapping | list | str):
+            body = scrub(body, auth.strategy.secrets())
+        return build_status_error(
+            answer.status,
+            body,
+            headers=answer.headers,
+            method=op.method,
+            url=op.path,
+            retries_taken=answer.retries,
+            auth_failure=answer.status == 401 and answer.auth_used,
         )
 
     # -- pagination and streaming ------------------------------------------------------
@@ -543,6 +475,8 @@ class Core:
         options: RequestOptions | None = None,
     ) -> AsyncPaginator[Any]:
         """A lazy :class:`AsyncPaginator` over ``op``'s listing."""
+        from ._pagination import AsyncPaginator
+
         q = {k: v for k, v in (query or {}).items() if v is not NOT_GIVEN}
         if filters:
             for key, value in filters.items():
@@ -553,11 +487,9 @@ class Core:
                 ] = value
         if options is not None and options.extra_query:
             q.update(options.extra_query)
-            options = attrs.evolve(options, extra_query=None)
+            options = options.without_query()
         size = None if isinstance(page_size, NotGiven) else page_size
         if size is not None and (not isinstance(size, int) or size < 1):
-            from ._errors import ValidationError
-
             raise ValidationError("page_size", "minimum", "must be a whole number of at least 1")
         return AsyncPaginator(
             self,
@@ -582,65 +514,44 @@ class Core:
     ) -> AsyncIterator[StreamingResponse]:
         """Send a download request; the body is read incrementally inside the context.
 
-        Connection failures before the response starts are retried like any GET; a 401 with
-        credentials that worked before refreshes them once.
+        The request goes through the same engine as every call (deadline, credentials, rate
+        limiting, retries, logging) until the response starts; once the body is handed out a
+        failure is not retried.
         """
+        if self.shared.closed:
+            raise AudianError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         url = await self._url(op, path_params or {}, query)
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        timeout = self.timeout
-        if options is not None and options.timeout is not NOT_GIVEN:
-            timeout = Timeout.coerce(options.timeout)
-        auth = self.shared.authenticator if op.auth else None
-        retries = 0
-        replayed = False
-        streaming = False  # the body was handed out: a failure now is not retried
-        while True:
-            cred = await auth.get(self._auth_send) if auth is not None else None
-            attempt_headers: Sequence[tuple[str, str]] = (
-                headers if cred is None else [*headers, *cred.headers]
-            )
-            try:
-                async with self.shared.transport.stream(
-                    op.method, url, attempt_headers, None, timeout
-                ) as resp:
-                    if resp.status >= 400:
-                        content = await resp.read()
-                        error_raw = RawResponse(resp.status, resp.headers, content)
-                        if (
-                            resp.status == 401
-                            and cred is not None
-                            and cred.refreshable
-                            and cred.proven
-                            and not replayed
-                        ):
-                            auth.invalidate(cred)  # type: ignore[union-attr]
-                            replayed = True
-                            continue
-                        if (
-                            RetryPolicy.status_retryable(resp.status, retry_safe=True)
-                            and retries < self.retry.max_retries
-                        ):
-                            retries += 1
-                            await anyio.sleep(self.retry.backoff(retries - 1))
-                            continue
-                        raise self._status_error(
-                            op, error_raw, retries, auth_failure=resp.status == 401
-                        )
-                    if cred is not None:
-                        cred.proven = True
-                    streaming = True
-                    yield resp
-                    return
-            except TransportError as exc:
-                if not streaming and retries < self.retry.max_retries:
-                    retries += 1
-                    await anyio.sleep(self.retry.backoff(retries - 1))
-                    continue
-                raise _connection_error(exc, op.method, op.path, retry_safe=True) from exc
+        answer = await self.engine.open_stream(self._call(op, url, headers, None, options))
+        if answer.status >= 300:
+            self._result(op, answer, raw=False, structure=False)  # raises the error it stands for
+        assert answer.stream is not None and answer.stream_cm is not None
+        try:
+            yield answer.stream
+        except TransportError as exc:  # the body broke off: not retried once handed out
+            error = APITimeoutError if exc.timeout else APIConnectionError
+            raise error(f"{op.method} {op.path}: {exc}", method=op.method, url=op.path) from exc
+        finally:
+            await answer.stream_cm.__aexit__(None, None, None)
+
+
+def _json_dumps(value: Any) -> bytes:
+    return _json.dumps(value)
+
+
+def _type_name(tp: Any) -> str:
+    return str(getattr(tp, "__name__", tp))
+
+
+def _reports_failure(body: Any) -> bool:
+    """A body that says the call failed: ``{"status": "error"}`` or ``{"success": false}``."""
+    return isinstance(body, Mapping) and (
+        body.get("status") == "error" or body.get("success") is False
+    )
 
 
 # _convert (cattrs) is imported on the first typed result, not with the client.
@@ -653,32 +564,3 @@ def _load_structure() -> Callable[[Any, Any], Any]:
 
     _structure = structure
     return structure
-
-
-def _longest_phase(timeout: Timeout) -> float:
-    """The longest phase timeout; infinite when a phase is unlimited (capping changes it)."""
-    connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
-    if connect is None or read is None or write is None or pool is None:
-        return float("inf")
-    return max(connect, read, write, pool)
-
-
-def _reports_failure(body: Any) -> bool:
-    """A body that says the call failed: ``{"status": "error"}`` or ``{"success": false}``."""
-    return isinstance(body, Mapping) and (
-        body.get("status") == "error" or body.get("success") is False
-    )
-
-
-def _path_of(url: str) -> str:
-    scheme_end = url.find("//")
-    start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
-    end = url.find("?", start)
-    return url[start:] if end < 0 else url[start:end]
-
-
-def _connection_error(
-    exc: TransportError, method: str, path: str, *, retry_safe: bool
-) -> APIConnectionError:
-    cls = APITimeoutError if exc.timeout else APIConnectionError
-    return cls(f"{method} {path}: {exc}", method=method, url=path)

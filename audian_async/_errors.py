@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._redact import redact
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -31,20 +33,6 @@ __all__ = [
     "UnprocessableEntityError",
     "ValidationError",
 ]
-
-SECRET_FIELD_NAMES = frozenset(
-    {
-        "password",
-        "api_key",
-        "api_secret",
-        "auth_token",
-        "token",
-        "sip_password",
-        "credentials",
-        "pin",
-    }
-)
-REDACTED = "***"
 
 
 class AudianError(Exception):
@@ -97,7 +85,12 @@ class APIOutcomeUnknownTimeoutError(APIOutcomeUnknownError, APITimeoutError):
 
 
 class APIResponseValidationError(APIError):
-    """The server answered 2xx with a body the SDK could not decode or structure."""
+    """The server's answer cannot be the promised result.
+
+    Raised for a success status whose body is empty, ``null``, of the wrong shape, not
+    decodable or too deeply nested, and for answers a JSON API never gives (a redirect, a
+    ``204`` where a document was promised). ``status_code`` and ``request_id`` identify it.
+    """
 
     def __init__(
         self,
@@ -107,10 +100,12 @@ class APIResponseValidationError(APIError):
         body: Any = None,
         method: str | None = None,
         url: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.body = body
+        self.request_id = request_id
 
 
 class APIStatusError(APIError):
@@ -218,38 +213,6 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status, APIStatusError)
-
-
-def redact(value: Any, _key: str | None = None) -> Any:
-    """Return a copy of decoded JSON with the values of secret-named keys replaced."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            key = str(k)
-            last = key.rsplit(".", 1)[-1]
-            if last in SECRET_FIELD_NAMES and not isinstance(v, Mapping):
-                out[key] = REDACTED if v is not None else None
-            elif last in SECRET_FIELD_NAMES and isinstance(v, Mapping):
-                # A Kazoo validation entry keyed by a secret field: keep rules, hide echoed values.
-                out[key] = _redact_rule_map(v)
-            else:
-                out[key] = redact(v, key)
-        return out
-    if isinstance(value, list):
-        return [redact(v, _key) for v in value]
-    return value
-
-
-def _redact_rule_map(rules: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for rule, info in rules.items():
-        if isinstance(info, Mapping):
-            out[str(rule)] = {
-                k: (REDACTED if k in ("value", "cause") else v) for k, v in info.items()
-            }
-        else:
-            out[str(rule)] = REDACTED
-    return out
 
 
 def _first_str(*candidates: Any) -> str | None:
@@ -366,7 +329,7 @@ def build_status_error(
         retries_taken=retries_taken,
     )
     if isinstance(exc, RateLimitError):
-        from ._retry import parse_retry_after
+        from ._policy import parse_retry_after
 
         exc.retry_after = parse_retry_after(headers)
     return exc

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
-from ._errors import REDACTED, SECRET_FIELD_NAMES
+from ._redact import REDACTED, SECRET_FIELD_NAMES
 
 __all__ = ["Model", "Unwrap"]
 

@@ -123,33 +123,43 @@ class AsyncPaginator(Generic[T]):
         )
         return response
 
-    def _items(self, data: Any) -> list[T]:
+    def _items(self, data: Any, response: APIResponse[Any]) -> list[T]:
+        """Structure one page's rows; an answer that is not a list of items raises."""
         from ._convert import structure
 
-        if data is None:
-            return []
         key = self._op.item_key
         if key is not None and isinstance(data, Mapping):
             nested = data.get("numbers")
             if isinstance(nested, Mapping):  # Kazoo nests keyed listings under `numbers`
                 data = nested
-            rows = [{**(v if isinstance(v, Mapping) else {}), key: k} for k, v in data.items()]
-            return [structure(row, self._item_type) for row in rows]
+            if not all(isinstance(v, Mapping) for v in data.values()):
+                raise self._invalid(response, "an item of the keyed listing is not an object")
+            data = [{**v, key: k} for k, v in data.items()]
         if not isinstance(data, list):
-            raise APIResponseValidationError(
-                f"{self._op.id}: expected a list of items, got {type(data).__name__}",
-                status_code=200,
-                method=self._op.method,
-                url=self._op.path,
-            )
-        return [structure(row, self._item_type) for row in data]
+            what = "nothing" if data is None else type(data).__name__
+            raise self._invalid(response, f"expected a list of items, got {what}")
+        try:
+            return [structure(row, self._item_type) for row in data]
+        except Exception as exc:  # cattrs / attrs / a row that is not an object
+            raise self._invalid(response, f"an item cannot be read: {exc}") from exc
+
+    def _invalid(self, response: APIResponse[Any], why: str) -> APIResponseValidationError:
+        request_id = response.request_id
+        return APIResponseValidationError(
+            f"{self._op.id}: the page ({response.status_code}) cannot be a listing: {why}"
+            + (f" [request_id={request_id}]" if request_id else ""),
+            status_code=response.status_code,
+            method=self._op.method,
+            url=self._op.path,
+            request_id=request_id,
+        )
 
     async def _start_key_pages(self) -> AsyncIterator[Page[T]]:
         query = dict(self._query)
         if not self._paginate:
             query["paginate"] = "false"
             response = await self._fetch(query)
-            yield Page(self._items(response.parsed), None, None, response)
+            yield Page(self._items(response.parsed, response), None, None, response)
             return
         if self._page_size is not None:
             query["page_size"] = self._page_size
@@ -158,7 +168,7 @@ class AsyncPaginator(Generic[T]):
             response = await self._fetch(query)
             next_key = response.envelope.get("next_start_key")
             yield Page(
-                self._items(response.parsed),
+                self._items(response.parsed, response),
                 next_key if next_key not in ("", None) else None,
                 None,
                 response,
@@ -166,11 +176,9 @@ class AsyncPaginator(Generic[T]):
             if next_key in (None, ""):
                 return
             if next_key in seen:
-                raise APIResponseValidationError(
-                    f"{self._op.id}: the server repeated the cursor {next_key!r}; stopping to avoid a loop",
-                    status_code=response.status_code,
-                    method=self._op.method,
-                    url=self._op.path,
+                raise self._invalid(
+                    response,
+                    f"the server repeated the cursor {next_key!r} (stopped to avoid a loop)",
                 )
             seen.add(next_key)
             query["start_key"] = next_key
@@ -185,7 +193,7 @@ class AsyncPaginator(Generic[T]):
             response = await self._fetch(query)
             body = response.parsed
             rows = body.get("data") if isinstance(body, Mapping) else body
-            items = self._items(rows)
+            items = self._items(rows, response)
             total, has_more = _offset_meta(body)
             yield Page(items, None, total, response)
             offset += len(items)

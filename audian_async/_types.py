@@ -133,6 +133,8 @@ class Operation:
         stream: the response body is streamed (downloads), not decoded.
         error_in_body: a 2xx answer may still report a failure in its body
             (``{"status": "error", ...}`` or ``{"success": false, ...}``): raise it.
+        empty_ok: an answer without a document (``204``) is documented: the result is
+            ``None``. Elsewhere an empty answer raises ``APIResponseValidationError``.
     """
 
     id: str
@@ -150,3 +152,4 @@ class Operation:
     path_params: Sequence[str] = ()
     stream: bool = False
     error_in_body: bool = False
+    empty_ok: bool = False

@@ -133,7 +133,8 @@ async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int, tran
     )
     seconds = time.perf_counter() - started
     ok(
-        f"Created {summary.succeeded:,}, failed {summary.failed:,} in {seconds:.2f} s ({summary.succeeded / seconds:,.0f} users/s, {summary.requests_per_second:,.0f} requests/s)"
+        f"Created {summary.succeeded:,}, failed {summary.failed:,} in {seconds:.2f} s "
+        f"({summary.succeeded / seconds:,.0f} users/s)"
     )
     for failure in summary.failures[:3]:
         say(f"! {failure.key}: {failure.error}", indent=4)

@@ -485,6 +485,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
     returns = "None"
     structure = "None"
     item_type = None
+    empty_ok = False  # a 204 (no document) is a documented answer
     if resp_schema is not None:
         resolved = ctx.resolve(resp_schema)
         data_schema = resp_schema
@@ -511,6 +512,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
             returns = f"AsyncPaginator[{item_type}]"
         elif "204" in {str(c) for c in op.get("responses", {})}:
             returns = f"{structure} | None"
+            empty_ok = True
 
     unwrap = op.get("x-unwrap")
     if unwrap and structure != "None":
@@ -528,6 +530,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
     if op.get("description"):
         doc_lines.append(clean(op.get("description")))
     return {
+        "empty_ok": empty_ok,
         "id": op.get("operationId"),
         "verb": verb,
         "method": method,

@@ -47,3 +47,26 @@ def auth_body(token: str, account_id: str = ACCOUNT) -> dict[str, Any]:
         "data": {"account_id": account_id, "owner_id": "o" * 32},
         "status": "success",
     }
+
+
+def record_sleeps(monkeypatch: Any) -> list[float]:
+    """Put the SDK's system clock on virtual time: sleeps are recorded and move the clock
+    forward at once (backoffs and holds take no real time; deadlines still count them)."""
+    import time
+
+    import anyio.lowlevel
+
+    from audian_async._clock import SystemClock
+
+    recorded: list[float] = []
+    offset = [0.0]
+
+    async def fake_sleep(self: SystemClock, seconds: float) -> None:
+        recorded.append(seconds)
+        offset[0] += max(0.0, seconds)
+        await anyio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(SystemClock, "sleep", fake_sleep)
+    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
+    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
+    return recorded

@@ -279,7 +279,7 @@ class Simulator(Seeding):
             await _drop_connection(receive)
             return
         if isinstance(fault, Delay) and not fault.after:
-            await anyio.sleep(fault.seconds)
+            await self._core.clock.sleep(fault.seconds)
 
         refused = self._check_request(scope, method, path, query, body)
         if refused is not None:
@@ -292,7 +292,7 @@ class Simulator(Seeding):
             await _drop_connection(receive)
             return
         if isinstance(fault, Delay) and fault.after:
-            await anyio.sleep(fault.seconds)
+            await self._core.clock.sleep(fault.seconds)
         record(status, _response_header(headers, b"x-request-id") or request_id)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content, "more_body": False})

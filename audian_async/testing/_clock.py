@@ -18,6 +18,12 @@ class Clock:
     def __init__(self) -> None:
         self._offset = 0.0
         self._lock = threading.Lock()
+        #: Every fault delay slept, in order (seconds).
+        self.sleeps: list[float] = []
+        #: Set when a fault delay starts: the request was acted on (for ``after`` delays).
+        self.sleeping = threading.Event()
+        #: Fault delays move the clock forward instead of taking real time.
+        self.virtual_sleep = False
 
     @property
     def offset(self) -> float:
@@ -28,6 +34,19 @@ class Clock:
         """Move the simulated time forward by ``seconds``."""
         with self._lock:
             self._offset += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """A fault's delay: real time, or the clock moved forward when ``virtual_sleep``."""
+        import anyio
+        import anyio.lowlevel
+
+        self.sleeps.append(seconds)
+        self.sleeping.set()
+        if self.virtual_sleep:
+            self.advance(seconds)
+            await anyio.lowlevel.checkpoint()
+            return
+        await anyio.sleep(seconds)
 
     def reset(self) -> None:
         """Undo every :meth:`advance`."""

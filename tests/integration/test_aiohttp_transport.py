@@ -20,7 +20,6 @@ import aiohttp
 import anyio
 import pytest
 
-import audian_async._core as core_module
 from audian_async import (
     AiohttpTransport,
     APIConnectionError,
@@ -32,6 +31,7 @@ from audian_async import (
     Timeout,
 )
 from audian_async import _transport_aiohttp as mod
+from audian_async._clock import SystemClock
 from audian_async._transport import TransportError
 from audian_async._types import Operation
 from audian_async.testing import (
@@ -189,13 +189,9 @@ def static_client(base_url: str, **kwargs: Any) -> AsyncAudian:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the core's backoff sleeps instead of sleeping."""
-    recorded: list[float] = []
+    from tests.helpers import record_sleeps
 
-    async def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(core_module.anyio, "sleep", fake_sleep)
-    return recorded
+    return record_sleeps(monkeypatch)
 
 
 # -- success ---------------------------------------------------------------------------------
@@ -347,13 +343,13 @@ async def test_refused_connection_is_retried_then_succeeds_once(
     server = RawServer(default="ok" if operation == "get" else "created")
     sleeps: list[float] = []
 
-    async def start_listening_instead_of_sleeping(seconds: float) -> None:
+    async def start_listening_instead_of_sleeping(self: object, seconds: float) -> None:
         sleeps.append(seconds)
         if len(sleeps) == 1:
             sock.listen()
             await server.start(sock)
 
-    monkeypatch.setattr(core_module.anyio, "sleep", start_listening_instead_of_sleeping)
+    monkeypatch.setattr(SystemClock, "sleep", start_listening_instead_of_sleeping)
     port = sock.getsockname()[1]
     try:
         async with static_client(f"http://127.0.0.1:{port}/v2") as audian:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 import trio
@@ -73,14 +71,13 @@ async def test_drop_after_in_process_acts_then_raises(sim: Simulator, session: S
 
 
 async def test_delay_before_and_after(sim: Simulator, session: Session) -> None:
+    sim.clock.virtual_sleep = True
     sim.faults.script(kind=delay(0.2))
-    started = time.monotonic()
     assert (await session.get("/users")).status_code == 200
-    assert time.monotonic() - started >= 0.2
-    sim.faults.script(kind=delay(0.2, after=True))
-    started = time.monotonic()
+    assert sim.clock.sleeps == [0.2] and sim.clock.offset == pytest.approx(0.2)
+    sim.faults.script(kind=delay(0.3, after=True))
     created = await session.put("/users", USER)
-    assert created.status_code == 201 and time.monotonic() - started >= 0.2
+    assert created.status_code == 201 and sim.clock.sleeps == [0.2, 0.3]
     assert sim.state.user_count() == 1
 
 

@@ -29,12 +29,6 @@ async def audian(auth_route: respx.Route) -> AsyncIterator[AsyncAudian]:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record backoff sleeps instead of sleeping."""
-    recorded: list[float] = []
+    from tests.helpers import record_sleeps
 
-    async def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    import audian_async._core as core
-
-    monkeypatch.setattr(core.anyio, "sleep", fake_sleep)
-    return recorded
+    return record_sleeps(monkeypatch)

@@ -216,8 +216,10 @@ async def test_org_id_is_sent_with_the_login(api: respx.MockRouter) -> None:
 
 
 async def test_fifty_concurrent_calls_cause_one_login(api: respx.MockRouter) -> None:
+    release = anyio.Event()
+
     async def slow_login(request: httpx.Request) -> httpx.Response:
-        await anyio.sleep(0.05)  # bcrypt takes a while: everybody arrives during the login
+        await release.wait()  # bcrypt takes a while: everybody arrives during the login
         return httpx.Response(200, json=login_body(jwt()))
 
     login = api.post("/auth/user-login").mock(side_effect=slow_login)
@@ -230,14 +232,21 @@ async def test_fifty_concurrent_calls_cause_one_login(api: respx.MockRouter) -> 
         async with anyio.create_task_group() as tg:
             for _ in range(50):
                 tg.start_soon(one)
+            await anyio.wait_all_tasks_blocked()
+            release.set()
         assert login.call_count == 1
-        # Expiry is near: the next wave logs in again, once, before sending.
         cred = astra._core.shared.authenticator.current  # type: ignore[union-attr]
         assert cred is not None
         cred.refresh_at = time.monotonic() - 1
+        # Expiry is near, the token still valid: the wave keeps using it while one login
+        # runs in the background.
         async with anyio.create_task_group() as tg:
             for _ in range(50):
                 tg.start_soon(one)
+        holder = astra._core.shared.authenticator
+        if holder._exchange is not None:
+            await holder._exchange.done.wait()
+        assert holder.current is not cred
     assert login.call_count == 2
 
 
@@ -280,13 +289,16 @@ async def test_401_after_success_logs_in_again_once_and_replays(api: respx.MockR
     assert route.calls[-1].request.headers["authorization"] == f"Bearer {second}"
 
 
-async def test_401_with_a_fresh_token_is_not_replayed(api: respx.MockRouter) -> None:
+async def test_401_with_a_fresh_token_logs_in_again_once_then_raises(
+    api: respx.MockRouter,
+) -> None:
     login = api.post("/auth/user-login").respond(200, json=login_body(jwt()))
-    api.get("/users").respond(401, json={"error": "Authentication failed"})
+    users = api.get("/users").respond(401, json={"error": "Authentication failed"})
     async with AsyncAstradial(base_url=ROOT, email=EMAIL, password=PASSWORD) as astra:
         with pytest.raises(AuthenticationError, match="Authentication failed"):
             await astra.users.list()
-    assert login.call_count == 1
+    assert login.call_count == 2
+    assert users.call_count == 2
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from audian_async import AsyncAudian, AuthenticationError
-from audian_async._auth import refresh_deadline
+from audian_async._auth import Credentials, KazooApiKeyAuth
+from audian_async._credentials import Authenticator
 from tests.helpers import ACCOUNT, API_KEY, auth_body, envelope, make_jwt
 
 USERS = f"/accounts/{ACCOUNT}/users"
@@ -104,9 +105,11 @@ async def test_401_with_a_token_that_worked_refreshes_once_and_replays(
     assert route.calls[-1].request.headers["x-auth-token"] == second
 
 
-async def test_401_with_a_fresh_token_is_an_authentication_error(
+async def test_401_refreshes_once_and_replays_even_a_token_that_never_succeeded(
     mock: respx.MockRouter, auth_route: respx.Route
 ) -> None:
+    # A fresh token can expire before its first answer arrives: a 401 retires it whether or
+    # not it ever worked; a second 401 with the new token is the server's final word.
     route = mock.get(USERS + "/u1").respond(
         401,
         json={
@@ -120,8 +123,8 @@ async def test_401_with_a_fresh_token_is_an_authentication_error(
         with pytest.raises(AuthenticationError) as info:
             await audian.users.get("u1")
     assert info.value.status_code == 401
-    assert route.call_count == 1
-    assert auth_route.call_count == 1
+    assert route.call_count == 2
+    assert auth_route.call_count == 2
 
 
 @pytest.mark.parametrize("status", [404, 401, 400])
@@ -157,17 +160,36 @@ async def test_transient_failure_of_the_exchange_is_retried(
     assert len(sleeps) == 2
 
 
-def test_refresh_margin_never_exceeds_the_token_lifetime() -> None:
-    now_wall, now_mono = 1_000_000.0, 50.0
-    short = make_jwt(2, iat=now_wall)
-    at = refresh_deadline(short, 60.0, now_mono=now_mono, now_wall=now_wall)
-    assert at is not None
-    assert at == pytest.approx(now_mono + 1.0)  # half of the 2 s lifetime, not 60 s before exp
-    long = make_jwt(3600, iat=now_wall)
-    assert refresh_deadline(long, 60.0, now_mono=now_mono, now_wall=now_wall) == pytest.approx(
-        now_mono + 3540
+class _FixedClock:
+    def __init__(self, mono: float, wall: float) -> None:
+        self.mono, self.wall_time = mono, wall
+
+    def now(self) -> float:
+        return self.mono
+
+    def wall(self) -> float:
+        return self.wall_time
+
+    async def sleep(self, seconds: float) -> None:
+        self.mono += seconds
+
+
+def _refresh_at(token: str, margin: float, clock: _FixedClock) -> float | None:
+    holder = Authenticator(KazooApiKeyAuth(API_KEY), clock)
+    cred = Credentials(
+        (("X-Auth-Token", token),), refreshable=True, jwt=token, refresh_margin=margin
     )
-    assert refresh_deadline("not-a-jwt", 60.0, now_mono=now_mono, now_wall=now_wall) is None
+    holder._schedule(cred, None)
+    return cred.refresh_at
+
+
+def test_refresh_margin_never_exceeds_the_token_lifetime() -> None:
+    clock = _FixedClock(50.0, 1_000_000.0)
+    short = make_jwt(2, iat=clock.wall_time)
+    assert _refresh_at(short, 60.0, clock) == pytest.approx(50.0 + 1.0)  # half of 2 s, not 60 s
+    long = make_jwt(3600, iat=clock.wall_time)
+    assert _refresh_at(long, 60.0, clock) == pytest.approx(50.0 + 3540)
+    assert _refresh_at("not-a-jwt", 60.0, clock) is None
 
 
 async def test_short_lived_tokens_do_not_cause_an_exchange_loop(mock: respx.MockRouter) -> None:

@@ -77,6 +77,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Account,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=[],

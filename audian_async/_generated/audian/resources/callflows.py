@@ -82,6 +82,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Callflow,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["callflow_id"],

@@ -91,6 +91,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Device,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["device_id"],

@@ -102,6 +102,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=PhoneNumber,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["phone_number"],

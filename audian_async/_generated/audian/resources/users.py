@@ -90,6 +90,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=User,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["user_id"],

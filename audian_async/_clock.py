@@ -1,0 +1,82 @@
+"""Time as the request engine sees it: one object to read the clocks and to sleep.
+
+Every wait of the SDK (backoff, rate limiting, credential refresh, deadlines) reads and
+sleeps through a :class:`Clock`, so tests can run them on virtual time instead of the wall
+clock (:class:`LoopClock` under trio's ``MockClock``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "LoopClock", "SystemClock"]
+
+
+class Clock(Protocol):
+    """What the engine needs of time."""
+
+    def now(self) -> float:
+        """Monotonic seconds (only differences are meaningful)."""
+        ...
+
+    def wall(self) -> float:
+        """Unix time in seconds (to read a token's ``exp``)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` (cancellable)."""
+        ...
+
+
+class SystemClock:
+    """The process clocks: ``time.monotonic``, ``time.time`` and ``anyio.sleep``."""
+
+    __slots__ = ()
+
+    now = staticmethod(time.monotonic)
+    wall = staticmethod(time.time)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep on the running event loop."""
+        import anyio
+
+        await anyio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class LoopClock:
+    """The running event loop's clock, with a wall clock that moves with it.
+
+    Under trio's ``MockClock(autojump_threshold=0)`` time is virtual: a test can cross token
+    lifetimes, backoffs and rate-limit windows of minutes in microseconds, deterministically.
+    """
+
+    __slots__ = ("_epoch",)
+
+    def __init__(self, epoch: float | None = None) -> None:
+        self._epoch = time.time() if epoch is None else epoch
+
+    def now(self) -> float:
+        """The event loop's current time."""
+        import anyio
+
+        return anyio.current_time()
+
+    def wall(self) -> float:
+        """``epoch`` plus the loop time elapsed since the loop started."""
+        return self._epoch + self.now()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep on the running event loop."""
+        import anyio
+
+        await anyio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "LoopClock()"
+
+
+SYSTEM_CLOCK = SystemClock()

@@ -1,0 +1,394 @@
+"""The one attempt loop every request goes through.
+
+JSON calls, listing pages, the credential exchange, streams and downloads, on both APIs and
+every transport, are sent by :meth:`Engine.send` (or :meth:`Engine.open_stream`). One loop
+owns, once:
+
+* the call's **deadline** (every wait, for credentials, the rate limiter or a backoff, is
+  charged to it, and no wait outlasts it);
+* **credentials** (attach; after a 401 on refreshable credentials, retire them single-flight
+  and replay);
+* the **rate limiter** shared by the client (:mod:`._limiter`);
+* the **retry policy** (:mod:`._policy`: what is safe to repeat, backoff, ``Retry-After``);
+* **logging**: one debug line per attempt, credentials never shown.
+
+It returns the final answer (whatever its status) or raises when there is none: a connection
+failure, a timeout, an unknown outcome, a deadline. Turning an answer into a result or a typed
+error is the caller's job (:mod:`._core`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from . import _json
+from ._clock import SYSTEM_CLOCK, Clock
+from ._credentials import Authenticator
+from ._errors import (
+    APIConnectionError,
+    APIOutcomeUnknownError,
+    APIOutcomeUnknownTimeoutError,
+    APITimeoutError,
+    RateLimitError,
+)
+from ._limiter import RateLimiter, Throttled, Ticket
+from ._logging import logger
+from ._policy import RetryPolicy, parse_retry_after
+from ._transport import AsyncTransport, RawResponse, StreamingResponse, TransportError
+from ._types import Timeout
+
+__all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
+
+_DEBUG = 10
+# A 401 on refreshable credentials is replayed with new ones this many times per call.
+MAX_REPLAYS = 1
+# A call sent as the rate limiter's probe may find the bucket still empty this many times
+# before further 429s count against its retries.
+MAX_PROBE_MISSES = 20
+
+
+class _Undecodable:
+    """Marks a body that claimed to be JSON but could not be decoded."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<undecodable: {self.reason}>"
+
+
+UNDECODABLE = _Undecodable("not JSON")
+
+
+def decode_body(content: bytes, headers: Mapping[str, str]) -> Any:
+    """The decoded body: JSON, text, ``None`` when empty, or an :class:`_Undecodable`."""
+    if not content:
+        return None
+    ctype = headers.get("content-type", "")
+    if "json" in ctype or content[:1] in (b"{", b"["):
+        try:
+            return _json.loads(content)
+        except RecursionError:
+            return _Undecodable("JSON nested too deeply")
+        except ValueError as exc:
+            if "json" in ctype:
+                if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
+                    return _Undecodable("JSON nested too deeply")
+                return _Undecodable(f"invalid JSON: {str(exc)[:80]}")
+    return content.decode("utf-8", "replace")
+
+
+def _remaining_tokens(body: Any) -> int | None:
+    if type(body) is dict:
+        tokens = body.get("tokens")
+        if type(tokens) is dict:
+            remaining = tokens.get("remaining")
+            if type(remaining) is int:
+                return remaining
+    return None
+
+
+class Call:
+    """One request as the engine sends it (built by the core)."""
+
+    __slots__ = (
+        "auth",
+        "content",
+        "deadline",
+        "headers",
+        "method",
+        "name",
+        "path",
+        "policy",
+        "retry_safe",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        *,
+        path: str,
+        retry_safe: bool,
+        auth: bool,
+        policy: RetryPolicy,
+        timeout: Timeout,
+        deadline: float | None,
+        name: str = "",
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.content = content
+        self.path = path
+        self.retry_safe = retry_safe
+        self.auth = auth
+        self.policy = policy
+        self.timeout = timeout
+        self.deadline = deadline
+        self.name = name
+
+
+class Answer:
+    """The final answer to a call: status, headers, body, and how it was obtained."""
+
+    __slots__ = (
+        "auth_used",
+        "body",
+        "content",
+        "headers",
+        "raw",
+        "retries",
+        "started",
+        "status",
+        "stream",
+        "stream_cm",
+    )
+
+    def __init__(self, raw: RawResponse | StreamingResponse, body: Any, retries: int) -> None:
+        self.status = raw.status
+        self.headers = raw.headers
+        self.raw = raw.raw
+        self.body = body
+        self.retries = retries
+        self.content = raw.content if isinstance(raw, RawResponse) else b""
+        self.stream: StreamingResponse | None = None
+        self.stream_cm: AbstractAsyncContextManager[StreamingResponse] | None = None
+        self.auth_used = False
+        self.started = 0.0
+
+
+def _longest_phase(timeout: Timeout) -> float:
+    connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
+    if connect is None or read is None or write is None or pool is None:
+        return math.inf
+    return max(connect, read, write, pool)
+
+
+def _path_of(url: str) -> str:
+    scheme_end = url.find("//")
+    start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
+    end = url.find("?", start)
+    return url[start:] if end < 0 else url[start:end]
+
+
+class Engine:
+    """Sends calls for one client and all its views (see the module docstring)."""
+
+    def __init__(
+        self,
+        transport: AsyncTransport,
+        authenticator: Authenticator | None,
+        limiter: RateLimiter,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.transport = transport
+        self.authenticator = authenticator
+        self.limiter = limiter
+        self.clock = clock
+        self.exchange_send: Any = None  # set by the client: sends credential exchanges
+
+    async def send(self, call: Call, *, decode: bool = True) -> Answer:
+        """Send ``call`` until it has a final answer; see the module docstring."""
+        return await self._run(call, decode, stream=False)
+
+    async def open_stream(self, call: Call) -> Answer:
+        """Like :meth:`send`, but a 2xx body is left unread: ``answer.stream`` reads it, and
+        ``answer.stream_cm`` must be exited when done (error bodies are read and closed)."""
+        return await self._run(call, False, stream=True)
+
+    async def _run(self, call: Call, decode: bool, *, stream: bool) -> Answer:
+        clock = self.clock
+        policy = call.policy
+        auth = self.authenticator if call.auth else None
+        limiter = self.limiter
+        transport = self.transport
+        started = clock.now()
+        deadline = None if call.deadline is None else started + call.deadline
+        timeout = call.timeout
+        longest = _longest_phase(timeout)
+        retries = 0
+        replays = 0
+        probe_misses = 0
+        debug = logger.isEnabledFor(_DEBUG)
+        while True:
+            now = clock.now()
+            remaining = None if deadline is None else deadline - now
+            if remaining is not None and remaining <= 0:
+                raise APITimeoutError(
+                    f"{call.method} {call.path}: deadline of {call.deadline}s exceeded "
+                    f"after {retries} retries",
+                    method=call.method,
+                    url=call.path,
+                )
+            cred = None
+            if auth is not None:
+                cred = auth.fresh()
+                if cred is None:
+                    cred = await auth.get(self.exchange_send, deadline)
+            ticket = limiter.try_acquire()
+            if ticket is None:
+                ticket = await self._acquire(call, deadline, retries)
+            attempt_headers = call.headers if cred is None else [*call.headers, *cred.headers]
+            if remaining is not None and remaining < longest:
+                remaining = deadline - clock.now()  # type: ignore[operator]
+                attempt_timeout = timeout.capped(max(remaining, 0.001))
+            else:
+                attempt_timeout = timeout
+            sent_at = clock.now()
+            cm: AbstractAsyncContextManager[StreamingResponse] | None = None
+            try:
+                if stream:
+                    response, cm = await self._open(call, attempt_headers, attempt_timeout)
+                else:
+                    response = await transport.send(
+                        call.method, call.url, attempt_headers, call.content, attempt_timeout
+                    )
+            except TransportError as exc:
+                limiter.on_failure(ticket)
+                if debug:
+                    logger.debug(
+                        "%s %s failed after %.1f ms (attempt %d): %s",
+                        call.method,
+                        _path_of(call.url),
+                        (clock.now() - sent_at) * 1000,
+                        retries + 1,
+                        exc,
+                    )
+                if exc.sent and not call.retry_safe:
+                    cls = APIOutcomeUnknownTimeoutError if exc.timeout else APIOutcomeUnknownError
+                    raise cls(
+                        f"{call.method} {call.path}: {exc}; the request may have been applied: "
+                        "its outcome is unknown (not retried automatically, to avoid a duplicate)",
+                        method=call.method,
+                        url=call.path,
+                    ) from exc
+                if retries < policy.max_retries:
+                    wait = policy.backoff(retries)
+                    if deadline is None or clock.now() + wait < deadline:
+                        await self._backoff(call, wait, f"{exc}", debug)
+                        retries += 1
+                        continue
+                cls2 = APITimeoutError if exc.timeout else APIConnectionError
+                raise cls2(
+                    f"{call.method} {call.path}: {exc}", method=call.method, url=call.path
+                ) from exc
+            except BaseException:
+                limiter.on_failure(ticket)
+                raise
+            status = response.status
+            body: Any = None
+            if not stream and (decode or status >= 400):
+                body = decode_body(response.content, response.headers)  # type: ignore[union-attr]
+            advised = parse_retry_after(response.headers) if status in (429, 503) else None
+            limiter.on_answer(
+                ticket, status, _remaining_tokens(body), advised if status == 429 else None
+            )
+            if debug:
+                logger.debug(
+                    "%s %s -> %d in %.1f ms (attempt %d, request_id=%s)",
+                    call.method,
+                    _path_of(call.url),
+                    status,
+                    (clock.now() - sent_at) * 1000,
+                    retries + 1,
+                    response.headers.get("x-request-id")
+                    or (body.get("request_id") if type(body) is dict else None),
+                )
+            if status < 400:
+                answer = Answer(response, body, retries)
+                answer.auth_used = cred is not None
+                answer.started = started
+                if stream:
+                    answer.stream = response  # type: ignore[assignment]
+                    answer.stream_cm = cm
+                return answer
+            if (
+                status == 401
+                and cred is not None
+                and cred.refreshable
+                and auth is not None
+                and replays < MAX_REPLAYS
+            ):
+                auth.retire(cred)  # the first 401 for a token starts the exchange
+                replays += 1
+                continue
+            if (
+                status == 429
+                and ticket.probe
+                and advised is None
+                and policy.max_retries > 0
+                and probe_misses < MAX_PROBE_MISSES
+            ):
+                # The limiter sent this call to find out whether the bucket has refilled; a
+                # "not yet" is the limiter's, not one of the call's retries.
+                probe_misses += 1
+                continue
+            if retries < policy.max_retries and policy.status_retryable(
+                status, retry_safe=call.retry_safe
+            ):
+                if advised is not None and advised > policy.max_retry_after:
+                    pass  # the caller raises RateLimitError / the status error with retry_after
+                elif status == 429:
+                    # The limiter owns the wait (the Retry-After hold, or probing for a refill).
+                    retries += 1
+                    continue
+                else:
+                    wait = advised if advised is not None else policy.backoff(retries)
+                    if deadline is None or clock.now() + wait < deadline:
+                        await self._backoff(call, wait, f"status {status}", debug)
+                        retries += 1
+                        continue
+            answer = Answer(response, body, retries)
+            answer.auth_used = cred is not None
+            answer.started = started
+            return answer
+
+    async def _acquire(self, call: Call, deadline: float | None, retries: int) -> Ticket:
+        try:
+            return await self.limiter.acquire(deadline, call.policy.max_retry_after)
+        except Throttled as exc:
+            what = (
+                "the server asked to wait (Retry-After)"
+                if exc.advised
+                else "the server's rate-limit bucket is empty"
+            )
+            error = RateLimitError(
+                f"429: {call.method} {call.path}: rate limited: {what}; another {exc.wait:.2f}s "
+                "would exceed this call's deadline or max_retry_after (not sent)",
+                status_code=429,
+                method=call.method,
+                url=call.path,
+                retries_taken=retries,
+            )
+            error.retry_after = exc.wait
+            raise error from None
+
+    async def _open(
+        self, call: Call, headers: Sequence[tuple[str, str]], timeout: Timeout
+    ) -> tuple[RawResponse | StreamingResponse, AbstractAsyncContextManager[StreamingResponse]]:
+        cm = self.transport.stream(call.method, call.url, headers, call.content, timeout)
+        response = await cm.__aenter__()
+        if response.status < 400:
+            return response, cm
+        try:
+            content = await response.read()
+        finally:
+            await cm.__aexit__(None, None, None)
+        return RawResponse(response.status, response.headers, content, response.raw), cm
+
+    async def _backoff(self, call: Call, wait: float, why: str, debug: bool) -> None:
+        if debug:
+            logger.debug(
+                "%s %s: retrying in %.2f s after %s", call.method, _path_of(call.url), wait, why
+            )
+        await self.clock.sleep(wait)

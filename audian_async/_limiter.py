@@ -1,0 +1,285 @@
+"""The client-side rate limiter: pace requests to the server's token bucket.
+
+Kazoo (Audian) keeps a token bucket per account: most requests cost a token, an empty bucket
+answers 429 without ``Retry-After``, and the bucket refills in blocks (by default 10 tokens
+each second). Newer envelopes report the level after each request (``tokens.remaining``).
+
+One :class:`RateLimiter` is shared by a client, all its views and the bulk runner, so every
+request of the process that talks to that client's server is paced together:
+
+* While nothing is known it lets everything through.
+* When answers carry ``tokens.remaining`` it keeps an estimate of the tokens left for new
+  requests (the last level reported, less the requests still in flight) and holds new
+  requests back before the bucket runs dry instead of discovering the limit through 429s.
+* When the bucket is believed empty (the estimate reached zero, or a 429 arrived), only one
+  request at a time goes out as a *probe*. The first probe that succeeds marks a refill; the
+  limiter learns the refill period from successive refills and times later probes to just
+  before the next expected refill, so a bulk job resumes within a few milliseconds of each
+  refill without hammering the server in between.
+* A ``Retry-After`` holds every request until it has passed. A request never waits past its
+  own deadline, nor longer than ``max_wait``: it fails fast instead (:class:`Throttled`).
+
+Errors other than 429 (a 503 ``datastore_fault``, a dropped connection) say nothing about the
+bucket and do not affect the limiter.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ._clock import SYSTEM_CLOCK, Clock
+
+if TYPE_CHECKING:
+    import anyio
+
+__all__ = ["RateLimiter", "Throttled", "Ticket"]
+
+
+class Throttled(Exception):
+    """A request cannot go out within its deadline (or ``max_wait``); ``wait`` says how long."""
+
+    def __init__(self, wait: float, *, advised: bool) -> None:
+        super().__init__(f"rate limited for another {wait:.2f}s")
+        self.wait = wait
+        self.advised = advised  # the wait comes from a server's Retry-After
+
+
+class Ticket:
+    """Permission for one request; hand it back with ``on_answer`` or ``on_failure``."""
+
+    __slots__ = ("probe", "sent_at")
+
+    def __init__(self, sent_at: float, probe: bool = False) -> None:
+        self.sent_at = sent_at
+        self.probe = probe
+
+
+class RateLimiter:
+    """Client-side pacing on the server's bucket (see the module docstring).
+
+    Args:
+        clock: where time is read and waited on.
+        probe_interval: spacing of probes while the refill timing is unknown.
+        fine_interval: spacing of probes around an expected refill.
+    """
+
+    def __init__(
+        self,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        probe_interval: float = 0.05,
+        fine_interval: float = 0.01,
+    ) -> None:
+        self._clock = clock
+        self.probe_interval = probe_interval
+        self.fine_interval = fine_interval
+        self._level: float | None = None  # tokens free for new requests; None: unknown
+        self._empty = False
+        self._empty_since = -math.inf
+        self._hold_until = -math.inf  # Retry-After
+        self._in_flight = 0
+        self._probe_out = False
+        self._next_probe = -math.inf
+        self._last_refill: float | None = None
+        self._period: float | None = None
+        self._changed: anyio.Event | None = None
+        self.rate_limited = 0  # 429 answers seen
+        self.refills = 0  # refills detected
+
+    # -- what the limiter knows ----------------------------------------------------------
+
+    @property
+    def level(self) -> float | None:
+        """Estimated tokens left for new requests (``None`` while unknown)."""
+        return self._level
+
+    @property
+    def empty(self) -> bool:
+        """Whether the server's bucket is believed empty."""
+        return self._empty
+
+    @property
+    def refill_period(self) -> float | None:
+        """The refill period learned so far, in seconds."""
+        return self._period
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet."""
+        return self._in_flight
+
+    def held_for(self) -> float:
+        """Seconds left of a ``Retry-After`` hold (0 when none)."""
+        return max(0.0, self._hold_until - self._clock.now())
+
+    # -- taking and giving back ------------------------------------------------------------
+
+    def try_acquire(self) -> Ticket | None:
+        """A ticket at once if the limiter is open (no await), else ``None``."""
+        if self._empty:
+            return None
+        level = self._level
+        if level is not None and level < 1:
+            return None
+        now = self._clock.now()
+        if now < self._hold_until:
+            return None
+        if level is not None:
+            self._level = level - 1
+        self._in_flight += 1
+        return Ticket(now)
+
+    async def acquire(self, deadline: float | None, max_wait: float = math.inf) -> Ticket:
+        """Wait for permission to send. Raise :class:`Throttled` rather than wait past
+        ``deadline`` (a ``clock.now()`` value) or longer than ``max_wait`` for a hold."""
+        clock = self._clock
+        while True:
+            ticket = self.try_acquire()
+            if ticket is not None:
+                return ticket
+            now = clock.now()
+            if now < self._hold_until:
+                wait = self._hold_until - now
+                if wait > max_wait or (deadline is not None and now + wait >= deadline):
+                    raise Throttled(wait, advised=True)
+                await clock.sleep(wait)
+                continue
+            if self._empty:
+                if not self._probe_out and now >= self._next_probe:
+                    self._probe_out = True
+                    self._in_flight += 1
+                    return Ticket(now, probe=True)
+                until = None if self._probe_out else self._next_probe
+            else:
+                # Our own requests in flight used the estimate up: their answers will tell more.
+                if self._in_flight == 0:
+                    self._set_empty(now)
+                    continue
+                until = None
+            await self._wait_change(until, deadline)
+
+    def on_answer(
+        self, ticket: Ticket, status: int, remaining: int | None, retry_after: float | None
+    ) -> None:
+        """Record the answer to a ticket's request: its status and the bucket level reported."""
+        self._in_flight -= 1
+        if ticket.probe:
+            self._probe_out = False
+        if status == 429:
+            self._on_429(ticket, retry_after)
+            return
+        fresh = ticket.sent_at >= self._empty_since  # sent while we knew the bucket empty
+        if remaining is not None:
+            level = float(remaining - self._in_flight)
+            if self._empty and fresh and remaining > 0:
+                self._empty = False
+                self._record_refill(ticket.sent_at)
+            self._level = level
+            if not self._empty and level < 1 and self._in_flight == 0:
+                self._set_empty(self._clock.now())
+            self._notify()
+        elif self._empty and fresh:
+            self._empty = False
+            self._record_refill(ticket.sent_at)
+            self._notify()
+        elif ticket.probe:
+            self._notify()
+
+    def on_failure(self, ticket: Ticket) -> None:
+        """The ticket's request got no answer (a connection failure): give the slot back."""
+        self._in_flight -= 1
+        if ticket.probe:
+            self._probe_out = False
+            self._notify()
+
+    def hold(self, seconds: float) -> None:
+        """Hold every request for ``seconds`` (a server's ``Retry-After``)."""
+        until = self._clock.now() + seconds
+        if until > self._hold_until:
+            self._hold_until = until
+            self._notify()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _on_429(self, ticket: Ticket, retry_after: float | None) -> None:
+        self.rate_limited += 1
+        now = self._clock.now()
+        if retry_after is not None:
+            # The server said when to come back: hold until then, no probing needed.
+            self.hold(retry_after)
+            if self._level is not None:
+                self._level = None  # the level is unknown again after the hold
+            return
+        if self._level is not None:
+            self._level = 0.0
+        if not self._empty:
+            self._set_empty(now)
+        elif ticket.probe:
+            self._next_probe = self._probe_time(now)
+        self._notify()
+
+    def _set_empty(self, now: float) -> None:
+        self._empty = True
+        self._empty_since = now
+        self._next_probe = self._probe_time(now)
+
+    def _probe_time(self, now: float) -> float:
+        """When to probe next: just before the expected refill, or after ``probe_interval``."""
+        period, last = self._period, self._last_refill
+        if period is None or last is None:
+            return now + self.probe_interval
+        phase = (now - last) % period
+        if phase < min(0.1, period / 10):
+            return now + self.fine_interval  # a refill is due about now
+        return now + max(self.fine_interval, period - phase - 2 * self.fine_interval)
+
+    def _record_refill(self, at: float) -> None:
+        self.refills += 1
+        last, self._last_refill = self._last_refill, at
+        if last is None:
+            return
+        interval = at - last
+        if interval < 0.05:
+            return
+        period = self._period
+        if period is None:
+            self._period = interval
+        elif abs(interval - period) <= 0.2 * period:
+            self._period = 0.75 * period + 0.25 * interval
+        elif interval > period:
+            multiple = round(interval / period)
+            if abs(interval - multiple * period) > 0.1 * period:
+                self._period = interval  # not a whole number of periods: relearn
+        else:
+            self._period = interval
+
+    async def _wait_change(self, until: float | None, deadline: float | None) -> None:
+        import anyio
+
+        event = self._changed
+        if event is None:
+            event = self._changed = anyio.Event()
+        limit = deadline if until is None else (until if deadline is None else min(until, deadline))
+        if limit is None:
+            await event.wait()
+            return
+        now = self._clock.now()
+        if deadline is not None and now >= deadline:
+            raise Throttled(self._expected_wait(now), advised=False)
+        if self._in_flight == 0 and until is not None:
+            await self._clock.sleep(limit - now)  # nothing in flight can change the state
+            return
+        with anyio.move_on_after(max(0.0, limit - now)):
+            await event.wait()
+
+    def _expected_wait(self, now: float) -> float:
+        if self._next_probe > now:
+            return self._next_probe - now
+        return self.fine_interval
+
+    def _notify(self) -> None:
+        event = self._changed
+        if event is not None:
+            self._changed = None
+            event.set()
