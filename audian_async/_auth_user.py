@@ -8,21 +8,14 @@ The password never leaves the client: Kazoo takes the hex MD5 (or SHA-1) of
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping
 from typing import Literal
 
 import attrs
 
-from ._auth import (
-    AuthSend,
-    Credentials,
-    _login_failed,
-    _scrub,
-    _str_or_none,
-    refresh_deadline,
-)
-from ._errors import REDACTED, APIResponseValidationError, build_status_error
+from ._auth import AuthSend, Credentials, _login_failed, _str_or_none
+from ._errors import APIResponseValidationError, build_status_error
+from ._redact import REDACTED, scrub
 
 __all__ = ["KazooUserAuth", "user_credentials"]
 
@@ -75,14 +68,14 @@ class KazooUserAuth:
                 raise _login_failed(status, body, headers, "PUT", "/user_auth", self.secrets())
             raise build_status_error(
                 status,
-                _scrub(body, self.secrets()),
+                scrub(body, self.secrets()),
                 headers=headers,
                 method="PUT",
                 url="/user_auth",
             )
         token = body.get("auth_token") if isinstance(body, Mapping) else None
         data = body.get("data") if isinstance(body, Mapping) else None
-        if not isinstance(token, str) or not isinstance(data, Mapping):
+        if not isinstance(token, str) or not token or not isinstance(data, Mapping):
             raise APIResponseValidationError(
                 "user_auth answered without an auth_token",
                 status_code=status,
@@ -90,11 +83,10 @@ class KazooUserAuth:
                 url="/user_auth",
             )
         return Credentials(
-            headers=(("X-Auth-Token", token),),
-            refresh_at=refresh_deadline(
-                token, self.refresh_margin, now_mono=time.monotonic(), now_wall=time.time()
-            ),
+            (("X-Auth-Token", token),),
             refreshable=True,
+            jwt=token,
+            refresh_margin=self.refresh_margin,
             account_id=_str_or_none(data.get("account_id")),
             owner_id=_str_or_none(data.get("owner_id")),
         )

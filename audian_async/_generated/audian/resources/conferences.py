@@ -81,6 +81,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Conference,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["conference_id"],

@@ -76,6 +76,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Fax,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["fax_id"],

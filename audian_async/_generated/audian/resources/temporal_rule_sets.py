@@ -84,6 +84,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=TemporalRuleSet,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["rule_set_id"],

@@ -83,6 +83,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=TemporalRule,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["rule_id"],

@@ -33,6 +33,7 @@ _LOGOUT = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=TokenInfo,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=[],

@@ -81,6 +81,7 @@ _DELETE = Operation(
     retry_safe=True,
     envelope="kazoo",
     response=Webhook,
+    empty_ok=True,
     pagination="none",
     auth=True,
     path_params=["webhook_id"],
