@@ -299,3 +299,37 @@ def test_what_the_spec_refuses_kazoo_refuses(ours: str, theirs: str) -> None:
                 stricter.append(f"{exc.field}: {exc.rule} refuses {value!r}")
     assert stricter == [], f"{ours} is stricter than Kazoo's {theirs}: {stricter}"
     assert checked > 0
+
+
+def _kazoo_defaults(schema: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, sub in schema.get("properties", {}).items():
+        if "default" in sub:
+            out[path + name] = sub["default"]
+        out.update(_kazoo_defaults(sub, f"{path}{name}."))
+    return out
+
+
+def _our_description(schema: Mapping[str, Any], dotted: str) -> str | None:
+    node: Mapping[str, Any] = resolve(schema)
+    description = None
+    for part in dotted.split("."):
+        prop = node.get("properties", {}).get(part)
+        if prop is None:
+            return None
+        description = prop.get("description") or resolve(prop).get("description")
+        node = resolve(prop)
+    return description
+
+
+@pytest.mark.parametrize(("ours", "theirs"), _cases())
+def test_kazoo_defaults_are_documented(ours: str, theirs: str) -> None:
+    """Each field with a Kazoo default that the spec types says the default in its docs."""
+    kazoo = json.loads((KAZOO_DIR / f"{theirs}.json").read_text())
+    schema = {"$ref": f"#/components/schemas/{ours}"}
+    missing = [
+        f"{path} (Kazoo default {default!r})"
+        for path, default in _kazoo_defaults(kazoo).items()
+        if (text := _our_description(schema, path)) is not None and "Default" not in text
+    ]
+    assert missing == [], f"{ours}: document these defaults: {missing}"

@@ -9,7 +9,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "call_restriction": {
                 "$ref": "#/components/schemas/CallRestriction",
-                "description": "Call restrictions by number classification.",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -19,7 +19,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Creation time (ISO 8601 or Gregorian seconds).",
                 "type": ["string", "integer"],
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "flags": {
                 "description": "Free-form flags.",
                 "items": {"type": "string"},
@@ -100,13 +100,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "call_restriction": {
                 "$ref": "#/components/schemas/CallRestriction",
-                "description": "Call restrictions by number classification.",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "flags": {
                 "description": "Free-form flags.",
                 "items": {"type": "string"},
@@ -741,11 +741,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "member": {
                 "$ref": "#/components/schemas/ConferenceMember",
-                "description": "How members join.",
+                "description": "How members join. Default: `{}`.",
             },
             "moderator": {
                 "$ref": "#/components/schemas/ConferenceModerator",
-                "description": "How moderators join.",
+                "description": "How moderators join. Default: `{}`.",
             },
             "moderator_controls": {
                 "description": "Name of the moderator-controls set.",
@@ -845,11 +845,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "member": {
                 "$ref": "#/components/schemas/ConferenceMember",
-                "description": "How members join.",
+                "description": "How members join. Default: `{}`.",
             },
             "moderator": {
                 "$ref": "#/components/schemas/ConferenceModerator",
-                "description": "How moderators join.",
+                "description": "How moderators join. Default: `{}`.",
             },
             "moderator_controls": {
                 "description": "Name of the moderator-controls set.",
@@ -995,7 +995,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "call_restriction": {
                 "$ref": "#/components/schemas/CallRestriction",
-                "description": "Call restrictions by number classification.",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -1013,9 +1013,9 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/DoNotDisturb",
                 "description": "Do-not-disturb settings.",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "exclude_from_queues": {
-                "description": "Do not ring this device for queue calls.",
+                "description": "Do not ring this device for queue calls. Default: false.",
                 "type": "boolean",
             },
             "flags": {
@@ -1039,10 +1039,10 @@ SCHEMAS: dict[str, Any] = {
             },
             "music_on_hold": {
                 "$ref": "#/components/schemas/DeviceMusicOnHold",
-                "description": "Music on hold.",
+                "description": "Music on hold. Default: `{}`.",
             },
             "mwi_unsolicited_updates": {
-                "description": "Send unsolicited message-waiting notifications.",
+                "description": "Send unsolicited message-waiting notifications. Default: true.",
                 "type": "boolean",
             },
             "name": {"description": "Display name.", "type": "string"},
@@ -1054,11 +1054,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "ringtones": {
                 "$ref": "#/components/schemas/Ringtones",
-                "description": "Ringtones for internal and external calls.",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
             },
             "sip": {
                 "$ref": "#/components/schemas/DeviceSip",
-                "description": "SIP settings and credentials.",
+                "description": "SIP settings and credentials. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
         },
@@ -1094,7 +1094,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "call_restriction": {
                 "$ref": "#/components/schemas/CallRestriction",
-                "description": "Call restrictions by number classification.",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -1112,9 +1112,9 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/DoNotDisturb",
                 "description": "Do-not-disturb settings.",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "exclude_from_queues": {
-                "description": "Do not ring this device for queue calls.",
+                "description": "Do not ring this device for queue calls. Default: false.",
                 "type": "boolean",
             },
             "flags": {
@@ -1137,10 +1137,10 @@ SCHEMAS: dict[str, Any] = {
             },
             "music_on_hold": {
                 "$ref": "#/components/schemas/DeviceMusicOnHold",
-                "description": "Music on hold.",
+                "description": "Music on hold. Default: `{}`.",
             },
             "mwi_unsolicited_updates": {
-                "description": "Send unsolicited message-waiting notifications.",
+                "description": "Send unsolicited message-waiting notifications. Default: true.",
                 "type": "boolean",
             },
             "name": {
@@ -1162,11 +1162,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "ringtones": {
                 "$ref": "#/components/schemas/Ringtones",
-                "description": "Ringtones for internal and external calls.",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
             },
             "sip": {
                 "$ref": "#/components/schemas/DeviceSip",
-                "description": "SIP settings and credentials.",
+                "description": "SIP settings and credentials. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
         },
@@ -2395,7 +2395,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "call_restriction": {
                 "$ref": "#/components/schemas/CallRestriction",
-                "description": "Call restrictions by number classification.",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -2410,7 +2410,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Do-not-disturb settings.",
             },
             "email": {"description": "Email address.", "type": "string"},
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "feature_level": {"description": "Feature level of the user.", "type": "string"},
             "features": {
                 "description": "Features enabled (listing summaries).",
@@ -2425,7 +2425,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "hotdesk": {
                 "$ref": "#/components/schemas/UserHotdesk",
-                "description": "Hot-desking settings.",
+                "description": "Hot-desking settings. Default: `{}`.",
             },
             "id": {"description": "Unique identifier.", "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
@@ -2436,29 +2436,32 @@ SCHEMAS: dict[str, Any] = {
             },
             "music_on_hold": {
                 "$ref": "#/components/schemas/UserMusicOnHold",
-                "description": "Music on hold.",
+                "description": "Music on hold. Default: `{}`.",
             },
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
             "priv_level": {
                 "$ref": "#/components/schemas/UserPrivLevel",
-                "description": "Privilege level: `user` or `admin`.",
+                "description": "Privilege level: `user` or `admin`. Default: `user`.",
             },
             "require_password_update": {
-                "description": "Ask for a new password at next login.",
+                "description": "Ask for a new password at next login. Default: false.",
                 "type": "boolean",
             },
             "ringtones": {
                 "$ref": "#/components/schemas/Ringtones",
-                "description": "Ringtones for internal and external calls.",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
             "username": {
                 "description": "Login name, unique within the account (lower-cased by the server).",
                 "type": "string",
             },
-            "verified": {"description": "Whether the user's email is verified.", "type": "boolean"},
+            "verified": {
+                "description": "Whether the user's email is verified. Default: false.",
+                "type": "boolean",
+            },
             "vm_to_email_enabled": {
-                "description": "Send voicemails to the user's email.",
+                "description": "Send voicemails to the user's email. Default: true.",
                 "type": "boolean",
             },
             "voicemail": {
@@ -2563,7 +2566,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "call_restriction": {
                 "$ref": "#/components/schemas/CallRestriction",
-                "description": "Call restrictions by number classification.",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -2584,7 +2587,7 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 3,
                 "type": "string",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "feature_level": {"description": "Feature level of the user.", "type": "string"},
             "first_name": {
                 "description": "First name.",
@@ -2599,7 +2602,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "hotdesk": {
                 "$ref": "#/components/schemas/UserHotdesk",
-                "description": "Hot-desking settings.",
+                "description": "Hot-desking settings. Default: `{}`.",
             },
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "last_name": {
@@ -2614,7 +2617,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "music_on_hold": {
                 "$ref": "#/components/schemas/UserMusicOnHold",
-                "description": "Music on hold.",
+                "description": "Music on hold. Default: `{}`.",
             },
             "password": {
                 "description": "Written only; never returned.",
@@ -2624,15 +2627,15 @@ SCHEMAS: dict[str, Any] = {
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
             "priv_level": {
                 "$ref": "#/components/schemas/UserPrivLevel",
-                "description": "Privilege level: `user` or `admin`.",
+                "description": "Privilege level: `user` or `admin`. Default: `user`.",
             },
             "require_password_update": {
-                "description": "Ask for a new password at next login.",
+                "description": "Ask for a new password at next login. Default: false.",
                 "type": "boolean",
             },
             "ringtones": {
                 "$ref": "#/components/schemas/Ringtones",
-                "description": "Ringtones for internal and external calls.",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
             "username": {
@@ -2642,9 +2645,12 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": "^([+@.\\w_-]+)$",
                 "type": "string",
             },
-            "verified": {"description": "Whether the user's email is verified.", "type": "boolean"},
+            "verified": {
+                "description": "Whether the user's email is verified. Default: false.",
+                "type": "boolean",
+            },
             "vm_to_email_enabled": {
-                "description": "Send voicemails to the user's email.",
+                "description": "Send voicemails to the user's email. Default: true.",
                 "type": "boolean",
             },
             "voicemail": {
@@ -2755,7 +2761,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "media": {
                 "$ref": "#/components/schemas/VoicemailBoxMedia",
-                "description": "Greetings of the box.",
+                "description": "Greetings of the box. Default: `{}`.",
             },
             "media_extension": {
                 "description": "Audio format of the recorded messages: "
@@ -2896,7 +2902,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "media": {
                 "$ref": "#/components/schemas/VoicemailBoxMedia",
-                "description": "Greetings of the box.",
+                "description": "Greetings of the box. Default: `{}`.",
             },
             "media_extension": {
                 "description": "Audio format of the recorded "

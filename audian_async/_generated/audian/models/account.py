@@ -24,7 +24,7 @@ class Account(Model):
         realm: SIP realm of the account.
         timezone: Time zone, such as `America/New_York`.
         language: Language, such as `en-us`.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         created: Creation time (ISO 8601 or Gregorian seconds).
         caller_id: Caller IDs by call type.
         call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.

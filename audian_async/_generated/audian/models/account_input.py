@@ -23,7 +23,7 @@ class AccountInput(Model):
         realm: SIP realm.
         timezone: Time zone, such as `America/New_York`.
         language: Language, such as `en-us`.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         caller_id: Caller IDs by call type.
         call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
         flags: Free-form flags.

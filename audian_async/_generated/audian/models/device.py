@@ -33,7 +33,7 @@ class Device(Model):
         name: Display name.
         device_type: The kind of device. Documented values are listed; servers may accept others.
         owner_id: Id of the user who owns the device.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         mac_address: MAC address of a hardware phone (unique).
         sip: SIP settings and credentials of a device.
         caller_id: Caller IDs by call type.
@@ -41,8 +41,8 @@ class Device(Model):
         language: Language, such as `en-us`.
         timezone: Time zone, such as `America/New_York`.
         presence_id: Presence identifier (the BLF key).
-        exclude_from_queues: Do not ring this device for queue calls.
-        mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+        exclude_from_queues: Do not ring this device for queue calls. Default: false.
+        mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
         call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
         caller_id_options: How caller ID is presented.
         do_not_disturb: Do-not-disturb settings.

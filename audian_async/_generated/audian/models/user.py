@@ -34,15 +34,15 @@ class User(Model):
         last_name: Last name.
         email: Email address.
         priv_level: Privilege level.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         timezone: Time zone, such as `America/New_York`.
         language: Language, such as `en-us`.
         presence_id: Presence identifier (the BLF key).
         caller_id: Caller IDs by call type.
         call_forward: Call forwarding settings.
-        vm_to_email_enabled: Send voicemails to the user's email.
-        verified: Whether the user's email is verified.
-        require_password_update: Ask for a new password at next login.
+        vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+        verified: Whether the user's email is verified. Default: false.
+        require_password_update: Ask for a new password at next login. Default: false.
         feature_level: Feature level of the user.
         call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
         caller_id_options: How caller ID is presented.

@@ -275,7 +275,7 @@ class AccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
@@ -354,7 +354,7 @@ class AccountsResource(BaseResource):
             realm: SIP realm. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
@@ -451,7 +451,7 @@ class AccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
@@ -683,7 +683,7 @@ class RawAccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
@@ -770,7 +770,7 @@ class RawAccountsResource(BaseResource):
             realm: SIP realm. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
@@ -874,7 +874,7 @@ class RawAccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.

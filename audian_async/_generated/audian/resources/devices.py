@@ -199,7 +199,7 @@ class DevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -207,8 +207,8 @@ class DevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
             do_not_disturb: Do-not-disturb settings.
@@ -350,7 +350,7 @@ class DevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -358,8 +358,8 @@ class DevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
             do_not_disturb: Do-not-disturb settings.
@@ -486,7 +486,7 @@ class DevicesResource(BaseResource):
             name: Display name. `None` removes it.
             device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
             owner_id: Id of the user who owns the device. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             mac_address: MAC address of a hardware phone (unique). `None` removes it.
             sip: SIP settings and credentials of a device. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
@@ -494,8 +494,8 @@ class DevicesResource(BaseResource):
             language: Language, such as `en-us`. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
-            exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false. `None` removes it.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             caller_id_options: How caller ID is presented. `None` removes it.
             do_not_disturb: Do-not-disturb settings. `None` removes it.
@@ -635,7 +635,7 @@ class RawDevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -643,8 +643,8 @@ class RawDevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
             do_not_disturb: Do-not-disturb settings.
@@ -795,7 +795,7 @@ class RawDevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -803,8 +803,8 @@ class RawDevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
             do_not_disturb: Do-not-disturb settings.
@@ -939,7 +939,7 @@ class RawDevicesResource(BaseResource):
             name: Display name. `None` removes it.
             device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
             owner_id: Id of the user who owns the device. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             mac_address: MAC address of a hardware phone (unique). `None` removes it.
             sip: SIP settings and credentials of a device. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
@@ -947,8 +947,8 @@ class RawDevicesResource(BaseResource):
             language: Language, such as `en-us`. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
-            exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false. `None` removes it.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             caller_id_options: How caller ID is presented. `None` removes it.
             do_not_disturb: Do-not-disturb settings. `None` removes it.

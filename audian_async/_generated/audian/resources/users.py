@@ -206,15 +206,15 @@ class UsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
@@ -367,15 +367,15 @@ class UsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
@@ -512,15 +512,15 @@ class UsersResource(BaseResource):
             email: Email address. `None` removes it.
             password: Written only; never returned. `None` removes it.
             priv_level: Privilege level. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: Send voicemails to the user's email. `None` removes it.
-            verified: Whether the user's email is verified. `None` removes it.
-            require_password_update: Ask for a new password at next login. `None` removes it.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true. `None` removes it.
+            verified: Whether the user's email is verified. Default: false. `None` removes it.
+            require_password_update: Ask for a new password at next login. Default: false. `None` removes it.
             feature_level: Feature level of the user. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             caller_id_options: How caller ID is presented. `None` removes it.
@@ -672,15 +672,15 @@ class RawUsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
@@ -842,15 +842,15 @@ class RawUsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             caller_id_options: How caller ID is presented.
@@ -995,15 +995,15 @@ class RawUsersResource(BaseResource):
             email: Email address. `None` removes it.
             password: Written only; never returned. `None` removes it.
             priv_level: Privilege level. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: Send voicemails to the user's email. `None` removes it.
-            verified: Whether the user's email is verified. `None` removes it.
-            require_password_update: Ask for a new password at next login. `None` removes it.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true. `None` removes it.
+            verified: Whether the user's email is verified. Default: false. `None` removes it.
+            require_password_update: Ask for a new password at next login. Default: false. `None` removes it.
             feature_level: Feature level of the user. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             caller_id_options: How caller ID is presented. `None` removes it.
