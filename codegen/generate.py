@@ -452,6 +452,8 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
             mode = "action"
         if method == "PUT" and ends_with_param and not wrap and mode == "replace":
             mode = "patch" if op.get("x-partial", True) else "replace"
+        # x-body-mode: an update that is neither a replace nor a merge (move a message).
+        mode = op.get("x-body-mode", mode)
         fields = []
         raw_fields = ctx.resolve(inner_raw).get("properties", {})
         if isinstance(inner_prop, ModelProperty) and not is_dict_model(inner_prop):

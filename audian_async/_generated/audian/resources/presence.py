@@ -10,7 +10,6 @@ from typing import Any
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.presence import Presence
 from audian_async._generated.audian.models.presence_status import PresenceStatus
-from audian_async._model import Model
 from audian_async._resource import BaseResource
 from audian_async._response import APIResponse
 from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
@@ -38,7 +37,7 @@ _UPDATE = Operation(
     envelope="kazoo",
     wrap_body=True,
     body_schema={"schema": {"$ref": "#/components/schemas/PresenceInput"}, "registry": SCHEMAS},
-    body_mode="replace",
+    body_mode="action",
     response=Presence,
     pagination="none",
     auth=True,
@@ -72,7 +71,6 @@ class PresenceResource(BaseResource):
     async def update(
         self,
         presence_id: str,
-        body: Model | Mapping[str, Any] | None = None,
         *,
         status: PresenceStatus | str | NotGiven = NOT_GIVEN,
         message: str | NotGiven = NOT_GIVEN,
@@ -88,8 +86,6 @@ class PresenceResource(BaseResource):
 
         Args:
             presence_id: The user's `presence_id` (or username).
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
             status: A presence status.
             message: Free-text status message.
             extra_body: more fields to send, beyond the documented ones.
@@ -109,7 +105,7 @@ class PresenceResource(BaseResource):
                 "presence_id": presence_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
@@ -143,7 +139,6 @@ class RawPresenceResource(BaseResource):
     async def update(
         self,
         presence_id: str,
-        body: Model | Mapping[str, Any] | None = None,
         *,
         status: PresenceStatus | str | NotGiven = NOT_GIVEN,
         message: str | NotGiven = NOT_GIVEN,
@@ -159,8 +154,6 @@ class RawPresenceResource(BaseResource):
 
         Args:
             presence_id: The user's `presence_id` (or username).
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
             status: A presence status.
             message: Free-text status message.
             extra_body: more fields to send, beyond the documented ones.
@@ -183,7 +176,7 @@ class RawPresenceResource(BaseResource):
                 "presence_id": presence_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

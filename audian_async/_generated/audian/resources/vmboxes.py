@@ -148,7 +148,7 @@ _MOVE_MESSAGE = Operation(
         "schema": {"$ref": "#/components/schemas/VoicemailMessageInput"},
         "registry": SCHEMAS,
     },
-    body_mode="replace",
+    body_mode="action",
     response=VoicemailMessage,
     pagination="none",
     auth=True,
@@ -733,9 +733,8 @@ class VmboxesResource(BaseResource):
         self,
         vmbox_id: str,
         message_id: str,
-        body: Model | Mapping[str, Any] | None = None,
         *,
-        folder: VoicemailMessageInputFolder | str | NotGiven = NOT_GIVEN,
+        folder: VoicemailMessageInputFolder | str,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -749,8 +748,6 @@ class VmboxesResource(BaseResource):
         Args:
             vmbox_id: Identifier of the vmbox.
             message_id: The message's `media_id`.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
             folder: Folder to move the message to: `saved` marks it heard, `new` unheard.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -769,7 +766,7 @@ class VmboxesResource(BaseResource):
                 "message_id": message_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
@@ -1427,9 +1424,8 @@ class RawVmboxesResource(BaseResource):
         self,
         vmbox_id: str,
         message_id: str,
-        body: Model | Mapping[str, Any] | None = None,
         *,
-        folder: VoicemailMessageInputFolder | str | NotGiven = NOT_GIVEN,
+        folder: VoicemailMessageInputFolder | str,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1443,8 +1439,6 @@ class RawVmboxesResource(BaseResource):
         Args:
             vmbox_id: Identifier of the vmbox.
             message_id: The message's `media_id`.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
             folder: Folder to move the message to: `saved` marks it heard, `new` unheard.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -1466,7 +1460,7 @@ class RawVmboxesResource(BaseResource):
                 "message_id": message_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
