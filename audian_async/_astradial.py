@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._auth import ApiKeyHeaderAuth, AuthStrategy, PasswordLoginAuth
+from ._auth import ApiKeyHeaderAuth, AuthStrategy, OrgKeyLoginAuth, PasswordLoginAuth
 from ._client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ClientBase
 from ._clock import Clock
 from ._errors import AudianError
@@ -32,8 +32,9 @@ _NO_BASE_URL = (
     "base_url='https://pbx.example.com:8000' (/api/v1 is appended)"
 )
 _NO_CREDENTIALS = (
-    "no Astradial credentials: pass api_key= (or set ASTRADIAL_API_KEY), or email= and "
-    "password= (or set ASTRADIAL_EMAIL and ASTRADIAL_PASSWORD)"
+    "no Astradial credentials: pass api_key= (or set ASTRADIAL_API_KEY, with api_secret= or "
+    "ASTRADIAL_API_SECRET for an organisation key), or email= and password= (or set "
+    "ASTRADIAL_EMAIL and ASTRADIAL_PASSWORD)"
 )
 
 
@@ -55,10 +56,13 @@ def _strategy(
     password: str | None,
     org_id: str | None,
     refresh_margin: float,
+    api_secret: str | None = None,
 ) -> AuthStrategy:
     """The credentials to use: explicit arguments first, then the environment."""
     if api_key is not None and (email is not None or password is not None):
         raise TypeError("pass either api_key= or email= and password=, not both")
+    if api_secret is not None and (email is not None or password is not None):
+        raise TypeError("api_secret= goes with api_key=, not with email= and password=")
     if api_key is None and email is None and password is None:
         api_key = os.environ.get("ASTRADIAL_API_KEY") or None
         if api_key is None:
@@ -71,7 +75,12 @@ def _strategy(
             password if password is not None else os.environ.get("ASTRADIAL_PASSWORD") or None
         )
     if api_key:
+        secret = api_secret if api_secret is not None else os.environ.get("ASTRADIAL_API_SECRET")
+        if secret:
+            return OrgKeyLoginAuth(api_key, secret, refresh_margin=refresh_margin)
         return ApiKeyHeaderAuth(api_key)
+    if api_secret:
+        raise AudianError(f"{_NO_CREDENTIALS}; api_secret= needs api_key=")
     if email and password:
         return PasswordLoginAuth(email, password, org_id=org_id, refresh_margin=refresh_margin)
     if email or password:
@@ -86,25 +95,34 @@ class AsyncAstradial(ClientBase, AstradialResources):
     Example:
         async with AsyncAstradial(base_url="https://pbx.example.com:8000", api_key="ak_...") as astra:
             user = await astra.users.create(extension="1099", full_name="Alice Agent",
-                                            email="alice@example.com", role="agent")
+                                            email="alice@example.com", role="agent",
+                                            username="alice", password="a-long-password")
             creds = await astra.users.sip_credentials(user.id)
             async for call in astra.calls.list(direction="inbound", date_from=date(2026, 3, 1)):
-                print(call.id, call.status)
+                print(call.id, call.status)  # `status` is read from `disposition` too
 
-    Two ways to authenticate: an API key (sent as ``X-API-Key``), or a user's email and
+    Three ways to authenticate: an API key (sent as ``X-API-Key``); a user's email and
     password, logged in through ``POST /api/v1/auth/user-login`` for a Bearer JWT (valid
-    24 h, no refresh endpoint). The JWT is renewed by logging in again shortly before it
+    24 h, no refresh endpoint); or the organisation's API key and secret, exchanged through
+    ``POST /api/v1/auth/login`` for a Bearer JWT (the open-source server). The JWT is renewed by logging in again shortly before it
     expires, and once after a 401 if it had worked before; concurrent calls share one login.
     A rejected login (wrong password, unknown email, no organisation, an organisation
     awaiting approval) raises :class:`~audian_async.AuthenticationError` with the server's
     message.
 
-    The documentation and the open-source server disagree on several shapes; the client reads
-    both (see the method docstrings). Unknown response fields are kept in each model's
-    ``extra``; documented enums are open (new values come through as plain strings).
+    The documentation and the open-source server disagree on several names and shapes. The
+    client sends a setting both servers name differently under both names, reads answers
+    under both, warns (:class:`~audian_async.IgnoredFieldWarning`) when a write succeeded but
+    the server kept another value for a field it was sent, and raises
+    :class:`~audian_async.RouteNotFoundError` for an operation the server does not have (see
+    the README's table). Unknown response fields are kept in each model's ``extra``;
+    documented enums are open (new values come through as plain strings).
 
     Args:
         api_key: an API key (``ak_...``). Default: ``ASTRADIAL_API_KEY``.
+        api_secret: the organisation key's secret: with ``api_key``, log in through
+            ``/auth/login`` for a JWT instead of sending the key. Default:
+            ``ASTRADIAL_API_SECRET`` (read only when an API key is used).
         email: log in as this user instead of using an API key. Default: ``ASTRADIAL_EMAIL``.
         password: the user's password. Default: ``ASTRADIAL_PASSWORD``.
         org_id: the organisation to log in to, when the email belongs to several (OSS).
@@ -133,6 +151,7 @@ class AsyncAstradial(ClientBase, AstradialResources):
         self,
         api_key: str | None = None,
         *,
+        api_secret: str | None = None,
         email: str | None = None,
         password: str | None = None,
         org_id: str | None = None,
@@ -150,7 +169,7 @@ class AsyncAstradial(ClientBase, AstradialResources):
         url = base_url if base_url is not None else os.environ.get("ASTRADIAL_BASE_URL")
         if not url or not url.strip():
             raise AudianError(_NO_BASE_URL)
-        strategy = _strategy(api_key, email, password, org_id, refresh_margin)
+        strategy = _strategy(api_key, email, password, org_id, refresh_margin, api_secret)
         self._setup(
             base_url=api_base_url(url),
             strategy=strategy,
@@ -166,11 +185,14 @@ class AsyncAstradial(ClientBase, AstradialResources):
         )
 
     @property
-    def auth_mode(self) -> Literal["api_key", "password"]:
-        """``"api_key"`` (``X-API-Key``) or ``"password"`` (email + password login, Bearer JWT)."""
+    def auth_mode(self) -> Literal["api_key", "password", "org_login"]:
+        """``"api_key"`` (``X-API-Key``), ``"password"`` (email + password login) or
+        ``"org_login"`` (organisation key + secret login); both logins use a Bearer JWT."""
         auth = self._core.shared.authenticator
         strategy = auth.strategy if auth is not None else None
-        return "password" if isinstance(strategy, PasswordLoginAuth) else "api_key"
+        if isinstance(strategy, PasswordLoginAuth):
+            return "password"
+        return "org_login" if isinstance(strategy, OrgKeyLoginAuth) else "api_key"
 
     @cached_property
     def calls(self) -> AstradialCallsResource:

@@ -293,3 +293,63 @@ class PasswordLoginAuth:
 
     def __repr__(self) -> str:
         return f"PasswordLoginAuth(email={self.email!r}, password={REDACTED})"
+
+
+class OrgKeyLoginAuth:
+    """Astradial organisation key + secret exchanged through ``POST /auth/login`` for a JWT.
+
+    The open-source server's third way in (besides ``X-API-Key`` and the user login): the
+    organisation's ``api_key`` and ``api_secret`` buy a 24 h Bearer JWT, renewed by logging in
+    again before it expires and once after a 401.
+    """
+
+    __slots__ = ("api_key", "api_secret", "path", "refresh_margin")
+    refreshable = True
+
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        refresh_margin: float = 300.0,
+        path: str = "/auth/login",
+    ) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.refresh_margin = refresh_margin
+        self.path = path
+
+    async def login(self, send: AuthSend) -> Credentials:
+        """Exchange the key and secret for a JWT."""
+        payload = {"api_key": self.api_key, "api_secret": self.api_secret}
+        status, headers, body = await send("POST", self.path, payload)
+        if 400 <= status < 500 and status != 429:
+            raise _login_failed(status, body, headers, "POST", self.path, self.secrets())
+        if status >= 400:
+            raise build_status_error(
+                status, scrub(body, self.secrets()), headers=headers, method="POST", url=self.path
+            )
+        token = body.get("token") if isinstance(body, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise APIResponseValidationError(
+                f"{status}: /auth/login answered without a token",
+                status_code=status,
+                method="POST",
+                url=self.path,
+            )
+        org = body.get("organization") if isinstance(body, Mapping) else None
+        claims = jwt_claims(token) or {}
+        return Credentials(
+            (("Authorization", f"Bearer {token}"),),
+            refreshable=True,
+            jwt=token,
+            refresh_margin=self.refresh_margin,
+            account_id=_str_or_none(claims.get("orgId"))
+            or (_str_or_none(org.get("id")) if isinstance(org, Mapping) else None),
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """The key and the secret."""
+        return (self.api_key, self.api_secret)
+
+    def __repr__(self) -> str:
+        return f"OrgKeyLoginAuth(api_key={REDACTED}, api_secret={REDACTED})"

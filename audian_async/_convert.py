@@ -100,11 +100,18 @@ def _make_converter() -> cattrs.Converter:
             json_names.get(a.name, a.name) for a in attrs.fields(cls) if a.name != "extra"
         ).union(*aliases.values())
 
+        lift = cls.__lift__
+
         def structure(data: Any, _: Any) -> Model:
             if isinstance(data, Model):
                 return data
             if not isinstance(data, Mapping):
                 raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+            if lift is not None and isinstance(data.get(lift), Mapping):
+                # x-lift: `{"totals": {"total_calls": 3}}` also fills the top-level field.
+                fill = {k: v for k, v in data[lift].items() if k in known and data.get(k) is None}
+                if fill:
+                    data = {**data, **fill}
             if aliases:
                 data = _apply_aliases(data, aliases)
             obj = base(data, cls)
@@ -164,14 +171,16 @@ def _make_converter() -> cattrs.Converter:
             inner_hook = _lazy_hook(conv, inner)
             return lambda value, _: None if value is None else inner_hook(value, inner)
         if models:
-            model = models[0]
-            model_hook = _lazy_hook(conv, model)
+            # Several models: the first whose required JSON keys are all present.
+            choices = [(m, _required_keys(m), _lazy_hook(conv, m)) for m in models]
 
             def structure_model_union(value: Any, _: Any) -> Any:
                 if value is None:
                     return None
                 if isinstance(value, Mapping):
-                    return model_hook(value, model)
+                    for model, required, hook in choices:
+                        if required <= value.keys() or model is choices[-1][0]:
+                            return hook(value, model)
                 return value
 
             return structure_model_union
@@ -185,6 +194,16 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Any, lambda value, _: value)
     conv.register_unstructure_hook(enum.Enum, lambda e: e.value)
     return conv
+
+
+def _required_keys(cls: type[Model]) -> frozenset[str]:
+    """The JSON names of a model's required fields (those without a default)."""
+    _resolve(cls)
+    return frozenset(
+        cls.__json_names__.get(a.name, a.name)
+        for a in attrs.fields(cls)
+        if a.default is attrs.NOTHING and a.name != "extra"
+    )
 
 
 def _apply_aliases(

@@ -10,8 +10,8 @@ exception out: an answer that cannot be the promised result raises
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -267,6 +267,18 @@ class Core:
     async def _url(
         self, op: Operation, path_params: Mapping[str, Any], query: Mapping[str, Any] | None
     ) -> str:
+        url = self._url_now(op, path_params, query)
+        if url is None:  # the account id comes with the credentials: obtain them first
+            await self.resolve_account_id()
+            url = self._url_now(op, path_params, query)
+            if url is None:
+                raise AudianError("no account id: the credentials name no account")
+        return url
+
+    def _url_now(
+        self, op: Operation, path_params: Mapping[str, Any], query: Mapping[str, Any] | None
+    ) -> str | None:
+        """The URL, or ``None`` when it needs an account id that is not known yet."""
         path = op.path
         if "{" in path:
             values = {name: encode_segment(value) for name, value in path_params.items()}
@@ -275,7 +287,7 @@ class Core:
                     self.account_id if self.account_id is not None else self._current_account_id()
                 )
                 if account_id is None:
-                    account_id = await self.resolve_account_id()
+                    return None
                 values["account_id"] = encode_segment(account_id)
             path = path.format_map(values)
         url = self.base_url + path
@@ -362,11 +374,13 @@ class Core:
             content_type = "application/json"
         elif content_type is None:
             raise TypeError("content needs a content_type")
-        url = await self._url(op, path_params or {}, query)
+        url = self._url_now(op, path_params or {}, query) or await self._url(
+            op, path_params or {}, query
+        )
         headers = list(self._base_headers)
         if content is not None and content_type is not None:
             headers.append(("Content-Type", content_type))
-        headers.append(("X-Request-ID", secrets.token_hex(16)))
+        headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
         answer = await self.engine.send(self._call(op, url, headers, content, options))
@@ -537,6 +551,10 @@ class Core:
             raise error(f"{op.method} {op.path}: {exc}", method=op.method, url=op.path) from exc
         finally:
             await answer.stream_cm.__aexit__(None, None, None)
+
+
+# Request ids need to be unique, not secret: no system call per request.
+_request_bits = random.Random().getrandbits
 
 
 def _json_dumps(value: Any) -> bytes:

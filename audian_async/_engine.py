@@ -45,9 +45,9 @@ __all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
 _DEBUG = 10
 # A 401 on refreshable credentials is replayed with new ones this many times per call.
 MAX_REPLAYS = 1
-# A call sent as the rate limiter's probe may find the bucket still empty this many times
-# before further 429s count against its retries.
-MAX_PROBE_MISSES = 20
+# A call may meet an empty bucket (429 without Retry-After) this many times before further
+# 429s count against its retries; its deadline bounds the waits in any case.
+MAX_LIMITER_WAITS = 20
 
 
 class _Undecodable:
@@ -167,11 +167,18 @@ class Answer:
         self.started = 0.0
 
 
+_LONGEST: dict[Timeout, float] = {}
+
+
 def _longest_phase(timeout: Timeout) -> float:
-    connect, read, write, pool = timeout.connect, timeout.read, timeout.write, timeout.pool
-    if connect is None or read is None or write is None or pool is None:
-        return math.inf
-    return max(connect, read, write, pool)
+    """The longest phase timeout (cached per value); infinite when a phase is unlimited."""
+    longest = _LONGEST.get(timeout)
+    if longest is None:
+        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        longest = math.inf if None in phases else max(p for p in phases if p is not None)
+        if len(_LONGEST) < 64:
+            _LONGEST[timeout] = longest
+    return longest
 
 
 def _path_of(url: str) -> str:
@@ -197,16 +204,13 @@ class Engine:
         self.clock = clock
         self.exchange_send: Any = None  # set by the client: sends credential exchanges
 
-    async def send(self, call: Call, *, decode: bool = True) -> Answer:
-        """Send ``call`` until it has a final answer; see the module docstring."""
-        return await self._run(call, decode, stream=False)
-
     async def open_stream(self, call: Call) -> Answer:
         """Like :meth:`send`, but a 2xx body is left unread: ``answer.stream`` reads it, and
         ``answer.stream_cm`` must be exited when done (error bodies are read and closed)."""
-        return await self._run(call, False, stream=True)
+        return await self.send(call, decode=False, stream=True)
 
-    async def _run(self, call: Call, decode: bool, *, stream: bool) -> Answer:
+    async def send(self, call: Call, *, decode: bool = True, stream: bool = False) -> Answer:
+        """Send ``call`` until it has a final answer; see the module docstring."""
         clock = self.clock
         policy = call.policy
         auth = self.authenticator if call.auth else None
@@ -215,10 +219,10 @@ class Engine:
         started = clock.now()
         deadline = None if call.deadline is None else started + call.deadline
         timeout = call.timeout
-        longest = _longest_phase(timeout)
+        longest = _longest_phase(timeout) if deadline is not None else math.inf
         retries = 0
         replays = 0
-        probe_misses = 0
+        limiter_waits = 0
         debug = logger.isEnabledFor(_DEBUG)
         while True:
             now = clock.now()
@@ -324,14 +328,14 @@ class Engine:
                 continue
             if (
                 status == 429
-                and ticket.probe
                 and advised is None
                 and policy.max_retries > 0
-                and probe_misses < MAX_PROBE_MISSES
+                and limiter_waits < MAX_LIMITER_WAITS
             ):
-                # The limiter sent this call to find out whether the bucket has refilled; a
-                # "not yet" is the limiter's, not one of the call's retries.
-                probe_misses += 1
+                # An empty bucket (Kazoo sends no Retry-After): the limiter now holds every
+                # request until a probe finds the refill. Waiting for it is pacing, bounded by
+                # the deadline, not one of the call's retries.
+                limiter_waits += 1
                 continue
             if retries < policy.max_retries and policy.status_retryable(
                 status, retry_safe=call.retry_safe

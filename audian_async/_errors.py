@@ -28,6 +28,8 @@ __all__ = [
     "InternalServerError",
     "NotFoundError",
     "PaymentRequiredError",
+    "RouteNotFoundError",
+    "IgnoredFieldWarning",
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
@@ -296,6 +298,8 @@ def build_status_error(
     cls = AuthenticationError if auth_failure else status_error_class(status)
     if status == 402 and not auth_failure:
         cls = ChargesRequiredError if code == "accept charges" else PaymentRequiredError
+    if cls is NotFoundError and is_unknown_route(body):
+        cls = RouteNotFoundError
     parts = [f"{status}"]
     if code and code != human:
         parts.append(code)
@@ -351,3 +355,55 @@ class ChargesRequiredError(PaymentRequiredError):
     def charges(self) -> dict[str, Any]:
         """The charges the server asks to accept (empty when it sent no breakdown)."""
         return dict(self.details) if isinstance(self.details, Mapping) else {}
+
+
+class RouteNotFoundError(NotFoundError):
+    """404 because this server has no such route, not because a record is missing.
+
+    Raised when the 404 body is the server's unknown-route answer (the open-source Astradial
+    server: ``{"error": "Not Found", "message": "Endpoint GET /api/v1/ivrs not found"}``):
+    the operation is not supported by this server. Catch :class:`NotFoundError` to handle
+    both kinds alike.
+    """
+
+
+def is_unknown_route(body: Any) -> bool:
+    """Whether a 404 body is an Express-style unknown-route answer (not a missing record).
+
+    The body may still be JSON text (an error answer to a streamed download).
+    """
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        import json
+
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return False
+    if not isinstance(body, Mapping):
+        return False
+    message = body.get("message")
+    return (
+        body.get("error") == "Not Found"
+        and isinstance(message, str)
+        and message.startswith("Endpoint ")
+        and message.endswith(" not found")
+    )
+
+
+class IgnoredFieldWarning(UserWarning):
+    """A write succeeded but the server did not apply a field it was sent.
+
+    Some servers (the open-source Astradial server) silently ignore fields they do not know
+    and answer 200/201 with their default instead. Attributes: ``operation`` (operationId),
+    ``field`` (JSON name), ``sent`` and ``answered`` (the value the server sent back).
+    """
+
+    def __init__(self, operation: str, field: str, sent: Any, answered: Any) -> None:
+        self.operation = operation
+        self.field = field
+        self.sent = sent
+        self.answered = answered
+        super().__init__(
+            f"{operation}: the server answered success but did not apply {field}={sent!r} "
+            f"(it answered {answered!r}); this server ignores the field"
+        )

@@ -30,6 +30,10 @@ class Model:
     # primary JSON name wins; written back under the primary name only.
     __json_aliases__: ClassVar[Mapping[str, Sequence[str]]] = {}
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
+    # Server-owned fields (spec ``readOnly``), by Python name: never sent back by an update.
+    __read_only__: ClassVar[frozenset[str]] = frozenset()
+    # Spec ``x-lift``: a nested object whose keys fill the fields missing at the top level.
+    __lift__: ClassVar[str | None] = None
 
     extra: dict[str, Any] = attrs.field(factory=dict)
 
@@ -45,6 +49,21 @@ class Model:
         from ._convert import converter
 
         result: dict[str, Any] = converter().unstructure(self)
+        return result
+
+    def to_write_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the server-owned (``readOnly``) fields and their aliases.
+
+        This is what an update sends when given a fetched model: ids, timestamps, generated
+        secrets (a SIP password) and the like never travel back to the server.
+        """
+        result = self.to_dict()
+        if not self.__read_only__:
+            return result
+        for py in self.__read_only__:
+            result.pop(self.__json_names__.get(py, py), None)
+            for alias in self.__json_aliases__.get(py, ()):
+                result.pop(alias, None)
         return result
 
     def __repr__(self) -> str:

@@ -76,7 +76,7 @@ class RetryPolicy:
     def __init__(
         self,
         max_retries: int = 2,
-        backoff_base: float = 0.5,
+        backoff_base: float = 0.25,
         backoff_max: float = 8.0,
         max_retry_after: float = 60.0,
     ) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import enum
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import attrs
+
+from ._errors import APIResponseValidationError, IgnoredFieldWarning
+from ._redact import REDACTED, SECRET_FIELD_NAMES
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
 if TYPE_CHECKING:
@@ -159,12 +165,112 @@ class BaseResource(ResourceHost):
         if body is None:
             return fields
         from ._core import prepare_body
+        from ._model import Model
 
-        merged = prepare_body(body)
+        merged = prepare_body(body.to_write_dict() if isinstance(body, Model) else body)
         if not isinstance(merged, dict):
             raise TypeError(f"body must be a model or a mapping, not {type(body).__name__}")
         merged.update({k: v for k, v in fields.items() if v is not NOT_GIVEN})
         return merged
 
+    @staticmethod
+    def _also_send(body: Any, also: Mapping[str, tuple[str, ...]]) -> Any:
+        """``body`` with each given value copied under its other names (spec ``x-also-send``).
+
+        A setting two servers spell differently reaches both: a name already present (the
+        caller passed it) is left as it is.
+        """
+        if not isinstance(body, Mapping):
+            return body
+        out = dict(body)
+        for name, others in also.items():
+            value = out.get(name, NOT_GIVEN)
+            if value is NOT_GIVEN:
+                continue
+            for other in others:
+                if out.get(other, NOT_GIVEN) is NOT_GIVEN:
+                    out[other] = value
+        return out
+
+    async def _send_checked(
+        self,
+        op: Operation,
+        echo: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]], bool]],
+        *,
+        path_params: Mapping[str, Any],
+        query: Mapping[str, Any],
+        body: Any,
+        options: RequestOptions | None,
+        raw: bool,
+    ) -> Any:
+        """Send a write, then check its answer for fields the server ignored (``x-echo``)."""
+        from ._convert import structure
+
+        response = await self._core.request(
+            op,
+            path_params=path_params,
+            query=query,
+            body=body,
+            options=options,
+            raw=True,
+            structure=False,
+        )
+        data = response.parsed
+        parsed = None
+        if op.response is not None and data is not None:
+            try:
+                parsed = structure(data, op.response)
+            except Exception as exc:  # like the core: a shape we cannot read is the server's
+                raise APIResponseValidationError(
+                    f"{op.id}: could not read the response: {exc}",
+                    status_code=response.status_code,
+                    method=op.method,
+                    url=op.path,
+                ) from exc
+        _check_echo(op.id, body, data, echo, type(parsed))
+        return attrs.evolve(response, parsed=parsed) if raw else parsed
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _check_echo(
+    operation: str,
+    sent: Any,
+    answer: Any,
+    echo: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]], bool]],
+    model: type,
+) -> None:
+    """Warn when the server answered success but did not apply a field (spec ``x-echo``).
+
+    Some servers ignore fields they do not know and answer 200/201 with their own default.
+    A field is checked only when the answer carries it (under its name or an alias), so a
+    server that echoes less is never accused; for a field the spec marks
+    ``missing: ignored`` (always in the documented object), a missing key means the server
+    does not know the field. Emits one
+    :class:`~audian_async.IgnoredFieldWarning` per ignored field (make it an error with
+    ``warnings.simplefilter("error", IgnoredFieldWarning)``).
+    """
+    if not isinstance(sent, Mapping) or not isinstance(answer, Mapping):
+        return
+    json_names: Mapping[str, str] = getattr(model, "__json_names__", {})
+    aliases: Mapping[str, Any] = getattr(model, "__json_aliases__", {})
+    for name, (attribute, same, missing_is_ignored) in echo.items():
+        want = _plain(sent.get(name, NOT_GIVEN))
+        if want is NOT_GIVEN:
+            continue
+        names = [json_names.get(attribute, attribute), *aliases.get(attribute, ())]
+        present = [n for n in names if n in answer]
+        if not present and not missing_is_ignored:
+            continue  # the answer does not say: nothing to compare
+        got = next((answer[n] for n in present if answer[n] is not None), None)
+        if got == want or (got is not None and str(got) in same.get(str(want), ())):
+            continue
+        if name in SECRET_FIELD_NAMES:  # never put a secret in a message
+            want, got = REDACTED, REDACTED if got is not None else None
+        warnings.warn(IgnoredFieldWarning(operation, name, want, got), stacklevel=4)
+
+
+def _plain(value: Any) -> Any:
+    """An enum member's value; anything else as it is."""
+    return value.value if isinstance(value, enum.Enum) else value

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,51 @@ def _headers_dict(headers: Any) -> dict[str, str]:
         k = key.lower()
         out[k] = f"{out[k]}, {value}" if k in out else value
     return out
+
+
+class _Headers(Mapping[str, str]):
+    """aiohttp's case-insensitive response headers seen as lower-cased names, read lazily
+    (most answers are looked at for two or three headers; a dict is built only if needed)."""
+
+    __slots__ = ("_dict", "_raw")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._dict: dict[str, str] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self._dict is not None:
+            return self._dict.get(key, default)
+        values = self._raw.getall(key, None)
+        if values is None:
+            return default
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return str(value)
+
+    def _materialise(self) -> dict[str, str]:
+        if self._dict is None:
+            self._dict = _headers_dict(self._raw)
+        return self._dict
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._materialise())
+
+    def __len__(self) -> int:
+        return len(self._materialise())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._raw
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self._materialise()) == other if isinstance(other, Mapping) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._materialise())
 
 
 def _phase_sum(a: float | None, b: float | None) -> float | None:
@@ -294,7 +339,7 @@ class AiohttpTransport(AsyncCloseable):
                 response.release()
         except _FAILURES as exc:
             raise translate(exc) from exc
-        return RawResponse(response.status, _headers_dict(response.headers), body, response)
+        return RawResponse(response.status, _Headers(response.headers), body, response)
 
     @asynccontextmanager
     async def stream(

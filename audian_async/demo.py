@@ -94,7 +94,7 @@ async def astradial_flow(base_url: str, api_key: str) -> None:
         ok(f"Created user {alice.full_name} (extension {alice.extension}, id {alice.id})")
         creds = await astra.users.sip_credentials(alice.id)
         ok(f"SIP credentials: {creds!r}")
-        users = await astra.users.list()
+        users = await astra.users.list().collect()
         ok(f"Users: {', '.join(f'{u.extension} {u.full_name}' for u in users)}")
 
 

@@ -246,6 +246,8 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
                 "required": prop.required,
                 "doc": clean(prop.description),
                 "secret": bool(raw_extra.get("x-secret")),
+                # readOnly: server-owned; a model passed back to an update never sends it
+                "read_only": bool(getattr(raw, "readOnly", False)),
                 # x-aliases: other JSON names read into this field (the primary name is written)
                 "aliases": [str(a) for a in raw_extra.get("x-aliases") or ()],
             }
@@ -261,6 +263,7 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         )
     fields.sort(key=lambda f: (not f["required"],))
     own = {(m, c) for m, c in imports if c != name}
+    model_extra = (getattr(model.data, "model_extra", None) or {}) if model.data else {}
     return {
         "name": name,
         "module": model.class_info.module_name,
@@ -269,6 +272,9 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         "json_names": {f["py"]: f["json"] for f in fields if f["py"] != f["json"]},
         "secrets": sorted(f["py"] for f in fields if f["secret"]),
         "aliases": {f["py"]: f["aliases"] for f in fields if f["aliases"]},
+        "read_only": sorted(f["py"] for f in fields if f["read_only"]),
+        # x-lift: fields missing at the top level are read from this nested object
+        "lift": model_extra.get("x-lift"),
         "imports": sorted(own),
     }
 
@@ -341,6 +347,10 @@ def _schema_type(schema: dict[str, Any], ctx: ApiContext, imports: set[tuple[str
         module = _module_name(name)
         imports.add((module, name))
         return name
+    alternatives = schema.get("anyOf") or schema.get("oneOf")
+    if alternatives and all("$ref" in a and ctx.resolve(a).get("properties") for a in alternatives):
+        # Alternatives of named models: the converter picks the one whose required keys fit.
+        return " | ".join(_schema_type(a, ctx, imports) for a in alternatives)
     t = schema.get("type")
     if t == "array":
         return f"list[{_schema_type(schema.get('items', {}), ctx, imports)}]"
@@ -403,6 +413,9 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         pagination = "start_key"
     elif {"limit", "offset"} <= query_names:
         pagination = "offset"
+    elif op.get("x-pagination") == "single":
+        # An unpaginated listing (a bare array) still handed out as an AsyncPaginator.
+        pagination = "single"
 
     path_params = [
         _param_view(p, raw_params.get(raw_str(p.name)), imports, ctx)
@@ -463,6 +476,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
                 doc = clean(prop.description)
                 if py not in (json_name, py_name(json_name, str(prop.python_name))):
                     doc = f"{doc or 'JSON field.'} Sent as `{json_name}`."
+                raw_field = raw_fields.get(json_name) or {}
                 fields.append(
                     {
                         "py": py,
@@ -470,6 +484,11 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
                         "type": input_type_str(prop, imports, ctx),
                         "required": prop.required and mode in ("create", "action"),
                         "doc": doc,
+                        # x-also-send: other JSON names the value is sent under as well
+                        "also": [str(a) for a in raw_field.get("x-also-send") or ()],
+                        # x-echo: check that the response carries the value (servers that
+                        # ignore a field answer success with another value)
+                        "echo": raw_field.get("x-echo"),
                     }
                 )
         fields.sort(key=lambda f: not f["required"])
@@ -481,6 +500,8 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
             "schema": {"$ref": f"#/components/schemas/{schema_name}"} if schema_name else inner_raw,
             "accepts_model": mode in ("replace", "patch"),
             "model_hint": _input_model_hint(inner_prop, ctx),
+            "also": {f["json"]: f["also"] for f in fields if f["also"]},
+            "echo": {f["json"]: _echo_view(f, op) for f in fields if f["echo"]},
         }
 
     status, resp_schema = _response_schema(op)
@@ -547,6 +568,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "item_type": item_type,
         "item_key": op.get("x-item-key"),
         "pagination": pagination,
+        "core_pagination": "none" if pagination == "single" else pagination,
         "filters": filters,
         "retry_safe": retry_safe,
         "envelope": envelope,
@@ -601,6 +623,16 @@ def _upload_view(op: dict[str, Any], ctx: ApiContext) -> dict[str, Any] | None:
         "file": file_field,
         "schema": check,
     }
+
+
+def _echo_view(field: dict[str, Any], op: dict[str, Any]) -> list[Any]:
+    """``[response attribute, {sent value: [equivalent answers]}, missing means ignored]`` of
+    an ``x-echo`` field (``true``, or ``{attribute, same, missing: ignored}``)."""
+    echo = field["echo"]
+    spec = echo if isinstance(echo, dict) else {}
+    attr = str(spec.get("attribute") or py_name(field["json"]))
+    same = {str(k): [str(x) for x in v] for k, v in (spec.get("same") or {}).items()}
+    return [attr, same, spec.get("missing") == "ignored"]
 
 
 def _input_model_hint(prop: Any, ctx: ApiContext) -> str | None:

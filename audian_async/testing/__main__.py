@@ -1,4 +1,8 @@
-"""``python -m audian_async.testing``: run the simulator in the foreground."""
+"""``python -m audian_async.testing``: run the simulator (Audian and Astradial) in the foreground.
+
+``--astradial-flavour oss`` answers the Astradial API like the open-source server instead of
+the documented API. The banner prints both APIs' base URLs and credentials.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-contract", action="store_true", help="do not check responses against the spec"
     )
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--astradial-flavour",
+        choices=("docs", "oss"),
+        default="docs",
+        help="Astradial answers: the documented API (docs) or the open-source server (oss)",
+    )
     return parser.parse_args(argv)
+
+
+def banner(sim: Simulator, base_url: str) -> str:
+    """What a person needs to point a client at the running simulator (both APIs)."""
+    config = sim.config
+    flavour = "open-source server" if config.astradial_oss_shapes else "documented API"
+    lines = [
+        f"Simulator listening on {base_url}",
+        f"Audian API base: {base_url}/v2",
+        f"  master account: {sim.master_account_id}",
+        *(f"  api key: {key}" for key in config.api_keys),
+        f"Astradial API base: {base_url}/api/v1  ({flavour}; base_url={base_url})",
+        *(f"  api key (X-API-Key): {key}" for key in config.astradial_api_keys),
+        f"  login (email / password): {config.astradial_email} / {config.astradial_password}",
+        f"  org key / secret (POST /auth/login): {config.astradial_org_api_key} / "
+        f"{config.astradial_org_api_secret}",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         phone_numbers_nested=args.nested_numbers,
         check_contract=not args.no_contract,
         seed=args.seed,
+        astradial_oss_shapes=args.astradial_flavour == "oss",
     )
     try:
         sim = Simulator(config)
@@ -75,10 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock = bind_socket(args.host, args.port)
     port = int(sock.getsockname()[1])
     running = RunningServer(app=sim, host=args.host, port=port)
-    print(f"Audian simulator listening on {running.base_url}  (API base: {running.base_url}/v2)")
-    print(f"master account: {sim.master_account_id}")
-    for key in config.api_keys:
-        print(f"api key: {key}")
+    print(banner(sim, running.base_url))
     sys.stdout.flush()
     server = uvicorn.Server(uvicorn_config(sim, args.host, port, log_level="info"))
     try:

@@ -6,12 +6,21 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_ASTRADIAL_API_KEY", "SimulatorConfig"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_ASTRADIAL_API_KEY",
+    "DEFAULT_ASTRADIAL_ORG_KEY",
+    "DEFAULT_ASTRADIAL_ORG_SECRET",
+    "SimulatorConfig",
+]
 
 #: The deterministic 64-character API key of the master account (a test credential, not a secret).
 DEFAULT_API_KEY = hashlib.sha256(b"audian-async simulator default api key").hexdigest()
 #: The deterministic Astradial API key (``ak_`` + 32 hex) of the simulated main organisation.
 DEFAULT_ASTRADIAL_API_KEY = "ak_" + hashlib.md5(b"audian-async simulator astradial key").hexdigest()
+#: The simulated organisation key and secret (``POST /api/v1/auth/login``).
+DEFAULT_ASTRADIAL_ORG_KEY = "org_" + hashlib.md5(b"audian-async simulator org key").hexdigest()
+DEFAULT_ASTRADIAL_ORG_SECRET = "as_" + hashlib.sha256(b"audian-async org secret").hexdigest()[:48]
 
 
 @dataclass
@@ -68,16 +77,25 @@ class SimulatorConfig:
     #: Notes for humans, ignored by the simulator.
     notes: dict[str, str] = field(default_factory=dict)
 
-    # -- Astradial (``/api/v1``, see ``_astradial.py``) ------------------------------------------
+    # -- Astradial (``/api/v1``, see the ``_astradial`` package) ---------------------------------
     #: Answer in the open-source server's shapes (``createdAt``, ``{data, pagination}``, SQL 500s
     #: ...) instead of the documented ones.
     astradial_oss_shapes: bool = False
     #: ``X-API-Key`` keys of the main organisation.
     astradial_api_keys: tuple[str, ...] = (DEFAULT_ASTRADIAL_API_KEY,)
+    #: The main organisation's own key (``org_...``): accepted in ``X-API-Key`` and, with
+    #: :attr:`astradial_org_api_secret`, by ``POST /api/v1/auth/login``.
+    astradial_org_api_key: str = DEFAULT_ASTRADIAL_ORG_KEY
+    #: The secret paired with :attr:`astradial_org_api_key`.
+    astradial_org_api_secret: str = DEFAULT_ASTRADIAL_ORG_SECRET
     #: Dashboard login (``POST /api/v1/auth/user-login``) of the main organisation's owner.
     astradial_email: str = "owner@astradial.test"
     #: Password of every simulated dashboard login.
     astradial_password: str = "simulator-password"
+    #: Open-source flavour: whether the ``org_users`` table exists. The server's own model sync
+    #: does not create it (a migration does); without it every ``/auth/user-login`` answers
+    #: 500 with SQL text (reference 5e).
+    astradial_org_users_table: bool = True
     #: Lifetime of login JWTs in seconds (24 h like the real server); then 401.
     astradial_token_lifetime: int = 86_400
     #: Call-history records (CDRs) seeded for the main organisation.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from .coverage_registry import COVERED
+from .coverage_registry import COVERED, SERVED
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 METHODS = {"get", "put", "post", "patch", "delete"}
@@ -32,3 +33,23 @@ def test_every_spec_operation_has_an_integration_test() -> None:
     assert missing == [], f"operations without an integration test: {missing}"
     unknown = sorted(COVERED - operations)
     assert unknown == [], f"tests claim operations the spec does not have: {unknown}"
+
+
+def astradial_operations() -> dict[str, str]:
+    """``"METHOD /template"`` -> operationId of every operation of spec/astradial.yaml."""
+    doc = yaml.safe_load((SPEC_DIR / "astradial.yaml").read_text())
+    return {
+        f"{method.upper()} {template}": op["operationId"]
+        for template, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
+
+
+@pytest.mark.parametrize("flavour", ["docs", "oss"])
+def test_every_astradial_operation_ran_against_both_simulator_flavours(flavour: str) -> None:
+    served = SERVED.get(f"astradial@{flavour}")
+    if served is None:
+        pytest.skip("test_astradial_operations.py did not run in this session")
+    missing = sorted(op for key, op in astradial_operations().items() if key not in served)
+    assert missing == [], f"operations never sent to the {flavour} flavour: {missing}"

@@ -128,6 +128,8 @@ def test_cli_runs_and_prints_url_and_key() -> None:
             key,
             "--rate-limit",
             "off",
+            "--astradial-flavour",
+            "oss",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -138,11 +140,27 @@ def test_cli_runs_and_prints_url_and_key() -> None:
         first = proc.stdout.readline()
         assert "http://127.0.0.1:" in first
         base = first.split("listening on ")[1].split()[0]
-        lines = [proc.stdout.readline() for _ in range(2)]
-        assert any(key in line for line in lines)
+        lines = [proc.stdout.readline() for _ in range(7)]  # the rest of the banner
+        banner = "".join(lines)
+        assert key in banner and f"Audian API base: {base}/v2" in banner
+        assert f"Astradial API base: {base}/api/v1" in banner and "open-source" in banner
+        config = SimulatorConfig()
+        for secret in (
+            config.astradial_api_keys[0],
+            config.astradial_email,
+            config.astradial_password,
+            config.astradial_org_api_key,
+            config.astradial_org_api_secret,
+        ):
+            assert secret in banner
         # The socket listens before the banner is printed: no need to poll for readiness.
         response = httpx.put(f"{base}/v2/api_auth", json={"data": {"api_key": key}}, timeout=30)
         assert response.status_code == 201
+        # The chosen flavour answers: the open-source server has no IVR routes.
+        ivrs = httpx.get(
+            f"{base}/api/v1/ivrs", headers={"X-API-Key": config.astradial_api_keys[0]}, timeout=5
+        )
+        assert ivrs.status_code == 404 and ivrs.json()["message"].startswith("Endpoint ")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -25,6 +25,8 @@ from audian_async.astradial import (
     CallDisposition,
     IvrActionType,
     MenuOption,
+    QueueMember,
+    QueueMemberBatch,
 )
 
 ROOT = "https://pbx.example.com:8000"
@@ -157,8 +159,9 @@ async def test_call_history_understands_the_oss_envelope(
     call = pages[0].items[0]
     assert call.id == 0  # an integer CDR id on the OSS server
     assert call.disposition is CallDisposition.NO_ANSWER
+    assert call.status is CallDisposition.NO_ANSWER  # read from `disposition`
     assert call.linkedid == "1711234567.0"
-    assert call.extra == {"hangup_cause": "NO_ANSWER"}
+    assert call.hangup_cause == "NO_ANSWER" and call.extra == {}
     assert route.call_count == 2
     # max_items stops early, without fetching more pages.
     route.reset()
@@ -344,20 +347,21 @@ async def test_transfer_and_hangup(astra: AsyncAstradial, api: respx.MockRouter)
     await astra.calls.transfer(
         call_id="PJSIP/1001-00000001", destination="1002", transfer_type="blind"
     )
+    # The channel goes under both names: `call_id` (documented) and `channel_id` (OSS).
     assert body_of(transfer) == {
         "call_id": "PJSIP/1001-00000001",
+        "channel_id": "PJSIP/1001-00000001",
         "destination": "1002",
         "type": "blind",
     }
-    # The OSS server's names go through extra_body.
     result = await astra.calls.transfer(
-        destination="5001",
-        extra_body={"channel_id": "PJSIP/1001-00000001", "destination_type": "queue"},
+        channel_id="PJSIP/1001-00000001", destination="5001", destination_type="queue"
     )
     assert result.success is True
     assert body_of(transfer) == {
-        "destination": "5001",
         "channel_id": "PJSIP/1001-00000001",
+        "call_id": "PJSIP/1001-00000001",
+        "destination": "5001",
         "destination_type": "queue",
     }
     with pytest.raises(ValidationError) as info:
@@ -495,7 +499,15 @@ async def test_recording_with_password_login_uses_the_bearer_token(api: respx.Mo
 
 async def test_users_crud(astra: AsyncAstradial, api: respx.MockRouter) -> None:
     user = {"id": "u1", "extension": "1099", "email": "alice@example.com", "role": "agent"}
-    create = api.post("/users").respond(201, json={**user, "created_at": "2026-03-01T00:00:00Z"})
+    create = api.post("/users").respond(
+        201,
+        json={
+            **user,
+            "ring_target": "sip",
+            "call_recording": True,
+            "created_at": "2026-03-01T00:00:00Z",
+        },
+    )
     created = await astra.users.create(
         extension="1099",
         full_name="Alice Agent",
@@ -512,8 +524,11 @@ async def test_users_crud(astra: AsyncAstradial, api: respx.MockRouter) -> None:
         "role": "agent",
         "ring_target": "sip",
         "call_recording": True,
+        "recording_enabled": True,  # the open-source server's name, sent too
     }
-    update = api.put("/users/u1").respond(200, json={**user, "ring_target": "phone"})
+    update = api.put("/users/u1").respond(
+        200, json={**user, "ring_target": "phone", "phone_number": "+919944421125"}
+    )
     updated = await astra.users.update(
         "u1", ring_target="phone", phone_number="+919944421125", extra_body={"status": "active"}
     )
@@ -523,10 +538,36 @@ async def test_users_crud(astra: AsyncAstradial, api: respx.MockRouter) -> None:
         "phone_number": "+919944421125",
         "status": "active",
     }
-    # A fetched model can be sent back as the body (unknown fields included).
-    await astra.users.update("u1", body=updated, full_name="Alice B.")
-    assert body_of(update)["full_name"] == "Alice B."
-    assert body_of(update)["id"] == "u1"
+
+
+async def test_update_with_a_fetched_model_sends_no_server_owned_fields(
+    astra: AsyncAstradial, api: respx.MockRouter
+) -> None:
+    fetched = {
+        "id": "u1",
+        "org_id": "org-1",
+        "username": "org_1099",
+        "extension": "1099",
+        "email": "alice@example.com",
+        "role": "agent",
+        "ring_target": "ext",
+        "recording_enabled": True,
+        "asterisk_endpoint": "org_1099",
+        "sip_password": "Sx9-secret-pw",
+        "createdAt": "2026-03-01T00:00:00.000Z",
+        "updatedAt": "2026-03-01T00:00:00.000Z",
+        "brand_new": 1,
+    }
+    api.post("/users").respond(201, json=fetched)
+    update = api.put("/users/u1").respond(200, json={**fetched, "full_name": "Alice B."})
+    user = await astra.users.create(extension="1099", email="alice@example.com")
+    await astra.users.update("u1", user, full_name="Alice B.")
+    sent = body_of(update)
+    assert sent["full_name"] == "Alice B." and sent["brand_new"] == 1  # unknown fields kept
+    for owned in ("id", "org_id", "asterisk_endpoint", "sip_password", "created_at", "createdAt"):
+        assert owned not in sent, owned
+    assert "updated_at" not in sent and "updatedAt" not in sent
+    assert "Sx9-secret-pw" not in str(update.calls.last.request.content)
 
 
 async def test_duplicate_user_is_a_conflict(astra: AsyncAstradial, api: respx.MockRouter) -> None:
@@ -550,7 +591,7 @@ async def test_dids(astra: AsyncAstradial, api: respx.MockRouter) -> None:
         "createdAt": "2026-03-01T00:00:00.000Z",
     }
     api.get("/dids").respond(200, json=[did])
-    dids = await astra.dids.list()
+    dids = await astra.dids.list().collect()
     assert dids[0].monthly_price == "499.00"
     assert dids[0].created_at == "2026-03-01T00:00:00.000Z"
     update = api.put("/dids/b71f116a-2b3c-11f1-9598-00505661ece1").respond(200, json=did)
@@ -604,7 +645,7 @@ async def test_queues_and_members(astra: AsyncAstradial, api: respx.MockRouter) 
             }
         ],
     )
-    queues = await astra.queues.list()
+    queues = await astra.queues.list().collect()
     assert queues[0].members is not None and queues[0].members[0].user == {"extension": "1001"}
 
     api.get("/queues/q1/members").respond(200, json=[{"extension": "1001", "penalty": 1}])
@@ -619,12 +660,15 @@ async def test_queues_and_members(astra: AsyncAstradial, api: respx.MockRouter) 
     )
     await astra.queues.add_member("q1", extension="1001", penalty=0)
     assert body_of(add) == {"extension": "1001", "penalty": 0}
-    oss = await astra.queues.add_member("q1", extra_body={"user_id": "u1"})
-    assert oss.user_id == "u1"
-    batch = await astra.queues.add_member("q1", extra_body={"user_ids": ["u2"]})
-    assert batch.extra == {"created": [{"user_id": "u2"}], "skipped": []}
+    oss = await astra.queues.add_member("q1", user_id="u1")
+    assert isinstance(oss, QueueMember) and oss.user_id == "u1"
+    assert body_of(add) == {"user_id": "u1"}
+    batch = await astra.queues.add_member("q1", user_ids=["u2"])
+    assert body_of(add) == {"user_ids": ["u2"]}
+    assert isinstance(batch, QueueMemberBatch)
+    assert [m.user_id for m in batch.created] == ["u2"] and batch.skipped == []
     with pytest.raises(ConflictError) as info:
-        await astra.queues.add_member("q1", extra_body={"user_id": "u1"})
+        await astra.queues.add_member("q1", user_id="u1")
     assert info.value.details == {"skipped": ["u1"]}
     with pytest.raises(ValidationError, match="extension or user_id or user_ids"):
         await astra.queues.add_member("q1", penalty=1)
@@ -674,7 +718,7 @@ async def test_ivr_lifecycle(astra: AsyncAstradial, api: respx.MockRouter) -> No
     assert body_of(create) == {"name": "Main menu", "extension": "6000", "timeout": 10}
     assert ivr.created_at == "2026-04-20T09:00:00.000Z"
     api.get("/ivrs").respond(200, json=[IVR])
-    assert [i.id for i in await astra.ivrs.list()] == ["3f1c"]
+    assert [i.id for i in await astra.ivrs.list().collect()] == ["3f1c"]
     options = [
         {"digit": "1", "action_type": "queue", "action_destination": "5001", "order": 1},
         {"digit": "2", "action_type": "ai_agent", "action_destination": "wss://bot", "order": 2},
@@ -750,10 +794,11 @@ async def test_ivr_publish_is_retried_on_503(
 
 async def test_raw_responses(astra: AsyncAstradial, api: respx.MockRouter) -> None:
     api.get("/users").respond(200, json=[{"id": "u1"}], headers={"x-request-id": "r-1"})
-    raw = await astra.with_raw_response.users.list()
-    assert raw.status_code == 200
-    assert raw.request_id == "r-1"
-    assert raw.parsed[0].id == "u1"
+    pages = [page async for page in astra.with_raw_response.users.list().pages()]
+    assert len(pages) == 1
+    assert pages[0].response.status_code == 200
+    assert pages[0].request_id == "r-1"
+    assert pages[0].items[0].id == "u1"
 
 
 @pytest.mark.parametrize(

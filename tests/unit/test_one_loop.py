@@ -110,7 +110,7 @@ async def test_a_password_login_is_logged_without_the_password(
     astra_api.get("/users").respond(200, json=[])
     caplog.set_level(logging.DEBUG, logger="audian_async")
     async with AsyncAstradial(base_url=ASTRA, email=EMAIL, password=PASSWORD) as astra:
-        await astra.users.list()
+        await astra.users.list().collect()
     messages = _messages(caplog)
     assert messages[0].startswith("POST /api/v1/auth/user-login -> 200")
     assert not any(PASSWORD in m or token in m for m in messages)

@@ -24,6 +24,10 @@ SCHEMAS: dict[str, Any] = {
         "documented keys (`disposition` for `status`, `src`/`dst`, `billsec`, `linkedid` "
         "...); those listed here are typed, any other key is kept in `extra`.",
         "properties": {
+            "answered_by": {
+                "description": "Who answered (open-source server).",
+                "type": ["string", "null"],
+            },
             "billsec": {"description": "OSS: billed (talk) seconds.", "type": ["integer", "null"]},
             "calldate": {"description": "OSS: start time.", "type": ["string", "null"]},
             "direction": {
@@ -38,6 +42,10 @@ SCHEMAS: dict[str, Any] = {
             "duration": {"description": "Seconds from start to end.", "type": ["integer", "null"]},
             "ended_at": {"description": "End time (ISO 8601).", "type": ["string", "null"]},
             "from_number": {"description": "Calling number.", "type": ["string", "null"]},
+            "hangup_cause": {
+                "description": 'Q.850 cause code as text, e.g. `"16"` (open-source server).',
+                "type": ["string", "null"],
+            },
             "id": {
                 "description": "Record id (a string in the docs, an integer on the OSS server).",
                 "type": ["string", "integer"],
@@ -59,8 +67,9 @@ SCHEMAS: dict[str, Any] = {
             "started_at": {"description": "Start time (ISO 8601).", "type": ["string", "null"]},
             "status": {
                 "anyOf": [{"$ref": "#/components/schemas/CallDisposition"}, {"type": "null"}],
-                "description": "How the call ended (documented key; the OSS server sends "
-                "`disposition`).",
+                "description": "How the call ended (documented key; the open-source "
+                "server sends `disposition`).",
+                "x-aliases": ["disposition"],
             },
             "talk_time": {"description": "Seconds talking.", "type": ["integer", "null"]},
             "to_number": {"description": "Called number.", "type": ["string", "null"]},
@@ -101,6 +110,25 @@ SCHEMAS: dict[str, Any] = {
         "enum": ["ANSWERED", "NO ANSWER", "FAILED", "BUSY"],
         "type": "string",
         "x-open-enum": True,
+    },
+    "CallHistoryPage": {
+        "description": "One page of `calls.history`: `{items, total, page, pages, hasMore}`.",
+        "properties": {
+            "has_more": {
+                "description": "Whether a next page exists.",
+                "type": ["boolean", "null"],
+                "x-aliases": ["hasMore"],
+            },
+            "items": {
+                "description": "The calls of this page.",
+                "items": {"$ref": "#/components/schemas/Call"},
+                "type": "array",
+            },
+            "page": {"description": "This page number.", "type": ["integer", "null"]},
+            "pages": {"description": "Number of pages.", "type": ["integer", "null"]},
+            "total": {"description": "Calls in the whole history.", "type": ["integer", "null"]},
+        },
+        "type": "object",
     },
     "CallJourney": {
         "description": "The path a call took.",
@@ -189,8 +217,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
     },
     "CallStats": {
-        "description": "Dashboard aggregates. Documented flat; the OSS server puts the totals in "
-        "`totals`.",
+        "description": "Dashboard aggregates. Documented flat; the open-source server puts the totals "
+        "in `totals`, which also fill the top-level attributes (`stats.total_calls` "
+        "works for both).",
         "properties": {
             "answered": {"description": "Answered calls.", "type": ["integer", "null"]},
             "avg_duration": {
@@ -213,6 +242,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
         "type": "object",
+        "x-lift": "totals",
     },
     "CallStatsDay": {
         "description": "Calls of one day.",
@@ -282,24 +312,42 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "created_at": {
                 "description": "Creation time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["createdAt"],
             },
             "description": {"description": "Free-text description.", "type": ["string", "null"]},
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "monthly_price": {
                 "description": "Monthly price.",
+                "readOnly": True,
                 "type": ["number", "string", "null"],
             },
             "number": {"description": "E.164 number.", "type": ["string", "null"]},
-            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
-            "pool_status": {"description": "State in the number pool.", "type": ["string", "null"]},
-            "provider": {"description": "Provider of the number.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "pool_status": {
+                "description": "State in the number pool.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "provider": {
+                "description": "Provider of the number.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
             "recording_enabled": {
                 "description": "Whether calls are recorded.",
                 "type": ["boolean", "null"],
             },
-            "region": {"description": "Region of the number.", "type": ["string", "null"]},
+            "region": {
+                "description": "Region of the number.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
             "routing_destination": {
                 "description": "Where the number routes to (format depends on `routing_type`).",
                 "type": ["string", "null"],
@@ -315,11 +363,31 @@ SCHEMAS: dict[str, Any] = {
             "trunk_id": {"description": "Id of the SIP trunk.", "type": ["string", "null"]},
             "updated_at": {
                 "description": "Last update time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["updatedAt"],
             },
         },
         "required": ["id"],
+        "type": "object",
+    },
+    "DidCreateInput": {
+        "description": "A phone number to add (open-source server).",
+        "properties": {
+            "description": {"description": "Free-text description.", "type": "string"},
+            "number": {"description": "The number (E.164).", "minLength": 1, "type": "string"},
+            "recording_enabled": {"description": "Record calls to this number.", "type": "boolean"},
+            "routing_destination": {
+                "description": "Destination; its format depends on `routing_type`.",
+                "type": "string",
+            },
+            "routing_type": {
+                "$ref": "#/components/schemas/DidRoutingType",
+                "description": "Where inbound calls go.",
+            },
+            "trunk_id": {"description": "Id of the SIP trunk it arrives on.", "type": "string"},
+        },
+        "required": ["number"],
         "type": "object",
     },
     "DidInput": {
@@ -337,6 +405,23 @@ SCHEMAS: dict[str, Any] = {
             },
             "status": {"description": "`active` or `inactive`.", "type": "string"},
         },
+        "type": "object",
+    },
+    "DidRoutingInput": {
+        "description": "A DID's routing (both fields required).",
+        "properties": {
+            "routing_destination": {
+                "description": "Destination; its format depends on `routing_type`.",
+                "minLength": 1,
+                "type": "string",
+            },
+            "routing_type": {
+                "$ref": "#/components/schemas/DidRoutingType",
+                "description": "Routing: `extension`, `queue`, `ivr`, "
+                "`ai_agent`, `external` or `intercom`.",
+            },
+        },
+        "required": ["routing_type", "routing_destination"],
         "type": "object",
     },
     "DidRoutingType": {
@@ -408,6 +493,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "created_at": {
                 "description": "Creation time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["createdAt"],
             },
@@ -433,19 +519,24 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Greeting voice, such as `en-IN-Wavenet-D`.",
                 "type": ["string", "null"],
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "max_retries": {
                 "description": "Times the menu is repeated on no or invalid input.",
                 "type": ["integer", "null"],
             },
             "menuOptions": {
-                "description": "The menu (single `get` only).",
+                "description": "The menu (single `get` only; change it with `replace_menu`).",
                 "items": {"$ref": "#/components/schemas/MenuOption"},
+                "readOnly": True,
                 "type": "array",
                 "x-aliases": ["menu_options"],
             },
             "name": {"description": "Display name.", "type": ["string", "null"]},
-            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
             "status": {"description": "Status.", "type": ["string", "null"]},
             "timeout": {
                 "description": "Seconds to wait for input (0 waits forever).",
@@ -453,6 +544,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "updated_at": {
                 "description": "Last update time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["updatedAt"],
             },
@@ -592,6 +684,41 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "OrgLoginRequest": {
+        "properties": {
+            "api_key": {
+                "description": "The organisation API key.",
+                "type": "string",
+                "x-secret": True,
+            },
+            "api_secret": {
+                "description": "The organisation API secret.",
+                "type": "string",
+                "x-secret": True,
+            },
+        },
+        "required": ["api_key", "api_secret"],
+        "type": "object",
+        "x-sdk-model": False,
+    },
+    "OrgLoginResponse": {
+        "properties": {
+            "expires_in": {"description": "Lifetime, e.g. `24h`.", "type": ["string", "integer"]},
+            "organization": {
+                "description": "The organisation (`id`, `name`, `api_key`).",
+                "type": "object",
+            },
+            "token": {
+                "description": "The JWT (Bearer token, 24 hours).",
+                "type": "string",
+                "x-secret": True,
+            },
+            "token_type": {"description": "`Bearer`.", "type": "string"},
+        },
+        "required": ["token"],
+        "type": "object",
+        "x-sdk-model": False,
+    },
     "OriginateToAiRequest": {
         "properties": {
             "ai_agent_app": {
@@ -625,17 +752,19 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "created_at": {
                 "description": "Creation time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["createdAt"],
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "max_wait_time": {
                 "description": "Longest wait in the queue, in seconds.",
                 "type": ["integer", "null"],
             },
             "members": {
-                "description": "OSS: the members, embedded.",
+                "description": "The members, embedded (open-source server).",
                 "items": {"$ref": "#/components/schemas/QueueMember"},
+                "readOnly": True,
                 "type": "array",
             },
             "moh_class": {
@@ -648,7 +777,11 @@ SCHEMAS: dict[str, Any] = {
                 "description": "The queue's number (4 digits by convention).",
                 "type": ["string", "null"],
             },
-            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
             "ring_strategy": {
                 "anyOf": [{"$ref": "#/components/schemas/QueueStrategy"}, {"type": "null"}],
                 "description": "How members are rung.",
@@ -675,6 +808,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "updated_at": {
                 "description": "Last update time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["updatedAt"],
             },
@@ -689,7 +823,13 @@ SCHEMAS: dict[str, Any] = {
     "QueueInput": {
         "description": "The writable fields of a queue (documented names).",
         "properties": {
-            "moh_class": {"description": "Music-on-hold class, e.g. `default`.", "type": "string"},
+            "moh_class": {
+                "description": "Music-on-hold class, e.g. `default`; also sent "
+                "as `music_on_hold` (open-source name).",
+                "type": "string",
+                "x-also-send": ["music_on_hold"],
+                "x-echo": True,
+            },
             "name": {"description": "Display name.", "minLength": 1, "type": "string"},
             "number": {
                 "description": "Digits (4 by convention), unique within the organisation.",
@@ -699,8 +839,10 @@ SCHEMAS: dict[str, Any] = {
             "ring_strategy": {
                 "$ref": "#/components/schemas/QueueStrategy",
                 "description": "Ring strategy: `ringall`, `linear`, "
-                "`rrmemory`, `leastrecent` or "
-                "`fewestcalls`.",
+                "`rrmemory`, `leastrecent` or `fewestcalls`; "
+                "also sent as `strategy` (open-source name).",
+                "x-also-send": ["strategy"],
+                "x-echo": True,
             },
             "timeout": {
                 "description": "Seconds to ring before falling through.",
@@ -708,12 +850,20 @@ SCHEMAS: dict[str, Any] = {
                 "x-py-name": "ring_timeout",
             },
             "timeout_destination": {
-                "description": "Where to go; its format depends on the type.",
+                "description": "Where to go; its format depends on "
+                "the type. Ignored by the open-source "
+                "server (an `IgnoredFieldWarning` says "
+                "so).",
                 "type": ["string", "null"],
+                "x-echo": True,
             },
             "timeout_destination_type": {
                 "$ref": "#/components/schemas/QueueTimeoutDestinationType",
-                "description": "Kind of `timeout_destination`.",
+                "description": "Kind of `timeout_destination`. "
+                "Ignored by the open-source "
+                "server (an `IgnoredFieldWarning` "
+                "says so).",
+                "x-echo": True,
             },
         },
         "required": ["name", "number"],
@@ -723,21 +873,63 @@ SCHEMAS: dict[str, Any] = {
         "description": "A member (agent) of a queue.",
         "properties": {
             "created_at": {
-                "description": "Creation time (ISO 8601).",
+                "description": "When the member was added (ISO 8601; the "
+                "open-source server says `added_at`).",
+                "readOnly": True,
                 "type": ["string", "null"],
-                "x-aliases": ["createdAt"],
+                "x-aliases": ["added_at", "createdAt"],
             },
             "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
-            "id": {"description": "Unique identifier.", "type": ["string", "integer", "null"]},
+            "full_name": {
+                "description": "Name of the member (documented listing).",
+                "type": ["string", "null"],
+            },
+            "id": {
+                "description": "Unique identifier (a UUID on the open-source server).",
+                "readOnly": True,
+                "type": ["string", "integer", "null"],
+            },
             "paused": {"description": "Whether the member is paused.", "type": ["boolean", "null"]},
             "penalty": {"description": "Lower rings first.", "type": ["integer", "null"]},
-            "queue_id": {"description": "Id of the queue.", "type": ["string", "null"]},
+            "queue_id": {
+                "description": "Id of the queue.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "ring_inuse": {
+                "description": "Ring the member while on a call (open-source server).",
+                "type": ["boolean", "null"],
+            },
+            "updated_at": {
+                "description": "Last change (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
             "user": {
-                "description": "OSS: `{id, full_name, extension}` of the member.",
+                "description": "`{id, full_name, extension}` of the member, when embedded.",
                 "type": ["object", "null"],
             },
             "user_id": {"description": "Id of the user.", "type": ["string", "null"]},
         },
+        "type": "object",
+    },
+    "QueueMemberBatch": {
+        "description": "The result of adding several members at once (`user_ids`).",
+        "properties": {
+            "created": {
+                "description": "The members added.",
+                "items": {"$ref": "#/components/schemas/QueueMember"},
+                "type": "array",
+            },
+            "skipped": {
+                "description": "The users not added (already members, "
+                "unknown), as the server reports them.",
+                "items": {},
+                "type": "array",
+            },
+        },
+        "required": ["created"],
         "type": "object",
     },
     "QueueMemberInput": {
@@ -748,7 +940,24 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": "^[0-9]+$",
                 "type": "string",
             },
-            "penalty": {"description": "Lower rings first (tiered support).", "type": "integer"},
+            "penalty": {
+                "description": "Lower rings first (0-10 on the open-source server).",
+                "minimum": 0,
+                "type": "integer",
+            },
+            "user_id": {
+                "description": "The member's user id (open-source server).",
+                "minLength": 1,
+                "type": "string",
+            },
+            "user_ids": {
+                "description": "Several user ids at once (open-source "
+                "server); answered with a "
+                "`QueueMemberBatch`.",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "type": "array",
+            },
         },
         "type": "object",
         "x-require-any": ["extension", "user_id", "user_ids"],
@@ -801,21 +1010,30 @@ SCHEMAS: dict[str, Any] = {
     "TransferRequest": {
         "properties": {
             "call_id": {
-                "description": "The live channel to transfer, e.g. "
-                "`PJSIP/1001-00000001` (OSS: send "
-                "`channel_id` through `extra_body`).",
+                "description": "The documented name of the channel; also sent as `channel_id`.",
+                "minLength": 1,
                 "type": "string",
+                "x-also-send": ["channel_id"],
+            },
+            "channel_id": {
+                "description": "The live channel to transfer, e.g. "
+                "`PJSIP/1001-00000001` (from "
+                "`calls.live`); also sent as `call_id`.",
+                "minLength": 1,
+                "type": "string",
+                "x-also-send": ["call_id"],
             },
             "destination": {
                 "description": "Extension, queue number or external number.",
                 "minLength": 1,
                 "type": "string",
             },
+            "destination_type": {
+                "description": "`extension` (default), `queue` or `external` (open-source server).",
+                "type": "string",
+            },
             "type": {
-                "description": "Transfer type, e.g. `blind` (OSS: "
-                "`destination_type` "
-                "`extension`/`queue`/`external` through "
-                "`extra_body`).",
+                "description": "Transfer type, e.g. `blind` (documented).",
                 "type": "string",
                 "x-py-name": "transfer_type",
             },
@@ -829,22 +1047,29 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "asterisk_endpoint": {
                 "description": "OSS: the Asterisk endpoint name.",
+                "readOnly": True,
                 "type": ["string", "null"],
             },
             "call_recording": {
                 "description": "Record this user's calls (documented name).",
                 "type": ["boolean", "null"],
+                "x-aliases": ["recording_enabled"],
             },
             "created_at": {
                 "description": "Creation time (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["createdAt"],
             },
             "email": {"description": "Email address.", "type": ["string", "null"]},
             "extension": {"description": "Extension (digits).", "type": ["string", "null"]},
             "full_name": {"description": "Full name.", "type": ["string", "null"]},
-            "id": {"description": "Unique identifier.", "type": "string"},
-            "org_id": {"description": "Id of the organisation.", "type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
             "outbound_did": {
                 "description": "Caller-ID number used for outbound calls.",
                 "type": ["string", "null"],
@@ -876,12 +1101,14 @@ SCHEMAS: dict[str, Any] = {
             },
             "sip_password": {
                 "description": "The generated SIP password; returned once, by `create` (OSS).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-secret": True,
             },
             "status": {"description": "`active` ...", "type": ["string", "null"]},
             "updated_at": {
                 "description": "Last change (ISO 8601).",
+                "readOnly": True,
                 "type": ["string", "null"],
                 "x-aliases": ["updatedAt"],
             },
@@ -898,9 +1125,14 @@ SCHEMAS: dict[str, Any] = {
         "if": {"properties": {"ring_target": {"const": "phone"}}, "required": ["ring_target"]},
         "properties": {
             "call_recording": {
-                "description": "Record calls (documented name; default the "
-                "organisation's setting).",
+                "description": "Record calls (default the organisation's "
+                "setting); also sent as `recording_enabled`. "
+                "The open-source server applies it on update "
+                "only (always `true` on create; an "
+                "`IgnoredFieldWarning` says so).",
                 "type": "boolean",
+                "x-also-send": ["recording_enabled"],
+                "x-echo": True,
             },
             "email": {
                 "description": "Unique across all accounts.",
@@ -918,8 +1150,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
             },
             "outbound_did": {
-                "description": "Per-user caller-ID override.",
+                "description": "Per-user caller-ID override. Ignored by the "
+                "open-source server (an `IgnoredFieldWarning` "
+                "says so).",
                 "type": ["string", "null"],
+                "x-echo": {"missing": "ignored"},
             },
             "password": {
                 "description": "Login password (the OSS server requires it on "
@@ -928,19 +1163,28 @@ SCHEMAS: dict[str, Any] = {
                 "x-secret": True,
             },
             "phone_number": {
-                "description": "E.164 number (required when `ring_target` is `phone`).",
+                "description": "E.164 number (required when `ring_target` is "
+                "`phone`). Ignored by the open-source server "
+                "(an `IgnoredFieldWarning` says so).",
                 "type": ["string", "null"],
+                "x-echo": True,
             },
-            "recording_enabled": {"description": "Record calls (OSS name).", "type": "boolean"},
+            "recording_enabled": {
+                "description": "Record calls (open-source name; `call_recording` sends it too).",
+                "type": "boolean",
+            },
             "ring_target": {
                 "$ref": "#/components/schemas/RingTarget",
                 "description": "Where calls ring: `sip` (the SIP phone) or "
-                "`phone` (an external number).",
+                "`phone` (an external number). Ignored by the "
+                "open-source server (an `IgnoredFieldWarning` "
+                "says so).",
+                "x-echo": {"same": {"sip": ["ext"]}},
             },
             "role": {
                 "$ref": "#/components/schemas/UserRole",
-                "description": "Role: `owner`, `admin`, `supervisor` or `agent` "
-                "(servers may accept others).",
+                "description": "Role: `admin`, `supervisor`, `agent` or `user` "
+                "(`owner` only where the server takes it).",
             },
             "username": {
                 "description": "SIP username (the OSS server requires it on create).",
@@ -994,9 +1238,10 @@ SCHEMAS: dict[str, Any] = {
         "x-sdk-model": False,
     },
     "UserRole": {
-        "description": "A user's role. Documented `owner`, `admin`, `supervisor`, `agent`; other "
-        "servers also use `manager` or `user`.",
-        "enum": ["owner", "admin", "supervisor", "agent"],
+        "description": "A user's role as both servers accept it: `admin`, `supervisor`, `agent`, "
+        "`user`. The documentation also lists `owner`, which the open-source server "
+        "refuses (500); pass it as a plain string to a server that takes it.",
+        "enum": ["admin", "supervisor", "agent", "user"],
         "type": "string",
         "x-open-enum": True,
     },

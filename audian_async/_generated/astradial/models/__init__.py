@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .call_count import CallCount
     from .call_direction import CallDirection
     from .call_disposition import CallDisposition
+    from .call_history_page import CallHistoryPage
     from .call_journey import CallJourney
     from .call_journey_step import CallJourneyStep
     from .call_originated import CallOriginated
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from .click_to_call_request import ClickToCallRequest
     from .destination_type import DestinationType
     from .did import Did
+    from .did_create_input import DidCreateInput
     from .did_input import DidInput
+    from .did_routing_input import DidRoutingInput
     from .did_routing_type import DidRoutingType
     from .greeting_input import GreetingInput
     from .greeting_result import GreetingResult
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from .queue import Queue
     from .queue_input import QueueInput
     from .queue_member import QueueMember
+    from .queue_member_batch import QueueMemberBatch
     from .queue_member_input import QueueMemberInput
     from .queue_strategy import QueueStrategy
     from .queue_timeout_destination_type import QueueTimeoutDestinationType
@@ -54,6 +58,7 @@ _MODULES: dict[str, str] = {
     "CallCount": "call_count",
     "CallDirection": "call_direction",
     "CallDisposition": "call_disposition",
+    "CallHistoryPage": "call_history_page",
     "CallJourney": "call_journey",
     "CallJourneyStep": "call_journey_step",
     "CallOriginated": "call_originated",
@@ -64,7 +69,9 @@ _MODULES: dict[str, str] = {
     "ClickToCallRequest": "click_to_call_request",
     "DestinationType": "destination_type",
     "Did": "did",
+    "DidCreateInput": "did_create_input",
     "DidInput": "did_input",
+    "DidRoutingInput": "did_routing_input",
     "DidRoutingType": "did_routing_type",
     "GreetingInput": "greeting_input",
     "GreetingResult": "greeting_result",
@@ -80,6 +87,7 @@ _MODULES: dict[str, str] = {
     "Queue": "queue",
     "QueueInput": "queue_input",
     "QueueMember": "queue_member",
+    "QueueMemberBatch": "queue_member_batch",
     "QueueMemberInput": "queue_member_input",
     "QueueStrategy": "queue_strategy",
     "QueueTimeoutDestinationType": "queue_timeout_destination_type",
@@ -97,6 +105,7 @@ __all__ = [
     "CallCount",
     "CallDirection",
     "CallDisposition",
+    "CallHistoryPage",
     "CallJourney",
     "CallJourneyStep",
     "CallOriginated",
@@ -107,7 +116,9 @@ __all__ = [
     "ClickToCallRequest",
     "DestinationType",
     "Did",
+    "DidCreateInput",
     "DidInput",
+    "DidRoutingInput",
     "DidRoutingType",
     "GreetingInput",
     "GreetingResult",
@@ -123,6 +134,7 @@ __all__ = [
     "Queue",
     "QueueInput",
     "QueueMember",
+    "QueueMemberBatch",
     "QueueMemberInput",
     "QueueStrategy",
     "QueueTimeoutDestinationType",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
@@ -23,7 +23,7 @@ class Call(Model):
         from_number: Calling number.
         to_number: Called number.
         direction: `inbound`, `outbound` or `internal`.
-        status: How the call ended (documented key; the OSS server sends `disposition`).
+        status: How the call ended (documented key; the open-source server sends `disposition`). Also read from `disposition`.
         duration: Seconds from start to end.
         talk_time: Seconds talking.
         started_at: Start time (ISO 8601).
@@ -37,8 +37,12 @@ class Call(Model):
         uniqueid: Asterisk unique id of the call.
         linkedid: The Asterisk linked id (use with `journey`).
         recordingfile: Recording file name (open-source server).
+        answered_by: Who answered (open-source server).
+        hangup_cause: Q.850 cause code as text, e.g. `"16"` (open-source server).
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __json_aliases__: ClassVar[dict[str, list[str]]] = {"status": ["disposition"]}
 
     id: str | int | None = None
     from_number: str | None = None
@@ -58,3 +62,5 @@ class Call(Model):
     uniqueid: str | None = None
     linkedid: str | None = None
     recordingfile: str | None = None
+    answered_by: str | None = None
+    hangup_cause: str | None = None

@@ -40,6 +40,18 @@ class Did(Model):
         "created_at": ["createdAt"],
         "updated_at": ["updatedAt"],
     }
+    __read_only__: ClassVar[frozenset[str]] = frozenset(
+        [
+            "created_at",
+            "id",
+            "monthly_price",
+            "org_id",
+            "pool_status",
+            "provider",
+            "region",
+            "updated_at",
+        ]
+    )
 
     id: str
     number: str | None = None

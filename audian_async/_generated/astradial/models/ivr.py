@@ -31,7 +31,7 @@ class Ivr(Model):
         max_retries: Times the menu is repeated on no or invalid input.
         enable_direct_dial: Let callers dial any extension directly.
         status: Status.
-        menu_options: The menu (single `get` only). Also read from `menu_options`.
+        menu_options: The menu (single `get` only; change it with `replace_menu`). Also read from `menu_options`.
         created_at: Creation time (ISO 8601). Also read from `createdAt`.
         updated_at: Last update time (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
@@ -43,6 +43,9 @@ class Ivr(Model):
         "menu_options": ["menu_options"],
         "updated_at": ["updatedAt"],
     }
+    __read_only__: ClassVar[frozenset[str]] = frozenset(
+        ["created_at", "id", "menu_options", "org_id", "updated_at"]
+    )
 
     id: str
     org_id: str | None = None

@@ -32,7 +32,7 @@ class Queue(Model):
         status: `active`, `inactive` or `paused`.
         max_wait_time: Longest wait in the queue, in seconds.
         wrap_up_time: Pause after each call, in seconds.
-        members: OSS: the members, embedded.
+        members: The members, embedded (open-source server).
         created_at: Creation time (ISO 8601). Also read from `createdAt`.
         updated_at: Last update time (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
@@ -44,6 +44,9 @@ class Queue(Model):
         "ring_strategy": ["strategy"],
         "updated_at": ["updatedAt"],
     }
+    __read_only__: ClassVar[frozenset[str]] = frozenset(
+        ["created_at", "id", "members", "org_id", "updated_at"]
+    )
 
     id: str
     org_id: str | None = None

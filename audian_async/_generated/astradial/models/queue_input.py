@@ -24,8 +24,8 @@ class QueueInput(Model):
         ring_strategy: How a queue rings its members (the OSS server also has `random`).
         timeout: Seconds to ring before falling through.
         timeout_destination_type: Where a queue sends a caller nobody answered.
-        timeout_destination: Where to go; its format depends on the type.
-        moh_class: Music-on-hold class, e.g. `default`.
+        timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+        moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -18,24 +18,36 @@ class QueueMember(Model):
     """A member (agent) of a queue.
 
     Attributes:
-        id: Unique identifier.
+        id: Unique identifier (a UUID on the open-source server).
         queue_id: Id of the queue.
         user_id: Id of the user.
         extension: Extension (digits).
+        full_name: Name of the member (documented listing).
         penalty: Lower rings first.
         paused: Whether the member is paused.
-        user: OSS: `{id, full_name, extension}` of the member.
-        created_at: Creation time (ISO 8601). Also read from `createdAt`.
+        ring_inuse: Ring the member while on a call (open-source server).
+        user: `{id, full_name, extension}` of the member, when embedded.
+        created_at: When the member was added (ISO 8601; the open-source server says `added_at`). Also read from `added_at`, `createdAt`.
+        updated_at: Last change (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
     """
 
-    __json_aliases__: ClassVar[dict[str, list[str]]] = {"created_at": ["createdAt"]}
+    __json_aliases__: ClassVar[dict[str, list[str]]] = {
+        "created_at": ["added_at", "createdAt"],
+        "updated_at": ["updatedAt"],
+    }
+    __read_only__: ClassVar[frozenset[str]] = frozenset(
+        ["created_at", "id", "queue_id", "updated_at"]
+    )
 
     id: str | int | None = None
     queue_id: str | None = None
     user_id: str | None = None
     extension: str | None = None
+    full_name: str | None = None
     penalty: int | None = None
     paused: bool | None = None
+    ring_inuse: bool | None = None
     user: dict[str, Any] | None = None
     created_at: str | None = None
+    updated_at: str | None = None

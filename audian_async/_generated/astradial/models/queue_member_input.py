@@ -18,10 +18,14 @@ class QueueMemberInput(Model):
     """A member to add.
 
     Attributes:
+        user_id: The member's user id (open-source server).
+        user_ids: Several user ids at once (open-source server); answered with a `QueueMemberBatch`.
         extension: The member's extension (documented).
-        penalty: Lower rings first (tiered support).
+        penalty: Lower rings first (0-10 on the open-source server).
         extra: JSON keys the spec does not define, kept as received.
     """
 
+    user_id: str | None = None
+    user_ids: list[str] | None = None
     extension: str | None = None
     penalty: int | None = None

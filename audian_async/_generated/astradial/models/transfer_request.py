@@ -19,13 +19,17 @@ class TransferRequest(Model):
 
     Attributes:
         destination: Extension, queue number or external number.
-        call_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (OSS: send `channel_id` through `extra_body`).
-        type_: Transfer type, e.g. `blind` (OSS: `destination_type` `extension`/`queue`/`external` through `extra_body`).
+        channel_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (from `calls.live`); also sent as `call_id`.
+        call_id: The documented name of the channel; also sent as `channel_id`.
+        destination_type: `extension` (default), `queue` or `external` (open-source server).
+        type_: Transfer type, e.g. `blind` (documented).
         extra: JSON keys the spec does not define, kept as received.
     """
 
     __json_names__: ClassVar[dict[str, str]] = {"type_": "type"}
 
     destination: str
+    channel_id: str | None = None
     call_id: str | None = None
+    destination_type: str | None = None
     type_: str | None = None

@@ -30,7 +30,7 @@ class User(Model):
         ring_target: Where calls ring: `sip` or `phone` (`ext` on the OSS server).
         phone_number: E.164 number rung when `ring_target` is `phone`.
         outbound_did: Caller-ID number used for outbound calls.
-        call_recording: Record this user's calls (documented name).
+        call_recording: Record this user's calls (documented name). Also read from `recording_enabled`.
         recording_enabled: Record this user's calls (OSS name).
         routing_type: OSS: `sip` or `ai_agent`.
         routing_destination: OSS: routing target for `ai_agent`.
@@ -42,10 +42,14 @@ class User(Model):
     """
 
     __json_aliases__: ClassVar[dict[str, list[str]]] = {
+        "call_recording": ["recording_enabled"],
         "created_at": ["createdAt"],
         "updated_at": ["updatedAt"],
     }
     __secret_fields__: ClassVar[frozenset[str]] = frozenset(["sip_password"])
+    __read_only__: ClassVar[frozenset[str]] = frozenset(
+        ["asterisk_endpoint", "created_at", "id", "org_id", "sip_password", "updated_at"]
+    )
 
     id: str
     org_id: str | None = None

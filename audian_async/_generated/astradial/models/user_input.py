@@ -22,14 +22,14 @@ class UserInput(Model):
         extension: Digits only (4 digits by convention), unique within the organisation.
         email: Unique across all accounts.
         full_name: The user's name (required by the documentation).
-        role: A user's role. Documented `owner`, `admin`, `supervisor`, `agent`; other servers also use `manager` or `user`.
+        role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it.
         ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`).
-        phone_number: E.164 number (required when `ring_target` is `phone`).
-        call_recording: Record calls (documented name; default the organisation's setting).
-        outbound_did: Per-user caller-ID override.
+        phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+        call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so).
+        outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
         username: SIP username (the OSS server requires it on create).
         password: Login password (the OSS server requires it on create; never echoed).
-        recording_enabled: Record calls (OSS name).
+        recording_enabled: Record calls (open-source name; `call_recording` sends it too).
         extra: JSON keys the spec does not define, kept as received.
     """
 

@@ -15,6 +15,7 @@ from audian_async._generated.astradial.models.call import Call
 from audian_async._generated.astradial.models.call_count import CallCount
 from audian_async._generated.astradial.models.call_direction import CallDirection
 from audian_async._generated.astradial.models.call_disposition import CallDisposition
+from audian_async._generated.astradial.models.call_history_page import CallHistoryPage
 from audian_async._generated.astradial.models.call_journey import CallJourney
 from audian_async._generated.astradial.models.call_originated import CallOriginated
 from audian_async._generated.astradial.models.call_stats import CallStats
@@ -81,6 +82,23 @@ _LIST = Operation(
     stream=False,
 )
 _LIST_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
+_HISTORY = Operation(
+    id="calls.history",
+    method="GET",
+    path="/calls/history",
+    retry_safe=True,
+    envelope="plain",
+    response=CallHistoryPage,
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_HISTORY_QUERY: dict[str, Any] = {
+    "direction": {"type": "string"},
+    "limit": {"maximum": 200, "minimum": 1, "type": "integer"},
+    "page": {"minimum": 1, "type": "integer"},
+}
 _LIVE = Operation(
     id="calls.live",
     method="GET",
@@ -157,6 +175,10 @@ _TRANSFER = Operation(
     stream=False,
     error_in_body=True,
 )
+_TRANSFER_ALSO_SEND: dict[str, tuple[str, ...]] = {
+    "channel_id": ("call_id",),
+    "call_id": ("channel_id",),
+}
 _HANGUP_CHANNEL = Operation(
     id="calls.hangup_channel",
     method="POST",
@@ -346,6 +368,50 @@ class CallsResource(BaseResource):
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
+    async def history(
+        self,
+        *,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        direction: CallDirection | str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> CallHistoryPage:
+        """One page of the dashboard's call history (`page`/`limit`).
+
+        Not on docs.astradial.com; served by the open-source server, which answers `{"items",
+        "total", "page", "pages", "hasMore"}`. Use `list` to iterate the whole history; this
+        returns one page.
+
+        `GET /calls/history`.
+
+        Args:
+            page: Page number, from 1.
+            per_page: Rows per page (the server's default is 20).
+            direction: Direction of a call.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _HISTORY,
+            path_params={},
+            query=self._query(
+                {
+                    "page": page,
+                    "limit": per_page,
+                    "direction": direction,
+                },
+                _HISTORY_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
     async def live(
         self,
         *,
@@ -516,7 +582,9 @@ class CallsResource(BaseResource):
         self,
         *,
         destination: str,
+        channel_id: str | NotGiven = NOT_GIVEN,
         call_id: str | NotGiven = NOT_GIVEN,
+        destination_type: str | NotGiven = NOT_GIVEN,
         transfer_type: str | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -527,16 +595,19 @@ class CallsResource(BaseResource):
         """Transfer a live call to another destination.
 
         The documentation names the live channel `call_id` (a channel name such as
-        `PJSIP/1001-00000001`) with a `type` (`blind`); the OSS server expects `channel_id` and
-        `destination_type` (`extension`, `queue` or `external`). Pass the documented keywords,
-        or the OSS names through `extra_body`; one of `call_id` and `channel_id` is required.
+        `PJSIP/1001-00000001`) with a `type` (`blind`); the open-source server expects
+        `channel_id` and `destination_type` (`extension`, `queue` or `external`). Pass
+        `channel_id` (or `call_id`): the channel is sent under both names. `destination` is
+        required.
 
         `POST /calls/transfer` (not retried once it may have reached the server).
 
         Args:
             destination: Extension, queue number or external number.
-            call_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (OSS: send `channel_id` through `extra_body`).
-            transfer_type: Transfer type, e.g. `blind` (OSS: `destination_type` `extension`/`queue`/`external` through `extra_body`). Sent as `type`.
+            channel_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (from `calls.live`); also sent as `call_id`.
+            call_id: The documented name of the channel; also sent as `channel_id`.
+            destination_type: `extension` (default), `queue` or `external` (open-source server).
+            transfer_type: Transfer type, e.g. `blind` (documented). Sent as `type`.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -546,14 +617,16 @@ class CallsResource(BaseResource):
         """
         fields: dict[str, Any] = {
             "destination": destination,
+            "channel_id": channel_id,
             "call_id": call_id,
+            "destination_type": destination_type,
             "type": transfer_type,
         }
         return await self._core.request(  # type: ignore[no-any-return]
             _TRANSFER,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _TRANSFER_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
@@ -777,6 +850,54 @@ class RawCallsResource(BaseResource):
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
+    async def history(
+        self,
+        *,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        direction: CallDirection | str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[CallHistoryPage]:
+        """One page of the dashboard's call history (`page`/`limit`).
+
+        Not on docs.astradial.com; served by the open-source server, which answers `{"items",
+        "total", "page", "pages", "hasMore"}`. Use `list` to iterate the whole history; this
+        returns one page.
+
+        `GET /calls/history`.
+
+        Args:
+            page: Page number, from 1.
+            per_page: Rows per page (the server's default is 20).
+            direction: Direction of a call.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _HISTORY,
+            path_params={},
+            query=self._query(
+                {
+                    "page": page,
+                    "limit": per_page,
+                    "direction": direction,
+                },
+                _HISTORY_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
     async def live(
         self,
         *,
@@ -966,7 +1087,9 @@ class RawCallsResource(BaseResource):
         self,
         *,
         destination: str,
+        channel_id: str | NotGiven = NOT_GIVEN,
         call_id: str | NotGiven = NOT_GIVEN,
+        destination_type: str | NotGiven = NOT_GIVEN,
         transfer_type: str | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -977,16 +1100,19 @@ class RawCallsResource(BaseResource):
         """Transfer a live call to another destination.
 
         The documentation names the live channel `call_id` (a channel name such as
-        `PJSIP/1001-00000001`) with a `type` (`blind`); the OSS server expects `channel_id` and
-        `destination_type` (`extension`, `queue` or `external`). Pass the documented keywords,
-        or the OSS names through `extra_body`; one of `call_id` and `channel_id` is required.
+        `PJSIP/1001-00000001`) with a `type` (`blind`); the open-source server expects
+        `channel_id` and `destination_type` (`extension`, `queue` or `external`). Pass
+        `channel_id` (or `call_id`): the channel is sent under both names. `destination` is
+        required.
 
         `POST /calls/transfer` (not retried once it may have reached the server).
 
         Args:
             destination: Extension, queue number or external number.
-            call_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (OSS: send `channel_id` through `extra_body`).
-            transfer_type: Transfer type, e.g. `blind` (OSS: `destination_type` `extension`/`queue`/`external` through `extra_body`). Sent as `type`.
+            channel_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (from `calls.live`); also sent as `call_id`.
+            call_id: The documented name of the channel; also sent as `channel_id`.
+            destination_type: `extension` (default), `queue` or `external` (open-source server).
+            transfer_type: Transfer type, e.g. `blind` (documented). Sent as `type`.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -999,14 +1125,16 @@ class RawCallsResource(BaseResource):
         """
         fields: dict[str, Any] = {
             "destination": destination,
+            "channel_id": channel_id,
             "call_id": call_id,
+            "destination_type": destination_type,
             "type": transfer_type,
         }
         return await self._core.request(  # type: ignore[no-any-return]
             _TRANSFER,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _TRANSFER_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

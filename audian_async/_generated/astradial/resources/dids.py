@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from audian_async._generated.astradial.models.action_result import ActionResult
 from audian_async._generated.astradial.models.did import Did
 from audian_async._generated.astradial.models.did_routing_type import DidRoutingType
 from audian_async._model import Model
+from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._response import APIResponse
 from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
@@ -31,6 +31,33 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
+_CREATE = Operation(
+    id="dids.create",
+    method="POST",
+    path="/dids",
+    retry_safe=False,
+    envelope="plain",
+    wrap_body=False,
+    body_schema={"schema": {"$ref": "#/components/schemas/DidCreateInput"}, "registry": SCHEMAS},
+    body_mode="create",
+    response=Did,
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_GET = Operation(
+    id="dids.get",
+    method="GET",
+    path="/dids/{did_id}",
+    retry_safe=True,
+    envelope="plain",
+    response=Did,
+    pagination="none",
+    auth=True,
+    path_params=["did_id"],
+    stream=False,
+)
 _UPDATE = Operation(
     id="dids.update",
     method="PUT",
@@ -40,6 +67,32 @@ _UPDATE = Operation(
     wrap_body=False,
     body_schema={"schema": {"$ref": "#/components/schemas/DidInput"}, "registry": SCHEMAS},
     body_mode="patch",
+    response=Did,
+    pagination="none",
+    auth=True,
+    path_params=["did_id"],
+    stream=False,
+)
+_DELETE = Operation(
+    id="dids.delete",
+    method="DELETE",
+    path="/dids/{did_id}",
+    retry_safe=True,
+    envelope="plain",
+    pagination="none",
+    auth=True,
+    path_params=["did_id"],
+    stream=False,
+)
+_SET_ROUTING = Operation(
+    id="dids.set_routing",
+    method="PUT",
+    path="/dids/{did_id}/routing",
+    retry_safe=True,
+    envelope="plain",
+    wrap_body=False,
+    body_schema={"schema": {"$ref": "#/components/schemas/DidRoutingInput"}, "registry": SCHEMAS},
+    body_mode="action",
     response=Did,
     pagination="none",
     auth=True,
@@ -77,21 +130,118 @@ _RELEASE_TO_POOL = Operation(
 class DidsResource(BaseResource):
     """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool."""
 
-    async def list(
+    def list(
         self,
+        *,
+        max_items: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> AsyncPaginator[Did]:
+        """List the phone numbers (DIDs) of your organisation.
+
+        `GET /dids`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return self._core.paginate(
+            _LIST,
+            item_type=Did,
+            path_params={},
+            query={},
+            max_items=max_items,
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def create(
+        self,
+        *,
+        number: str,
+        trunk_id: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        routing_type: DidRoutingType | str | NotGiven = NOT_GIVEN,
+        routing_destination: str | NotGiven = NOT_GIVEN,
+        recording_enabled: bool | NotGiven = NOT_GIVEN,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> Did:
+        """Add a phone number (self-hosted servers).
+
+        Not on docs.astradial.com (the cloud assigns numbers from the pool); served by the open-
+        source server. 400 when `trunk_id` names no trunk; a duplicate number is refused (500
+        `Validation error` on the open-source server).
+
+        `POST /dids` (not retried once it may have reached the server).
+
+        Args:
+            number: The number (E.164).
+            trunk_id: Id of the SIP trunk it arrives on.
+            description: Free-text description.
+            routing_type: Where a DID's inbound calls go.
+            routing_destination: Destination; its format depends on `routing_type`.
+            recording_enabled: Record calls to this number.
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        fields: dict[str, Any] = {
+            "number": number,
+            "trunk_id": trunk_id,
+            "description": description,
+            "routing_type": routing_type,
+            "routing_destination": routing_destination,
+            "recording_enabled": recording_enabled,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _CREATE,
+            path_params={},
+            query={},
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+        )
+
+    async def get(
+        self,
+        did_id: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> builtins.list[Did]:
-        """List the phone numbers (DIDs) of your organisation.
+    ) -> Did:
+        """Retrieve a DID.
 
-        `GET /dids`.
+        Not on docs.astradial.com; served by the open-source server.
+
+        `GET /dids/{did_id}`.
+
+        Args:
+            did_id: The DID's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
-            _LIST,
-            path_params={},
+            _GET,
+            path_params={
+                "did_id": did_id,
+            },
             query={},
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -151,6 +301,82 @@ class DidsResource(BaseResource):
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
+    async def delete(
+        self,
+        did_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> None:
+        """Delete a DID (self-hosted servers).
+
+        Not on docs.astradial.com; served by the open-source server (204).
+
+        `DELETE /dids/{did_id}`.
+
+        Args:
+            did_id: The DID's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _DELETE,
+            path_params={
+                "did_id": did_id,
+            },
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def set_routing(
+        self,
+        did_id: str,
+        *,
+        routing_type: DidRoutingType | str,
+        routing_destination: str,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> Did:
+        """Set where a DID's inbound calls go (both fields required).
+
+        Not on docs.astradial.com (use `update` there); served by the open-source server, which
+        refuses a body without both `routing_type` and `routing_destination` (400).
+
+        `PUT /dids/{did_id}/routing`.
+
+        Args:
+            did_id: The DID's id.
+            routing_type: Where a DID's inbound calls go.
+            routing_destination: Destination; its format depends on `routing_type`.
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        fields: dict[str, Any] = {
+            "routing_type": routing_type,
+            "routing_destination": routing_destination,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _SET_ROUTING,
+            path_params={
+                "did_id": did_id,
+            },
+            query={},
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+        )
+
     async def request_from_pool(
         self,
         did_id: str,
@@ -192,6 +418,9 @@ class DidsResource(BaseResource):
     ) -> ActionResult | None:
         """Release a number back to the DID pool.
 
+        Documented on docs.astradial.com; the open-source server has no such route (only an
+        administrators' `/did-pool/admin/{id}/release`) and answers `RouteNotFoundError`.
+
         `POST /did-pool/{did_id}/release` (not retried once it may have reached the server).
 
         Args:
@@ -215,24 +444,128 @@ class DidsResource(BaseResource):
 class RawDidsResource(BaseResource):
     """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool. Every call returns an `APIResponse` (result plus metadata)."""
 
-    async def list(
+    def list(
         self,
+        *,
+        max_items: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> AsyncPaginator[Did]:
+        """List the phone numbers (DIDs) of your organisation.
+
+        `GET /dids`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return self._core.paginate(
+            _LIST,
+            item_type=Did,
+            path_params={},
+            query={},
+            max_items=max_items,
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def create(
+        self,
+        *,
+        number: str,
+        trunk_id: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        routing_type: DidRoutingType | str | NotGiven = NOT_GIVEN,
+        routing_destination: str | NotGiven = NOT_GIVEN,
+        recording_enabled: bool | NotGiven = NOT_GIVEN,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[Did]:
+        """Add a phone number (self-hosted servers).
+
+        Not on docs.astradial.com (the cloud assigns numbers from the pool); served by the open-
+        source server. 400 when `trunk_id` names no trunk; a duplicate number is refused (500
+        `Validation error` on the open-source server).
+
+        `POST /dids` (not retried once it may have reached the server).
+
+        Args:
+            number: The number (E.164).
+            trunk_id: Id of the SIP trunk it arrives on.
+            description: Free-text description.
+            routing_type: Where a DID's inbound calls go.
+            routing_destination: Destination; its format depends on `routing_type`.
+            recording_enabled: Record calls to this number.
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        fields: dict[str, Any] = {
+            "number": number,
+            "trunk_id": trunk_id,
+            "description": description,
+            "routing_type": routing_type,
+            "routing_destination": routing_destination,
+            "recording_enabled": recording_enabled,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _CREATE,
+            path_params={},
+            query={},
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=True,
+        )
+
+    async def get(
+        self,
+        did_id: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Did]]:
-        """List the phone numbers (DIDs) of your organisation.
+    ) -> APIResponse[Did]:
+        """Retrieve a DID.
 
-        `GET /dids`.
+        Not on docs.astradial.com; served by the open-source server.
+
+        `GET /dids/{did_id}`.
+
+        Args:
+            did_id: The DID's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
         return await self._core.request(  # type: ignore[no-any-return]
-            _LIST,
-            path_params={},
+            _GET,
+            path_params={
+                "did_id": did_id,
+            },
             query={},
             options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
@@ -297,6 +630,90 @@ class RawDidsResource(BaseResource):
             raw=True,
         )
 
+    async def delete(
+        self,
+        did_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[None]:
+        """Delete a DID (self-hosted servers).
+
+        Not on docs.astradial.com; served by the open-source server (204).
+
+        `DELETE /dids/{did_id}`.
+
+        Args:
+            did_id: The DID's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _DELETE,
+            path_params={
+                "did_id": did_id,
+            },
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
+    async def set_routing(
+        self,
+        did_id: str,
+        *,
+        routing_type: DidRoutingType | str,
+        routing_destination: str,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[Did]:
+        """Set where a DID's inbound calls go (both fields required).
+
+        Not on docs.astradial.com (use `update` there); served by the open-source server, which
+        refuses a body without both `routing_type` and `routing_destination` (400).
+
+        `PUT /dids/{did_id}/routing`.
+
+        Args:
+            did_id: The DID's id.
+            routing_type: Where a DID's inbound calls go.
+            routing_destination: Destination; its format depends on `routing_type`.
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        fields: dict[str, Any] = {
+            "routing_type": routing_type,
+            "routing_destination": routing_destination,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _SET_ROUTING,
+            path_params={
+                "did_id": did_id,
+            },
+            query={},
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=True,
+        )
+
     async def request_from_pool(
         self,
         did_id: str,
@@ -341,6 +758,9 @@ class RawDidsResource(BaseResource):
         validate: bool | None = None,
     ) -> APIResponse[ActionResult | None]:
         """Release a number back to the DID pool.
+
+        Documented on docs.astradial.com; the open-source server has no such route (only an
+        administrators' `/did-pool/admin/{id}/release`) and answers `RouteNotFoundError`.
 
         `POST /did-pool/{did_id}/release` (not retried once it may have reached the server).
 

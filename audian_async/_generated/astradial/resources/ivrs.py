@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -15,6 +14,7 @@ from audian_async._generated.astradial.models.ivr import Ivr
 from audian_async._generated.astradial.models.menu_option import MenuOption
 from audian_async._generated.astradial.models.menu_result import MenuResult
 from audian_async._model import Model
+from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._response import APIResponse
 from audian_async._transport import StreamingResponse
@@ -148,22 +148,37 @@ _PUBLISH = Operation(
 class IvrsResource(BaseResource):
     """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> builtins.list[Ivr]:
+    ) -> AsyncPaginator[Ivr]:
         """List the IVRs of your organisation.
 
+        The IVR API is documented for the cloud; the open-source server has no `/ivrs` routes
+        and every IVR operation raises `RouteNotFoundError` there.
+
         `GET /ivrs`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=Ivr,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -502,27 +517,41 @@ class IvrsResource(BaseResource):
 class RawIvrsResource(BaseResource):
     """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. Every call returns an `APIResponse` (result plus metadata)."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Ivr]]:
+    ) -> AsyncPaginator[Ivr]:
         """List the IVRs of your organisation.
 
+        The IVR API is documented for the cloud; the open-source server has no `/ivrs` routes
+        and every IVR operation raises `RouteNotFoundError` there.
+
         `GET /ivrs`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=Ivr,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
         )
 
     async def create(

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.queue import Queue
 from audian_async._generated.astradial.models.queue_member import QueueMember
+from audian_async._generated.astradial.models.queue_member_batch import QueueMemberBatch
 from audian_async._generated.astradial.models.queue_strategy import QueueStrategy
 from audian_async._generated.astradial.models.queue_timeout_destination_type import (
     QueueTimeoutDestinationType,
 )
 from audian_async._model import Model
+from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._response import APIResponse
 from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
@@ -49,6 +51,28 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
+_CREATE_ALSO_SEND: dict[str, tuple[str, ...]] = {
+    "ring_strategy": ("strategy",),
+    "moh_class": ("music_on_hold",),
+}
+_CREATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
+    "ring_strategy": ("ring_strategy", {}, False),
+    "timeout_destination_type": ("timeout_destination_type", {}, False),
+    "timeout_destination": ("timeout_destination", {}, False),
+    "moh_class": ("moh_class", {}, False),
+}
+_GET = Operation(
+    id="queues.get",
+    method="GET",
+    path="/queues/{queue_id}",
+    retry_safe=True,
+    envelope="plain",
+    response=Queue,
+    pagination="none",
+    auth=True,
+    path_params=["queue_id"],
+    stream=False,
+)
 _UPDATE = Operation(
     id="queues.update",
     method="PUT",
@@ -64,6 +88,16 @@ _UPDATE = Operation(
     path_params=["queue_id"],
     stream=False,
 )
+_UPDATE_ALSO_SEND: dict[str, tuple[str, ...]] = {
+    "ring_strategy": ("strategy",),
+    "moh_class": ("music_on_hold",),
+}
+_UPDATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
+    "ring_strategy": ("ring_strategy", {}, False),
+    "timeout_destination_type": ("timeout_destination_type", {}, False),
+    "timeout_destination": ("timeout_destination", {}, False),
+    "moh_class": ("moh_class", {}, False),
+}
 _DELETE = Operation(
     id="queues.delete",
     method="DELETE",
@@ -96,7 +130,7 @@ _ADD_MEMBER = Operation(
     wrap_body=False,
     body_schema={"schema": {"$ref": "#/components/schemas/QueueMemberInput"}, "registry": SCHEMAS},
     body_mode="create",
-    response=QueueMember,
+    response=QueueMemberBatch | QueueMember,
     pagination="none",
     auth=True,
     path_params=["queue_id"],
@@ -129,22 +163,34 @@ _REMOVE_MEMBER = Operation(
 class QueuesResource(BaseResource):
     """Call queues and their members. Changes apply without a publish step."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> builtins.list[Queue]:
+    ) -> AsyncPaginator[Queue]:
         """List the call queues of your organisation.
 
         `GET /queues`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=Queue,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -166,10 +212,12 @@ class QueuesResource(BaseResource):
     ) -> Queue:
         """Create a queue.
 
-        Documented field names are used (`ring_strategy`, `moh_class`); the OSS server calls
-        them `strategy` and `music_on_hold` and accepts more settings (`max_wait_time`,
-        `wrap_up_time`, `status` ...): pass those through `extra_body`. 409 when the number is
-        taken.
+        `ring_strategy` and `moh_class` are sent under both spellings (documented
+        `ring_strategy`/`moh_class`, open-source `strategy`/`music_on_hold`), so either server
+        applies them. The open-source server ignores `timeout_destination_type` and
+        `timeout_destination`: when the answer shows a value other than the one sent, an
+        `IgnoredFieldWarning` is emitted. More open-source settings (`max_wait_time`,
+        `wrap_up_time`, `status` ...) go through `extra_body`. 409 when the number is taken.
 
         `POST /queues` (not retried once it may have reached the server).
 
@@ -179,8 +227,8 @@ class QueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
-            timeout_destination: Where to go; its format depends on the type.
-            moh_class: Music-on-hold class, e.g. `default`.
+            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -197,12 +245,46 @@ class QueuesResource(BaseResource):
             "timeout_destination": timeout_destination,
             "moh_class": moh_class,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _CREATE,
+            _CREATE_ECHO,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=False,
+        )
+
+    async def get(
+        self,
+        queue_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> Queue:
+        """Retrieve a queue (the open-source server embeds its members).
+
+        Not on docs.astradial.com; served by the open-source server.
+
+        `GET /queues/{queue_id}`.
+
+        Args:
+            queue_id: The queue's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET,
+            path_params={
+                "queue_id": queue_id,
+            },
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -225,8 +307,9 @@ class QueuesResource(BaseResource):
     ) -> Queue:
         """Change some settings of a queue (for example `timeout=60`).
 
-        Only the given fields are sent. OSS field names (`strategy`, `music_on_hold` ...) go
-        through `extra_body`.
+        Only the given fields are sent, `ring_strategy` and `moh_class` under both spellings. A
+        fetched `Queue` may be passed as `body`: its server-owned fields (id, timestamps,
+        members) are not sent back. An ignored field raises an `IgnoredFieldWarning`.
 
         `PUT /queues/{queue_id}`.
 
@@ -239,8 +322,8 @@ class QueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
-            timeout_destination: Where to go; its format depends on the type. `None` removes it.
-            moh_class: Music-on-hold class, e.g. `default`. `None` removes it.
+            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -257,14 +340,16 @@ class QueuesResource(BaseResource):
             "timeout_destination": timeout_destination,
             "moh_class": moh_class,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _UPDATE,
+            _UPDATE_ECHO,
             path_params={
                 "queue_id": queue_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=False,
         )
 
     async def delete(
@@ -308,6 +393,9 @@ class QueuesResource(BaseResource):
     ) -> builtins.list[QueueMember]:
         """List the members (agents) of a queue.
 
+        Documented; the open-source server has no such route (`RouteNotFoundError`): read
+        `queues.get(queue_id).members` there.
+
         `GET /queues/{queue_id}/members`.
 
         Args:
@@ -331,6 +419,8 @@ class QueuesResource(BaseResource):
         self,
         queue_id: str,
         *,
+        user_id: str | NotGiven = NOT_GIVEN,
+        user_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         extension: str | NotGiven = NOT_GIVEN,
         penalty: int | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
@@ -338,20 +428,23 @@ class QueuesResource(BaseResource):
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> QueueMember:
-        """Add a member to a queue.
+    ) -> QueueMemberBatch | QueueMember:
+        """Add a member (or several) to a queue.
 
-        The documentation adds a member by `extension` (with a `penalty`: lower rings first).
-        The OSS server adds by `user_id` (or a batch `user_ids`, answered with `{created,
-        skipped}`, kept in `extra`): pass those through `extra_body`. One of `extension`,
-        `user_id` and `user_ids` is required. 409 when already a member.
+        The documentation adds a member by `extension`; the open-source server by `user_id`, or
+        several at once by `user_ids` (answered with a `QueueMemberBatch`: `created` and
+        `skipped`). One of `extension`, `user_id` and `user_ids` is required. A single add
+        returns a `QueueMember`. 409 when already a member; an unknown user is 404 (docs) or 400
+        `invalid_user` (open-source server).
 
         `POST /queues/{queue_id}/members` (not retried once it may have reached the server).
 
         Args:
             queue_id: The queue's id.
+            user_id: The member's user id (open-source server).
+            user_ids: Several user ids at once (open-source server); answered with a `QueueMemberBatch`.
             extension: The member's extension (documented).
-            penalty: Lower rings first (tiered support).
+            penalty: Lower rings first (0-10 on the open-source server).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -360,6 +453,8 @@ class QueuesResource(BaseResource):
                 setting).
         """
         fields: dict[str, Any] = {
+            "user_id": user_id,
+            "user_ids": user_ids,
             "extension": extension,
             "penalty": penalty,
         }
@@ -422,7 +517,8 @@ class QueuesResource(BaseResource):
     ) -> None:
         """Remove a member from a queue by extension.
 
-        On the OSS server use `remove_member_by_user` instead.
+        Documented; the open-source server has no such route (`RouteNotFoundError`): use
+        `remove_member_by_user` there.
 
         `DELETE /queues/{queue_id}/members/{extension}`.
 
@@ -449,27 +545,38 @@ class QueuesResource(BaseResource):
 class RawQueuesResource(BaseResource):
     """Call queues and their members. Changes apply without a publish step. Every call returns an `APIResponse` (result plus metadata)."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Queue]]:
+    ) -> AsyncPaginator[Queue]:
         """List the call queues of your organisation.
 
         `GET /queues`.
 
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=Queue,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
         )
 
     async def create(
@@ -490,10 +597,12 @@ class RawQueuesResource(BaseResource):
     ) -> APIResponse[Queue]:
         """Create a queue.
 
-        Documented field names are used (`ring_strategy`, `moh_class`); the OSS server calls
-        them `strategy` and `music_on_hold` and accepts more settings (`max_wait_time`,
-        `wrap_up_time`, `status` ...): pass those through `extra_body`. 409 when the number is
-        taken.
+        `ring_strategy` and `moh_class` are sent under both spellings (documented
+        `ring_strategy`/`moh_class`, open-source `strategy`/`music_on_hold`), so either server
+        applies them. The open-source server ignores `timeout_destination_type` and
+        `timeout_destination`: when the answer shows a value other than the one sent, an
+        `IgnoredFieldWarning` is emitted. More open-source settings (`max_wait_time`,
+        `wrap_up_time`, `status` ...) go through `extra_body`. 409 when the number is taken.
 
         `POST /queues` (not retried once it may have reached the server).
 
@@ -503,8 +612,8 @@ class RawQueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
-            timeout_destination: Where to go; its format depends on the type.
-            moh_class: Music-on-hold class, e.g. `default`.
+            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -524,12 +633,49 @@ class RawQueuesResource(BaseResource):
             "timeout_destination": timeout_destination,
             "moh_class": moh_class,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _CREATE,
+            _CREATE_ECHO,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=True,
+        )
+
+    async def get(
+        self,
+        queue_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[Queue]:
+        """Retrieve a queue (the open-source server embeds its members).
+
+        Not on docs.astradial.com; served by the open-source server.
+
+        `GET /queues/{queue_id}`.
+
+        Args:
+            queue_id: The queue's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET,
+            path_params={
+                "queue_id": queue_id,
+            },
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -553,8 +699,9 @@ class RawQueuesResource(BaseResource):
     ) -> APIResponse[Queue]:
         """Change some settings of a queue (for example `timeout=60`).
 
-        Only the given fields are sent. OSS field names (`strategy`, `music_on_hold` ...) go
-        through `extra_body`.
+        Only the given fields are sent, `ring_strategy` and `moh_class` under both spellings. A
+        fetched `Queue` may be passed as `body`: its server-owned fields (id, timestamps,
+        members) are not sent back. An ignored field raises an `IgnoredFieldWarning`.
 
         `PUT /queues/{queue_id}`.
 
@@ -567,8 +714,8 @@ class RawQueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
-            timeout_destination: Where to go; its format depends on the type. `None` removes it.
-            moh_class: Music-on-hold class, e.g. `default`. `None` removes it.
+            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -588,13 +735,14 @@ class RawQueuesResource(BaseResource):
             "timeout_destination": timeout_destination,
             "moh_class": moh_class,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _UPDATE,
+            _UPDATE_ECHO,
             path_params={
                 "queue_id": queue_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
@@ -644,6 +792,9 @@ class RawQueuesResource(BaseResource):
     ) -> APIResponse[builtins.list[QueueMember]]:
         """List the members (agents) of a queue.
 
+        Documented; the open-source server has no such route (`RouteNotFoundError`): read
+        `queues.get(queue_id).members` there.
+
         `GET /queues/{queue_id}/members`.
 
         Args:
@@ -671,6 +822,8 @@ class RawQueuesResource(BaseResource):
         self,
         queue_id: str,
         *,
+        user_id: str | NotGiven = NOT_GIVEN,
+        user_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         extension: str | NotGiven = NOT_GIVEN,
         penalty: int | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
@@ -678,20 +831,23 @@ class RawQueuesResource(BaseResource):
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> APIResponse[QueueMember]:
-        """Add a member to a queue.
+    ) -> APIResponse[QueueMemberBatch | QueueMember]:
+        """Add a member (or several) to a queue.
 
-        The documentation adds a member by `extension` (with a `penalty`: lower rings first).
-        The OSS server adds by `user_id` (or a batch `user_ids`, answered with `{created,
-        skipped}`, kept in `extra`): pass those through `extra_body`. One of `extension`,
-        `user_id` and `user_ids` is required. 409 when already a member.
+        The documentation adds a member by `extension`; the open-source server by `user_id`, or
+        several at once by `user_ids` (answered with a `QueueMemberBatch`: `created` and
+        `skipped`). One of `extension`, `user_id` and `user_ids` is required. A single add
+        returns a `QueueMember`. 409 when already a member; an unknown user is 404 (docs) or 400
+        `invalid_user` (open-source server).
 
         `POST /queues/{queue_id}/members` (not retried once it may have reached the server).
 
         Args:
             queue_id: The queue's id.
+            user_id: The member's user id (open-source server).
+            user_ids: Several user ids at once (open-source server); answered with a `QueueMemberBatch`.
             extension: The member's extension (documented).
-            penalty: Lower rings first (tiered support).
+            penalty: Lower rings first (0-10 on the open-source server).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -703,6 +859,8 @@ class RawQueuesResource(BaseResource):
             An `APIResponse` holding the typed result and the response metadata.
         """
         fields: dict[str, Any] = {
+            "user_id": user_id,
+            "user_ids": user_ids,
             "extension": extension,
             "penalty": penalty,
         }
@@ -770,7 +928,8 @@ class RawQueuesResource(BaseResource):
     ) -> APIResponse[None]:
         """Remove a member from a queue by extension.
 
-        On the OSS server use `remove_member_by_user` instead.
+        Documented; the open-source server has no such route (`RouteNotFoundError`): use
+        `remove_member_by_user` there.
 
         `DELETE /queues/{queue_id}/members/{extension}`.
 

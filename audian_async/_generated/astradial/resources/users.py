@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from audian_async._generated.astradial.models.sip_credentials import SipCredenti
 from audian_async._generated.astradial.models.user import User
 from audian_async._generated.astradial.models.user_role import UserRole
 from audian_async._model import Model
+from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._response import APIResponse
 from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
@@ -47,6 +47,33 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
+_CREATE_ALSO_SEND: dict[str, tuple[str, ...]] = {
+    "call_recording": ("recording_enabled",),
+}
+_CREATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
+    "ring_target": (
+        "ring_target",
+        {
+            "sip": ("ext",),
+        },
+        False,
+    ),
+    "phone_number": ("phone_number", {}, False),
+    "call_recording": ("call_recording", {}, False),
+    "outbound_did": ("outbound_did", {}, True),
+}
+_GET = Operation(
+    id="users.get",
+    method="GET",
+    path="/users/{user_id}",
+    retry_safe=True,
+    envelope="plain",
+    response=User,
+    pagination="none",
+    auth=True,
+    path_params=["user_id"],
+    stream=False,
+)
 _UPDATE = Operation(
     id="users.update",
     method="PUT",
@@ -62,6 +89,21 @@ _UPDATE = Operation(
     path_params=["user_id"],
     stream=False,
 )
+_UPDATE_ALSO_SEND: dict[str, tuple[str, ...]] = {
+    "call_recording": ("recording_enabled",),
+}
+_UPDATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
+    "ring_target": (
+        "ring_target",
+        {
+            "sip": ("ext",),
+        },
+        False,
+    ),
+    "phone_number": ("phone_number", {}, False),
+    "call_recording": ("call_recording", {}, False),
+    "outbound_did": ("outbound_did", {}, True),
+}
 _DELETE = Operation(
     id="users.delete",
     method="DELETE",
@@ -90,22 +132,34 @@ _SIP_CREDENTIALS = Operation(
 class UsersResource(BaseResource):
     """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> builtins.list[User]:
+    ) -> AsyncPaginator[User]:
         """List the users (extensions) of your organisation.
 
         `GET /users`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=User,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -132,12 +186,15 @@ class UsersResource(BaseResource):
         """Create a user (a SIP extension).
 
         Documented fields are `extension`, `full_name`, `email` (required by the docs), `role`,
-        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The OSS server also
-        requires `username` and `password` and names the recording flag `recording_enabled`;
-        those are accepted too. The client checks only what every server agrees on: `extension`
-        and `email` present, `extension` made of digits, and an E.164 `phone_number` when
-        `ring_target` is `phone`. 409 when the extension or email is taken; 422 (docs) or 500
-        (OSS) for an invalid role. The OSS server returns the generated SIP password once, as
+        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The open-source server
+        requires `username` and `password` instead of `full_name` (pass all five to work with
+        both), reads the recording flag as `recording_enabled` (sent too) but always enables
+        recording on create, and ignores `ring_target`, `phone_number` and `outbound_did`: the
+        answer then shows other values and an `IgnoredFieldWarning` names each ignored field.
+        The client checks only what every server agrees on: `extension` and `email` present,
+        `extension` made of digits, and an E.164 `phone_number` when `ring_target` is `phone`.
+        409 when the extension or email is taken; 422 (docs) or 500 (open-source server) for an
+        invalid role. The open-source server returns the generated SIP password once, as
         `sip_password`.
 
         `POST /users` (not retried once it may have reached the server).
@@ -146,14 +203,14 @@ class UsersResource(BaseResource):
             extension: Digits only (4 digits by convention), unique within the organisation.
             email: Unique across all accounts.
             full_name: The user's name (required by the documentation).
-            role: A user's role. Documented `owner`, `admin`, `supervisor`, `agent`; other servers also use `manager` or `user`.
+            role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it.
             ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`).
-            phone_number: E.164 number (required when `ring_target` is `phone`).
-            call_recording: Record calls (documented name; default the organisation's setting).
-            outbound_did: Per-user caller-ID override.
+            phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so).
+            outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
             username: SIP username (the OSS server requires it on create).
             password: Login password (the OSS server requires it on create; never echoed).
-            recording_enabled: Record calls (OSS name).
+            recording_enabled: Record calls (open-source name; `call_recording` sends it too).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -174,12 +231,47 @@ class UsersResource(BaseResource):
             "password": password,
             "recording_enabled": recording_enabled,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _CREATE,
+            _CREATE_ECHO,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=False,
+        )
+
+    async def get(
+        self,
+        user_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> User:
+        """Retrieve a user.
+
+        Not on docs.astradial.com; served by the open-source server (a server without the route
+        raises `RouteNotFoundError`).
+
+        `GET /users/{user_id}`.
+
+        Args:
+            user_id: The user's id (a UUID).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET,
+            path_params={
+                "user_id": user_id,
+            },
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -206,8 +298,11 @@ class UsersResource(BaseResource):
     ) -> User:
         """Change some fields of a user.
 
-        Every field is optional; only the given ones are sent. The dialplan is regenerated
-        automatically.
+        Every field is optional; only the given ones are sent. A fetched `User` may be passed as
+        `body`: its server-owned fields (id, organisation, timestamps, Asterisk endpoint, SIP
+        password) are not sent back. Fields the server ignores raise an `IgnoredFieldWarning`
+        (the open-source server: `ring_target`, `phone_number`, `outbound_did`). The dialplan is
+        regenerated automatically.
 
         `PUT /users/{user_id}`.
 
@@ -218,14 +313,14 @@ class UsersResource(BaseResource):
             extension: Digits only (4 digits by convention), unique within the organisation. `None` removes it.
             email: Unique across all accounts. `None` removes it.
             full_name: The user's name (required by the documentation). `None` removes it.
-            role: A user's role. Documented `owner`, `admin`, `supervisor`, `agent`; other servers also use `manager` or `user`. `None` removes it.
+            role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it. `None` removes it.
             ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`). `None` removes it.
-            phone_number: E.164 number (required when `ring_target` is `phone`). `None` removes it.
-            call_recording: Record calls (documented name; default the organisation's setting). `None` removes it.
-            outbound_did: Per-user caller-ID override. `None` removes it.
+            phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so). `None` removes it.
+            outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
             username: SIP username (the OSS server requires it on create). `None` removes it.
             password: Login password (the OSS server requires it on create; never echoed). `None` removes it.
-            recording_enabled: Record calls (OSS name). `None` removes it.
+            recording_enabled: Record calls (open-source name; `call_recording` sends it too). `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -246,14 +341,16 @@ class UsersResource(BaseResource):
             "password": password,
             "recording_enabled": recording_enabled,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _UPDATE,
+            _UPDATE_ECHO,
             path_params={
                 "user_id": user_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=False,
         )
 
     async def delete(
@@ -324,27 +421,38 @@ class UsersResource(BaseResource):
 class RawUsersResource(BaseResource):
     """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically. Every call returns an `APIResponse` (result plus metadata)."""
 
-    async def list(
+    def list(
         self,
         *,
+        max_items: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
         validate: bool | None = None,
-    ) -> APIResponse[builtins.list[User]]:
+    ) -> AsyncPaginator[User]:
         """List the users (extensions) of your organisation.
 
         `GET /users`.
 
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return self._core.paginate(
             _LIST,
+            item_type=User,
             path_params={},
             query={},
+            max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
         )
 
     async def create(
@@ -370,12 +478,15 @@ class RawUsersResource(BaseResource):
         """Create a user (a SIP extension).
 
         Documented fields are `extension`, `full_name`, `email` (required by the docs), `role`,
-        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The OSS server also
-        requires `username` and `password` and names the recording flag `recording_enabled`;
-        those are accepted too. The client checks only what every server agrees on: `extension`
-        and `email` present, `extension` made of digits, and an E.164 `phone_number` when
-        `ring_target` is `phone`. 409 when the extension or email is taken; 422 (docs) or 500
-        (OSS) for an invalid role. The OSS server returns the generated SIP password once, as
+        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The open-source server
+        requires `username` and `password` instead of `full_name` (pass all five to work with
+        both), reads the recording flag as `recording_enabled` (sent too) but always enables
+        recording on create, and ignores `ring_target`, `phone_number` and `outbound_did`: the
+        answer then shows other values and an `IgnoredFieldWarning` names each ignored field.
+        The client checks only what every server agrees on: `extension` and `email` present,
+        `extension` made of digits, and an E.164 `phone_number` when `ring_target` is `phone`.
+        409 when the extension or email is taken; 422 (docs) or 500 (open-source server) for an
+        invalid role. The open-source server returns the generated SIP password once, as
         `sip_password`.
 
         `POST /users` (not retried once it may have reached the server).
@@ -384,14 +495,14 @@ class RawUsersResource(BaseResource):
             extension: Digits only (4 digits by convention), unique within the organisation.
             email: Unique across all accounts.
             full_name: The user's name (required by the documentation).
-            role: A user's role. Documented `owner`, `admin`, `supervisor`, `agent`; other servers also use `manager` or `user`.
+            role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it.
             ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`).
-            phone_number: E.164 number (required when `ring_target` is `phone`).
-            call_recording: Record calls (documented name; default the organisation's setting).
-            outbound_did: Per-user caller-ID override.
+            phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so).
+            outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
             username: SIP username (the OSS server requires it on create).
             password: Login password (the OSS server requires it on create; never echoed).
-            recording_enabled: Record calls (OSS name).
+            recording_enabled: Record calls (open-source name; `call_recording` sends it too).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -415,12 +526,50 @@ class RawUsersResource(BaseResource):
             "password": password,
             "recording_enabled": recording_enabled,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _CREATE,
+            _CREATE_ECHO,
             path_params={},
             query={},
-            body=fields,
+            body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=True,
+        )
+
+    async def get(
+        self,
+        user_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[User]:
+        """Retrieve a user.
+
+        Not on docs.astradial.com; served by the open-source server (a server without the route
+        raises `RouteNotFoundError`).
+
+        `GET /users/{user_id}`.
+
+        Args:
+            user_id: The user's id (a UUID).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET,
+            path_params={
+                "user_id": user_id,
+            },
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -448,8 +597,11 @@ class RawUsersResource(BaseResource):
     ) -> APIResponse[User]:
         """Change some fields of a user.
 
-        Every field is optional; only the given ones are sent. The dialplan is regenerated
-        automatically.
+        Every field is optional; only the given ones are sent. A fetched `User` may be passed as
+        `body`: its server-owned fields (id, organisation, timestamps, Asterisk endpoint, SIP
+        password) are not sent back. Fields the server ignores raise an `IgnoredFieldWarning`
+        (the open-source server: `ring_target`, `phone_number`, `outbound_did`). The dialplan is
+        regenerated automatically.
 
         `PUT /users/{user_id}`.
 
@@ -460,14 +612,14 @@ class RawUsersResource(BaseResource):
             extension: Digits only (4 digits by convention), unique within the organisation. `None` removes it.
             email: Unique across all accounts. `None` removes it.
             full_name: The user's name (required by the documentation). `None` removes it.
-            role: A user's role. Documented `owner`, `admin`, `supervisor`, `agent`; other servers also use `manager` or `user`. `None` removes it.
+            role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it. `None` removes it.
             ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`). `None` removes it.
-            phone_number: E.164 number (required when `ring_target` is `phone`). `None` removes it.
-            call_recording: Record calls (documented name; default the organisation's setting). `None` removes it.
-            outbound_did: Per-user caller-ID override. `None` removes it.
+            phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so). `None` removes it.
+            outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
             username: SIP username (the OSS server requires it on create). `None` removes it.
             password: Login password (the OSS server requires it on create; never echoed). `None` removes it.
-            recording_enabled: Record calls (OSS name). `None` removes it.
+            recording_enabled: Record calls (open-source name; `call_recording` sends it too). `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
@@ -491,13 +643,14 @@ class RawUsersResource(BaseResource):
             "password": password,
             "recording_enabled": recording_enabled,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._send_checked(  # type: ignore[no-any-return]
             _UPDATE,
+            _UPDATE_ECHO,
             path_params={
                 "user_id": user_id,
             },
             query={},
-            body=self._merge(body, fields),
+            body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

@@ -215,12 +215,7 @@ class CallflowsResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
             )
@@ -545,12 +540,7 @@ class RawCallflowsResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
                 raw=True,

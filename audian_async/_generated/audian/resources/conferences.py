@@ -252,12 +252,7 @@ class ConferencesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
             )
@@ -709,12 +704,7 @@ class RawConferencesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
                 raw=True,

@@ -256,12 +256,7 @@ class DevicesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
             )
@@ -695,12 +690,7 @@ class RawDevicesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
                 raw=True,

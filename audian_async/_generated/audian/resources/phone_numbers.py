@@ -297,10 +297,7 @@ class PhoneNumbersResource(BaseResource):
                 },
                 query={},
                 content=self._accepting_charges(
-                    _ADD,
-                    self._merge(body, fields),
-                    extra_body,
-                    validate,
+                    _ADD, self._merge(body, fields), extra_body, validate
                 ),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
@@ -634,10 +631,7 @@ class RawPhoneNumbersResource(BaseResource):
                 },
                 query={},
                 content=self._accepting_charges(
-                    _ADD,
-                    self._merge(body, fields),
-                    extra_body,
-                    validate,
+                    _ADD, self._merge(body, fields), extra_body, validate
                 ),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),

@@ -266,12 +266,7 @@ class UsersResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
             )
@@ -735,12 +730,7 @@ class RawUsersResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
                 raw=True,

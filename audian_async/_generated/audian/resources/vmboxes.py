@@ -338,12 +338,7 @@ class VmboxesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
             )
@@ -1003,12 +998,7 @@ class RawVmboxesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(
-                    _CREATE,
-                    fields,
-                    extra_body,
-                    validate,
-                ),
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
                 content_type="application/json",
                 options=self._options(extra_headers, extra_query, None, timeout, validate),
                 raw=True,
