@@ -406,15 +406,20 @@ def remove_number(call: Call) -> Result:
 
 
 def find_numbers(call: Call) -> Result:
-    """``GET /v2/phone_numbers?prefix=415&quantity=5``: available numbers (``city``/``state`` ignored)."""
+    """``GET /v2/phone_numbers?prefix=415&quantity=5``: available numbers (``city``/``state``
+    ignored). Kazoo's ``find_numbers`` rules: ``prefix`` 3 to 10 characters, ``quantity`` at
+    least 1; a prefix no carrier has (not digits) finds nothing."""
     prefix = _required_query(call, "prefix")
-    if not prefix.lstrip("+").isdigit():
+    if not 3 <= len(prefix) <= 10:
+        rule = "minLength" if len(prefix) < 3 else "maxLength"
+        limit = 3 if rule == "minLength" else 10
+        word = "at least" if rule == "minLength" else "not more than"
         raise validation_error(
             {
                 "prefix": {
-                    "pattern": {
-                        "message": "Failed to match pattern '^\\+?[0-9]+$'",
-                        "target": "^\\+?[0-9]+$",
+                    rule: {
+                        "message": f"String must be {word} {limit} characters",
+                        "target": limit,
                         "value": prefix,
                     }
                 }
@@ -425,18 +430,22 @@ def find_numbers(call: Call) -> Result:
         quantity = int(raw_quantity)
     except ValueError:
         quantity = 0
-    if not 1 <= quantity <= 100:
+    if quantity < 1:
         raise validation_error(
             {
                 "quantity": {
-                    "minimum" if quantity < 1 else "maximum": {
-                        "message": "Value must be between 1 and 100",
-                        "value": raw_quantity,
-                    }
+                    "minimum": {"message": "Value must be at least 1", "value": raw_quantity}
                 }
             }
         )
-    return Result(available_numbers(call.core.store, prefix, quantity))
+    if not prefix.lstrip("+").isdigit():
+        return Result([])
+    # the simulated carrier offers at most MAX_OFFERED numbers per search
+    return Result(available_numbers(call.core.store, prefix, min(quantity, MAX_OFFERED)))
+
+
+#: Most numbers the simulated carrier offers in one search.
+MAX_OFFERED = 100
 
 
 # -- the route table --------------------------------------------------------------------------

@@ -333,3 +333,38 @@ def test_kazoo_defaults_are_documented(ours: str, theirs: str) -> None:
         if (text := _our_description(schema, path)) is not None and "Default" not in text
     ]
     assert missing == [], f"{ours}: document these defaults: {missing}"
+
+
+def _query_schema(path: str) -> dict[str, Any]:
+    """The query parameters of ``GET path`` in the spec, as one object schema."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "spec" / "audian.yaml").read_text())
+    props: dict[str, Any] = {}
+    required = []
+    for param in spec["paths"][path]["get"].get("parameters", []):
+        if param.get("in") == "query":
+            props[param["name"]] = param["schema"]
+            if param.get("required"):
+                required.append(param["name"])
+    return {"type": "object", "required": required, "properties": props}
+
+
+def test_number_search_parameters_agree_with_kazoos_find_numbers() -> None:
+    """``GET /phone_numbers`` query rules: neither stricter nor looser than ``find_numbers``."""
+    kazoo_schema = json.loads((KAZOO_DIR / "find_numbers.json").read_text())
+    ours = _query_schema("/phone_numbers")
+    shared = set(ours["properties"]) & set(kazoo_schema["properties"])
+    assert shared == {"prefix", "quantity"}
+    kazoo = jsonschema.Draft4Validator(kazoo_schema)
+    for path, value in mutations(ours):
+        body = {"prefix": "415", **{path[0]: value}}
+        if path[0] not in shared:
+            continue
+        try:
+            validate_body(body, ours, {}, partial=False)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        kazoo_accepts = not list(kazoo.iter_errors(body))
+        assert accepted == kazoo_accepts, (path, value, accepted)

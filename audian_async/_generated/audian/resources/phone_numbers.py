@@ -37,8 +37,8 @@ _SEARCH = Operation(
     stream=False,
 )
 _SEARCH_QUERY: dict[str, Any] = {
-    "prefix": {"maxLength": 10, "minLength": 3, "pattern": "^\\+?[0-9]+$", "type": "string"},
-    "quantity": {"maximum": 100, "minimum": 1, "type": "integer"},
+    "prefix": {"maxLength": 10, "minLength": 3, "type": "string"},
+    "quantity": {"minimum": 1, "type": "integer"},
 }
 _LIST = Operation(
     id="phone_numbers.list",
@@ -146,7 +146,7 @@ class PhoneNumbersResource(BaseResource):
 
         Args:
             prefix: Area code or leading digits, such as `415` (3 to 10 characters).
-            quantity: How many numbers to return.
+            quantity: How many numbers to return (at least 1). Default: 1.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
             extra_headers: more headers for this call.
@@ -466,7 +466,7 @@ class RawPhoneNumbersResource(BaseResource):
 
         Args:
             prefix: Area code or leading digits, such as `415` (3 to 10 characters).
-            quantity: How many numbers to return.
+            quantity: How many numbers to return (at least 1). Default: 1.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
             extra_headers: more headers for this call.
