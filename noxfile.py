@@ -16,6 +16,7 @@ TEST = [
     "respx>=0.22,<0.24",
     "trio>=0.25,<1",
     "hypothesis>=6.100,<7",
+    "jsonschema>=4.18,<5",
 ]
 EXTRAS = "simulator,fastapi,aiohttp,progress,fast"
 

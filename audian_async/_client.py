@@ -185,6 +185,9 @@ class AsyncAudian(ClientBase, AudianResources):
         api_key: the account API key (exchanged for a short-lived token through
             ``PUT /api_auth``, refreshed automatically). Default: ``AUDIAN_API_KEY``.
         auth_token: an existing auth token instead of an API key (never refreshed).
+        username, password, account_name: log in as a user instead (``PUT /user_auth``; the
+            SDK sends only the hash of ``username:password``); the account may instead be
+            named by ``account_realm``. Tokens are refreshed by logging in again.
         account_id: the account to act on; default: the credentials' account.
         base_url: default ``AUDIAN_BASE_URL`` or ``https://api.audian.com:8443/v2``.
         timeout: per-attempt timeouts (seconds, or a :class:`Timeout`).
@@ -213,6 +216,10 @@ class AsyncAudian(ClientBase, AudianResources):
         *,
         auth_token: str | None = None,
         account_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        account_name: str | None = None,
+        account_realm: str | None = None,
         base_url: str | None = None,
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         deadline: float | None = DEFAULT_DEADLINE,
@@ -227,6 +234,18 @@ class AsyncAudian(ClientBase, AudianResources):
         strategy: AuthStrategy
         if auth_token is not None:
             strategy = StaticTokenAuth(auth_token, account_id)
+        elif username is not None or password is not None:
+            if not username or password is None:
+                raise AudianError("user credentials need both username= and password=")
+            from ._auth_user import KazooUserAuth
+
+            strategy = KazooUserAuth(
+                username,
+                password,
+                account_name=account_name,
+                account_realm=account_realm,
+                refresh_margin=refresh_margin,
+            )
         else:
             api_key = api_key if api_key is not None else os.environ.get("AUDIAN_API_KEY")
             if not api_key:

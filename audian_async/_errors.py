@@ -23,9 +23,11 @@ __all__ = [
     "AudianError",
     "AuthenticationError",
     "BadRequestError",
+    "ChargesRequiredError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
+    "PaymentRequiredError",
     "RouteNotFoundError",
     "IgnoredFieldWarning",
     "PermissionDeniedError",
@@ -294,6 +296,8 @@ def build_status_error(
         request_id = rid if isinstance(rid, str) else None
     request_id = request_id or headers.get("x-request-id")
     cls = AuthenticationError if auth_failure else status_error_class(status)
+    if status == 402 and not auth_failure:
+        cls = ChargesRequiredError if code == "accept charges" else PaymentRequiredError
     if cls is NotFoundError and is_unknown_route(body):
         cls = RouteNotFoundError
     parts = [f"{status}"]
@@ -333,6 +337,24 @@ def build_status_error(
 
         exc.retry_after = parse_retry_after(headers)
     return exc
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the request needs money (Kazoo: ``no_credit``, ``no_payment_token`` ...)."""
+
+
+class ChargesRequiredError(PaymentRequiredError):
+    """402 ``accept charges``: the change is billable under the account's service plan.
+
+    Nothing was changed. ``charges`` holds Kazoo's breakdown (by category and item: ``rate``,
+    ``quantity``, ``activation_charges`` ...). To go ahead, send the same call again with
+    ``accept_charges=True``.
+    """
+
+    @property
+    def charges(self) -> dict[str, Any]:
+        """The charges the server asks to accept (empty when it sent no breakdown)."""
+        return dict(self.details) if isinstance(self.details, Mapping) else {}
 
 
 class RouteNotFoundError(NotFoundError):

@@ -17,7 +17,7 @@ from ._errors import ValidationError
 
 __all__ = ["validate_body"]
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 _TYPE_NAMES = {

@@ -48,6 +48,9 @@ TEMPLATES = ROOT / "codegen" / "templates"
 OUTPUT = ROOT / "audian_async" / "_generated"
 PACKAGE = "audian_async._generated"
 
+# JSON-schema keywords that make a query parameter worth checking before sending.
+CHECKED_KEYWORDS = {"enum", "minLength", "maxLength", "pattern", "minimum", "maximum"}
+
 # Query parameters the core drives itself for paginated listings.
 PAGING_PARAMS = {"start_key": {"page_size", "start_key", "paginate"}, "offset": {"limit", "offset"}}
 
@@ -229,6 +232,7 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         raw_props = {k: v for k, v in model.data.properties.items()}
     imports: set[tuple[str, str]] = set()
     fields = []
+    component = ctx.components.get(name, {})
     for prop in [*model.required_properties, *model.optional_properties]:
         json_name = raw_str(prop.name)
         raw = raw_props.get(json_name)
@@ -237,7 +241,8 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
             {
                 "py": py_name(json_name, str(prop.python_name)),
                 "json": json_name,
-                "type": type_str(prop, imports, ctx),
+                "type": _map_of_models(component.get("properties", {}).get(json_name), imports)
+                or type_str(prop, imports, ctx),
                 "required": prop.required,
                 "doc": clean(prop.description),
                 "secret": bool(raw_extra.get("x-secret")),
@@ -272,6 +277,20 @@ def model_view(model: ModelProperty, ctx: ApiContext) -> dict[str, Any] | None:
         "lift": model_extra.get("x-lift"),
         "imports": sorted(own),
     }
+
+
+def _map_of_models(raw: dict[str, Any] | None, imports: set[tuple[str, str]]) -> str | None:
+    """``dict[str, Model]`` for an object whose values are all one component (a recursive
+    ``children`` map included, which the generator types as plain dicts), else None."""
+    if not isinstance(raw, dict) or raw.get("properties"):
+        return None
+    values = raw.get("additionalProperties")
+    ref = values.get("$ref") if isinstance(values, dict) else None
+    if not ref:
+        return None
+    target = ref.rsplit("/", 1)[-1]
+    imports.add((_module_name(target), target))
+    return f"dict[str, {target}]"
 
 
 def enum_view(enum: EnumProperty, ctx: ApiContext) -> dict[str, Any] | None:
@@ -352,10 +371,13 @@ def _module_name(class_name: str) -> str:
 def _param_view(
     prop: Any, raw: dict[str, Any] | None, imports: set[tuple[str, str]], ctx: ApiContext
 ) -> dict[str, Any]:
+    gregorian = bool((raw or {}).get("x-gregorian"))
     return {
         "py": kwarg_name(raw_str(prop.name), str(prop.python_name), raw),
         "json": raw_str(prop.name),
-        "type": input_type_str(prop, imports, ctx),
+        # x-gregorian: a time given as a datetime, sent as Gregorian seconds (Kazoo's clock)
+        "type": "datetime | int" if gregorian else input_type_str(prop, imports, ctx),
+        "gregorian": gregorian,
         "required": prop.required,
         "doc": clean(prop.description) or clean((raw or {}).get("description")),
         "default": (raw or {}).get("schema", {}).get("default"),
@@ -405,6 +427,14 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         for q in endpoint.query_parameters
         if raw_str(q.name) not in PAGING_PARAMS.get(pagination, set())
     ]
+    query_schemas = {}
+    for q in query_params:
+        schema = ctx.resolve((raw_params.get(q["json"]) or {}).get("schema", {}))
+        if CHECKED_KEYWORDS & set(schema):
+            checked = {k: v for k, v in schema.items() if k in CHECKED_KEYWORDS or k == "type"}
+            if schema.get("x-open-enum"):
+                checked.pop("enum", None)
+            query_schemas[q["json"]] = checked
 
     # Retry safety: creates (PUT/POST addressed to a collection or an action) are not safe.
     ends_with_param = path.rstrip("/").endswith("}")
@@ -415,7 +445,8 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
 
     body: dict[str, Any] | None = None
     if endpoint.bodies:
-        body_prop = endpoint.bodies[0].prop
+        json_bodies = [b for b in endpoint.bodies if "json" in str(b.content_type)]
+        body_prop = (json_bodies or endpoint.bodies)[0].prop
         raw_body = op["requestBody"]["content"]["application/json"]["schema"]
         wrapper = ctx.resolve(raw_body)
         wrap = envelope == "kazoo" and ctx._is_data_wrapper(wrapper)
@@ -434,6 +465,8 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
             mode = "action"
         if method == "PUT" and ends_with_param and not wrap and mode == "replace":
             mode = "patch" if op.get("x-partial", True) else "replace"
+        # x-body-mode: an update that is neither a replace nor a merge (move a message).
+        mode = op.get("x-body-mode", mode)
         fields = []
         raw_fields = ctx.resolve(inner_raw).get("properties", {})
         if isinstance(inner_prop, ModelProperty) and not is_dict_model(inner_prop):
@@ -515,6 +548,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         returns = "AbstractAsyncContextManager[StreamingResponse]"
 
     filters = op.get("x-filters")
+    upload = _upload_view(op, ctx)
     doc_lines = [clean(op.get("summary")) or f"{method} {path}"]
     if op.get("description"):
         doc_lines.append(clean(op.get("description")))
@@ -527,6 +561,7 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "doc": doc_lines,
         "path_params": path_params,
         "query_params": query_params,
+        "query_schemas": query_schemas,
         "body": body,
         "returns": returns,
         "structure": structure,
@@ -540,9 +575,53 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "auth": op.get("security", None) != [],
         "imports": sorted(imports),
         "stream": stream,
+        "upload": upload,
+        "accept_charges": bool(op.get("x-accept-charges")) and body is not None,
         "error_in_body": bool(op.get("x-error-in-body")),
         "status": status,
         "const": re.sub(r"\W", "_", verb).upper(),
+    }
+
+
+def _upload_view(op: dict[str, Any], ctx: ApiContext) -> dict[str, Any] | None:
+    """``x-upload``: a second method sending the operation's multipart/form-data body."""
+    spec = op.get("x-upload")
+    if not spec:
+        return None
+    schema = ctx.resolve(op["requestBody"]["content"]["multipart/form-data"]["schema"])
+    required = set(schema.get("required", []))
+    fields: list[dict[str, Any]] = []
+    file_field: dict[str, Any] | None = None
+    for name, prop in schema.get("properties", {}).items():
+        view = {
+            "py": kwarg_name(name, None, prop),
+            "json": name,
+            "required": name in required,
+            "doc": clean(prop.get("description")),
+        }
+        if prop.get("format") == "binary":
+            file_field = view
+        else:
+            fields.append(view)
+    if file_field is None:
+        raise SystemExit(f"{op.get('operationId')}: x-upload needs a `format: binary` field")
+    fields.sort(key=lambda f: not f["required"])
+    check = {
+        "type": "object",
+        "required": [f["json"] for f in fields if f["required"]],
+        "properties": {
+            f["json"]: {
+                k: v for k, v in schema["properties"][f["json"]].items() if k != "description"
+            }
+            for f in fields
+        },
+    }
+    return {
+        "verb": spec["verb"],
+        "summary": clean(spec.get("summary")) or "Send as multipart/form-data.",
+        "fields": fields,
+        "file": file_field,
+        "schema": check,
     }
 
 
@@ -627,6 +706,7 @@ def build_config(spec: Path, out: Path) -> Config:
                 "audio/wav": "application/octet-stream",
                 "audio/x-wav": "application/octet-stream",
                 "audio/mpeg": "application/octet-stream",
+                "application/pdf": "application/octet-stream",
             },
         ),
         MetaType.NONE,

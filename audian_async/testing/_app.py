@@ -24,11 +24,13 @@ from ._config import DEFAULT_API_KEY, SimulatorConfig
 from ._contract import Contract
 from ._core import Core
 from ._envelope import dumps, error_body
+from ._families import family_kinds
 from ._faults import ConnectionDropped, Delay, DropAfter, DropBefore, FaultController, Status
 from ._inspect import RecordedRequest, RequestLog, StateView, kind_name
 from ._jwt import TokenIssuer
 from ._kinds import KINDS
 from ._resources import add_api_key, create_account, create_doc
+from ._seeding import Seeding
 from ._store import Store
 
 __all__ = ["ROUTERS", "Simulator"]
@@ -98,7 +100,7 @@ async def _drop_connection(receive: Receive) -> None:
             pass
 
 
-class Simulator:
+class Simulator(Seeding):
     """A stateful simulator of the Audian API, usable as an ASGI application.
 
     Inspect it from tests through :attr:`state`, :attr:`requests`, :attr:`faults`,
@@ -214,7 +216,10 @@ class Simulator:
 
         ``collection`` is ``"users"``, ``"devices"`` or ``"callflows"`` (singular works too).
         """
-        kind = next((k for k in KINDS.values() if k.name == kind_name(collection)), None)
+        kinds = {**KINDS, **family_kinds()}
+        kind = kinds.get(collection) or next(
+            (k for k in kinds.values() if k.name == kind_name(collection)), None
+        )
         if kind is None:
             raise KeyError(collection)
         store = self._core.store

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,6 +34,7 @@ from ._envelope import (
     validation_error,
 )
 from ._flat_accounts import FlatError, create_flat_account, flat_error, render_flat
+from ._forms import Upload, parse_form
 from ._jwt import Claims
 from ._kinds import ACCOUNT, KINDS, Kind
 from ._listing import Row, list_rows
@@ -84,6 +85,10 @@ class Call:
     claims: Claims | None
     body: Any
     meta: Meta
+    #: Files of a ``multipart/form-data`` request, by field name.
+    files: dict[str, Upload] = field(default_factory=dict)
+    #: The request envelope's top-level ``accept_charges`` (Kazoo's answer to a 402).
+    accept_charges: bool = False
 
     @property
     def account(self) -> Doc:
@@ -106,6 +111,8 @@ class Result:
     paging: Paging | None = None
     flat: bool = False
     empty: bool = False
+    raw: bytes | None = None  # a binary body (downloads), sent as ``media_type``
+    media_type: str = "application/octet-stream"
 
 
 Handler = Callable[[Call], Result]
@@ -136,6 +143,14 @@ def _doc_rows(
         Row(key=d.seq, doc=render(d), created=d.created, modified=d.modified, item=summary(d))
         for d in docs
     ]
+
+
+def check_charges(call: Call, collection: str) -> None:
+    """A 402 ``accept charges`` when creating in ``collection`` is billable and the request
+    did not accept the charges (Kazoo's service-plan check)."""
+    charges = call.core.store.charges.get(collection)
+    if charges is not None and not call.accept_charges:
+        raise ApiError(402, "accept charges", charges)
 
 
 def _deleted(call: Call, data: dict[str, Any], revision: str) -> Result:
@@ -239,15 +254,11 @@ def list_descendants(call: Call) -> Result:
     return _listing(call, _doc_rows(found, _account_summary, render_account))
 
 
-def get_parent(call: Call) -> Result:
-    """``GET /v2/accounts/{id}/parent`` (404 for a root account)."""
-    parent_id = call.core.store.parents.get(call.account.id)
-    if parent_id is None or parent_id not in call.core.store.accounts:
-        raise ApiError(
-            404, "bad_identifier", {"message": "bad identifier", "cause": call.account.id}
-        )
-    parent = call.core.store.accounts[parent_id]
-    return Result({"id": parent.id, "name": parent.data.get("name")})
+def list_parents(call: Call) -> Result:
+    """``GET /v2/accounts/{id}/parents``: the ancestors, root first (empty for a root)."""
+    store = call.core.store
+    ancestors = [a for a in reversed(store.ancestors(call.account.id)) if a in store.accounts]
+    return Result([{"id": a, "name": store.accounts[a].data.get("name")} for a in ancestors])
 
 
 def create_flat(call: Call) -> Result:
@@ -283,6 +294,7 @@ def _collection_handlers(kind: Kind) -> tuple[dict[str, Handler], dict[str, Hand
         return _listing(call, _doc_rows(docs, summary, Doc.render))
 
     def create(call: Call) -> Result:
+        check_charges(call, kind.collection)
         doc = create_doc(call.core.store, kind, call.account.id, call.data)
         return Result(doc.render(), status=201, revision=doc.revision)
 
@@ -369,6 +381,7 @@ def get_number(call: Call) -> Result:
 
 def put_number(call: Call) -> Result:
     """``PUT /v2/accounts/{id}/phone_numbers/{number}``: add a number (409 ``number_exists``)."""
+    check_charges(call, "phone_numbers")
     doc = add_number(call.core.store, call.account.id, _number(call), call.data)
     return Result(render_number(doc), status=201, revision=doc.revision)
 
@@ -393,15 +406,20 @@ def remove_number(call: Call) -> Result:
 
 
 def find_numbers(call: Call) -> Result:
-    """``GET /v2/phone_numbers?prefix=415&quantity=5``: available numbers (``city``/``state`` ignored)."""
+    """``GET /v2/phone_numbers?prefix=415&quantity=5``: available numbers (``city``/``state``
+    ignored). Kazoo's ``find_numbers`` rules: ``prefix`` 3 to 10 characters, ``quantity`` at
+    least 1; a prefix no carrier has (not digits) finds nothing."""
     prefix = _required_query(call, "prefix")
-    if not prefix.lstrip("+").isdigit():
+    if not 3 <= len(prefix) <= 10:
+        rule = "minLength" if len(prefix) < 3 else "maxLength"
+        limit = 3 if rule == "minLength" else 10
+        word = "at least" if rule == "minLength" else "not more than"
         raise validation_error(
             {
                 "prefix": {
-                    "pattern": {
-                        "message": "Failed to match pattern '^\\+?[0-9]+$'",
-                        "target": "^\\+?[0-9]+$",
+                    rule: {
+                        "message": f"String must be {word} {limit} characters",
+                        "target": limit,
                         "value": prefix,
                     }
                 }
@@ -412,18 +430,22 @@ def find_numbers(call: Call) -> Result:
         quantity = int(raw_quantity)
     except ValueError:
         quantity = 0
-    if not 1 <= quantity <= 100:
+    if quantity < 1:
         raise validation_error(
             {
                 "quantity": {
-                    "minimum" if quantity < 1 else "maximum": {
-                        "message": "Value must be between 1 and 100",
-                        "value": raw_quantity,
-                    }
+                    "minimum": {"message": "Value must be at least 1", "value": raw_quantity}
                 }
             }
         )
-    return Result(available_numbers(call.core.store, prefix, quantity))
+    if not prefix.lstrip("+").isdigit():
+        return Result([])
+    # the simulated carrier offers at most MAX_OFFERED numbers per search
+    return Result(available_numbers(call.core.store, prefix, min(quantity, MAX_OFFERED)))
+
+
+#: Most numbers the simulated carrier offers in one search.
+MAX_OFFERED = 100
 
 
 # -- the route table --------------------------------------------------------------------------
@@ -445,7 +467,7 @@ def endpoints() -> list[Endpoint]:
         ),
         Endpoint("/accounts/{account_id}/accounts", {"GET": list_children, "PUT": create_child}),
         Endpoint("/accounts/{account_id}/descendants", {"GET": list_descendants}),
-        Endpoint("/accounts/{account_id}/parent", {"GET": get_parent}),
+        Endpoint("/accounts/{account_id}/parents", {"GET": list_parents}),
         Endpoint("/accounts/{account_id}/search", {"GET": search}),
         Endpoint("/accounts/{account_id}/phone_numbers", {"GET": list_numbers}),
         Endpoint(
@@ -460,7 +482,11 @@ def endpoints() -> list[Endpoint]:
         ),
         Endpoint("/phone_numbers", {"GET": find_numbers}),
     ]
-    for collection, kind in KINDS.items():
+    from ._families import family_endpoints, family_kinds
+
+    # The families' own routes first: literal segments (``/cdrs/summary``) before ``{doc_id}``.
+    table.extend(family_endpoints())
+    for collection, kind in {**KINDS, **family_kinds()}.items():
         listing, single = _collection_handlers(kind)
         table.append(Endpoint(f"/accounts/{{account_id}}/{collection}", listing))
         table.append(Endpoint(f"/accounts/{{account_id}}/{collection}/{{doc_id}}", single))
@@ -482,6 +508,15 @@ def _token(request: Request) -> str | None:
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def _read_form(request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+    try:
+        return parse_form(request.headers.get("content-type", ""), await request.body())
+    except ValueError as exc:
+        raise validation_error(
+            {"multipart": {"invalid": {"message": str(exc), "target": "body"}}}
+        ) from None
 
 
 async def _read_body(request: Request, flat: bool) -> Any:
@@ -511,6 +546,7 @@ async def _read_body(request: Request, flat: bool) -> Any:
                 }
             }
         )
+    request.state.accept_charges = parsed.get("accept_charges") is True
     data = parsed.get("data", {})
     if not isinstance(data, dict):
         raise validation_error(
@@ -554,7 +590,13 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
                 raise ApiError(401, "invalid_credentials", {"message": "invalid credentials"})
             if claims is None:
                 raise ApiError(401, "invalid credentials", {})
-        body = await _read_body(request, endpoint.flat) if method in BODY_METHODS else None
+        files: dict[str, Upload] = {}
+        if method not in BODY_METHODS:
+            body = None
+        elif request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body, files = await _read_form(request)
+        else:
+            body = await _read_body(request, endpoint.flat)
         call = Call(
             core=core,
             method=method,
@@ -563,6 +605,8 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
             claims=claims,
             body=body,
             meta=meta,
+            files=files,
+            accept_charges=getattr(request.state, "accept_charges", False),
         )
         with core.store.lock:
             if "account_id" in call.params and claims is not None:
@@ -586,6 +630,13 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
         return json_response(500, body_out, meta.request_id)
     if result.empty:
         return json_response(result.status, None, meta.request_id)
+    if result.raw is not None:
+        return Response(
+            result.raw,
+            status_code=result.status,
+            headers={"X-Request-ID": meta.request_id},
+            media_type=result.media_type,
+        )
     if result.flat:
         return json_response(result.status, result.data, meta.request_id)
     body_out = success_body(meta, result.data, result.revision, result.paging)

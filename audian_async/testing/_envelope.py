@@ -51,8 +51,8 @@ class Paging:
     """Page keys of a listing response; ``page_size`` None means ``paginate=false``."""
 
     page_size: int | None
-    start_key: str | None = None
-    next_start_key: str | None = None
+    start_key: str | int | None = None
+    next_start_key: str | int | None = None
 
 
 @dataclass

@@ -44,6 +44,11 @@ class TokenIssuer:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._secret = secrets.token_bytes(32)
+        self._revoked: set[str] = set()
+
+    def revoke(self, token: str) -> None:
+        """Invalidate one token (a logout)."""
+        self._revoked.add(token)
 
     def rotate(self) -> None:
         """Replace the signing secret, so every outstanding token stops verifying."""
@@ -59,6 +64,7 @@ class TokenIssuer:
             "iat": iat,
             "exp": iat + lifetime,
             "iss": "kazoo",
+            "jti": secrets.token_hex(8),
         }
         head = _b64(json.dumps(_HEADER, separators=(",", ":")).encode())
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
@@ -67,7 +73,7 @@ class TokenIssuer:
     def verify(self, token: str) -> Claims | None:
         """Return the claims of a well-signed, unexpired token, else None."""
         parts = token.split(".")
-        if len(parts) != 3:
+        if len(parts) != 3 or token in self._revoked:
             return None
         head, body, sig = parts
         if not hmac.compare_digest(sig, self._sign(head, body)):

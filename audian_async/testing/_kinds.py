@@ -23,6 +23,7 @@ __all__ = [
     "USER",
     "Kind",
     "normalise_name",
+    "pick",
 ]
 
 Schema = dict[str, Any]
@@ -134,7 +135,7 @@ CALLFLOW_SCHEMA: Schema = {
     "properties": {
         "name": _STR,
         "numbers": {"type": "array", "uniqueItems": True, "items": _text(1, 36)},
-        "patterns": {"type": "array", "uniqueItems": True, "items": _text(1)},
+        "patterns": {"type": "array", "items": _text(1)},
         "flow": {"$ref": "#/definitions/action"},
         "featurecode": {
             "type": "object",
@@ -216,9 +217,12 @@ class Kind:
     rules: Rules | None = None
     normalise: Callable[[Store, str, dict[str, Any]], None] | None = None
     summary: Callable[[Doc], dict[str, Any]] | None = None
+    #: The spec component the server also validates bodies against (``VoicemailBoxInput``).
+    spec_input: str | None = None
 
 
-def _pick(doc: Doc, keys: tuple[str, ...]) -> dict[str, Any]:
+def pick(doc: Doc, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``id`` plus the given keys of a document that it has (a listing summary)."""
     out: dict[str, Any] = {"id": doc.id}
     for key in keys:
         if key in doc.data:
@@ -242,7 +246,7 @@ def _user_features(data: dict[str, Any]) -> list[str]:
 
 
 def _user_summary(doc: Doc) -> dict[str, Any]:
-    out = _pick(
+    out = pick(
         doc,
         (
             "username",
@@ -287,7 +291,7 @@ def _user_rules(
 
 
 def _device_summary(doc: Doc) -> dict[str, Any]:
-    out = _pick(doc, ("name", "mac_address", "owner_id", "enabled", "device_type"))
+    out = pick(doc, ("name", "mac_address", "owner_id", "enabled", "device_type"))
     username = get_path(doc.data, "sip.username")
     if username is not None:
         out["username"] = username
@@ -363,7 +367,7 @@ def _modules(flow: Any) -> list[str]:
 
 
 def _callflow_summary(doc: Doc) -> dict[str, Any]:
-    out = _pick(doc, ("name", "numbers", "patterns"))
+    out = pick(doc, ("name", "numbers", "patterns"))
     out["modules"] = _modules(doc.data.get("flow"))
     return out
 
@@ -437,7 +441,7 @@ def normalise_name(name: str) -> str:
 
 
 def _account_summary(doc: Doc) -> dict[str, Any]:
-    return _pick(doc, ("name", "realm"))
+    return pick(doc, ("name", "realm"))
 
 
 def _account_rules(

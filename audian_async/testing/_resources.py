@@ -152,7 +152,7 @@ def _spec_errors(
     kind: Kind, candidate: dict[str, Any], known: list[SchemaError]
 ) -> list[SchemaError]:
     """Violations of the spec's input schema for ``kind`` not already reported."""
-    component = _SPEC_INPUTS.get(kind.name)
+    component = kind.spec_input or _SPEC_INPUTS.get(kind.name)
     document = _spec_document()
     if component is None or document is None:
         return []

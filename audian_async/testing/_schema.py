@@ -21,7 +21,7 @@ from typing import Any
 __all__ = ["SchemaError", "Validator", "kazoo_error_map", "type_name"]
 
 _NO_VALUE: Any = object()
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 Path = tuple[str | int, ...]
 

@@ -104,6 +104,9 @@ class Store:
         self.numbers: dict[str, Doc] = {}
         self.api_keys: dict[str, str] = {}
         self.key_owners: dict[str, str] = {}
+        #: Collections whose creates are billable: a 402 ``accept charges`` with this breakdown
+        #: unless the request carries ``"accept_charges": true``.
+        self.charges: dict[str, dict[str, Any]] = {}
 
     # -- ids and bookkeeping --------------------------------------------------------------------
 

@@ -189,7 +189,7 @@ async def test_callflow_lifecycle(audian: AsyncAudian) -> None:
     "accounts.create_sub_account",
     "accounts.list_sub_accounts",
     "accounts.list_descendants",
-    "accounts.get_parent",
+    "accounts.list_parents",
     "accounts.delete",
 )
 async def test_account_hierarchy(audian: AsyncAudian, sim: Simulator) -> None:
@@ -204,8 +204,9 @@ async def test_account_hierarchy(audian: AsyncAudian, sim: Simulator) -> None:
     assert branch.id not in [a.id for a in await audian.accounts.list_sub_accounts().collect()]
     descendants = {a.id async for a in audian.accounts.list_descendants()}
     assert {west.id, branch.id} <= descendants
-    parent = await audian.for_account(branch.id).accounts.get_parent()
-    assert parent.id == west.id
+    parents = await audian.for_account(branch.id).accounts.list_parents()
+    assert [p.id for p in parents] == [sim.master_account_id, west.id]
+    assert parents[-1].name == west.name
 
     current = await west_view.accounts.get()
     current.timezone = "America/Denver"

@@ -114,3 +114,22 @@ async def test_fastapi_example_serves_requests(
             assert ok.status_code == 200 and ok.json()["first_name"] == "Read"
             missing = await http.get("/users/" + "0" * 32)
             assert missing.status_code == 404
+
+
+def test_voicemail_and_cdr_example_runs(sim: Simulator, server: RunningServer) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    yesterday = datetime.now(UTC).replace(hour=12) - timedelta(days=1)
+    sim.add_cdr(
+        timestamp=int(yesterday.timestamp()) + 62_167_219_200,
+        call_direction="inbound",
+        caller_id_number="+14155550123",
+    )
+    out = run_example(
+        example("voicemail-cdrs"),
+        {"AUDIAN_API_KEY": sim.default_api_key, "AUDIAN_BASE_URL": f"{server.base_url}/v2"},
+    )
+    assert "Created voicemail box 3001" in out
+    assert "inbound +14155550123 60 NORMAL_CLEARING" in out
+    assert "1 calls last week" in out
+    assert sim.contract_violations == []

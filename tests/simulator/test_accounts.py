@@ -45,10 +45,13 @@ async def test_child_accounts_tree(sim: Simulator, session: Session) -> None:
     assert set(children["data"][0]) == {"id", "name", "realm"}
     descendants = (await session.get("/descendants")).json()["data"]
     assert [d["id"] for d in descendants] == [child_id, grandchild_id]
-    parent = await session.client.get(f"/accounts/{grandchild_id}/parent", headers=session.headers)
-    assert parent.json()["data"] == {"id": child_id, "name": "West Coast Office"}
-    root = await session.get("/parent")
-    assert root.status_code == 404 and root.json()["message"] == "bad_identifier"
+    parents = await session.client.get(
+        f"/accounts/{grandchild_id}/parents", headers=session.headers
+    )
+    assert [p["id"] for p in parents.json()["data"]] == [sim.master_account_id, child_id]
+    assert parents.json()["data"][1] == {"id": child_id, "name": "West Coast Office"}
+    root = await session.get("/parents")
+    assert root.status_code == 200 and root.json()["data"] == []
     # name uniqueness is system-wide on the normalised name
     dup = await session.put("/accounts", {"name": "west-coast  OFFICE"})
     assert dup.status_code == 400 and "unique" in dup.json()["data"]["name"]
@@ -72,10 +75,10 @@ async def test_child_token_sees_only_its_subtree(sim: Simulator, session: Sessio
         body["data"]["account_id"] == child_id
         and body["data"]["reseller_id"] == sim.master_account_id
     )
-    parent = await session.client.get(
-        f"/accounts/{child_id}/parent", headers={"X-Auth-Token": body["auth_token"]}
+    parents = await session.client.get(
+        f"/accounts/{child_id}/parents", headers={"X-Auth-Token": body["auth_token"]}
     )
-    assert parent.json()["data"]["id"] == sim.master_account_id
+    assert [p["id"] for p in parents.json()["data"]] == [sim.master_account_id]
 
 
 async def test_flat_account_create(sim: Simulator, session: Session) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from audian_async.testing import Simulator, SimulatorConfig, create_app
 
 from .conftest import Session, asgi_client, login
@@ -132,3 +134,17 @@ async def test_find_available_numbers(sim: Simulator, session: Session) -> None:
     assert (await session.client.get("/phone_numbers", params={"prefix": "415"})).status_code == 401
     missing = await session.client.get("/phone_numbers", headers=session.headers)
     assert missing.status_code == 400 and "prefix" in missing.json()["data"]
+
+
+async def test_number_search_follows_kazoos_find_numbers_rules(session: Session) -> None:
+    async def search(**params: object) -> httpx.Response:
+        return await session.client.get("/phone_numbers", params=params, headers=session.headers)
+
+    short = await search(prefix="41")
+    assert short.status_code == 400 and "minLength" in short.json()["data"]["prefix"]
+    long = await search(prefix="14155550100")
+    assert long.status_code == 400 and "maxLength" in long.json()["data"]["prefix"]
+    assert (await search(prefix="415", quantity=0)).status_code == 400
+    assert (await search(prefix="abc")).json()["data"] == []  # no carrier has it
+    many = await search(prefix="415", quantity=500)  # no upper bound; the carrier has 100
+    assert many.status_code == 200 and len(many.json()["data"]) == 100

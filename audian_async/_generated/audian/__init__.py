@@ -13,10 +13,22 @@ from audian_async._resource import ResourceHost
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import AccountsResource
+    from audian_async._generated.audian.resources.billing import BillingResource
     from audian_async._generated.audian.resources.callflows import CallflowsResource
+    from audian_async._generated.audian.resources.cdrs import CdrsResource
+    from audian_async._generated.audian.resources.channels import ChannelsResource
+    from audian_async._generated.audian.resources.conferences import ConferencesResource
     from audian_async._generated.audian.resources.devices import DevicesResource
+    from audian_async._generated.audian.resources.faxes import FaxesResource
     from audian_async._generated.audian.resources.phone_numbers import PhoneNumbersResource
+    from audian_async._generated.audian.resources.presence import PresenceResource
+    from audian_async._generated.audian.resources.registrations import RegistrationsResource
+    from audian_async._generated.audian.resources.temporal_rule_sets import TemporalRuleSetsResource
+    from audian_async._generated.audian.resources.temporal_rules import TemporalRulesResource
+    from audian_async._generated.audian.resources.tokens import TokensResource
     from audian_async._generated.audian.resources.users import UsersResource
+    from audian_async._generated.audian.resources.vmboxes import VmboxesResource
+    from audian_async._generated.audian.resources.webhooks import WebhooksResource
 
 __all__ = ["Resources"]
 
@@ -58,6 +70,92 @@ class Resources(ResourceHost):
         from audian_async._generated.audian.resources.callflows import CallflowsResource
 
         return CallflowsResource(self._core)
+
+    @cached_property
+    def vmboxes(self) -> VmboxesResource:
+        """Voicemail boxes and their messages."""
+        from audian_async._generated.audian.resources.vmboxes import VmboxesResource
+
+        return VmboxesResource(self._core)
+
+    @cached_property
+    def conferences(self) -> ConferencesResource:
+        """Conference bridges."""
+        from audian_async._generated.audian.resources.conferences import ConferencesResource
+
+        return ConferencesResource(self._core)
+
+    @cached_property
+    def temporal_rules(self) -> TemporalRulesResource:
+        """Time-of-day and calendar rules for routing."""
+        from audian_async._generated.audian.resources.temporal_rules import TemporalRulesResource
+
+        return TemporalRulesResource(self._core)
+
+    @cached_property
+    def temporal_rule_sets(self) -> TemporalRuleSetsResource:
+        """Named sets of temporal rules."""
+        from audian_async._generated.audian.resources.temporal_rule_sets import (
+            TemporalRuleSetsResource,
+        )
+
+        return TemporalRuleSetsResource(self._core)
+
+    @cached_property
+    def webhooks(self) -> WebhooksResource:
+        """Account events delivered to your URLs."""
+        from audian_async._generated.audian.resources.webhooks import WebhooksResource
+
+        return WebhooksResource(self._core)
+
+    @cached_property
+    def cdrs(self) -> CdrsResource:
+        """Call detail records."""
+        from audian_async._generated.audian.resources.cdrs import CdrsResource
+
+        return CdrsResource(self._core)
+
+    @cached_property
+    def registrations(self) -> RegistrationsResource:
+        """SIP registrations of the account's devices."""
+        from audian_async._generated.audian.resources.registrations import RegistrationsResource
+
+        return RegistrationsResource(self._core)
+
+    @cached_property
+    def channels(self) -> ChannelsResource:
+        """Calls in progress."""
+        from audian_async._generated.audian.resources.channels import ChannelsResource
+
+        return ChannelsResource(self._core)
+
+    @cached_property
+    def presence(self) -> PresenceResource:
+        """Presence (BLF) status of users."""
+        from audian_async._generated.audian.resources.presence import PresenceResource
+
+        return PresenceResource(self._core)
+
+    @cached_property
+    def faxes(self) -> FaxesResource:
+        """Faxes sent and received."""
+        from audian_async._generated.audian.resources.faxes import FaxesResource
+
+        return FaxesResource(self._core)
+
+    @cached_property
+    def billing(self) -> BillingResource:
+        """Balance, transactions, subscriptions and service plans."""
+        from audian_async._generated.audian.resources.billing import BillingResource
+
+        return BillingResource(self._core)
+
+    @cached_property
+    def tokens(self) -> TokensResource:
+        """The current auth token (details, logout)."""
+        from audian_async._generated.audian.resources.tokens import TokensResource
+
+        return TokensResource(self._core)
 
     @cached_property
     def with_raw_response(self) -> RawResources:
@@ -103,10 +201,110 @@ class RawResources(ResourceHost):
 
         return RawCallflowsResource(self._core)
 
+    @cached_property
+    def vmboxes(self) -> RawVmboxesResource:
+        """Voicemail boxes and their messages. (raw responses)"""
+        from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
+
+        return RawVmboxesResource(self._core)
+
+    @cached_property
+    def conferences(self) -> RawConferencesResource:
+        """Conference bridges. (raw responses)"""
+        from audian_async._generated.audian.resources.conferences import RawConferencesResource
+
+        return RawConferencesResource(self._core)
+
+    @cached_property
+    def temporal_rules(self) -> RawTemporalRulesResource:
+        """Time-of-day and calendar rules for routing. (raw responses)"""
+        from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
+
+        return RawTemporalRulesResource(self._core)
+
+    @cached_property
+    def temporal_rule_sets(self) -> RawTemporalRuleSetsResource:
+        """Named sets of temporal rules. (raw responses)"""
+        from audian_async._generated.audian.resources.temporal_rule_sets import (
+            RawTemporalRuleSetsResource,
+        )
+
+        return RawTemporalRuleSetsResource(self._core)
+
+    @cached_property
+    def webhooks(self) -> RawWebhooksResource:
+        """Account events delivered to your URLs. (raw responses)"""
+        from audian_async._generated.audian.resources.webhooks import RawWebhooksResource
+
+        return RawWebhooksResource(self._core)
+
+    @cached_property
+    def cdrs(self) -> RawCdrsResource:
+        """Call detail records. (raw responses)"""
+        from audian_async._generated.audian.resources.cdrs import RawCdrsResource
+
+        return RawCdrsResource(self._core)
+
+    @cached_property
+    def registrations(self) -> RawRegistrationsResource:
+        """SIP registrations of the account's devices. (raw responses)"""
+        from audian_async._generated.audian.resources.registrations import RawRegistrationsResource
+
+        return RawRegistrationsResource(self._core)
+
+    @cached_property
+    def channels(self) -> RawChannelsResource:
+        """Calls in progress. (raw responses)"""
+        from audian_async._generated.audian.resources.channels import RawChannelsResource
+
+        return RawChannelsResource(self._core)
+
+    @cached_property
+    def presence(self) -> RawPresenceResource:
+        """Presence (BLF) status of users. (raw responses)"""
+        from audian_async._generated.audian.resources.presence import RawPresenceResource
+
+        return RawPresenceResource(self._core)
+
+    @cached_property
+    def faxes(self) -> RawFaxesResource:
+        """Faxes sent and received. (raw responses)"""
+        from audian_async._generated.audian.resources.faxes import RawFaxesResource
+
+        return RawFaxesResource(self._core)
+
+    @cached_property
+    def billing(self) -> RawBillingResource:
+        """Balance, transactions, subscriptions and service plans. (raw responses)"""
+        from audian_async._generated.audian.resources.billing import RawBillingResource
+
+        return RawBillingResource(self._core)
+
+    @cached_property
+    def tokens(self) -> RawTokensResource:
+        """The current auth token (details, logout). (raw responses)"""
+        from audian_async._generated.audian.resources.tokens import RawTokensResource
+
+        return RawTokensResource(self._core)
+
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import RawAccountsResource
+    from audian_async._generated.audian.resources.billing import RawBillingResource
     from audian_async._generated.audian.resources.callflows import RawCallflowsResource
+    from audian_async._generated.audian.resources.cdrs import RawCdrsResource
+    from audian_async._generated.audian.resources.channels import RawChannelsResource
+    from audian_async._generated.audian.resources.conferences import RawConferencesResource
     from audian_async._generated.audian.resources.devices import RawDevicesResource
+    from audian_async._generated.audian.resources.faxes import RawFaxesResource
     from audian_async._generated.audian.resources.phone_numbers import RawPhoneNumbersResource
+    from audian_async._generated.audian.resources.presence import RawPresenceResource
+    from audian_async._generated.audian.resources.registrations import RawRegistrationsResource
+    from audian_async._generated.audian.resources.temporal_rule_sets import (
+        RawTemporalRuleSetsResource,
+    )
+    from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
+    from audian_async._generated.audian.resources.tokens import RawTokensResource
     from audian_async._generated.audian.resources.users import RawUsersResource
+    from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
+    from audian_async._generated.audian.resources.webhooks import RawWebhooksResource

@@ -8,8 +8,8 @@ SCHEMAS: dict[str, Any] = {
         "description": "An account (organisation).",
         "properties": {
             "call_restriction": {
-                "description": "Call restrictions by classifier.",
-                "type": "object",
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
@@ -19,7 +19,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Creation time (ISO 8601 or Gregorian seconds).",
                 "type": ["string", "integer"],
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "flags": {
                 "description": "Free-form flags.",
                 "items": {"type": "string"},
@@ -33,6 +33,27 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["id"],
         "type": "object",
+    },
+    "AccountApiKey": {
+        "description": "An account API key.",
+        "properties": {
+            "api_key": {
+                "description": "The key (64 characters).",
+                "type": "string",
+                "x-secret": True,
+            }
+        },
+        "type": "object",
+    },
+    "AccountApiKeyEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/AccountApiKey"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
     },
     "AccountCreateRequest": {
         "description": "A new account (flat body).",
@@ -78,14 +99,14 @@ SCHEMAS: dict[str, Any] = {
         "description": "The writable fields of an account.",
         "properties": {
             "call_restriction": {
-                "description": "Call restrictions by classifier.",
-                "type": "object",
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification. Default: `{}`.",
             },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "flags": {
                 "description": "Free-form flags.",
                 "items": {"type": "string"},
@@ -244,41 +265,89 @@ SCHEMAS: dict[str, Any] = {
         "required": ["account_id"],
         "type": "object",
     },
+    "Balance": {
+        "description": "The account balance.",
+        "properties": {
+            "balance": {"description": "Prepaid credit left.", "type": "number"},
+            "currency": {"description": "Currency code, such as `USD`.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "BalanceEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Balance"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "CallForward": {
         "description": "Call forwarding settings.",
         "properties": {
             "direct_calls_only": {
-                "description": "Forward only direct calls (not group calls).",
+                "description": "Forward only direct calls (not group calls). Default: false.",
                 "type": "boolean",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {
+                "description": "Whether forwarding is on. Default: false.",
+                "type": "boolean",
+            },
             "failover": {
-                "description": "Forward only when the device is unreachable.",
+                "description": "Forward only when the device is unreachable. Default: false.",
                 "type": "boolean",
             },
             "ignore_early_media": {
-                "description": "Ignore early media on forwarded calls.",
+                "description": "Ignore early media on forwarded calls. Default: true.",
                 "type": "boolean",
             },
             "keep_caller_id": {
-                "description": "Keep the original caller ID on forwarded calls.",
+                "description": "Keep the original caller ID on forwarded calls. Default: true.",
                 "type": "boolean",
             },
-            "number": {"description": "Phone number.", "maxLength": 35, "type": "string"},
+            "number": {
+                "description": "The number calls are forwarded to.",
+                "maxLength": 35,
+                "type": "string",
+            },
             "require_keypress": {
-                "description": "Require a key press to accept a forwarded call.",
+                "description": "Require a key press to accept a forwarded call. Default: true.",
                 "type": "boolean",
             },
             "substitute": {
-                "description": "Replace the device instead of ringing both.",
+                "description": "Replace the device instead of ringing both. Default: true.",
                 "type": "boolean",
             },
+        },
+        "type": "object",
+    },
+    "CallRestriction": {
+        "additionalProperties": {"$ref": "#/components/schemas/CallRestrictionRule"},
+        "description": "Call restrictions by number classification (`international`, "
+        "`tollfree_us` ...). Default: `{}`.",
+        "type": "object",
+    },
+    "CallRestrictionRule": {
+        "description": "What to do with calls of one number classification.",
+        "properties": {
+            "action": {
+                "description": "`deny` rejects every call of this "
+                "classification; `inherit` applies the "
+                "user/device rules.",
+                "enum": ["inherit", "deny"],
+                "type": "string",
+            }
         },
         "type": "object",
     },
     "CallerId": {
         "description": "Caller IDs by call type.",
         "properties": {
+            "asserted": {
+                "$ref": "#/components/schemas/CallerIdAsserted",
+                "description": "The proven identity within a trusted network.",
+            },
             "emergency": {
                 "$ref": "#/components/schemas/CallerIdEntry",
                 "description": "Caller ID for emergency calls.",
@@ -294,11 +363,35 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "CallerIdAsserted": {
+        "description": "The proven identity of the caller inside a trusted network "
+        "(P-Asserted-Identity).",
+        "properties": {
+            "name": {"description": "Asserted name.", "maxLength": 35, "type": "string"},
+            "number": {"description": "Asserted number.", "maxLength": 35, "type": "string"},
+            "realm": {"description": "Asserted realm.", "type": "string"},
+        },
+        "type": "object",
+    },
     "CallerIdEntry": {
         "description": "A caller ID name and number.",
         "properties": {
             "name": {"description": "Display name.", "maxLength": 35, "type": "string"},
             "number": {"description": "Phone number.", "maxLength": 35, "type": "string"},
+        },
+        "type": "object",
+    },
+    "CallerIdOptions": {
+        "description": "How caller ID is presented.",
+        "properties": {
+            "outbound_privacy": {
+                "description": "What is hidden on outbound calls "
+                "off the network: `full` (name and "
+                "number), `name`, `number` or "
+                "`none`.",
+                "enum": ["full", "name", "number", "none"],
+                "type": "string",
+            }
         },
         "type": "object",
     },
@@ -340,14 +433,17 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
     },
     "CallflowAction": {
-        "description": "One node of a callflow tree.",
+        "description": "One node of a callflow tree (Kazoo requires both `module` and `data`).",
         "properties": {
             "children": {
                 "additionalProperties": {"$ref": "#/components/schemas/CallflowAction"},
                 "description": "Child nodes by branch label (`_` is the default branch).",
                 "type": "object",
             },
-            "data": {"description": "The module's settings.", "type": "object"},
+            "data": {
+                "description": "The module's settings (`{}` when the module takes none).",
+                "type": "object",
+            },
             "module": {
                 "description": "The module: `user`, `device`, `ring_group`, "
                 "`voicemail`, `menu` ...",
@@ -356,7 +452,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
             },
         },
-        "required": ["module"],
+        "required": ["module", "data"],
         "type": "object",
     },
     "CallflowEnvelope": {
@@ -385,18 +481,18 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallflowAction",
                 "description": "The root node of the call routing tree.",
             },
-            "name": {"description": "Display name.", "maxLength": 128, "type": "string"},
+            "name": {"description": "Display name.", "type": "string"},
             "numbers": {
-                "description": "Numbers that reach the callflow.",
+                "description": "Numbers that reach the callflow. Default: `[]`.",
                 "items": {"maxLength": 36, "minLength": 1, "type": "string"},
                 "type": "array",
                 "uniqueItems": True,
             },
             "patterns": {
-                "description": "Regular expressions of numbers that reach the callflow.",
+                "description": "Regular expressions of numbers that reach the "
+                "callflow. Default: `[]`.",
                 "items": {"minLength": 1, "type": "string"},
                 "type": "array",
-                "uniqueItems": True,
             },
         },
         "type": "object",
@@ -426,6 +522,170 @@ SCHEMAS: dict[str, Any] = {
         "enum": ["number", "name_and_number", "name"],
         "type": "string",
     },
+    "Cdr": {
+        "description": "A call detail record (one leg of a call).",
+        "properties": {
+            "authorizing_id": {
+                "description": "Id of the device or resource that placed the leg.",
+                "type": "string",
+            },
+            "billing_seconds": {
+                "description": "Billable seconds (from answer).",
+                "type": ["integer", "string"],
+            },
+            "call_direction": {
+                "description": "Direction relative to the switch: `inbound` or `outbound`.",
+                "type": "string",
+            },
+            "call_id": {"description": "SIP Call-ID of the leg.", "type": "string"},
+            "callee_id_name": {"description": "Callee name.", "type": "string"},
+            "callee_id_number": {"description": "Callee number.", "type": "string"},
+            "caller_id_name": {"description": "Caller name.", "type": "string"},
+            "caller_id_number": {"description": "Caller number.", "type": "string"},
+            "custom_channel_vars": {"description": "Kazoo channel variables.", "type": "object"},
+            "direction": {
+                "description": "Direction of the call as Audian shows it.",
+                "type": "string",
+            },
+            "disposition": {"description": "Final disposition of the leg.", "type": "string"},
+            "duration_seconds": {
+                "description": "Length of the leg in seconds.",
+                "type": ["integer", "string"],
+            },
+            "from": {"description": "SIP From.", "type": "string"},
+            "hangup_cause": {
+                "description": "Why it ended, such as `NORMAL_CLEARING`.",
+                "type": "string",
+            },
+            "hangup_code": {
+                "description": "SIP code of the hangup, such as `sip:200`.",
+                "type": "string",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "interaction_id": {
+                "description": "Id shared by every leg of the call (see `legs`).",
+                "type": "string",
+            },
+            "media_server": {"description": "Media server that handled the leg.", "type": "string"},
+            "other_leg_call_id": {"description": "Call-ID of the bridged leg.", "type": "string"},
+            "owner_id": {"description": "Id of the user the leg belongs to.", "type": "string"},
+            "request": {"description": "SIP request URI.", "type": "string"},
+            "ringing_seconds": {
+                "description": "Seconds spent ringing.",
+                "type": ["integer", "string"],
+            },
+            "timestamp": {
+                "description": "When the leg ended, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "to": {"description": "SIP To.", "type": "string"},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "CdrEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Cdr"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "CdrLegsEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Cdr"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "CdrListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Cdr"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "CdrSummary": {
+        "description": "Totals of the CDRs in a window.",
+        "properties": {
+            "billing_seconds": {"description": "Total billable seconds.", "type": "integer"},
+            "created_from": {
+                "description": "Start of the window, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "created_to": {
+                "description": "End of the window, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "duration_seconds": {"description": "Total length in seconds.", "type": "integer"},
+            "inbound": {"description": "Number of inbound legs.", "type": "integer"},
+            "outbound": {"description": "Number of outbound legs.", "type": "integer"},
+            "total_calls": {"description": "Number of CDRs.", "type": "integer"},
+        },
+        "type": "object",
+    },
+    "CdrSummaryEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/CdrSummary"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "Channel": {
+        "description": "A call leg in progress.",
+        "properties": {
+            "answered": {"description": "Whether it was answered.", "type": "boolean"},
+            "authorizing_id": {
+                "description": "Id of the device that placed or took the call.",
+                "type": "string",
+            },
+            "call_id": {"description": "SIP Call-ID.", "type": "string"},
+            "callee_id_name": {"description": "Callee name.", "type": "string"},
+            "callee_id_number": {"description": "Callee number.", "type": "string"},
+            "caller_id_name": {"description": "Caller name.", "type": "string"},
+            "caller_id_number": {"description": "Caller number.", "type": "string"},
+            "destination": {"description": "Dialed destination.", "type": "string"},
+            "direction": {"description": "`inbound` or `outbound`.", "type": "string"},
+            "owner_id": {"description": "Id of the user the channel belongs to.", "type": "string"},
+            "presence_id": {"description": "Presence id of the endpoint.", "type": "string"},
+            "realm": {"description": "SIP realm.", "type": "string"},
+            "state": {"description": "Channel state, such as `active`.", "type": "string"},
+            "timestamp": {
+                "description": "When it started (Unix seconds, or ISO 8601).",
+                "type": ["integer", "string"],
+            },
+            "username": {"description": "SIP username of the endpoint.", "type": "string"},
+            "uuid": {"description": "Id of the channel.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "ChannelListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Channel"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "Cnam": {
         "description": "Caller name (CNAM) settings of a number.",
         "properties": {
@@ -442,6 +702,290 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "Conference": {
+        "description": "A conference bridge.",
+        "properties": {
+            "bridge_password": {
+                "description": "Password of the bridge.",
+                "type": "string",
+                "x-secret": True,
+            },
+            "bridge_username": {"description": "Username of the bridge.", "type": "string"},
+            "caller_controls": {
+                "description": "Name of the caller-controls set.",
+                "type": "string",
+            },
+            "conference_numbers": {
+                "description": "Numbers that reach the conference. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "controls": {"description": "Custom controls.", "type": "object"},
+            "domain": {"description": "Domain of the conference.", "type": "string"},
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "focus": {"description": "Media server the conference runs on.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "language": {"description": "Prompt language, such as `en-us`.", "type": "string"},
+            "max_members_media": {
+                "description": "Media played when the conference is full.",
+                "type": "string",
+            },
+            "max_participants": {
+                "description": "Largest number of participants.",
+                "type": "integer",
+            },
+            "member": {
+                "$ref": "#/components/schemas/ConferenceMember",
+                "description": "How members join. Default: `{}`.",
+            },
+            "moderator": {
+                "$ref": "#/components/schemas/ConferenceModerator",
+                "description": "How moderators join. Default: `{}`.",
+            },
+            "moderator_controls": {
+                "description": "Name of the moderator-controls set.",
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the conference.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "play_entry_tone": {
+                "description": "Tone (or media) played when someone joins.",
+                "type": ["boolean", "string"],
+            },
+            "play_exit_tone": {
+                "description": "Tone (or media) played when someone leaves.",
+                "type": ["boolean", "string"],
+            },
+            "play_name": {
+                "description": "Ask joiners for their name and announce it. Default: false.",
+                "type": "boolean",
+            },
+            "play_welcome": {"description": "Play the welcome prompt.", "type": "boolean"},
+            "profile": {
+                "description": "Inline conference profile (FreeSWITCH settings "
+                "such as `max-members`).",
+                "type": "object",
+            },
+            "profile_name": {
+                "description": "Name of the conference profile to use.",
+                "type": "string",
+            },
+            "require_moderator": {
+                "description": "Members wait until a moderator joins.",
+                "type": "boolean",
+            },
+            "wait_for_moderator": {
+                "description": "Members may wait for a moderator.",
+                "type": "boolean",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "ConferenceEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Conference"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "ConferenceInput": {
+        "description": "The writable fields of a conference.",
+        "properties": {
+            "bridge_password": {
+                "description": "Password of the bridge.",
+                "type": "string",
+                "x-secret": True,
+            },
+            "bridge_username": {"description": "Username of the bridge.", "type": "string"},
+            "caller_controls": {
+                "description": "Name of the caller-controls set.",
+                "type": "string",
+            },
+            "conference_numbers": {
+                "description": "Numbers that reach the conference. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "controls": {"description": "Custom controls.", "type": "object"},
+            "domain": {"description": "Domain of the conference.", "type": "string"},
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "focus": {"description": "Media server the conference runs on.", "type": "string"},
+            "language": {"description": "Prompt language, such as `en-us`.", "type": "string"},
+            "max_members_media": {
+                "description": "Media played when the conference is full.",
+                "type": "string",
+            },
+            "max_participants": {
+                "description": "Largest number of participants.",
+                "type": "integer",
+            },
+            "member": {
+                "$ref": "#/components/schemas/ConferenceMember",
+                "description": "How members join. Default: `{}`.",
+            },
+            "moderator": {
+                "$ref": "#/components/schemas/ConferenceModerator",
+                "description": "How moderators join. Default: `{}`.",
+            },
+            "moderator_controls": {
+                "description": "Name of the moderator-controls set.",
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the conference.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "play_entry_tone": {
+                "description": "Tone (or media) played when someone joins.",
+                "type": ["boolean", "string"],
+            },
+            "play_exit_tone": {
+                "description": "Tone (or media) played when someone leaves.",
+                "type": ["boolean", "string"],
+            },
+            "play_name": {
+                "description": "Ask joiners for their name and announce it. Default: false.",
+                "type": "boolean",
+            },
+            "play_welcome": {"description": "Play the welcome prompt.", "type": "boolean"},
+            "profile": {
+                "description": "Inline conference profile (FreeSWITCH "
+                "settings such as `max-members`).",
+                "type": "object",
+            },
+            "profile_name": {
+                "description": "Name of the conference profile to use.",
+                "type": "string",
+            },
+            "require_moderator": {
+                "description": "Members wait until a moderator joins.",
+                "type": "boolean",
+            },
+            "wait_for_moderator": {
+                "description": "Members may wait for a moderator.",
+                "type": "boolean",
+            },
+        },
+        "type": "object",
+    },
+    "ConferenceListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Conference"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "ConferenceMember": {
+        "description": "How members join a conference. Default: `{}`.",
+        "properties": {
+            "join_deaf": {"description": "Members join deaf. Default: false.", "type": "boolean"},
+            "join_muted": {"description": "Members join muted. Default: true.", "type": "boolean"},
+            "numbers": {
+                "description": "Numbers members dial in on. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "pins": {
+                "description": "PINs members enter. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+            },
+            "play_entry_prompt": {
+                "description": "Play the entry prompt when a member joins.",
+                "type": "boolean",
+            },
+        },
+        "type": "object",
+    },
+    "ConferenceModerator": {
+        "description": "How moderators join a conference. Default: `{}`.",
+        "properties": {
+            "join_deaf": {
+                "description": "Moderators join deaf. Default: false.",
+                "type": "boolean",
+            },
+            "join_muted": {
+                "description": "Moderators join muted. Default: false.",
+                "type": "boolean",
+            },
+            "numbers": {
+                "description": "Numbers moderators dial in on. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            },
+            "pins": {
+                "description": "PINs moderators enter. Default: `[]`.",
+                "items": {"pattern": "^[0-9]+$", "type": "string"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
+    "ConferenceRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/ConferenceInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "CreditInput": {
+        "description": "Credit to buy.",
+        "properties": {
+            "amount": {
+                "description": "Amount to add, in the account currency.",
+                "exclusiveMinimum": 0,
+                "type": "number",
+            }
+        },
+        "required": ["amount"],
+        "type": "object",
+    },
+    "CreditRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/CreditInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
     "Device": {
         "description": "A device (endpoint) of an account.",
         "properties": {
@@ -449,17 +993,29 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification. Default: `{}`.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
+            },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
             },
             "device_type": {
                 "$ref": "#/components/schemas/DeviceType",
                 "description": "Kind of device: `sip_device`, `softphone`, `cellphone`, `fax` ...",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
+            },
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "exclude_from_queues": {
-                "description": "Do not ring this device for queue calls.",
+                "description": "Do not ring this device for queue calls. Default: false.",
                 "type": "boolean",
             },
             "flags": {
@@ -467,22 +1023,42 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/DeviceHotdesk",
+                "description": "Hot-desk state.",
+            },
             "id": {"description": "Unique identifier.", "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "mac_address": {
                 "description": "MAC address of a hardware phone (unique).",
                 "type": "string",
             },
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/DeviceMusicOnHold",
+                "description": "Music on hold. Default: `{}`.",
+            },
             "mwi_unsolicited_updates": {
-                "description": "Send unsolicited message-waiting notifications.",
+                "description": "Send unsolicited message-waiting notifications. Default: true.",
                 "type": "boolean",
             },
             "name": {"description": "Display name.", "type": "string"},
             "owner_id": {"description": "Id of the user who owns the device.", "type": "string"},
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
+            "provision": {
+                "$ref": "#/components/schemas/DeviceProvision",
+                "description": "Provisioning data of a hardware phone.",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
+            },
             "sip": {
                 "$ref": "#/components/schemas/DeviceSip",
-                "description": "SIP settings and credentials.",
+                "description": "SIP settings and credentials. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
         },
@@ -499,6 +1075,16 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "DeviceHotdesk": {
+        "description": "Hot-desk state of a device.",
+        "properties": {
+            "users": {
+                "description": "Users hot-desked into the device, by user id.",
+                "type": "object",
+            }
+        },
+        "type": "object",
+    },
     "DeviceInput": {
         "description": "The writable fields of a device.",
         "properties": {
@@ -506,17 +1092,29 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification. Default: `{}`.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
+            },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
             },
             "device_type": {
                 "$ref": "#/components/schemas/DeviceType",
                 "description": "Kind of device: `sip_device`, `softphone`, `cellphone`, `fax` ...",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
+            },
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "exclude_from_queues": {
-                "description": "Do not ring this device for queue calls.",
+                "description": "Do not ring this device for queue calls. Default: false.",
                 "type": "boolean",
             },
             "flags": {
@@ -524,13 +1122,25 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/DeviceHotdesk",
+                "description": "Hot-desk state.",
+            },
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "mac_address": {
                 "description": "MAC address of a hardware phone (unique).",
                 "type": "string",
             },
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/DeviceMusicOnHold",
+                "description": "Music on hold. Default: `{}`.",
+            },
             "mwi_unsolicited_updates": {
-                "description": "Send unsolicited message-waiting notifications.",
+                "description": "Send unsolicited message-waiting notifications. Default: true.",
                 "type": "boolean",
             },
             "name": {
@@ -546,9 +1156,17 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
             },
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
+            "provision": {
+                "$ref": "#/components/schemas/DeviceProvision",
+                "description": "Provisioning data of a hardware phone.",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
+            },
             "sip": {
                 "$ref": "#/components/schemas/DeviceSip",
-                "description": "SIP settings and credentials.",
+                "description": "SIP settings and credentials. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
         },
@@ -567,6 +1185,32 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "DeviceMusicOnHold": {
+        "description": "Music on hold of a device (used when its owner has none). Default: `{}`.",
+        "properties": {
+            "media_id": {
+                "description": "Id of the media played as music on hold.",
+                "maxLength": 2048,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
+    "DeviceProvision": {
+        "description": "Provisioning data of a hardware phone.",
+        "properties": {
+            "combo_keys": {"description": "Combo keys by key number.", "type": "object"},
+            "endpoint_brand": {"description": "Brand of the phone.", "type": "string"},
+            "endpoint_family": {"description": "Family of the phone.", "type": "string"},
+            "endpoint_model": {
+                "anyOf": [{"type": "string"}, {"items": {"type": "string"}, "type": "array"}],
+                "description": "Model of the phone (a name, or a list of names).",
+            },
+            "feature_keys": {"description": "Feature keys by key number.", "type": "object"},
+            "id": {"description": "Provisioner template id.", "type": "string"},
+        },
+        "type": "object",
+    },
     "DeviceRequest": {
         "properties": {
             "data": {"$ref": "#/components/schemas/DeviceInput", "description": "The payload."}
@@ -577,22 +1221,43 @@ SCHEMAS: dict[str, Any] = {
     "DeviceSip": {
         "description": "SIP settings and credentials of a device.",
         "properties": {
+            "custom_sip_headers": {
+                "description": "Custom SIP headers added to calls: "
+                "`{header: value}`, or split by "
+                "direction as `{in: {...}, out: {...}}`.",
+                "type": "object",
+            },
+            "custom_sip_interface": {
+                "description": "SIP interface the bridge string targets instead of the default.",
+                "type": "string",
+            },
             "expire_seconds": {
-                "description": "Registration expiry in seconds.",
-                "minimum": 1,
+                "description": "Registration period the device is "
+                "provisioned with, in seconds. Default: 300.",
                 "type": "integer",
             },
+            "forward": {"description": "Forward IP to use.", "type": "string"},
+            "ignore_completed_elsewhere": {
+                "description": "When false the phone does not "
+                "treat group calls answered "
+                "elsewhere as missed.",
+                "type": "boolean",
+            },
             "invite_format": {
-                "description": "How the number is presented in the SIP INVITE.",
+                "description": "How the number is presented in the SIP INVITE. Default: `contact`.",
                 "enum": ["username", "npan", "1npan", "e164", "route", "strip_plus", "contact"],
                 "type": "string",
             },
             "ip": {"description": "IP address for `ip` authentication.", "type": "string"},
             "method": {
                 "$ref": "#/components/schemas/DeviceSipMethod",
-                "description": "Authentication method: `password` or `ip`.",
+                "description": "Authentication method: `password` or `ip`. Default: `password`.",
             },
-            "number": {"description": "Phone number.", "type": "string"},
+            "number": {
+                "description": "Number used when `invite_format` is `1npan`, `npan` "
+                "or `e164` (the dialed number when not set).",
+                "type": "string",
+            },
             "password": {
                 "description": "Password (written only; never returned).",
                 "maxLength": 32,
@@ -600,6 +1265,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "x-secret": True,
             },
+            "proxy": {"description": "Proxy IP address to use.", "type": "string"},
             "realm": {
                 "description": "SIP realm.",
                 "maxLength": 253,
@@ -607,7 +1273,20 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": "^[.\\w_-]+$",
                 "type": "string",
             },
-            "route": {"description": "Static SIP route.", "type": "string"},
+            "route": {
+                "description": "SIP URL used when `invite_format` is `route`.",
+                "type": "string",
+            },
+            "static_invite": {"description": "SIP To user.", "type": "string"},
+            "static_route": {
+                "description": "Send every inbound call to this string "
+                "instead of the dialed number or username.",
+                "type": "string",
+            },
+            "transport": {
+                "description": "SIP transport to use, such as `udp`, `tcp` or `tls`.",
+                "type": "string",
+            },
             "username": {
                 "description": "Login name, unique within the account (lower-cased by the server).",
                 "maxLength": 32,
@@ -636,6 +1315,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "string",
         "x-open-enum": True,
     },
+    "DoNotDisturb": {
+        "description": "Do-not-disturb settings.",
+        "properties": {
+            "enabled": {"description": "Whether do-not-disturb is on.", "type": "boolean"}
+        },
+        "type": "object",
+    },
     "E911": {
         "description": "Emergency (E911) address of a number.",
         "properties": {
@@ -647,8 +1333,9 @@ SCHEMAS: dict[str, Any] = {
             "extended_address": {"description": "Apartment, suite, unit.", "type": "string"},
             "locality": {"description": "City.", "type": "string"},
             "notification_contact_emails": {
-                "description": "Who is told when the number calls emergency services.",
-                "items": {"format": "email", "type": "string"},
+                "description": "Who is told when the number calls "
+                "emergency services. Default: `[]`.",
+                "items": {"type": "string"},
                 "type": "array",
             },
             "plus_four": {"description": "ZIP+4 extension.", "type": "string"},
@@ -659,10 +1346,43 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 2,
                 "type": "string",
             },
-            "status": {"description": "Account status, such as `active`.", "type": "string"},
+            "status": {
+                "description": "Status of the address in the E911 provisioning system.",
+                "enum": ["INVALID", "GEOCODED", "PROVISIONED", "REMOVED", "ERROR"],
+                "type": "string",
+            },
             "street_address": {"description": "Street address.", "type": "string"},
         },
         "required": ["street_address", "locality", "region", "postal_code"],
+        "type": "object",
+    },
+    "EndpointMedia": {
+        "description": "Audio, video and encryption options of an endpoint.",
+        "properties": {
+            "audio": {"$ref": "#/components/schemas/MediaAudio", "description": "Audio settings."},
+            "bypass_media": {
+                "anyOf": [
+                    {"type": "boolean"},
+                    {"enum": ["auto", "false", "true"], "type": "string"},
+                ],
+                "description": "Bypass media mode (a boolean; the strings "
+                "`auto`, `true`, `false` are deprecated).",
+            },
+            "encryption": {
+                "$ref": "#/components/schemas/MediaEncryption",
+                "description": "Encryption settings.",
+            },
+            "fax_option": {"description": "Whether T.38 is supported.", "type": "boolean"},
+            "ignore_early_media": {
+                "description": "Always ignore early media from the endpoint.",
+                "type": "boolean",
+            },
+            "progress_timeout": {
+                "description": "Progress timeout of the endpoint, in seconds.",
+                "type": "integer",
+            },
+            "video": {"$ref": "#/components/schemas/MediaVideo", "description": "Video settings."},
+        },
         "type": "object",
     },
     "Envelope": {
@@ -724,6 +1444,182 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "Fax": {
+        "description": "A fax (sent or received).",
+        "properties": {
+            "attempts": {"description": "Delivery attempts so far.", "type": "integer"},
+            "direction": {"description": "`outbound` or `inbound`.", "type": "string"},
+            "document": {
+                "$ref": "#/components/schemas/FaxDocument",
+                "description": "Where the document came from (URL sends).",
+            },
+            "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
+            "from_number": {"description": "Number the fax is sent from.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "notifications": {
+                "$ref": "#/components/schemas/FaxNotifications",
+                "description": "Who is told how the transmission went.",
+            },
+            "pages": {"description": "Number of pages.", "type": "integer"},
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 1.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "status": {
+                "description": "Transmission status: `pending`, `processing`, `sent`, `failed` ...",
+                "type": "string",
+            },
+            "timestamp": {
+                "description": "When it was queued (ISO 8601).",
+                "type": ["string", "integer"],
+            },
+            "to_name": {"description": "Name of the recipient (cover page).", "type": "string"},
+            "to_number": {"description": "Number the fax is sent to.", "type": "string"},
+            "tx_result": {
+                "$ref": "#/components/schemas/FaxTxResult",
+                "description": "Outcome of the transmission.",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "FaxDocument": {
+        "description": "Where the server fetches the document to fax.",
+        "properties": {
+            "content": {
+                "description": "Body sent when fetching with `post`.",
+                "maxLength": 256,
+                "type": "string",
+            },
+            "content_type": {
+                "description": "Content-Type header used when fetching with `post`.",
+                "type": "string",
+            },
+            "host": {"description": "Host header used when fetching.", "type": "string"},
+            "method": {
+                "description": "HTTP method used to fetch it. Default: `get`.",
+                "enum": ["get", "post"],
+                "type": "string",
+            },
+            "referer": {"description": "Referer header used when fetching.", "type": "string"},
+            "url": {
+                "description": "URL of the document (http or https).",
+                "pattern": "^https?://",
+                "type": "string",
+            },
+        },
+        "required": ["url"],
+        "type": "object",
+    },
+    "FaxEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Fax"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "FaxInput": {
+        "description": "A fax to send; the server fetches `document.url`.",
+        "properties": {
+            "document": {
+                "$ref": "#/components/schemas/FaxDocument",
+                "description": "Where the server fetches the document.",
+            },
+            "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
+            "from_number": {"description": "Number the fax is sent from.", "type": "string"},
+            "notifications": {
+                "$ref": "#/components/schemas/FaxNotifications",
+                "description": "Who is told how the transmission went.",
+            },
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 1.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "to_name": {"description": "Name of the recipient (cover page).", "type": "string"},
+            "to_number": {"description": "Number the fax is sent to.", "type": "string"},
+        },
+        "required": ["to_number", "from_number", "document"],
+        "type": "object",
+    },
+    "FaxListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Fax"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "FaxNotifications": {
+        "description": "Status notifications of a fax.",
+        "properties": {
+            "email": {
+                "$ref": "#/components/schemas/FaxNotifyTargets",
+                "description": "Email recipients.",
+            },
+            "sms": {
+                "$ref": "#/components/schemas/FaxNotifyTargets",
+                "description": "SMS recipients.",
+            },
+        },
+        "type": "object",
+    },
+    "FaxNotifyTargets": {
+        "description": "Recipients of one kind of notification.",
+        "properties": {
+            "send_to": {
+                "anyOf": [{"type": "string"}, {"items": {"type": "string"}, "type": "array"}],
+                "description": "One recipient, or a list.",
+            }
+        },
+        "type": "object",
+    },
+    "FaxRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/FaxInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "FaxTxResult": {
+        "description": "The outcome of the transmission.",
+        "properties": {
+            "error_message": {"description": "Why it failed.", "type": "string"},
+            "fax_bad_rows": {"description": "Bad rows received.", "type": "integer"},
+            "fax_speed": {"description": "Transmission speed.", "type": "integer"},
+            "pages_sent": {"description": "Pages delivered.", "type": "integer"},
+            "success": {"description": "Whether it was delivered.", "type": "boolean"},
+            "time_elapsed": {"description": "Seconds the transmission took.", "type": "integer"},
+        },
+        "type": "object",
+    },
+    "FaxUpload": {
+        "description": "A fax sent with its document as a multipart upload.",
+        "properties": {
+            "document": {
+                "description": "The document: a PDF (or TIFF) file.",
+                "format": "binary",
+                "type": "string",
+            },
+            "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
+            "from_number": {"description": "Number the fax is sent from.", "type": "string"},
+            "to_name": {"description": "Name of the recipient (cover page).", "type": "string"},
+            "to_number": {"description": "Number the fax is sent to.", "type": "string"},
+        },
+        "required": ["to_number", "from_number", "document"],
+        "type": "object",
+        "x-sdk-model": False,
+    },
     "Featurecode": {
         "description": "Feature code that triggers the callflow.",
         "properties": {
@@ -753,6 +1649,68 @@ SCHEMAS: dict[str, Any] = {
                 },
                 "type": "object",
             }
+        },
+        "type": "object",
+    },
+    "MediaAudio": {
+        "description": "Audio settings. Default: `{}`.",
+        "properties": {
+            "codecs": {
+                "description": "Audio codecs the endpoint supports.",
+                "items": {
+                    "description": "One of Kazoo's audio codec names "
+                    "(`PCMU`, `PCMA`, `OPUS`, `G722`, `G729` "
+                    "...; case matters: both `Speex` and "
+                    "`speex` exist).",
+                    "pattern": "^(OPUS|CELT@32000h|G7221@32000h|G7221@16000h|G722|speex@32000h|speex@16000h|PCMU|PCMA|G729|GSM|CELT@48000h|CELT@64000h|G722_16|G722_32|CELT_48|CELT_64|Speex|speex)$",
+                    "type": "string",
+                },
+                "type": "array",
+                "uniqueItems": True,
+            }
+        },
+        "type": "object",
+    },
+    "MediaEncryption": {
+        "description": "Media encryption settings. Default: `{}`.",
+        "properties": {
+            "enforce_security": {
+                "description": "Whether encryption is required. Default: false.",
+                "type": "boolean",
+            },
+            "methods": {
+                "description": "Encryption methods supported: `zrtp`, `srtp`. Default: `[]`.",
+                "items": {"enum": ["zrtp", "srtp"], "type": "string"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
+    "MediaVideo": {
+        "description": "Video settings. Default: `{}`.",
+        "properties": {
+            "codecs": {
+                "description": "Video codecs the endpoint supports. Default: `[]`.",
+                "items": {"enum": ["H261", "H263", "H264", "VP8"], "type": "string"},
+                "type": "array",
+                "uniqueItems": True,
+            }
+        },
+        "type": "object",
+    },
+    "NotifyCallback": {
+        "description": "Call-back notification of new voicemail messages.",
+        "properties": {
+            "attempts": {"description": "Unanswered attempts before giving up.", "type": "integer"},
+            "disabled": {"description": "Whether the call-back is off.", "type": "boolean"},
+            "interval_s": {"description": "Seconds between attempts.", "type": "integer"},
+            "number": {"description": "Number called to announce new messages.", "type": "string"},
+            "schedule": {
+                "description": "Intervals between call-backs.",
+                "items": {"type": "integer"},
+                "type": "array",
+            },
+            "timeout_s": {"description": "Seconds to wait for an answer.", "type": "integer"},
         },
         "type": "object",
     },
@@ -825,7 +1783,17 @@ SCHEMAS: dict[str, Any] = {
             },
             "create_with_state": {
                 "description": "State the number is created in.",
-                "enum": ["aging", "available", "in_service", "port_in", "reserved"],
+                "enum": [
+                    "aging",
+                    "available",
+                    "deleted",
+                    "discovery",
+                    "in_service",
+                    "port_in",
+                    "port_out",
+                    "released",
+                    "reserved",
+                ],
                 "type": "string",
             },
             "e911": {
@@ -912,6 +1880,512 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "Presence": {
+        "description": "The presence of one user.",
+        "properties": {
+            "message": {"description": "Free-text status message.", "type": "string"},
+            "presence_id": {"description": "Presence id (the BLF key).", "type": "string"},
+            "status": {
+                "$ref": "#/components/schemas/PresenceStatus",
+                "description": "Status: `available`, `busy`, `away`, `dnd`, `offline` ...",
+            },
+            "user_id": {"description": "Id of the user.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "PresenceEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Presence"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "PresenceInput": {
+        "description": "A presence change.",
+        "properties": {
+            "message": {
+                "description": "Free-text status message.",
+                "maxLength": 256,
+                "type": "string",
+            },
+            "status": {
+                "$ref": "#/components/schemas/PresenceStatus",
+                "description": "Status: `available`, `busy`, `away`, `dnd`, `offline` ...",
+            },
+        },
+        "type": "object",
+    },
+    "PresenceListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Presence"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "PresenceRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/PresenceInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "PresenceStatus": {
+        "description": "A presence status.",
+        "enum": ["available", "busy", "away", "dnd", "offline"],
+        "type": "string",
+        "x-open-enum": True,
+    },
+    "Registration": {
+        "description": "A SIP registration of a device.",
+        "properties": {
+            "authorizing_id": {"description": "Id of the device.", "type": "string"},
+            "contact": {"description": "Contact URI the device registered.", "type": "string"},
+            "event_timestamp": {
+                "description": "When it registered, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "expires": {"description": "Seconds the registration lasts.", "type": "integer"},
+            "network_ip": {
+                "description": "IP address the registration came from.",
+                "type": "string",
+            },
+            "network_port": {
+                "description": "Port the registration came from.",
+                "type": ["string", "integer"],
+            },
+            "owner_id": {"description": "Id of the user who owns the device.", "type": "string"},
+            "realm": {"description": "SIP realm.", "type": "string"},
+            "user_agent": {"description": "User agent of the device.", "type": "string"},
+            "username": {"description": "SIP username.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "RegistrationListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/Registration"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "Ringtones": {
+        "description": "Alert-Info headers that select ringtones. Default: `{}`.",
+        "properties": {
+            "external": {
+                "description": "Alert-Info header for external calls.",
+                "maxLength": 256,
+                "type": "string",
+            },
+            "internal": {
+                "description": "Alert-Info header for internal calls.",
+                "maxLength": 256,
+                "type": "string",
+            },
+        },
+        "type": "object",
+    },
+    "ServicePlan": {
+        "description": "A service plan: what each billable item costs.",
+        "properties": {
+            "description": {"description": "What the plan is.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "name": {"description": "Display name.", "type": "string"},
+            "plan": {
+                "description": 'Rates by category and item (`{"users": {"user": {"rate": 5}}}`).',
+                "type": "object",
+            },
+        },
+        "type": "object",
+    },
+    "ServicePlanListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/ServicePlan"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "Subscription": {
+        "description": "A billing subscription.",
+        "properties": {
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "next_bill_date": {"description": "Next billing date (ISO 8601).", "type": "string"},
+            "plan_id": {"description": "Plan the subscription follows.", "type": "string"},
+            "price": {"description": "Price per billing period.", "type": "number"},
+            "quantity": {"description": "Units subscribed.", "type": "integer"},
+            "status": {"description": "Status, such as `active`.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "SubscriptionListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/Subscription"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRule": {
+        "description": "A time-of-day / calendar rule used by `temporal_route` callflows.",
+        "properties": {
+            "cycle": {
+                "$ref": "#/components/schemas/TemporalRuleCycle",
+                "description": "How often the rule repeats: `date`, `daily`, "
+                "`weekly`, `monthly` or `yearly`.",
+            },
+            "days": {
+                "description": "Days of the month the rule matches.",
+                "items": {"maximum": 31, "minimum": 1, "type": "integer"},
+                "type": "array",
+            },
+            "enabled": {
+                "description": "Force the rule on (true) or off (false); unset "
+                "follows the schedule.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "interval": {
+                "description": "Repeat every N cycles. Default: 1.",
+                "minimum": 1,
+                "type": "integer",
+            },
+            "month": {
+                "description": "Month the rule matches (1 to 12).",
+                "maximum": 12,
+                "minimum": 1,
+                "type": "integer",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "ordinal": {
+                "description": "Which of the matching weekdays of the month: "
+                "`every`, `first` ... `last`.",
+                "enum": ["every", "first", "second", "third", "fourth", "fifth", "last"],
+                "type": "string",
+            },
+            "start_date": {
+                "description": "First day the rule applies, in Gregorian "
+                "seconds. Default: 62586115200 (1983-04-11).",
+                "type": "integer",
+            },
+            "time_window_start": {
+                "description": "Start of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "time_window_stop": {
+                "description": "End of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "wdays": {
+                "description": "Days of the week the rule matches.",
+                "items": {"$ref": "#/components/schemas/Weekday"},
+                "type": "array",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "TemporalRuleCycle": {
+        "description": "How often a temporal rule repeats.",
+        "enum": ["date", "daily", "weekly", "monthly", "yearly"],
+        "type": "string",
+    },
+    "TemporalRuleEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/TemporalRule"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleInput": {
+        "description": "The writable fields of a temporal rule.",
+        "properties": {
+            "cycle": {
+                "$ref": "#/components/schemas/TemporalRuleCycle",
+                "description": "How often the rule repeats: `date`, `daily`, "
+                "`weekly`, `monthly` or `yearly`.",
+            },
+            "days": {
+                "description": "Days of the month the rule matches.",
+                "items": {"maximum": 31, "minimum": 1, "type": "integer"},
+                "type": "array",
+            },
+            "enabled": {
+                "description": "Force the rule on (true) or off (false); "
+                "unset follows the schedule.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "interval": {
+                "description": "Repeat every N cycles. Default: 1.",
+                "minimum": 1,
+                "type": "integer",
+            },
+            "month": {
+                "description": "Month the rule matches (1 to 12).",
+                "maximum": 12,
+                "minimum": 1,
+                "type": "integer",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "ordinal": {
+                "description": "Which of the matching weekdays of the "
+                "month: `every`, `first` ... `last`.",
+                "enum": ["every", "first", "second", "third", "fourth", "fifth", "last"],
+                "type": "string",
+            },
+            "start_date": {
+                "description": "First day the rule applies, in "
+                "Gregorian seconds. Default: 62586115200 "
+                "(1983-04-11).",
+                "type": "integer",
+            },
+            "time_window_start": {
+                "description": "Start of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "time_window_stop": {
+                "description": "End of the daily window, in seconds after midnight.",
+                "maximum": 86400,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "wdays": {
+                "description": "Days of the week the rule matches.",
+                "items": {"$ref": "#/components/schemas/Weekday"},
+                "type": "array",
+            },
+        },
+        "required": ["name", "cycle"],
+        "type": "object",
+    },
+    "TemporalRuleListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/TemporalRule"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/TemporalRuleInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "TemporalRuleSet": {
+        "description": "A named set of temporal rules.",
+        "properties": {
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "temporal_rules": {
+                "description": "Ids of the temporal rules of the set.",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "type": "array",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "TemporalRuleSetEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/TemporalRuleSet"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleSetInput": {
+        "description": "The writable fields of a temporal rule set.",
+        "properties": {
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "temporal_rules": {
+                "description": "Ids of the temporal rules of the set.",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "type": "array",
+            },
+        },
+        "required": ["name"],
+        "type": "object",
+    },
+    "TemporalRuleSetListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/TemporalRuleSet"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TemporalRuleSetRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/TemporalRuleSetInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "TokenInfo": {
+        "description": "What an auth token stands for.",
+        "properties": {
+            "account_id": {"description": "Id of the account the token acts on.", "type": "string"},
+            "created": {"description": "When it was issued (Unix seconds).", "type": "integer"},
+            "expires": {"description": "When it expires (Unix seconds).", "type": "integer"},
+            "method": {
+                "description": "How it was obtained: `cb_api_auth`, `cb_user_auth` ...",
+                "type": "string",
+            },
+            "owner_id": {"description": "Id of the user the token belongs to.", "type": "string"},
+        },
+        "type": "object",
+    },
+    "TokenInfoEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/TokenInfo"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "Transaction": {
+        "description": "A billing transaction.",
+        "properties": {
+            "amount": {"description": "Amount in the account currency.", "type": "number"},
+            "created": {
+                "description": "When it was made (Gregorian seconds or ISO 8601).",
+                "type": ["integer", "string"],
+            },
+            "currency": {"description": "Currency code, such as `USD`.", "type": "string"},
+            "description": {"description": "What it was for.", "type": "string"},
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "reason": {
+                "description": "Why it was made, such as `manual_addition`.",
+                "type": "string",
+            },
+            "type": {"description": "Kind: `debit`, `credit`, `recurring` ...", "type": "string"},
+        },
+        "type": "object",
+    },
+    "TransactionEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Transaction"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "TransactionListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Transaction"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "User": {
         "description": "A user of an account.",
         "properties": {
@@ -919,12 +2393,24 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification. Default: `{}`.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
             },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
+            },
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
+            },
             "email": {"description": "Email address.", "type": "string"},
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "feature_level": {"description": "Feature level of the user.", "type": "string"},
             "features": {
                 "description": "Features enabled (listing summaries).",
@@ -937,30 +2423,99 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/UserHotdesk",
+                "description": "Hot-desking settings. Default: `{}`.",
+            },
             "id": {"description": "Unique identifier.", "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "last_name": {"description": "Last name.", "type": "string"},
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/UserMusicOnHold",
+                "description": "Music on hold. Default: `{}`.",
+            },
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
             "priv_level": {
                 "$ref": "#/components/schemas/UserPrivLevel",
-                "description": "Privilege level: `user` or `admin`.",
+                "description": "Privilege level: `user` or `admin`. Default: `user`.",
             },
             "require_password_update": {
-                "description": "Ask for a new password at next login.",
+                "description": "Ask for a new password at next login. Default: false.",
                 "type": "boolean",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
             "username": {
                 "description": "Login name, unique within the account (lower-cased by the server).",
                 "type": "string",
             },
-            "verified": {"description": "Whether the user's email is verified.", "type": "boolean"},
-            "vm_to_email_enabled": {
-                "description": "Send voicemails to the user's email.",
+            "verified": {
+                "description": "Whether the user's email is verified. Default: false.",
                 "type": "boolean",
+            },
+            "vm_to_email_enabled": {
+                "description": "Send voicemails to the user's email. Default: true.",
+                "type": "boolean",
+            },
+            "voicemail": {
+                "$ref": "#/components/schemas/UserVoicemail",
+                "description": "Voicemail notification settings.",
             },
         },
         "required": ["id"],
+        "type": "object",
+    },
+    "UserAuthInput": {
+        "description": "User credentials: the hash of `username:password` and one way to name the "
+        "account.",
+        "properties": {
+            "account_name": {
+                "description": "Name of the account.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "account_realm": {
+                "description": "SIP realm of the account.",
+                "maxLength": 253,
+                "minLength": 4,
+                "pattern": "^[.\\w_-]+$",
+                "type": "string",
+            },
+            "credentials": {
+                "description": "Hex MD5 (or SHA-1) of `username:password` (the SDK computes it).",
+                "maxLength": 64,
+                "minLength": 1,
+                "type": "string",
+                "x-secret": True,
+            },
+            "method": {
+                "description": "Hash function of `credentials`. Default: `md5`.",
+                "enum": ["md5", "sha"],
+                "type": "string",
+            },
+            "phone_number": {
+                "description": "A phone number of the account.",
+                "maxLength": 64,
+                "minLength": 1,
+                "type": "string",
+            },
+        },
+        "required": ["credentials"],
+        "type": "object",
+    },
+    "UserAuthRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/UserAuthInput", "description": "The payload."}
+        },
+        "required": ["data"],
         "type": "object",
     },
     "UserEnvelope": {
@@ -973,6 +2528,35 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "UserHotdesk": {
+        "description": "Hot-desking settings of a user. Default: `{}`.",
+        "properties": {
+            "enabled": {
+                "description": "Whether the user may hot-desk. Default: false.",
+                "type": "boolean",
+            },
+            "id": {"description": "Hot-desk id of the user.", "maxLength": 15, "type": "string"},
+            "keep_logged_in_elsewhere": {
+                "description": "Whether the user may be logged "
+                "in on several phones. Default: "
+                "false.",
+                "type": "boolean",
+            },
+            "pin": {
+                "description": "Hot-desk PIN (4 to 15 characters).",
+                "maxLength": 15,
+                "minLength": 4,
+                "type": "string",
+                "x-secret": True,
+            },
+            "require_pin": {
+                "description": "Whether the PIN is required to change the "
+                "hot-desk state. Default: false.",
+                "type": "boolean",
+            },
+        },
+        "type": "object",
+    },
     "UserInput": {
         "description": "The writable fields of a user.",
         "properties": {
@@ -980,9 +2564,21 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallForward",
                 "description": "Call forwarding settings.",
             },
+            "call_restriction": {
+                "$ref": "#/components/schemas/CallRestriction",
+                "description": "Call restrictions by number classification. Default: `{}`.",
+            },
             "caller_id": {
                 "$ref": "#/components/schemas/CallerId",
                 "description": "Caller IDs by call type.",
+            },
+            "caller_id_options": {
+                "$ref": "#/components/schemas/CallerIdOptions",
+                "description": "How caller ID is presented.",
+            },
+            "do_not_disturb": {
+                "$ref": "#/components/schemas/DoNotDisturb",
+                "description": "Do-not-disturb settings.",
             },
             "email": {
                 "description": "Email address.",
@@ -991,7 +2587,7 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 3,
                 "type": "string",
             },
-            "enabled": {"description": "Whether it is active.", "type": "boolean"},
+            "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
             "feature_level": {"description": "Feature level of the user.", "type": "string"},
             "first_name": {
                 "description": "First name.",
@@ -1004,6 +2600,10 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
+            "hotdesk": {
+                "$ref": "#/components/schemas/UserHotdesk",
+                "description": "Hot-desking settings. Default: `{}`.",
+            },
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "last_name": {
                 "description": "Last name.",
@@ -1011,20 +2611,31 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 1,
                 "type": "string",
             },
+            "media": {
+                "$ref": "#/components/schemas/EndpointMedia",
+                "description": "Audio, video and encryption options.",
+            },
+            "music_on_hold": {
+                "$ref": "#/components/schemas/UserMusicOnHold",
+                "description": "Music on hold. Default: `{}`.",
+            },
             "password": {
                 "description": "Written only; never returned.",
-                "minLength": 1,
                 "type": "string",
                 "x-secret": True,
             },
             "presence_id": {"description": "Presence identifier (the BLF key).", "type": "string"},
             "priv_level": {
                 "$ref": "#/components/schemas/UserPrivLevel",
-                "description": "Privilege level: `user` or `admin`.",
+                "description": "Privilege level: `user` or `admin`. Default: `user`.",
             },
             "require_password_update": {
-                "description": "Ask for a new password at next login.",
+                "description": "Ask for a new password at next login. Default: false.",
                 "type": "boolean",
+            },
+            "ringtones": {
+                "$ref": "#/components/schemas/Ringtones",
+                "description": "Ringtones for internal and external calls. Default: `{}`.",
             },
             "timezone": {"description": "Time zone, such as `America/New_York`.", "type": "string"},
             "username": {
@@ -1034,10 +2645,17 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": "^([+@.\\w_-]+)$",
                 "type": "string",
             },
-            "verified": {"description": "Whether the user's email is verified.", "type": "boolean"},
-            "vm_to_email_enabled": {
-                "description": "Send voicemails to the user's email.",
+            "verified": {
+                "description": "Whether the user's email is verified. Default: false.",
                 "type": "boolean",
+            },
+            "vm_to_email_enabled": {
+                "description": "Send voicemails to the user's email. Default: true.",
+                "type": "boolean",
+            },
+            "voicemail": {
+                "$ref": "#/components/schemas/UserVoicemail",
+                "description": "Voicemail notification settings.",
             },
         },
         "required": ["first_name", "last_name"],
@@ -1055,6 +2673,17 @@ SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "UserMusicOnHold": {
+        "description": "Music on hold of a user. Default: `{}`.",
+        "properties": {
+            "media_id": {
+                "description": "Id of the media played as music on hold.",
+                "maxLength": 128,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
     "UserPrivLevel": {
         "description": "Privilege level.",
         "enum": ["user", "admin"],
@@ -1066,5 +2695,555 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["data"],
         "type": "object",
+    },
+    "UserVoicemail": {
+        "description": "Voicemail settings of a user.",
+        "properties": {
+            "notify": {
+                "$ref": "#/components/schemas/UserVoicemailNotify",
+                "description": "New-message notification.",
+            }
+        },
+        "type": "object",
+    },
+    "UserVoicemailNotify": {
+        "description": "How a user is told about new voicemail.",
+        "properties": {
+            "callback": {
+                "$ref": "#/components/schemas/NotifyCallback",
+                "description": "Call-back notification.",
+            }
+        },
+        "type": "object",
+    },
+    "VoicemailBox": {
+        "description": "A voicemail box.",
+        "properties": {
+            "announcement_only": {
+                "description": "Play the greeting without recording a message. Default: false.",
+                "type": "boolean",
+            },
+            "check_if_owner": {
+                "description": "Open the box without the PIN when the owner calls. Default: true.",
+                "type": "boolean",
+            },
+            "delete_after_notify": {
+                "description": "Delete a message once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "include_message_on_notify": {
+                "description": "Attach the message to the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "include_transcription_on_notify": {
+                "description": "Put the transcription in the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "is_setup": {
+                "description": "Whether the owner has set the box up. Default: false.",
+                "type": "boolean",
+            },
+            "is_voicemail_ff_rw_enabled": {
+                "description": "Allow fast-forward and rewind during playback. Default: false.",
+                "type": "boolean",
+            },
+            "mailbox": {
+                "description": "The mailbox number callers and owners dial.",
+                "maxLength": 30,
+                "minLength": 1,
+                "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/VoicemailBoxMedia",
+                "description": "Greetings of the box. Default: `{}`.",
+            },
+            "media_extension": {
+                "description": "Audio format of the recorded messages: "
+                "`mp3`, `mp4` or `wav`. Default: `mp3`.",
+                "enum": ["mp3", "mp4", "wav"],
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "not_configurable": {
+                "description": "Forbid changes by the owner. Default: false.",
+                "type": "boolean",
+            },
+            "notify": {
+                "$ref": "#/components/schemas/UserVoicemailNotify",
+                "description": "New-message notification.",
+            },
+            "notify_email_addresses": {
+                "description": "More addresses told about new messages. Default: `[]`.",
+                "items": {"format": "email", "type": "string"},
+                "type": "array",
+            },
+            "oldest_message_first": {
+                "description": "Play the oldest message first. Default: false.",
+                "type": "boolean",
+            },
+            "operator_number": {
+                "description": "Number dialed when the caller presses 0.",
+                "type": ["string", "integer"],
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the box.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "pin": {
+                "description": "PIN that opens the box (4 to 6 digits).",
+                "maxLength": 6,
+                "minLength": 4,
+                "type": "string",
+                "x-secret": True,
+            },
+            "require_pin": {
+                "description": "Whether the PIN is asked before the box opens. Default: false.",
+                "type": "boolean",
+            },
+            "save_after_notify": {
+                "description": "Mark a message saved once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "seek_duration_ms": {
+                "description": "Milliseconds skipped by fast-forward and rewind. Default: 10000.",
+                "minimum": 0,
+                "type": "integer",
+            },
+            "skip_envelope": {
+                "description": "Skip the message envelope on playback. Default: false.",
+                "type": "boolean",
+            },
+            "skip_greeting": {
+                "description": "Skip the greeting. Default: false.",
+                "type": "boolean",
+            },
+            "skip_instructions": {
+                "description": "Skip the instructions. Default: false.",
+                "type": "boolean",
+            },
+            "timezone": {
+                "description": "Time zone of the message timestamps, such as `America/New_York`.",
+                "maxLength": 32,
+                "minLength": 5,
+                "type": "string",
+            },
+            "transcribe": {
+                "description": "Transcribe messages. Default: false.",
+                "type": "boolean",
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "VoicemailBoxEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/VoicemailBox"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailBoxInput": {
+        "description": "The writable fields of a voicemail box.",
+        "properties": {
+            "announcement_only": {
+                "description": "Play the greeting without recording a message. Default: false.",
+                "type": "boolean",
+            },
+            "check_if_owner": {
+                "description": "Open the box without the PIN when the owner calls. Default: true.",
+                "type": "boolean",
+            },
+            "delete_after_notify": {
+                "description": "Delete a message once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "flags": {
+                "description": "Free-form flags.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "include_message_on_notify": {
+                "description": "Attach the message to the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "include_transcription_on_notify": {
+                "description": "Put the transcription in the notification email. Default: true.",
+                "type": "boolean",
+            },
+            "is_setup": {
+                "description": "Whether the owner has set the box up. Default: false.",
+                "type": "boolean",
+            },
+            "is_voicemail_ff_rw_enabled": {
+                "description": "Allow fast-forward and rewind during playback. Default: false.",
+                "type": "boolean",
+            },
+            "mailbox": {
+                "description": "The mailbox number callers and owners dial.",
+                "maxLength": 30,
+                "minLength": 1,
+                "type": "string",
+            },
+            "media": {
+                "$ref": "#/components/schemas/VoicemailBoxMedia",
+                "description": "Greetings of the box. Default: `{}`.",
+            },
+            "media_extension": {
+                "description": "Audio format of the recorded "
+                "messages: `mp3`, `mp4` or `wav`. "
+                "Default: `mp3`.",
+                "enum": ["mp3", "mp4", "wav"],
+                "type": "string",
+            },
+            "name": {
+                "description": "Display name.",
+                "maxLength": 128,
+                "minLength": 1,
+                "type": "string",
+            },
+            "not_configurable": {
+                "description": "Forbid changes by the owner. Default: false.",
+                "type": "boolean",
+            },
+            "notify": {
+                "$ref": "#/components/schemas/UserVoicemailNotify",
+                "description": "New-message notification.",
+            },
+            "notify_email_addresses": {
+                "description": "More addresses told about new messages. Default: `[]`.",
+                "items": {"format": "email", "type": "string"},
+                "type": "array",
+            },
+            "oldest_message_first": {
+                "description": "Play the oldest message first. Default: false.",
+                "type": "boolean",
+            },
+            "operator_number": {
+                "description": "Number dialed when the caller presses 0.",
+                "type": ["string", "integer"],
+            },
+            "owner_id": {
+                "description": "Id of the user who owns the box.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            },
+            "pin": {
+                "description": "PIN that opens the box (4 to 6 digits).",
+                "maxLength": 6,
+                "minLength": 4,
+                "type": "string",
+                "x-secret": True,
+            },
+            "require_pin": {
+                "description": "Whether the PIN is asked before the box opens. Default: false.",
+                "type": "boolean",
+            },
+            "save_after_notify": {
+                "description": "Mark a message saved once the owner is notified. Default: false.",
+                "type": "boolean",
+            },
+            "seek_duration_ms": {
+                "description": "Milliseconds skipped by fast-forward and rewind. Default: 10000.",
+                "minimum": 0,
+                "type": "integer",
+            },
+            "skip_envelope": {
+                "description": "Skip the message envelope on playback. Default: false.",
+                "type": "boolean",
+            },
+            "skip_greeting": {
+                "description": "Skip the greeting. Default: false.",
+                "type": "boolean",
+            },
+            "skip_instructions": {
+                "description": "Skip the instructions. Default: false.",
+                "type": "boolean",
+            },
+            "timezone": {
+                "description": "Time zone of the message timestamps, such as `America/New_York`.",
+                "maxLength": 32,
+                "minLength": 5,
+                "type": "string",
+            },
+            "transcribe": {
+                "description": "Transcribe messages. Default: false.",
+                "type": "boolean",
+            },
+        },
+        "required": ["name", "mailbox"],
+        "type": "object",
+    },
+    "VoicemailBoxListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/VoicemailBox"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailBoxMedia": {
+        "description": "Greetings of a voicemail box. Default: `{}`.",
+        "properties": {
+            "unavailable": {
+                "description": "Id of the media played as the unavailable greeting.",
+                "maxLength": 32,
+                "minLength": 32,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
+    "VoicemailBoxRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/VoicemailBoxInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "VoicemailFolder": {
+        "description": "Folder of a voicemail message.",
+        "enum": ["new", "saved", "deleted"],
+        "type": "string",
+        "x-open-enum": True,
+    },
+    "VoicemailMessage": {
+        "description": "A voicemail message (its metadata; the audio is downloaded apart).",
+        "properties": {
+            "call_id": {"description": "Call-ID of the call.", "type": "string"},
+            "caller_id_name": {"description": "Name of the caller.", "type": "string"},
+            "caller_id_number": {"description": "Number of the caller.", "type": "string"},
+            "folder": {
+                "$ref": "#/components/schemas/VoicemailFolder",
+                "description": "Folder: `new` (unheard), `saved` (heard) or `deleted`.",
+            },
+            "from": {"description": "SIP From of the call.", "type": "string"},
+            "length": {"description": "Length in milliseconds.", "type": "integer"},
+            "media_id": {
+                "description": "Id of the message (and of its recording).",
+                "type": "string",
+            },
+            "timestamp": {
+                "description": "When it was left, in Gregorian seconds.",
+                "type": "integer",
+            },
+            "to": {"description": "SIP To of the call.", "type": "string"},
+        },
+        "required": ["media_id"],
+        "type": "object",
+    },
+    "VoicemailMessageEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/VoicemailMessage"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailMessageInput": {
+        "description": "What can change on a message.",
+        "properties": {
+            "folder": {
+                "description": "Folder to move the message to: `saved` "
+                "marks it heard, `new` unheard.",
+                "enum": ["new", "saved", "deleted"],
+                "type": "string",
+            }
+        },
+        "required": ["folder"],
+        "type": "object",
+    },
+    "VoicemailMessageListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {
+                        "items": {"$ref": "#/components/schemas/VoicemailMessage"},
+                        "type": "array",
+                    }
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "VoicemailMessageRequest": {
+        "properties": {
+            "data": {
+                "$ref": "#/components/schemas/VoicemailMessageInput",
+                "description": "The payload.",
+            }
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "Webhook": {
+        "description": "A webhook: account events delivered to a URL.",
+        "properties": {
+            "custom_data": {
+                "additionalProperties": {"type": "string"},
+                "description": "Extra key/value strings added to every delivery.",
+                "type": "object",
+            },
+            "enabled": {
+                "description": "Whether the webhook is active. Default: true.",
+                "type": "boolean",
+            },
+            "format": {
+                "description": "Body format of POST/PUT deliveries. Default: `form-data`.",
+                "enum": ["form-data", "json"],
+                "type": "string",
+            },
+            "hook": {
+                "description": "Event type: `channel_create`, `channel_answer`, "
+                "`channel_destroy`, `channel_bridge`, `parking`, "
+                "`notifications`, `object` ...",
+                "type": "string",
+            },
+            "http_verb": {
+                "description": "HTTP method of the deliveries. Default: `post`.",
+                "enum": ["get", "post", "put"],
+                "type": "string",
+            },
+            "id": {"description": "Unique identifier.", "type": "string"},
+            "include_internal_legs": {
+                "description": "Also send events of internal call legs. Default: true.",
+                "type": "boolean",
+            },
+            "include_subaccounts": {
+                "description": "Also send events of sub-accounts.",
+                "type": "boolean",
+            },
+            "name": {"description": "Display name.", "type": "string"},
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 2.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "uri": {"description": "URL events are sent to.", "type": "string"},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "WebhookEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/Webhook"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "WebhookInput": {
+        "description": "The writable fields of a webhook.",
+        "properties": {
+            "custom_data": {
+                "additionalProperties": {"type": "string"},
+                "description": "Extra key/value strings added to every delivery.",
+                "type": "object",
+            },
+            "enabled": {
+                "description": "Whether the webhook is active. Default: true.",
+                "type": "boolean",
+            },
+            "format": {
+                "description": "Body format of POST/PUT deliveries. Default: `form-data`.",
+                "enum": ["form-data", "json"],
+                "type": "string",
+            },
+            "hook": {
+                "description": "Event type: `channel_create`, `channel_answer`, "
+                "`channel_destroy`, `channel_bridge`, `parking`, "
+                "`notifications`, `object` ...",
+                "type": "string",
+            },
+            "http_verb": {
+                "description": "HTTP method of the deliveries. Default: `post`.",
+                "enum": ["get", "post", "put"],
+                "type": "string",
+            },
+            "include_internal_legs": {
+                "description": "Also send events of internal call legs. Default: true.",
+                "type": "boolean",
+            },
+            "include_subaccounts": {
+                "description": "Also send events of sub-accounts.",
+                "type": "boolean",
+            },
+            "name": {"description": "Display name.", "type": "string"},
+            "retries": {
+                "description": "Delivery retries (0 to 4). Default: 2.",
+                "maximum": 4,
+                "minimum": 0,
+                "type": "integer",
+            },
+            "uri": {"description": "URL events are sent to.", "type": "string"},
+        },
+        "required": ["name", "uri", "hook"],
+        "type": "object",
+    },
+    "WebhookListEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {
+                    "data": {"items": {"$ref": "#/components/schemas/Webhook"}, "type": "array"}
+                },
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
+    "WebhookRequest": {
+        "properties": {
+            "data": {"$ref": "#/components/schemas/WebhookInput", "description": "The payload."}
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "Weekday": {
+        "description": "A day of the week (Kazoo also accepts its historical spelling `wensday`).",
+        "enum": [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "wensday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ],
+        "type": "string",
     },
 }

@@ -81,6 +81,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
+_LIST_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
 _HISTORY = Operation(
     id="calls.history",
     method="GET",
@@ -93,6 +94,11 @@ _HISTORY = Operation(
     path_params=[],
     stream=False,
 )
+_HISTORY_QUERY: dict[str, Any] = {
+    "direction": {"type": "string"},
+    "limit": {"maximum": 200, "minimum": 1, "type": "integer"},
+    "page": {"minimum": 1, "type": "integer"},
+}
 _LIVE = Operation(
     id="calls.live",
     method="GET",
@@ -117,6 +123,7 @@ _COUNT = Operation(
     path_params=[],
     stream=False,
 )
+_COUNT_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
 _STATS = Operation(
     id="calls.stats",
     method="GET",
@@ -206,6 +213,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallOriginated:
         """Ring `from` first, then connect it to `to`.
 
@@ -226,6 +234,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "from": from_,
@@ -240,7 +250,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def originate_to_ai(
@@ -256,6 +266,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallOriginated:
         """Dial a number and hand the answered call to an AI bot over WebSocket.
 
@@ -275,6 +286,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "to": to,
@@ -289,7 +302,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def list(
@@ -307,6 +320,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Call]:
         """Iterate the call history (newest first), across pages.
 
@@ -329,23 +343,29 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return self._core.paginate(
             _LIST,
             item_type=Call,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _LIST_QUERY,
+                validate,
+            ),
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def history(
@@ -357,6 +377,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallHistoryPage:
         """One page of the dashboard's call history (`page`/`limit`).
 
@@ -373,16 +394,22 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _HISTORY,
             path_params={},
-            query={
-                "page": page,
-                "limit": per_page,
-                "direction": direction,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "page": page,
+                    "limit": per_page,
+                    "direction": direction,
+                },
+                _HISTORY_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def live(
@@ -391,6 +418,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[LiveCall]:
         """The calls in progress right now.
 
@@ -403,7 +431,7 @@ class CallsResource(BaseResource):
             _LIVE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def count(
@@ -419,6 +447,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallCount:
         """Count the calls matching the call-history filters.
 
@@ -439,20 +468,26 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _COUNT,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _COUNT_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def stats(
@@ -461,6 +496,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallStats:
         """Dashboard aggregates (totals and the last week per day).
 
@@ -474,7 +510,7 @@ class CallsResource(BaseResource):
             _STATS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def recording(
@@ -484,6 +520,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the call's recording (audio/wav).
 
@@ -499,6 +536,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return self._core.stream(
             _RECORDING,
@@ -506,7 +545,7 @@ class CallsResource(BaseResource):
                 "call_id": call_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def journey(
@@ -516,6 +555,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> CallJourney:
         """The step-by-step path of a call (queues, dials, bridges, AI bots).
 
@@ -526,6 +566,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _JOURNEY,
@@ -533,7 +575,7 @@ class CallsResource(BaseResource):
                 "linked_id": linked_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def transfer(
@@ -548,6 +590,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult:
         """Transfer a live call to another destination.
 
@@ -569,6 +612,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "destination": destination,
@@ -582,7 +627,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=self._also_send(fields, _TRANSFER_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def hangup_channel(
@@ -594,6 +639,7 @@ class CallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> ActionResult:
         """Hang up a live channel.
 
@@ -606,6 +652,8 @@ class CallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "channel_id": channel_id,
@@ -616,7 +664,7 @@ class CallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -636,6 +684,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallOriginated]:
         """Ring `from` first, then connect it to `to`.
 
@@ -656,6 +705,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -673,7 +724,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -690,6 +741,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallOriginated]:
         """Dial a number and hand the answered call to an AI bot over WebSocket.
 
@@ -709,6 +761,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -726,7 +780,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -745,6 +799,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Call]:
         """Iterate the call history (newest first), across pages.
 
@@ -767,6 +822,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -775,18 +832,22 @@ class RawCallsResource(BaseResource):
             _LIST,
             item_type=Call,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _LIST_QUERY,
+                validate,
+            ),
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def history(
@@ -798,6 +859,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallHistoryPage]:
         """One page of the dashboard's call history (`page`/`limit`).
 
@@ -814,6 +876,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -821,12 +885,16 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _HISTORY,
             path_params={},
-            query={
-                "page": page,
-                "limit": per_page,
-                "direction": direction,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "page": page,
+                    "limit": per_page,
+                    "direction": direction,
+                },
+                _HISTORY_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -836,6 +904,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[LiveCall]]:
         """The calls in progress right now.
 
@@ -851,7 +920,7 @@ class RawCallsResource(BaseResource):
             _LIVE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -868,6 +937,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallCount]:
         """Count the calls matching the call-history filters.
 
@@ -888,6 +958,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -895,16 +967,20 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _COUNT,
             path_params={},
-            query={
-                "direction": direction,
-                "disposition": disposition,
-                "from": from_,
-                "to": to,
-                "date_from": date_from,
-                "date_to": date_to,
-                "search": search,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "direction": direction,
+                    "disposition": disposition,
+                    "from": from_,
+                    "to": to,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "search": search,
+                },
+                _COUNT_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -914,6 +990,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallStats]:
         """Dashboard aggregates (totals and the last week per day).
 
@@ -930,7 +1007,7 @@ class RawCallsResource(BaseResource):
             _STATS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -941,6 +1018,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the call's recording (audio/wav).
 
@@ -956,6 +1034,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -966,7 +1046,7 @@ class RawCallsResource(BaseResource):
                 "call_id": call_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def journey(
@@ -976,6 +1056,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[CallJourney]:
         """The step-by-step path of a call (queues, dials, bridges, AI bots).
 
@@ -986,6 +1067,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -996,7 +1079,7 @@ class RawCallsResource(BaseResource):
                 "linked_id": linked_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1012,6 +1095,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult]:
         """Transfer a live call to another destination.
 
@@ -1033,6 +1117,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -1049,7 +1135,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=self._also_send(fields, _TRANSFER_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -1062,6 +1148,7 @@ class RawCallsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[ActionResult]:
         """Hang up a live channel.
 
@@ -1074,6 +1161,8 @@ class RawCallsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -1087,6 +1176,6 @@ class RawCallsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

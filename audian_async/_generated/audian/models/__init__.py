@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .account import Account
+    from .account_api_key import AccountApiKey
     from .account_create_request import AccountCreateRequest
     from .account_input import AccountInput
     from .account_plan import AccountPlan
@@ -16,33 +17,106 @@ if TYPE_CHECKING:
     from .address import Address
     from .api_auth_input import ApiAuthInput
     from .api_auth_result import ApiAuthResult
+    from .balance import Balance
     from .call_forward import CallForward
+    from .call_restriction_rule import CallRestrictionRule
+    from .call_restriction_rule_action import CallRestrictionRuleAction
     from .caller_id import CallerId
+    from .caller_id_asserted import CallerIdAsserted
     from .caller_id_entry import CallerIdEntry
+    from .caller_id_options import CallerIdOptions
+    from .caller_id_options_outbound_privacy import CallerIdOptionsOutboundPrivacy
     from .callflow import Callflow
     from .callflow_action import CallflowAction
     from .callflow_input import CallflowInput
     from .callflow_search_view import CallflowSearchView
+    from .cdr import Cdr
+    from .cdr_summary import CdrSummary
+    from .channel import Channel
     from .cnam import Cnam
+    from .conference import Conference
+    from .conference_input import ConferenceInput
+    from .conference_member import ConferenceMember
+    from .conference_moderator import ConferenceModerator
+    from .credit_input import CreditInput
     from .device import Device
+    from .device_hotdesk import DeviceHotdesk
     from .device_input import DeviceInput
+    from .device_music_on_hold import DeviceMusicOnHold
+    from .device_provision import DeviceProvision
     from .device_sip import DeviceSip
     from .device_sip_invite_format import DeviceSipInviteFormat
     from .device_sip_method import DeviceSipMethod
     from .device_type import DeviceType
+    from .do_not_disturb import DoNotDisturb
     from .e911 import E911
+    from .e911_status import E911Status
+    from .endpoint_media import EndpointMedia
+    from .endpoint_media_bypass_media_type_1 import EndpointMediaBypassMediaType1
+    from .fax import Fax
+    from .fax_document import FaxDocument
+    from .fax_document_method import FaxDocumentMethod
+    from .fax_input import FaxInput
+    from .fax_notifications import FaxNotifications
+    from .fax_notify_targets import FaxNotifyTargets
+    from .fax_tx_result import FaxTxResult
     from .featurecode import Featurecode
+    from .media_audio import MediaAudio
+    from .media_encryption import MediaEncryption
+    from .media_encryption_methods_item import MediaEncryptionMethodsItem
+    from .media_video import MediaVideo
+    from .media_video_codecs_item import MediaVideoCodecsItem
+    from .notify_callback import NotifyCallback
     from .phone_number import PhoneNumber
     from .phone_number_input import PhoneNumberInput
     from .phone_number_input_create_with_state import PhoneNumberInputCreateWithState
     from .phone_number_state import PhoneNumberState
     from .phone_number_summary import PhoneNumberSummary
+    from .presence import Presence
+    from .presence_input import PresenceInput
+    from .presence_status import PresenceStatus
+    from .registration import Registration
+    from .ringtones import Ringtones
+    from .service_plan import ServicePlan
+    from .subscription import Subscription
+    from .temporal_rule import TemporalRule
+    from .temporal_rule_cycle import TemporalRuleCycle
+    from .temporal_rule_input import TemporalRuleInput
+    from .temporal_rule_input_ordinal import TemporalRuleInputOrdinal
+    from .temporal_rule_ordinal import TemporalRuleOrdinal
+    from .temporal_rule_set import TemporalRuleSet
+    from .temporal_rule_set_input import TemporalRuleSetInput
+    from .token_info import TokenInfo
+    from .transaction import Transaction
     from .user import User
+    from .user_auth_input import UserAuthInput
+    from .user_auth_input_method import UserAuthInputMethod
+    from .user_hotdesk import UserHotdesk
     from .user_input import UserInput
+    from .user_music_on_hold import UserMusicOnHold
     from .user_priv_level import UserPrivLevel
+    from .user_voicemail import UserVoicemail
+    from .user_voicemail_notify import UserVoicemailNotify
+    from .voicemail_box import VoicemailBox
+    from .voicemail_box_input import VoicemailBoxInput
+    from .voicemail_box_input_media_extension import VoicemailBoxInputMediaExtension
+    from .voicemail_box_media import VoicemailBoxMedia
+    from .voicemail_box_media_extension import VoicemailBoxMediaExtension
+    from .voicemail_folder import VoicemailFolder
+    from .voicemail_message import VoicemailMessage
+    from .voicemail_message_input import VoicemailMessageInput
+    from .voicemail_message_input_folder import VoicemailMessageInputFolder
+    from .webhook import Webhook
+    from .webhook_format import WebhookFormat
+    from .webhook_http_verb import WebhookHttpVerb
+    from .webhook_input import WebhookInput
+    from .webhook_input_format import WebhookInputFormat
+    from .webhook_input_http_verb import WebhookInputHttpVerb
+    from .weekday import Weekday
 
 _MODULES: dict[str, str] = {
     "Account": "account",
+    "AccountApiKey": "account_api_key",
     "AccountCreateRequest": "account_create_request",
     "AccountInput": "account_input",
     "AccountPlan": "account_plan",
@@ -51,34 +125,107 @@ _MODULES: dict[str, str] = {
     "Address": "address",
     "ApiAuthInput": "api_auth_input",
     "ApiAuthResult": "api_auth_result",
+    "Balance": "balance",
     "CallForward": "call_forward",
+    "CallRestrictionRule": "call_restriction_rule",
+    "CallRestrictionRuleAction": "call_restriction_rule_action",
     "CallerId": "caller_id",
+    "CallerIdAsserted": "caller_id_asserted",
     "CallerIdEntry": "caller_id_entry",
+    "CallerIdOptions": "caller_id_options",
+    "CallerIdOptionsOutboundPrivacy": "caller_id_options_outbound_privacy",
     "Callflow": "callflow",
     "CallflowAction": "callflow_action",
     "CallflowInput": "callflow_input",
     "CallflowSearchView": "callflow_search_view",
+    "Cdr": "cdr",
+    "CdrSummary": "cdr_summary",
+    "Channel": "channel",
     "Cnam": "cnam",
+    "Conference": "conference",
+    "ConferenceInput": "conference_input",
+    "ConferenceMember": "conference_member",
+    "ConferenceModerator": "conference_moderator",
+    "CreditInput": "credit_input",
     "Device": "device",
+    "DeviceHotdesk": "device_hotdesk",
     "DeviceInput": "device_input",
+    "DeviceMusicOnHold": "device_music_on_hold",
+    "DeviceProvision": "device_provision",
     "DeviceSip": "device_sip",
     "DeviceSipInviteFormat": "device_sip_invite_format",
     "DeviceSipMethod": "device_sip_method",
     "DeviceType": "device_type",
+    "DoNotDisturb": "do_not_disturb",
     "E911": "e911",
+    "E911Status": "e911_status",
+    "EndpointMedia": "endpoint_media",
+    "EndpointMediaBypassMediaType1": "endpoint_media_bypass_media_type_1",
+    "Fax": "fax",
+    "FaxDocument": "fax_document",
+    "FaxDocumentMethod": "fax_document_method",
+    "FaxInput": "fax_input",
+    "FaxNotifications": "fax_notifications",
+    "FaxNotifyTargets": "fax_notify_targets",
+    "FaxTxResult": "fax_tx_result",
     "Featurecode": "featurecode",
+    "MediaAudio": "media_audio",
+    "MediaEncryption": "media_encryption",
+    "MediaEncryptionMethodsItem": "media_encryption_methods_item",
+    "MediaVideo": "media_video",
+    "MediaVideoCodecsItem": "media_video_codecs_item",
+    "NotifyCallback": "notify_callback",
     "PhoneNumber": "phone_number",
     "PhoneNumberInput": "phone_number_input",
     "PhoneNumberInputCreateWithState": "phone_number_input_create_with_state",
     "PhoneNumberState": "phone_number_state",
     "PhoneNumberSummary": "phone_number_summary",
+    "Presence": "presence",
+    "PresenceInput": "presence_input",
+    "PresenceStatus": "presence_status",
+    "Registration": "registration",
+    "Ringtones": "ringtones",
+    "ServicePlan": "service_plan",
+    "Subscription": "subscription",
+    "TemporalRule": "temporal_rule",
+    "TemporalRuleCycle": "temporal_rule_cycle",
+    "TemporalRuleInput": "temporal_rule_input",
+    "TemporalRuleInputOrdinal": "temporal_rule_input_ordinal",
+    "TemporalRuleOrdinal": "temporal_rule_ordinal",
+    "TemporalRuleSet": "temporal_rule_set",
+    "TemporalRuleSetInput": "temporal_rule_set_input",
+    "TokenInfo": "token_info",
+    "Transaction": "transaction",
     "User": "user",
+    "UserAuthInput": "user_auth_input",
+    "UserAuthInputMethod": "user_auth_input_method",
+    "UserHotdesk": "user_hotdesk",
     "UserInput": "user_input",
+    "UserMusicOnHold": "user_music_on_hold",
     "UserPrivLevel": "user_priv_level",
+    "UserVoicemail": "user_voicemail",
+    "UserVoicemailNotify": "user_voicemail_notify",
+    "VoicemailBox": "voicemail_box",
+    "VoicemailBoxInput": "voicemail_box_input",
+    "VoicemailBoxInputMediaExtension": "voicemail_box_input_media_extension",
+    "VoicemailBoxMedia": "voicemail_box_media",
+    "VoicemailBoxMediaExtension": "voicemail_box_media_extension",
+    "VoicemailFolder": "voicemail_folder",
+    "VoicemailMessage": "voicemail_message",
+    "VoicemailMessageInput": "voicemail_message_input",
+    "VoicemailMessageInputFolder": "voicemail_message_input_folder",
+    "Webhook": "webhook",
+    "WebhookFormat": "webhook_format",
+    "WebhookHttpVerb": "webhook_http_verb",
+    "WebhookInput": "webhook_input",
+    "WebhookInputFormat": "webhook_input_format",
+    "WebhookInputHttpVerb": "webhook_input_http_verb",
+    "Weekday": "weekday",
 }
 
 __all__ = [
     "Account",
+    "AccountApiKey",
     "AccountCreateRequest",
     "AccountInput",
     "AccountPlan",
@@ -87,30 +234,102 @@ __all__ = [
     "Address",
     "ApiAuthInput",
     "ApiAuthResult",
+    "Balance",
     "CallForward",
+    "CallRestrictionRule",
+    "CallRestrictionRuleAction",
     "CallerId",
+    "CallerIdAsserted",
     "CallerIdEntry",
+    "CallerIdOptions",
+    "CallerIdOptionsOutboundPrivacy",
     "Callflow",
     "CallflowAction",
     "CallflowInput",
     "CallflowSearchView",
+    "Cdr",
+    "CdrSummary",
+    "Channel",
     "Cnam",
+    "Conference",
+    "ConferenceInput",
+    "ConferenceMember",
+    "ConferenceModerator",
+    "CreditInput",
     "Device",
+    "DeviceHotdesk",
     "DeviceInput",
+    "DeviceMusicOnHold",
+    "DeviceProvision",
     "DeviceSip",
     "DeviceSipInviteFormat",
     "DeviceSipMethod",
     "DeviceType",
+    "DoNotDisturb",
     "E911",
+    "E911Status",
+    "EndpointMedia",
+    "EndpointMediaBypassMediaType1",
+    "Fax",
+    "FaxDocument",
+    "FaxDocumentMethod",
+    "FaxInput",
+    "FaxNotifications",
+    "FaxNotifyTargets",
+    "FaxTxResult",
     "Featurecode",
+    "MediaAudio",
+    "MediaEncryption",
+    "MediaEncryptionMethodsItem",
+    "MediaVideo",
+    "MediaVideoCodecsItem",
+    "NotifyCallback",
     "PhoneNumber",
     "PhoneNumberInput",
     "PhoneNumberInputCreateWithState",
     "PhoneNumberState",
     "PhoneNumberSummary",
+    "Presence",
+    "PresenceInput",
+    "PresenceStatus",
+    "Registration",
+    "Ringtones",
+    "ServicePlan",
+    "Subscription",
+    "TemporalRule",
+    "TemporalRuleCycle",
+    "TemporalRuleInput",
+    "TemporalRuleInputOrdinal",
+    "TemporalRuleOrdinal",
+    "TemporalRuleSet",
+    "TemporalRuleSetInput",
+    "TokenInfo",
+    "Transaction",
     "User",
+    "UserAuthInput",
+    "UserAuthInputMethod",
+    "UserHotdesk",
     "UserInput",
+    "UserMusicOnHold",
     "UserPrivLevel",
+    "UserVoicemail",
+    "UserVoicemailNotify",
+    "VoicemailBox",
+    "VoicemailBoxInput",
+    "VoicemailBoxInputMediaExtension",
+    "VoicemailBoxMedia",
+    "VoicemailBoxMediaExtension",
+    "VoicemailFolder",
+    "VoicemailMessage",
+    "VoicemailMessageInput",
+    "VoicemailMessageInputFolder",
+    "Webhook",
+    "WebhookFormat",
+    "WebhookHttpVerb",
+    "WebhookInput",
+    "WebhookInputFormat",
+    "WebhookInputHttpVerb",
+    "Weekday",
 ]
 
 

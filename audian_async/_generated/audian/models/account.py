@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from audian_async._model import Model
 
 if TYPE_CHECKING:
+    from .call_restriction_rule import CallRestrictionRule
     from .caller_id import CallerId
 
 
@@ -23,10 +24,10 @@ class Account(Model):
         realm: SIP realm of the account.
         timezone: Time zone, such as `America/New_York`.
         language: Language, such as `en-us`.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         created: Creation time (ISO 8601 or Gregorian seconds).
         caller_id: Caller IDs by call type.
-        call_restriction: Call restrictions by classifier.
+        call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
         flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
@@ -39,5 +40,5 @@ class Account(Model):
     enabled: bool | None = None
     created: str | int | None = None
     caller_id: CallerId | None = None
-    call_restriction: dict[str, Any] | None = None
+    call_restriction: dict[str, CallRestrictionRule] | None = None
     flags: list[str] | None = None

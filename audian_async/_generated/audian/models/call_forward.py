@@ -18,14 +18,14 @@ class CallForward(Model):
     """Call forwarding settings.
 
     Attributes:
-        enabled: Whether it is active.
-        number: Phone number.
-        require_keypress: Require a key press to accept a forwarded call.
-        keep_caller_id: Keep the original caller ID on forwarded calls.
-        direct_calls_only: Forward only direct calls (not group calls).
-        failover: Forward only when the device is unreachable.
-        ignore_early_media: Ignore early media on forwarded calls.
-        substitute: Replace the device instead of ringing both.
+        enabled: Whether forwarding is on. Default: false.
+        number: The number calls are forwarded to.
+        require_keypress: Require a key press to accept a forwarded call. Default: true.
+        keep_caller_id: Keep the original caller ID on forwarded calls. Default: true.
+        direct_calls_only: Forward only direct calls (not group calls). Default: false.
+        failover: Forward only when the device is unreachable. Default: false.
+        ignore_early_media: Ignore early media on forwarded calls. Default: true.
+        substitute: Replace the device instead of ringing both. Default: true.
         extra: JSON keys the spec does not define, kept as received.
     """
 

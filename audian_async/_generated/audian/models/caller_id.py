@@ -10,6 +10,7 @@ import attrs
 from audian_async._model import Model
 
 if TYPE_CHECKING:
+    from .caller_id_asserted import CallerIdAsserted
     from .caller_id_entry import CallerIdEntry
 
 
@@ -18,12 +19,14 @@ class CallerId(Model):
     """Caller IDs by call type.
 
     Attributes:
+        asserted: The proven identity of the caller inside a trusted network (P-Asserted-Identity).
         internal: A caller ID name and number.
         external: A caller ID name and number.
         emergency: A caller ID name and number.
         extra: JSON keys the spec does not define, kept as received.
     """
 
+    asserted: CallerIdAsserted | None = None
     internal: CallerIdEntry | None = None
     external: CallerIdEntry | None = None
     emergency: CallerIdEntry | None = None

@@ -23,7 +23,7 @@ class Callflow(Model):
         name: Display name.
         numbers: Numbers that reach the callflow.
         patterns: Regular expressions of numbers that reach the callflow.
-        flow: One node of a callflow tree.
+        flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
         featurecode: Feature code that triggers the callflow.
         modules: Modules used by the flow (listing summaries).
         flags: Free-form flags.

@@ -20,9 +20,9 @@ class CallflowInput(Model):
 
     Attributes:
         name: Display name.
-        numbers: Numbers that reach the callflow.
-        patterns: Regular expressions of numbers that reach the callflow.
-        flow: One node of a callflow tree.
+        numbers: Numbers that reach the callflow. Default: `[]`.
+        patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+        flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
         featurecode: Feature code that triggers the callflow.
         flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.

@@ -11,9 +11,17 @@ from audian_async._model import Model
 
 if TYPE_CHECKING:
     from .call_forward import CallForward
+    from .call_restriction_rule import CallRestrictionRule
     from .caller_id import CallerId
+    from .caller_id_options import CallerIdOptions
+    from .device_hotdesk import DeviceHotdesk
+    from .device_music_on_hold import DeviceMusicOnHold
+    from .device_provision import DeviceProvision
     from .device_sip import DeviceSip
     from .device_type import DeviceType
+    from .do_not_disturb import DoNotDisturb
+    from .endpoint_media import EndpointMedia
+    from .ringtones import Ringtones
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)
@@ -24,7 +32,7 @@ class DeviceInput(Model):
         name: Display name.
         device_type: The kind of device. Documented values are listed; servers may accept others.
         owner_id: Id of the user who owns the device.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         mac_address: MAC address of a hardware phone (unique).
         sip: SIP settings and credentials of a device.
         caller_id: Caller IDs by call type.
@@ -32,8 +40,16 @@ class DeviceInput(Model):
         language: Language, such as `en-us`.
         timezone: Time zone, such as `America/New_York`.
         presence_id: Presence identifier (the BLF key).
-        exclude_from_queues: Do not ring this device for queue calls.
-        mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+        exclude_from_queues: Do not ring this device for queue calls. Default: false.
+        mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
+        call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+        caller_id_options: How caller ID is presented.
+        do_not_disturb: Do-not-disturb settings.
+        hotdesk: Hot-desk state of a device.
+        media: Audio, video and encryption options of an endpoint.
+        music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+        ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+        provision: Provisioning data of a hardware phone.
         flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
@@ -51,4 +67,12 @@ class DeviceInput(Model):
     presence_id: str | None = None
     exclude_from_queues: bool | None = None
     mwi_unsolicited_updates: bool | None = None
+    call_restriction: dict[str, CallRestrictionRule] | None = None
+    caller_id_options: CallerIdOptions | None = None
+    do_not_disturb: DoNotDisturb | None = None
+    hotdesk: DeviceHotdesk | None = None
+    media: EndpointMedia | None = None
+    music_on_hold: DeviceMusicOnHold | None = None
+    ringtones: Ringtones | None = None
+    provision: DeviceProvision | None = None
     flags: list[str] | None = None

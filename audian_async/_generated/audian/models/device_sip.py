@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -23,11 +23,19 @@ class DeviceSip(Model):
         password: Password (written only; never returned).
         realm: SIP realm.
         method: How the device authenticates.
-        invite_format: How the number is presented in the SIP INVITE.
-        expire_seconds: Registration expiry in seconds.
+        invite_format: How the number is presented in the SIP INVITE. Default: `contact`.
+        expire_seconds: Registration period the device is provisioned with, in seconds. Default: 300.
         ip: IP address for `ip` authentication.
-        number: Phone number.
-        route: Static SIP route.
+        number: Number used when `invite_format` is `1npan`, `npan` or `e164` (the dialed number when not set).
+        route: SIP URL used when `invite_format` is `route`.
+        transport: SIP transport to use, such as `udp`, `tcp` or `tls`.
+        static_route: Send every inbound call to this string instead of the dialed number or username.
+        custom_sip_headers: Custom SIP headers added to calls: `{header: value}`, or split by direction as `{in: {...}, out: {...}}`.
+        proxy: Proxy IP address to use.
+        forward: Forward IP to use.
+        static_invite: SIP To user.
+        custom_sip_interface: SIP interface the bridge string targets instead of the default.
+        ignore_completed_elsewhere: When false the phone does not treat group calls answered elsewhere as missed.
         extra: JSON keys the spec does not define, kept as received.
     """
 
@@ -42,3 +50,11 @@ class DeviceSip(Model):
     ip: str | None = None
     number: str | None = None
     route: str | None = None
+    transport: str | None = None
+    static_route: str | None = None
+    custom_sip_headers: dict[str, Any] | None = None
+    proxy: str | None = None
+    forward: str | None = None
+    static_invite: str | None = None
+    custom_sip_interface: str | None = None
+    ignore_completed_elsewhere: bool | None = None

@@ -10,7 +10,7 @@ import attrs
 from audian_async._model import Model
 
 if TYPE_CHECKING:
-    pass
+    from .e911_status import E911Status
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)
@@ -25,8 +25,8 @@ class E911(Model):
         extended_address: Apartment, suite, unit.
         plus_four: ZIP+4 extension.
         caller_name: Name given to emergency services.
-        notification_contact_emails: Who is told when the number calls emergency services.
-        status: Account status, such as `active`.
+        notification_contact_emails: Who is told when the number calls emergency services. Default: `[]`.
+        status: Status of the address in the E911 provisioning system.
         extra: JSON keys the spec does not define, kept as received.
     """
 
@@ -38,4 +38,4 @@ class E911(Model):
     plus_four: str | None = None
     caller_name: str | None = None
     notification_contact_emails: list[str] | None = None
-    status: str | None = None
+    status: E911Status | str | None = None

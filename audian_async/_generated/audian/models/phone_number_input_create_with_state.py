@@ -12,6 +12,10 @@ class PhoneNumberInputCreateWithState(StrEnum):
 
     AGING = "aging"
     AVAILABLE = "available"
+    DELETED = "deleted"
+    DISCOVERY = "discovery"
     IN_SERVICE = "in_service"
     PORT_IN = "port_in"
+    PORT_OUT = "port_out"
+    RELEASED = "released"
     RESERVED = "reserved"

@@ -11,8 +11,16 @@ from audian_async._model import Model
 
 if TYPE_CHECKING:
     from .call_forward import CallForward
+    from .call_restriction_rule import CallRestrictionRule
     from .caller_id import CallerId
+    from .caller_id_options import CallerIdOptions
+    from .do_not_disturb import DoNotDisturb
+    from .endpoint_media import EndpointMedia
+    from .ringtones import Ringtones
+    from .user_hotdesk import UserHotdesk
+    from .user_music_on_hold import UserMusicOnHold
     from .user_priv_level import UserPrivLevel
+    from .user_voicemail import UserVoicemail
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)
@@ -26,16 +34,24 @@ class UserInput(Model):
         email: Email address.
         password: Written only; never returned.
         priv_level: Privilege level.
-        enabled: Whether it is active.
+        enabled: Whether it is active. Default: true.
         timezone: Time zone, such as `America/New_York`.
         language: Language, such as `en-us`.
         presence_id: Presence identifier (the BLF key).
         caller_id: Caller IDs by call type.
         call_forward: Call forwarding settings.
-        vm_to_email_enabled: Send voicemails to the user's email.
-        verified: Whether the user's email is verified.
-        require_password_update: Ask for a new password at next login.
+        vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+        verified: Whether the user's email is verified. Default: false.
+        require_password_update: Ask for a new password at next login. Default: false.
         feature_level: Feature level of the user.
+        call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+        caller_id_options: How caller ID is presented.
+        do_not_disturb: Do-not-disturb settings.
+        hotdesk: Hot-desking settings of a user. Default: `{}`.
+        media: Audio, video and encryption options of an endpoint.
+        music_on_hold: Music on hold of a user. Default: `{}`.
+        ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+        voicemail: Voicemail settings of a user.
         flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
@@ -58,4 +74,12 @@ class UserInput(Model):
     verified: bool | None = None
     require_password_update: bool | None = None
     feature_level: str | None = None
+    call_restriction: dict[str, CallRestrictionRule] | None = None
+    caller_id_options: CallerIdOptions | None = None
+    do_not_disturb: DoNotDisturb | None = None
+    hotdesk: UserHotdesk | None = None
+    media: EndpointMedia | None = None
+    music_on_hold: UserMusicOnHold | None = None
+    ringtones: Ringtones | None = None
+    voicemail: UserVoicemail | None = None
     flags: list[str] | None = None

@@ -9,10 +9,12 @@ from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.account import Account
+from audian_async._generated.audian.models.account_api_key import AccountApiKey
 from audian_async._generated.audian.models.account_plan import AccountPlan
 from audian_async._generated.audian.models.account_record import AccountRecord
 from audian_async._generated.audian.models.account_settings import AccountSettings
 from audian_async._generated.audian.models.address import Address
+from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
@@ -135,13 +137,25 @@ _LIST_DESCENDANTS = Operation(
     path_params=[],
     stream=False,
 )
-_GET_PARENT = Operation(
-    id="accounts.get_parent",
+_LIST_PARENTS = Operation(
+    id="accounts.list_parents",
     method="GET",
-    path="/accounts/{account_id}/parent",
+    path="/accounts/{account_id}/parents",
     retry_safe=True,
     envelope="kazoo",
-    response=Account,
+    response=list[Account],
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_GET_API_KEY = Operation(
+    id="accounts.get_api_key",
+    method="GET",
+    path="/accounts/{account_id}/api_key",
+    retry_safe=True,
+    envelope="kazoo",
+    response=AccountApiKey,
     pagination="none",
     auth=True,
     path_params=[],
@@ -167,6 +181,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AccountRecord:
         """Create an account (flat body, no data wrapper).
 
@@ -188,6 +203,8 @@ class AccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -204,7 +221,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -213,6 +230,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Retrieve the account.
 
@@ -222,7 +240,7 @@ class AccountsResource(BaseResource):
             _GET,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -235,12 +253,13 @@ class AccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Replace the account document.
 
@@ -256,14 +275,16 @@ class AccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -280,7 +301,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -289,6 +310,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account | None:
         """Delete the account.
 
@@ -298,7 +320,7 @@ class AccountsResource(BaseResource):
             _DELETE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -311,12 +333,13 @@ class AccountsResource(BaseResource):
         language: str | None | NotGiven = NOT_GIVEN,
         enabled: bool | None | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Change some fields of the account.
 
@@ -331,14 +354,16 @@ class AccountsResource(BaseResource):
             realm: SIP realm. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: Call restrictions by classifier. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -355,7 +380,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def list_sub_accounts(
@@ -368,6 +393,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List the direct sub-accounts.
 
@@ -383,7 +409,10 @@ class AccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
@@ -393,7 +422,7 @@ class AccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create_sub_account(
@@ -405,12 +434,13 @@ class AccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Account:
         """Create a sub-account below the account.
 
@@ -421,14 +451,16 @@ class AccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -445,7 +477,7 @@ class AccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     def list_descendants(
@@ -458,6 +490,7 @@ class AccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List every account below the account, at any depth.
 
@@ -473,7 +506,10 @@ class AccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_DESCENDANTS,
             item_type=Account,
@@ -483,25 +519,47 @@ class AccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
-    async def get_parent(
+    async def list_parents(
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
-    ) -> Account:
-        """Retrieve the parent of the account.
+        validate: bool | None = None,
+    ) -> builtins.list[Account]:
+        """List the ancestors of the account, from the root down to its parent.
 
-        `GET /accounts/{account_id}/parent`.
+        Each entry carries the ancestor's `id` and `name`; a root account has none.
+
+        `GET /accounts/{account_id}/parents`.
         """
         return await self._core.request(  # type: ignore[no-any-return]
-            _GET_PARENT,
+            _LIST_PARENTS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def get_api_key(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> AccountApiKey:
+        """The account's API key (a secret; masked in reprs).
+
+        `GET /accounts/{account_id}/api_key`.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET_API_KEY,
+            path_params={},
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -523,6 +581,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[AccountRecord]:
         """Create an account (flat body, no data wrapper).
 
@@ -544,6 +603,8 @@ class RawAccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -563,7 +624,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -573,6 +634,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Retrieve the account.
 
@@ -585,7 +647,7 @@ class RawAccountsResource(BaseResource):
             _GET,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -599,12 +661,13 @@ class RawAccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Replace the account document.
 
@@ -620,14 +683,16 @@ class RawAccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -647,7 +712,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -657,6 +722,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account | None]:
         """Delete the account.
 
@@ -669,7 +735,7 @@ class RawAccountsResource(BaseResource):
             _DELETE,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -683,12 +749,13 @@ class RawAccountsResource(BaseResource):
         language: str | None | NotGiven = NOT_GIVEN,
         enabled: bool | None | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Change some fields of the account.
 
@@ -703,14 +770,16 @@ class RawAccountsResource(BaseResource):
             realm: SIP realm. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: Call restrictions by classifier. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -730,7 +799,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -744,6 +813,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List the direct sub-accounts.
 
@@ -759,10 +829,13 @@ class RawAccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
@@ -772,7 +845,7 @@ class RawAccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create_sub_account(
@@ -784,12 +857,13 @@ class RawAccountsResource(BaseResource):
         language: str | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Account]:
         """Create a sub-account below the account.
 
@@ -800,14 +874,16 @@ class RawAccountsResource(BaseResource):
             realm: SIP realm.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by classifier.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -827,7 +903,7 @@ class RawAccountsResource(BaseResource):
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -841,6 +917,7 @@ class RawAccountsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Account]:
         """List every account below the account, at any depth.
 
@@ -856,10 +933,13 @@ class RawAccountsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_DESCENDANTS,
             item_type=Account,
@@ -869,27 +949,53 @@ class RawAccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
-    async def get_parent(
+    async def list_parents(
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
-    ) -> APIResponse[Account]:
-        """Retrieve the parent of the account.
+        validate: bool | None = None,
+    ) -> APIResponse[builtins.list[Account]]:
+        """List the ancestors of the account, from the root down to its parent.
 
-        `GET /accounts/{account_id}/parent`.
+        Each entry carries the ancestor's `id` and `name`; a root account has none.
+
+        `GET /accounts/{account_id}/parents`.
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
         return await self._core.request(  # type: ignore[no-any-return]
-            _GET_PARENT,
+            _LIST_PARENTS,
             path_params={},
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
+    async def get_api_key(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[AccountApiKey]:
+        """The account's API key (a secret; masked in reprs).
+
+        `GET /accounts/{account_id}/api_key`.
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _GET_API_KEY,
+            path_params={},
+            query={},
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

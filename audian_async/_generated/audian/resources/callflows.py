@@ -115,6 +115,10 @@ _SEARCH = Operation(
     path_params=[],
     stream=False,
 )
+_SEARCH_QUERY: dict[str, Any] = {
+    "q": {"enum": ["number", "name_and_number", "name"], "type": "string"},
+    "v": {"minLength": 1, "type": "string"},
+}
 
 
 class CallflowsResource(BaseResource):
@@ -130,6 +134,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Callflow]:
         """List the account's callflows.
 
@@ -145,7 +150,10 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Callflow,
@@ -155,7 +163,7 @@ class CallflowsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -167,10 +175,12 @@ class CallflowsResource(BaseResource):
         flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Create a callflow.
 
@@ -178,15 +188,19 @@ class CallflowsResource(BaseResource):
 
         Args:
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -196,12 +210,21 @@ class CallflowsResource(BaseResource):
             "featurecode": featurecode,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -211,6 +234,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Retrieve a callflow.
 
@@ -221,6 +245,8 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -228,7 +254,7 @@ class CallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -246,6 +272,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Replace a callflow document.
 
@@ -256,15 +283,17 @@ class CallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -281,7 +310,7 @@ class CallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -291,6 +320,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow | None:
         """Delete a callflow.
 
@@ -301,6 +331,8 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -308,7 +340,7 @@ class CallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -326,6 +358,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Callflow:
         """Change some fields of a callflow.
 
@@ -336,15 +369,17 @@ class CallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name. `None` removes it.
-            numbers: Numbers that reach the callflow. `None` removes it.
-            patterns: Regular expressions of numbers that reach the callflow. `None` removes it.
-            flow: One node of a callflow tree. `None` removes it.
+            numbers: Numbers that reach the callflow. Default: `[]`. `None` removes it.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`. `None` removes it.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`). `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -361,7 +396,7 @@ class CallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def search(
@@ -373,6 +408,7 @@ class CallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[Callflow]:
         """Search the account's callflows by number or name.
 
@@ -385,16 +421,22 @@ class CallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "t": t,
-                "q": q,
-                "v": v,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "t": t,
+                    "q": q,
+                    "v": v,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -411,6 +453,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Callflow]:
         """List the account's callflows.
 
@@ -426,10 +469,13 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Callflow,
@@ -439,7 +485,7 @@ class RawCallflowsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -451,10 +497,12 @@ class RawCallflowsResource(BaseResource):
         flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Create a callflow.
 
@@ -462,15 +510,19 @@ class RawCallflowsResource(BaseResource):
 
         Args:
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -483,12 +535,22 @@ class RawCallflowsResource(BaseResource):
             "featurecode": featurecode,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -499,6 +561,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Retrieve a callflow.
 
@@ -509,6 +572,8 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -519,7 +584,7 @@ class RawCallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -538,6 +603,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Replace a callflow document.
 
@@ -548,15 +614,17 @@ class RawCallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name.
-            numbers: Numbers that reach the callflow.
-            patterns: Regular expressions of numbers that reach the callflow.
-            flow: One node of a callflow tree.
+            numbers: Numbers that reach the callflow. Default: `[]`.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -576,7 +644,7 @@ class RawCallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -587,6 +655,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow | None]:
         """Delete a callflow.
 
@@ -597,6 +666,8 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -607,7 +678,7 @@ class RawCallflowsResource(BaseResource):
                 "callflow_id": callflow_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -626,6 +697,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Callflow]:
         """Change some fields of a callflow.
 
@@ -636,15 +708,17 @@ class RawCallflowsResource(BaseResource):
             body: a model or mapping to send as the document; the keyword arguments below
                 are applied on top of it.
             name: Display name. `None` removes it.
-            numbers: Numbers that reach the callflow. `None` removes it.
-            patterns: Regular expressions of numbers that reach the callflow. `None` removes it.
-            flow: One node of a callflow tree. `None` removes it.
+            numbers: Numbers that reach the callflow. Default: `[]`. `None` removes it.
+            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`. `None` removes it.
+            flow: One node of a callflow tree (Kazoo requires both `module` and `data`). `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -664,7 +738,7 @@ class RawCallflowsResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -677,6 +751,7 @@ class RawCallflowsResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[Callflow]]:
         """Search the account's callflows by number or name.
 
@@ -689,6 +764,8 @@ class RawCallflowsResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -696,11 +773,15 @@ class RawCallflowsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "t": t,
-                "q": q,
-                "v": v,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "t": t,
+                    "q": q,
+                    "v": v,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

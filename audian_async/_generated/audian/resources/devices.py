@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.call_forward import CallForward
+from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
+from audian_async._generated.audian.models.caller_id_options import CallerIdOptions
 from audian_async._generated.audian.models.device import Device
+from audian_async._generated.audian.models.device_hotdesk import DeviceHotdesk
+from audian_async._generated.audian.models.device_music_on_hold import DeviceMusicOnHold
+from audian_async._generated.audian.models.device_provision import DeviceProvision
 from audian_async._generated.audian.models.device_sip import DeviceSip
 from audian_async._generated.audian.models.device_type import DeviceType
+from audian_async._generated.audian.models.do_not_disturb import DoNotDisturb
+from audian_async._generated.audian.models.endpoint_media import EndpointMedia
+from audian_async._generated.audian.models.ringtones import Ringtones
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -118,6 +127,7 @@ class DevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Device]:
         """List the account's devices.
 
@@ -133,7 +143,10 @@ class DevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Device,
@@ -143,7 +156,7 @@ class DevicesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -162,11 +175,21 @@ class DevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Create a device.
 
@@ -176,7 +199,7 @@ class DevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -184,13 +207,25 @@ class DevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -206,14 +241,31 @@ class DevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -223,6 +275,7 @@ class DevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Retrieve a device.
 
@@ -233,6 +286,8 @@ class DevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -240,7 +295,7 @@ class DevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -261,11 +316,20 @@ class DevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Replace a device document.
 
@@ -281,7 +345,7 @@ class DevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -289,13 +353,23 @@ class DevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -311,6 +385,14 @@ class DevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -320,7 +402,7 @@ class DevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -330,6 +412,7 @@ class DevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device | None:
         """Delete a device.
 
@@ -340,6 +423,8 @@ class DevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -347,7 +432,7 @@ class DevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -368,11 +453,20 @@ class DevicesResource(BaseResource):
         presence_id: str | None | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | None | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> Device:
         """Change some fields of a device.
 
@@ -387,7 +481,7 @@ class DevicesResource(BaseResource):
             name: Display name. `None` removes it.
             device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
             owner_id: Id of the user who owns the device. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             mac_address: MAC address of a hardware phone (unique). `None` removes it.
             sip: SIP settings and credentials of a device. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
@@ -395,13 +489,23 @@ class DevicesResource(BaseResource):
             language: Language, such as `en-us`. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
-            exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false. `None` removes it.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desk state of a device. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            provision: Provisioning data of a hardware phone. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -417,6 +521,14 @@ class DevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -426,7 +538,7 @@ class DevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -443,6 +555,7 @@ class RawDevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[Device]:
         """List the account's devices.
 
@@ -458,10 +571,13 @@ class RawDevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Device,
@@ -471,7 +587,7 @@ class RawDevicesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -490,11 +606,21 @@ class RawDevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Create a device.
 
@@ -504,7 +630,7 @@ class RawDevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -512,13 +638,25 @@ class RawDevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -537,14 +675,32 @@ class RawDevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -555,6 +711,7 @@ class RawDevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Retrieve a device.
 
@@ -565,6 +722,8 @@ class RawDevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -575,7 +734,7 @@ class RawDevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -597,11 +756,20 @@ class RawDevicesResource(BaseResource):
         presence_id: str | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Replace a device document.
 
@@ -617,7 +785,7 @@ class RawDevicesResource(BaseResource):
             name: Display name.
             device_type: The kind of device. Documented values are listed; servers may accept others.
             owner_id: Id of the user who owns the device.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             mac_address: MAC address of a hardware phone (unique).
             sip: SIP settings and credentials of a device.
             caller_id: Caller IDs by call type.
@@ -625,13 +793,23 @@ class RawDevicesResource(BaseResource):
             language: Language, such as `en-us`.
             timezone: Time zone, such as `America/New_York`.
             presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desk state of a device.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -650,6 +828,14 @@ class RawDevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -659,7 +845,7 @@ class RawDevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -670,6 +856,7 @@ class RawDevicesResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device | None]:
         """Delete a device.
 
@@ -680,6 +867,8 @@ class RawDevicesResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -690,7 +879,7 @@ class RawDevicesResource(BaseResource):
                 "device_id": device_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -712,11 +901,20 @@ class RawDevicesResource(BaseResource):
         presence_id: str | None | NotGiven = NOT_GIVEN,
         exclude_from_queues: bool | None | NotGiven = NOT_GIVEN,
         mwi_unsolicited_updates: bool | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: DeviceHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        provision: DeviceProvision | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[Device]:
         """Change some fields of a device.
 
@@ -731,7 +929,7 @@ class RawDevicesResource(BaseResource):
             name: Display name. `None` removes it.
             device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
             owner_id: Id of the user who owns the device. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             mac_address: MAC address of a hardware phone (unique). `None` removes it.
             sip: SIP settings and credentials of a device. `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
@@ -739,13 +937,23 @@ class RawDevicesResource(BaseResource):
             language: Language, such as `en-us`. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
-            exclude_from_queues: Do not ring this device for queue calls. `None` removes it.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. `None` removes it.
+            exclude_from_queues: Do not ring this device for queue calls. Default: false. `None` removes it.
+            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desk state of a device. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            provision: Provisioning data of a hardware phone. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -764,6 +972,14 @@ class RawDevicesResource(BaseResource):
             "presence_id": presence_id,
             "exclude_from_queues": exclude_from_queues,
             "mwi_unsolicited_updates": mwi_unsolicited_updates,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "provision": provision,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -773,6 +989,6 @@ class RawDevicesResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

@@ -36,6 +36,10 @@ _SEARCH = Operation(
     path_params=[],
     stream=False,
 )
+_SEARCH_QUERY: dict[str, Any] = {
+    "prefix": {"maxLength": 10, "minLength": 3, "type": "string"},
+    "quantity": {"minimum": 1, "type": "integer"},
+}
 _LIST = Operation(
     id="phone_numbers.list",
     method="GET",
@@ -134,30 +138,37 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> builtins.list[str]:
         """Search for numbers available to add.
 
         `GET /phone_numbers`.
 
         Args:
-            prefix: Area code or leading digits, such as `415`.
-            quantity: How many numbers to return.
+            prefix: Area code or leading digits, such as `415` (3 to 10 characters).
+            quantity: How many numbers to return (at least 1). Default: 1.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "prefix": prefix,
-                "quantity": quantity,
-                "city": city,
-                "state": state,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "prefix": prefix,
+                    "quantity": quantity,
+                    "city": city,
+                    "state": state,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def list(
@@ -170,6 +181,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
@@ -188,7 +200,10 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=PhoneNumberSummary,
@@ -198,7 +213,7 @@ class PhoneNumbersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get(
@@ -208,6 +223,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Retrieve a number's details.
 
@@ -218,6 +234,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -225,7 +243,7 @@ class PhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def add(
@@ -237,10 +255,12 @@ class PhoneNumbersResource(BaseResource):
         cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Add (purchase) a number to the account.
 
@@ -254,10 +274,14 @@ class PhoneNumbersResource(BaseResource):
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: State the number is created in.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -265,6 +289,19 @@ class PhoneNumbersResource(BaseResource):
             "e911": e911,
             "create_with_state": create_with_state,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _ADD,
+                path_params={
+                    "phone_number": phone_number,
+                },
+                query={},
+                content=self._accepting_charges(
+                    _ADD, self._merge(body, fields), extra_body, validate
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD,
             path_params={
@@ -272,7 +309,7 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def update(
@@ -288,6 +325,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Replace a number's document (features such as cnam and e911).
 
@@ -305,6 +343,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -319,7 +359,7 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -329,6 +369,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber | None:
         """Release a number from the account.
 
@@ -339,6 +380,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -346,7 +389,7 @@ class PhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -362,6 +405,7 @@ class PhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> PhoneNumber:
         """Change some fields of a number's document.
 
@@ -381,6 +425,8 @@ class PhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -395,7 +441,7 @@ class PhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -412,19 +458,22 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[builtins.list[str]]:
         """Search for numbers available to add.
 
         `GET /phone_numbers`.
 
         Args:
-            prefix: Area code or leading digits, such as `415`.
-            quantity: How many numbers to return.
+            prefix: Area code or leading digits, such as `415` (3 to 10 characters).
+            quantity: How many numbers to return (at least 1). Default: 1.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -432,13 +481,17 @@ class RawPhoneNumbersResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SEARCH,
             path_params={},
-            query={
-                "prefix": prefix,
-                "quantity": quantity,
-                "city": city,
-                "state": state,
-            },
-            options=self._options(extra_headers, extra_query, None, timeout),
+            query=self._query(
+                {
+                    "prefix": prefix,
+                    "quantity": quantity,
+                    "city": city,
+                    "state": state,
+                },
+                _SEARCH_QUERY,
+                validate,
+            ),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -452,6 +505,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
@@ -470,10 +524,13 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=PhoneNumberSummary,
@@ -483,7 +540,7 @@ class RawPhoneNumbersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get(
@@ -493,6 +550,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Retrieve a number's details.
 
@@ -503,6 +561,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -513,7 +573,7 @@ class RawPhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -526,10 +586,12 @@ class RawPhoneNumbersResource(BaseResource):
         cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Add (purchase) a number to the account.
 
@@ -543,10 +605,14 @@ class RawPhoneNumbersResource(BaseResource):
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: State the number is created in.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -557,6 +623,20 @@ class RawPhoneNumbersResource(BaseResource):
             "e911": e911,
             "create_with_state": create_with_state,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _ADD,
+                path_params={
+                    "phone_number": phone_number,
+                },
+                query={},
+                content=self._accepting_charges(
+                    _ADD, self._merge(body, fields), extra_body, validate
+                ),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD,
             path_params={
@@ -564,7 +644,7 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -581,6 +661,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Replace a number's document (features such as cnam and e911).
 
@@ -598,6 +679,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -615,7 +698,7 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -626,6 +709,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber | None]:
         """Release a number from the account.
 
@@ -636,6 +720,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -646,7 +732,7 @@ class RawPhoneNumbersResource(BaseResource):
                 "phone_number": phone_number,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -663,6 +749,7 @@ class RawPhoneNumbersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[PhoneNumber]:
         """Change some fields of a number's document.
 
@@ -682,6 +769,8 @@ class RawPhoneNumbersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -699,6 +788,6 @@ class RawPhoneNumbersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )

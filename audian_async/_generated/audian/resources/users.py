@@ -3,14 +3,23 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.call_forward import CallForward
+from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
+from audian_async._generated.audian.models.caller_id_options import CallerIdOptions
+from audian_async._generated.audian.models.do_not_disturb import DoNotDisturb
+from audian_async._generated.audian.models.endpoint_media import EndpointMedia
+from audian_async._generated.audian.models.ringtones import Ringtones
 from audian_async._generated.audian.models.user import User
+from audian_async._generated.audian.models.user_hotdesk import UserHotdesk
+from audian_async._generated.audian.models.user_music_on_hold import UserMusicOnHold
 from audian_async._generated.audian.models.user_priv_level import UserPrivLevel
+from audian_async._generated.audian.models.user_voicemail import UserVoicemail
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -117,6 +126,7 @@ class UsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[User]:
         """List the account's users.
 
@@ -134,7 +144,10 @@ class UsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=User,
@@ -144,7 +157,7 @@ class UsersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -166,11 +179,21 @@ class UsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Create a user.
 
@@ -183,21 +206,33 @@ class UsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -216,14 +251,31 @@ class UsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def get(
@@ -233,6 +285,7 @@ class UsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Retrieve a user.
 
@@ -243,6 +296,8 @@ class UsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
@@ -250,7 +305,7 @@ class UsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -274,11 +329,20 @@ class UsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Replace a user document.
 
@@ -298,21 +362,31 @@ class UsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -331,6 +405,14 @@ class UsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -340,7 +422,7 @@ class UsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
     async def delete(
@@ -350,6 +432,7 @@ class UsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User | None:
         """Delete a user.
 
@@ -360,6 +443,8 @@ class UsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
@@ -367,7 +452,7 @@ class UsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -391,11 +476,20 @@ class UsersResource(BaseResource):
         verified: bool | None | NotGiven = NOT_GIVEN,
         require_password_update: bool | None | NotGiven = NOT_GIVEN,
         feature_level: str | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> User:
         """Change some fields of a user.
 
@@ -413,21 +507,31 @@ class UsersResource(BaseResource):
             email: Email address. `None` removes it.
             password: Written only; never returned. `None` removes it.
             priv_level: Privilege level. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: Send voicemails to the user's email. `None` removes it.
-            verified: Whether the user's email is verified. `None` removes it.
-            require_password_update: Ask for a new password at next login. `None` removes it.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true. `None` removes it.
+            verified: Whether the user's email is verified. Default: false. `None` removes it.
+            require_password_update: Ask for a new password at next login. Default: false. `None` removes it.
             feature_level: Feature level of the user. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desking settings of a user. Default: `{}`. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a user. Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            voicemail: Voicemail settings of a user. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -446,6 +550,14 @@ class UsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -455,7 +567,7 @@ class UsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
 
 
@@ -472,6 +584,7 @@ class RawUsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> AsyncPaginator[User]:
         """List the account's users.
 
@@ -489,10 +602,13 @@ class RawUsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
+        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=User,
@@ -502,7 +618,7 @@ class RawUsersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def create(
@@ -524,11 +640,21 @@ class RawUsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        accept_charges: bool = False,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Create a user.
 
@@ -541,21 +667,33 @@ class RawUsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
+            accept_charges: `True` accepts the charges of a billable change: send it again
+                this way after a `ChargesRequiredError` (402).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -577,14 +715,32 @@ class RawUsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
+        if accept_charges:
+            return await self._core.request(  # type: ignore[no-any-return]
+                _CREATE,
+                path_params={},
+                query={},
+                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
+                content_type="application/json",
+                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                raw=True,
+            )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
             query={},
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -595,6 +751,7 @@ class RawUsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Retrieve a user.
 
@@ -605,6 +762,8 @@ class RawUsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -615,7 +774,7 @@ class RawUsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -640,11 +799,20 @@ class RawUsersResource(BaseResource):
         verified: bool | NotGiven = NOT_GIVEN,
         require_password_update: bool | NotGiven = NOT_GIVEN,
         feature_level: str | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Replace a user document.
 
@@ -664,21 +832,31 @@ class RawUsersResource(BaseResource):
             email: Email address.
             password: Written only; never returned.
             priv_level: Privilege level.
-            enabled: Whether it is active.
+            enabled: Whether it is active. Default: true.
             timezone: Time zone, such as `America/New_York`.
             language: Language, such as `en-us`.
             presence_id: Presence identifier (the BLF key).
             caller_id: Caller IDs by call type.
             call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email.
-            verified: Whether the user's email is verified.
-            require_password_update: Ask for a new password at next login.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
+            verified: Whether the user's email is verified. Default: false.
+            require_password_update: Ask for a new password at next login. Default: false.
             feature_level: Feature level of the user.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
+            caller_id_options: How caller ID is presented.
+            do_not_disturb: Do-not-disturb settings.
+            hotdesk: Hot-desking settings of a user. Default: `{}`.
+            media: Audio, video and encryption options of an endpoint.
+            music_on_hold: Music on hold of a user. Default: `{}`.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
+            voicemail: Voicemail settings of a user.
             flags: Free-form flags.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -700,6 +878,14 @@ class RawUsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -709,7 +895,7 @@ class RawUsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
 
@@ -720,6 +906,7 @@ class RawUsersResource(BaseResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User | None]:
         """Delete a user.
 
@@ -730,6 +917,8 @@ class RawUsersResource(BaseResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -740,7 +929,7 @@ class RawUsersResource(BaseResource):
                 "user_id": user_id,
             },
             query={},
-            options=self._options(extra_headers, extra_query, None, timeout),
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -765,11 +954,20 @@ class RawUsersResource(BaseResource):
         verified: bool | None | NotGiven = NOT_GIVEN,
         require_password_update: bool | None | NotGiven = NOT_GIVEN,
         feature_level: str | None | NotGiven = NOT_GIVEN,
+        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
+        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        hotdesk: UserHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        music_on_hold: UserMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        voicemail: UserVoicemail | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
     ) -> APIResponse[User]:
         """Change some fields of a user.
 
@@ -787,21 +985,31 @@ class RawUsersResource(BaseResource):
             email: Email address. `None` removes it.
             password: Written only; never returned. `None` removes it.
             priv_level: Privilege level. `None` removes it.
-            enabled: Whether it is active. `None` removes it.
+            enabled: Whether it is active. Default: true. `None` removes it.
             timezone: Time zone, such as `America/New_York`. `None` removes it.
             language: Language, such as `en-us`. `None` removes it.
             presence_id: Presence identifier (the BLF key). `None` removes it.
             caller_id: Caller IDs by call type. `None` removes it.
             call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: Send voicemails to the user's email. `None` removes it.
-            verified: Whether the user's email is verified. `None` removes it.
-            require_password_update: Ask for a new password at next login. `None` removes it.
+            vm_to_email_enabled: Send voicemails to the user's email. Default: true. `None` removes it.
+            verified: Whether the user's email is verified. Default: false. `None` removes it.
+            require_password_update: Ask for a new password at next login. Default: false. `None` removes it.
             feature_level: Feature level of the user. `None` removes it.
+            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
+            caller_id_options: How caller ID is presented. `None` removes it.
+            do_not_disturb: Do-not-disturb settings. `None` removes it.
+            hotdesk: Hot-desking settings of a user. Default: `{}`. `None` removes it.
+            media: Audio, video and encryption options of an endpoint. `None` removes it.
+            music_on_hold: Music on hold of a user. Default: `{}`. `None` removes it.
+            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
+            voicemail: Voicemail settings of a user. `None` removes it.
             flags: Free-form flags. `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
 
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
@@ -823,6 +1031,14 @@ class RawUsersResource(BaseResource):
             "verified": verified,
             "require_password_update": require_password_update,
             "feature_level": feature_level,
+            "call_restriction": call_restriction,
+            "caller_id_options": caller_id_options,
+            "do_not_disturb": do_not_disturb,
+            "hotdesk": hotdesk,
+            "media": media,
+            "music_on_hold": music_on_hold,
+            "ringtones": ringtones,
+            "voicemail": voicemail,
             "flags": flags,
         }
         return await self._core.request(  # type: ignore[no-any-return]
@@ -832,6 +1048,6 @@ class RawUsersResource(BaseResource):
             },
             query={},
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout),
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
