@@ -187,6 +187,17 @@ def _path_of(url: str) -> str:
     return url[start:] if end < 0 else url[start:end]
 
 
+def _origin_of(url: str) -> str:
+    """``scheme://host:port`` of a URL (user info dropped; the port made explicit)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    if not netloc.rpartition("]")[2].count(":"):
+        netloc += ":443" if scheme == "https" else ":80"
+    return f"{scheme}://{netloc}"
+
+
 class Engine:
     """Sends calls for one client and all its views (see the module docstring)."""
 
@@ -292,7 +303,9 @@ class Engine:
                         continue
                 cls2 = APITimeoutError if exc.timeout else APIConnectionError
                 raise cls2(
-                    f"{call.method} {call.path}: {exc}", method=call.method, url=call.path
+                    f"{call.method} {call.path} ({_origin_of(call.url)}): {exc}",
+                    method=call.method,
+                    url=call.path,
                 ) from exc
             except BaseException:
                 limiter.on_failure(ticket)

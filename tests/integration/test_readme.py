@@ -63,14 +63,16 @@ def test_every_python_snippet_compiles() -> None:
         compile(code, f"README:{name or 'snippet'}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
-def test_audian_quickstart_example_runs(sim: Simulator, server: RunningServer) -> None:
-    out = run_example(
-        example("audian"),
-        {"AUDIAN_API_KEY": sim.default_api_key, "AUDIAN_BASE_URL": f"{server.base_url}/v2"},
-    )
-    assert f"Authenticated. Account ID: {sim.master_account_id}" in out
-    assert "Created user: " in out and "Created device: " in out
-    assert "descendant: West Coast Office" in out
+def test_audian_quickstart_example_runs_twice(sim: Simulator, server: RunningServer) -> None:
+    """Twice against the same simulator: the second run finds what the first created (no 409)."""
+    env = {"AUDIAN_API_KEY": sim.default_api_key, "AUDIAN_BASE_URL": f"{server.base_url}/v2"}
+    first, second = run_example(example("audian"), env), run_example(example("audian"), env)
+    for out in (first, second):
+        assert f"Authenticated. Account ID: {sim.master_account_id}" in out
+        assert "User: " in out and "Device: " in out
+        assert out.count("descendant: West Coast Office") == 1
+    assert first.split("User: ")[1].split()[0] == second.split("User: ")[1].split()[0]
+    assert "jane@example.com" in second  # listed on the second run
     assert sim.contract_violations == []
 
 
@@ -89,12 +91,13 @@ def test_astradial_example_runs(sim: Simulator, server: RunningServer, flavour: 
     key = getattr(target, "astradial_api_key", None)
     assert key, "the simulator exposes an Astradial API key"
     with serve(target) if flavour == "oss" else nullcontext(server) as running:
-        out = run_example(
-            example("astradial"), {"ASTRADIAL_API_KEY": key, "ASTRADIAL_BASE_URL": running.base_url}
-        )
-    assert "***" in out
-    assert "Support linear" in out  # the ring strategy reached both servers
-    assert ("this server has no IVR API" in out) == (flavour == "oss")
+        env = {"ASTRADIAL_API_KEY": key, "ASTRADIAL_BASE_URL": running.base_url}
+        # Twice against the same server: the second run reuses the user and the queue (no 409).
+        outputs = [run_example(example("astradial"), env) for _ in range(2)]
+    for out in outputs:
+        assert "***" in out
+        assert "Support linear" in out  # the ring strategy reached both servers
+        assert ("this server has no IVR API" in out) == (flavour == "oss")
     assert target.contract_violations == [] and target.request_violations == []
 
 
@@ -125,11 +128,12 @@ def test_voicemail_and_cdr_example_runs(sim: Simulator, server: RunningServer) -
         call_direction="inbound",
         caller_id_number="+14155550123",
     )
-    out = run_example(
-        example("voicemail-cdrs"),
-        {"AUDIAN_API_KEY": sim.default_api_key, "AUDIAN_BASE_URL": f"{server.base_url}/v2"},
-    )
-    assert "Created voicemail box 3001" in out
-    assert "inbound +14155550123 60 NORMAL_CLEARING" in out
-    assert "1 calls last week" in out
+    env = {"AUDIAN_API_KEY": sim.default_api_key, "AUDIAN_BASE_URL": f"{server.base_url}/v2"}
+    # Twice against the same simulator: the second run reuses the box (no 409).
+    first, second = (run_example(example("voicemail-cdrs"), env) for _ in range(2))
+    for out in (first, second):
+        assert "Voicemail box 3001" in out
+        assert "inbound +14155550123 60 NORMAL_CLEARING" in out
+        assert "1 calls last week" in out
+    assert first.split("Voicemail box 3001: ")[1].split()[0] in second
     assert sim.contract_violations == []
