@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,7 +120,8 @@ async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int, tran
             filters={"username": row["username"]}, paginate=False
         ).first()
 
-    started = time.perf_counter()
+    # One summary: the runner's own line ("bulk: 1000 users in ... (812.0 users/s); ..."),
+    # printed also when the run is interrupted (Ctrl-C).
     summary = await run_bulk(
         create,
         rows(count),
@@ -129,12 +129,8 @@ async def bulk_provision(audian: AsyncAudian, count: int, concurrency: int, tran
         key=lambda row: row["username"],
         reconcile=find,
         total=count,
-        progress=None,
-    )
-    seconds = time.perf_counter() - started
-    ok(
-        f"Created {summary.succeeded:,}, failed {summary.failed:,} in {seconds:.2f} s "
-        f"({summary.succeeded / seconds:,.0f} users/s)"
+        progress=True,
+        unit="users",
     )
     for failure in summary.failures[:3]:
         say(f"! {failure.key}: {failure.error}", indent=4)
@@ -185,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return anyio.run(run, args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C: the bulk step already printed its summary
+        print("interrupted", file=sys.stderr)
         return 130
     except ImportError as exc:
         print(

@@ -123,6 +123,7 @@ async def run_bulk(
     keep_failures: int = 1000,
     backoff_base: float = 0.5,
     backoff_max: float = 30.0,
+    unit: str = "inputs",
 ) -> BulkSummary[T]:
     """Run ``operation`` on every input, ``concurrency`` at a time at most; return the counts.
 
@@ -138,10 +139,12 @@ async def run_bulk(
         reconcile: async lookup called when an attempt's outcome is unknown (a create that may
             have been applied): its non-``None`` answer counts as the input's success.
         max_attempts: calls of ``operation`` per input for retryable errors.
-        progress: ``None`` shows a live bar only when stderr is a terminal (needs ``rich``,
-            the ``progress`` extra); ``True`` always reports (a periodic stderr line without
-            terminal or ``rich``); ``False`` never. A final one-line summary is printed
-            whenever progress is on.
+        progress: ``None`` (default): a live bar when stderr is a terminal (with ``rich``,
+            the ``progress`` extra), otherwise a plain stderr line every 10 seconds, and the
+            final one-line summary if a progress line was printed or the run was
+            interrupted (a short run in a log stays silent). ``True``: always report (a
+            plain line every 2 seconds without terminal or ``rich``) and always print the
+            final summary. ``False``: print nothing, not even on interruption.
         total: the expected number of inputs, for the ETA (default: ``len(inputs)`` if sized).
         on_outcome: called with each :class:`Success` / :class:`Failure` as it finishes (may
             be async). An exception it raises stops the run and is re-raised.
@@ -150,10 +153,12 @@ async def run_bulk(
         backoff_base: ceiling of the first retry's backoff in seconds (full jitter); it
             doubles per attempt of the same input.
         backoff_max: the longest backoff (an advised ``Retry-After`` may exceed it).
+        unit: what the inputs are, for the summary line (``"users"``: "812.0 users/s").
 
     Returns:
-        The :class:`BulkSummary`. Cancellation propagates (after the journal is flushed and,
-        if progress is on, the summary line printed); an exception from the source or from
+        The :class:`BulkSummary`. Cancellation (Ctrl-C included) propagates after the journal
+        is flushed and, unless progress is ``False``, the summary line is printed with
+        "interrupted"; an exception from the source or from
         ``on_outcome`` is re-raised after the in-flight inputs were cancelled.
     """
     engine = Runner(
@@ -169,6 +174,7 @@ async def run_bulk(
         keep_failures=keep_failures,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
+        unit=unit,
     )
     emit: _Emit[T, R] | None = None
     if on_outcome is not None:

@@ -84,6 +84,7 @@ class BulkSummary(Generic[T]):
         reconciled: successes established by ``reconcile`` after an unknown outcome.
         throttled: rate-limit errors (429) that reached the runner (the client's limiter
             absorbs most of them before they do).
+        unit: what the inputs are, in the headline (``"users"``: "1000 users ... 812.0 users/s").
     """
 
     succeeded: int
@@ -96,6 +97,7 @@ class BulkSummary(Generic[T]):
     failures: tuple[Failure[T], ...] = attrs.field(repr=False)
     reconciled: int = 0
     throttled: int = 0
+    unit: str = "inputs"
 
     @property
     def per_second(self) -> float:
@@ -112,14 +114,14 @@ class BulkSummary(Generic[T]):
     def headline(self) -> str:
         """The one-line summary."""
         text = (
-            f"bulk: {self.total} inputs in {self.seconds:.1f}s: {self.succeeded} succeeded, "
+            f"bulk: {self.total} {self.unit} in {self.seconds:.1f}s: {self.succeeded} succeeded, "
             f"{self.failed} failed"
         )
         if self.skipped:
             text += f", {self.skipped} skipped"
         if self.cancelled:
             text += f", {self.cancelled} cancelled"
-        text += f" ({self.per_second:.1f}/s); {self.attempts} attempts"
+        text += f" ({self.per_second:.1f} {self.unit}/s); {self.attempts} attempts"
         if self.reconciled:
             text += f", {self.reconciled} reconciled"
         if self.throttled:

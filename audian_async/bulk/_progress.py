@@ -1,7 +1,10 @@
 """Progress display for the bulk runner: a ``rich`` live bar, or a periodic stderr line.
 
 ``rich`` (the ``progress`` extra) is imported only when a bar is wanted. Without a terminal, or
-without ``rich`` when progress was forced on, a plain line is printed every few seconds.
+without ``rich`` when progress was forced on, a plain line is printed every few seconds. With
+the default ``progress=None`` and no terminal (a log file, CI), a plain line is printed every
+:data:`QUIET_INTERVAL` seconds, and the final summary line only if a progress line was
+printed (a short run stays silent) or the run was interrupted.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import contextlib
 import sys
 from typing import Any, Protocol, TextIO
 
-__all__ = ["Reporter", "make_reporter"]
+__all__ = ["QUIET_INTERVAL", "Reporter", "make_reporter"]
+
+#: Seconds between plain progress lines with ``progress=None`` when stderr is not a terminal.
+QUIET_INTERVAL = 10.0
 
 
 class Reporter(Protocol):
@@ -21,8 +27,11 @@ class Reporter(Protocol):
     def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
         """Show the current counters."""
 
-    def finish(self, line: str) -> None:
-        """Remove any live display and print the final one-line summary."""
+    def finish(self, line: str, force: bool = False) -> None:
+        """Remove any live display and print the final one-line summary.
+
+        ``force`` prints it even where a quiet reporter would not (an interrupted run).
+        """
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -43,7 +52,7 @@ def make_reporter(mode: bool | None, total: int | None) -> Reporter | None:
         except Exception:  # rich missing (ImportError) or unusable here: plain lines
             pass
     if mode is None:
-        return None
+        return _LineReporter(stream, total, interval=QUIET_INTERVAL, quiet=True)
     return _LineReporter(stream, total)
 
 
@@ -55,11 +64,14 @@ def _duration(seconds: float) -> str:
 
 
 class _LineReporter:
-    interval = 2.0
-
-    def __init__(self, stream: TextIO, total: int | None) -> None:
+    def __init__(
+        self, stream: TextIO, total: int | None, interval: float = 2.0, quiet: bool = False
+    ) -> None:
         self._stream = stream
         self._total = total
+        self.interval = interval
+        self._quiet = quiet  # the final line only if a progress line was printed
+        self._printed = False
 
     def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
         done = ok + failed
@@ -75,9 +87,11 @@ class _LineReporter:
             remaining = max(0, self._total - done - skipped)
             text += f", ETA {_duration(remaining / rate)}"
         self._write(text)
+        self._printed = True
 
-    def finish(self, line: str) -> None:
-        self._write(line)
+    def finish(self, line: str, force: bool = False) -> None:
+        if force or self._printed or not self._quiet:
+            self._write(line)
 
     def _write(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -123,6 +137,6 @@ class _RichReporter:
         self._progress.update(self._task, completed=done + skipped, ok=ok, failed=failed, rate=rate)
         self._progress.refresh()
 
-    def finish(self, line: str) -> None:
+    def finish(self, line: str, force: bool = False) -> None:
         self._progress.stop()
         self._console.print(line, markup=False, highlight=False)

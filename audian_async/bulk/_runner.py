@@ -81,6 +81,7 @@ class Runner(Generic[T, R]):
         keep_failures: int,
         backoff_base: float,
         backoff_max: float,
+        unit: str = "inputs",
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
@@ -98,6 +99,7 @@ class Runner(Generic[T, R]):
         self._reconcile = reconcile
         self._max_attempts = max_attempts
         self._progress = progress
+        self._unit = unit
         self._keep_failures = keep_failures
         if total is None and isinstance(inputs, Sized):
             total = len(inputs)
@@ -145,6 +147,7 @@ class Runner(Generic[T, R]):
             failures=tuple(self._failures) if with_failures else (),
             reconciled=self._reconciled,
             throttled=self._throttled,
+            unit=self._unit,
         )
 
     # ----------------------------------------------------------------- running
@@ -163,6 +166,7 @@ class Runner(Generic[T, R]):
             workers = max(1, min(workers, len(self._inputs)))
         reporter: Reporter | None = None
         journal: Journal | None = None
+        interrupted = False
         try:
             if self._journal_path is not None:
                 journal = self._journal = await Journal.open(self._journal_path)
@@ -184,14 +188,26 @@ class Runner(Generic[T, R]):
                     if journal is not None:
                         journal.close()
                     report_scope.cancel()
+        except BaseException as exc:
+            # Ctrl-C (KeyboardInterrupt, or the task cancelled by asyncio.run's SIGINT handler)
+            # or a cancelled scope: the summary is still printed below, the journal flushed.
+            interrupted = self._error is None and isinstance(
+                exc, (KeyboardInterrupt, anyio.get_cancelled_exc_class())
+            )
+            raise
         finally:
             if self._t1 is None:
                 self._t1 = anyio.current_time()
             if journal is not None:
                 await journal.aclose()  # no-op unless the writer never ran
+            headline = self.snapshot(with_failures=False).headline
+            if interrupted:
+                headline += "; interrupted" + (
+                    " (rerun with the same journal to resume)" if journal is not None else ""
+                )
             if reporter is not None:
                 with contextlib.suppress(Exception):
-                    reporter.finish(self.snapshot(with_failures=False).headline)
+                    reporter.finish(headline, force=interrupted)
         if self._error is not None:
             raise self._error
         return self.snapshot()

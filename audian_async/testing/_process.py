@@ -8,7 +8,9 @@ can still ask the child for its contract violations through a pipe.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +60,11 @@ class ProcessServer:
 
 def _child(config: SimulatorConfig | None, host: str, conn: Connection) -> None:
     import uvicorn
+
+    # Out of the terminal's process group: Ctrl-C interrupts the parent only (no traceback
+    # from here); the parent stops this server through the pipe, or by exiting (EOF).
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpgrp()
 
     from ._app import Simulator
     from ._server import bind_socket, uvicorn_config

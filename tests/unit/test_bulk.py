@@ -718,7 +718,8 @@ def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     from audian_async.bulk import _progress as bp
 
     assert bp.make_reporter(False, 10) is None
-    assert bp.make_reporter(None, 10) is None  # not a terminal
+    quiet = bp.make_reporter(None, 10)  # not a terminal: a plain line every 10 s
+    assert isinstance(quiet, bp._LineReporter) and quiet.interval == bp.QUIET_INTERVAL == 10.0
     assert isinstance(bp.make_reporter(True, 10), bp._LineReporter)
     monkeypatch.setattr(bp, "_isatty", lambda stream: True)
     pytest.importorskip("rich")
@@ -727,7 +728,7 @@ def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     rich_reporter.update(3, 1, 0, 1.0)
     rich_reporter.finish("done")
     monkeypatch.setitem(sys.modules, "rich.console", None)  # rich missing
-    assert bp.make_reporter(None, 10) is None
+    assert isinstance(bp.make_reporter(None, 10), bp._LineReporter)
     assert isinstance(bp.make_reporter(True, 10), bp._LineReporter)
 
 
