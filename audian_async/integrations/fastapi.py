@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AstradialClient",
     "AudianClient",
+    "CREDENTIALS_REFUSED",
     "astradial_lifespan",
     "audian_lifespan",
     "error_response",
@@ -123,25 +124,51 @@ AudianClient = Annotated[AsyncAudian, Depends(get_audian)]
 AstradialClient = Annotated["AsyncAstradial", Depends(get_astradial)]
 
 
+#: ``detail`` of the 502 answered when the upstream API refuses the service's own credentials.
+CREDENTIALS_REFUSED = (
+    "upstream credentials refused: the service's API key (or login) for the upstream API "
+    "is wrong, expired or lacks permission; check its configuration"
+)
+
+
+def _validation_item(kind: str, loc: list[str | int], msg: str) -> dict[str, Any]:
+    """One entry of FastAPI's 422 ``detail`` list (``type``, ``loc``, ``msg``)."""
+    return {"type": kind, "loc": loc, "msg": msg}
+
+
 def error_response(exc: AudianError) -> JSONResponse:
     """The HTTP response an endpoint should give when an SDK call failed with ``exc``.
 
     Client mistakes the upstream API reports (404, 400, 409, 422) pass through with their
-    status; the upstream's own trouble (auth, rate limits, outages) becomes 502/503/504, since
-    it is not the caller's fault. Bodies carry the upstream message and request id, never
+    status; the upstream's own trouble (rate limits, outages) becomes 502/503/504, since it is
+    not the caller's fault. Credentials the upstream refuses (401/403, and Kazoo's 404 for a
+    wrong key) become 502 with ``detail`` :data:`CREDENTIALS_REFUSED`: the operator must fix
+    the service's configuration. Bodies carry the upstream message and request id, never
     credentials.
+
+    Every 422 has FastAPI's own shape, so clients parse one format: ``{"detail": [{"type",
+    "loc", "msg"}]}``. A body the SDK refused before sending has ``loc`` ``["upstream",
+    *field path]`` and ``type`` the broken rule (``minLength``); an upstream 422 has ``loc``
+    ``["upstream"]`` and ``type`` the server's error code, plus ``upstream_status``.
     """
     body: dict[str, Any] = {"detail": str(exc)}
     headers: dict[str, str] = {}
     if isinstance(exc, ValidationError):
+        loc: list[str | int] = ["upstream", *(p for p in exc.field.split(".") if p)]
         return JSONResponse(
-            {"detail": exc.detail, "field": exc.field, "rule": exc.rule}, status_code=422
+            {"detail": [_validation_item(exc.rule, loc, exc.detail)]}, status_code=422
         )
     if isinstance(exc, APIStatusError):
-        body = {
-            "detail": exc.server_message or exc.error or "upstream error",
-            "upstream_status": exc.status_code,
-        }
+        message = exc.server_message or exc.error or "upstream error"
+        body = {"detail": message, "upstream_status": exc.status_code}
+        if isinstance(exc, AuthenticationError | PermissionDeniedError):
+            body = {
+                "detail": CREDENTIALS_REFUSED,
+                "upstream_status": exc.status_code,
+                "upstream_detail": message,
+            }
+        elif exc.status_code == 422:
+            body["detail"] = [_validation_item(exc.error or "upstream", ["upstream"], message)]
         if exc.request_id:
             body["request_id"] = exc.request_id
         if exc.field_errors:

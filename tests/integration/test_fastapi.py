@@ -100,4 +100,58 @@ async def test_sdk_errors_become_http_responses(service: RunningServer) -> None:
             "/people", json={"first": "", "last": "X", "username": "bad name"}
         )
         assert invalid.status_code == 422
-        assert invalid.json()["rule"] in {"minLength", "pattern"}
+        (item,) = invalid.json()["detail"]
+        assert item["type"] in {"minLength", "pattern"}
+        assert item["loc"][0] == "upstream" and item["msg"]
+
+
+def assert_fastapi_422_shape(body: Any) -> None:
+    """FastAPI's own 422: ``{"detail": [{"type", "loc", "msg", ...}]}``."""
+    assert isinstance(body["detail"], list) and body["detail"]
+    for item in body["detail"]:
+        assert isinstance(item["type"], str) and isinstance(item["msg"], str)
+        assert isinstance(item["loc"], list)
+
+
+async def test_one_422_shape_for_fastapi_and_sdk_validation(service: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=service.base_url) as http:
+        by_fastapi = await http.post("/people", json=["not", "an", "object"])
+        by_sdk = await http.post("/people", json={"first": "", "last": "X", "username": "x y"})
+    assert by_fastapi.status_code == by_sdk.status_code == 422
+    assert_fastapi_422_shape(by_fastapi.json())
+    assert_fastapi_422_shape(by_sdk.json())
+    assert set(by_sdk.json()["detail"][0]) == {"type", "loc", "msg"}
+
+
+async def test_upstream_422_has_the_same_shape() -> None:
+    import json
+
+    from audian_async import UnprocessableEntityError
+    from audian_async.integrations.fastapi import error_response
+
+    exc = UnprocessableEntityError("422", status_code=422)
+    response = error_response(exc)
+    assert response.status_code == 422
+    assert_fastapi_422_shape(json.loads(bytes(response.body)))
+
+
+async def test_wrong_upstream_key_tells_the_operator(sim: Simulator, server: RunningServer) -> None:
+    wrong_key = "0123456789abcdef" * 4
+    app = FastAPI(
+        lifespan=audian_lifespan(
+            lambda: AsyncAudian(api_key=wrong_key, base_url=f"{server.base_url}/v2")
+        )
+    )
+    install_error_handlers(app)
+
+    @app.get("/people/{user_id}")
+    async def read_person(user_id: str, audian: AudianClient) -> dict[str, Any]:
+        return (await audian.users.get(user_id)).to_dict()
+
+    with serve(app) as running:
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            answer = await http.get("/people/" + "f" * 32)
+    assert answer.status_code == 502
+    body = answer.json()
+    assert body["detail"].startswith("upstream credentials refused")
+    assert wrong_key not in answer.text
