@@ -7,12 +7,12 @@ Kazoo checks in code (uniqueness, references). Unknown keys are allowed and stor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._schema import SchemaError
-from ._store import Doc, Store, get_path
+from ._store import UNIQUE_KEYS, Doc, Store, get_path
 
 __all__ = [
     "ACCOUNT",
@@ -274,8 +274,8 @@ def _user_rules(
     username = data.get("username")
     if not isinstance(username, str):
         return []
-    for other in store.of_account("user", account_id):
-        if other.id != self_id and other.data.get("username") == username:
+    for other in store.holders("user", account_id, ("username", username)):
+        if other.id != self_id:
             return [
                 SchemaError(
                     ("username",),
@@ -310,22 +310,48 @@ def _mac(value: str) -> str:
     return re.sub(r"[^0-9a-f]", "", value.lower())
 
 
+def _sip_key(data: dict[str, Any]) -> tuple[str, str, str] | None:
+    username = get_path(data, "sip.username")
+    if not isinstance(username, str):
+        return None
+    return ("sip", username.lower(), str(get_path(data, "sip.realm", "")).lower())
+
+
+def _device_keys(data: dict[str, Any]) -> list[Hashable]:
+    keys: list[Hashable] = []
+    sip_key = _sip_key(data)
+    if sip_key is not None:
+        keys.append(sip_key)
+    mac = data.get("mac_address")
+    if isinstance(mac, str) and _mac(mac):
+        keys.append(("mac", _mac(mac)))
+    return keys
+
+
+def _user_keys(data: dict[str, Any]) -> list[Hashable]:
+    username = data.get("username")
+    return [("username", username)] if isinstance(username, str) else []
+
+
+# What the user and device uniqueness rules look up, indexed by the store (no scans).
+UNIQUE_KEYS["user"] = _user_keys
+UNIQUE_KEYS["device"] = _device_keys
+
+
 def _device_rules(
     store: Store, account_id: str, data: dict[str, Any], self_id: str | None
 ) -> list[SchemaError]:
     errors: list[SchemaError] = []
-    others = [d for d in store.of_account("device", account_id) if d.id != self_id]
     owner = data.get("owner_id")
     if isinstance(owner, str) and len(owner) == 32 and store.get("user", account_id, owner) is None:
         errors.append(
             SchemaError(("owner_id",), "not_found", "Referenced user does not exist", cause=owner)
         )
-    username = get_path(data, "sip.username")
-    if isinstance(username, str):
-        realm = str(get_path(data, "sip.realm", "")).lower()
-        for other in others:
-            same_user = str(get_path(other.data, "sip.username", "")).lower() == username.lower()
-            if same_user and str(get_path(other.data, "sip.realm", "")).lower() == realm:
+    sip_key = _sip_key(data)
+    if sip_key is not None:
+        username = get_path(data, "sip.username")
+        for other in store.holders("device", account_id, sip_key):
+            if other.id != self_id:
                 errors.append(
                     SchemaError(
                         ("sip", "username"),
@@ -337,10 +363,8 @@ def _device_rules(
                 break
     mac = data.get("mac_address")
     if isinstance(mac, str) and _mac(mac):
-        for other in others:
-            if isinstance(other.data.get("mac_address"), str) and _mac(
-                other.data["mac_address"]
-            ) == _mac(mac):
+        for other in store.holders("device", account_id, ("mac", _mac(mac))):
+            if other.id != self_id:
                 errors.append(
                     SchemaError(("mac_address",), "unique", "Mac address already in use", cause=mac)
                 )

@@ -180,6 +180,7 @@ def update_doc(
     data, secrets = prepare(store, kind, doc.account_id, body, existing=doc, mode=mode)
     doc.data = data
     doc.secrets = secrets
+    store.reindex(doc)
     doc.touch(clock.gregorian())
     return doc
 

@@ -10,11 +10,16 @@ import copy
 import hashlib
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._clock import Clock
+from ._unique import UniqueIndex
+
+#: Per document kind, the keys its uniqueness rules look up (``_kinds`` registers them):
+#: ``data -> keys``; :meth:`Store.holders` finds the documents of an account holding one.
+UNIQUE_KEYS: dict[str, Callable[[dict[str, Any]], Iterable[Hashable]]] = {}
 
 __all__ = ["Doc", "Store", "get_path", "set_path", "pop_path"]
 
@@ -107,6 +112,7 @@ class Store:
         #: Collections whose creates are billable: a 402 ``accept charges`` with this breakdown
         #: unless the request carries ``"accept_charges": true``.
         self.charges: dict[str, dict[str, Any]] = {}
+        self._unique: dict[str, UniqueIndex[Doc]] = {}
 
     # -- ids and bookkeeping --------------------------------------------------------------------
 
@@ -154,9 +160,11 @@ class Store:
         """Delete an account with all of its documents, numbers and API keys."""
         self.accounts.pop(account_id, None)
         self.parents.pop(account_id, None)
-        for by_id in self.docs.values():
+        for kind, by_id in self.docs.items():
             for doc_id in [i for i, d in by_id.items() if d.account_id == account_id]:
                 del by_id[doc_id]
+                if kind in self._unique:
+                    self._unique[kind].drop(doc_id)
         for number in [n for n, d in self.numbers.items() if d.account_id == account_id]:
             del self.numbers[number]
         for key in [k for k, a in self.api_keys.items() if a == account_id]:
@@ -196,6 +204,32 @@ class Store:
     def add(self, doc: Doc) -> None:
         """Insert a non-account document."""
         self.docs.setdefault(doc.kind, {})[doc.id] = doc
+        self.reindex(doc)
+
+    def _index_of(self, kind: str) -> UniqueIndex[Doc] | None:
+        index = self._unique.get(kind)
+        if index is None and kind in UNIQUE_KEYS:
+            keys = UNIQUE_KEYS[kind]
+            index = self._unique[kind] = UniqueIndex(
+                lambda d: [(d.account_id, k) for k in keys(d.data)]
+            )
+            for existing in self.docs.get(kind, {}).values():
+                index.put(existing.id, existing)
+        return index
+
+    def reindex(self, doc: Doc) -> None:
+        """Refresh the uniqueness keys of a stored document after its data changed."""
+        index = self._index_of(doc.kind)
+        if index is not None:
+            index.put(doc.id, doc)
+
+    def holders(self, kind: str, account_id: str, key: Hashable) -> list[Doc]:
+        """Documents of ``kind`` in ``account_id`` holding a uniqueness key (no scan)."""
+        index = self._index_of(kind)
+        if index is None:
+            raise KeyError(f"no uniqueness keys registered for {kind!r}")
+        by_id = self.docs.get(kind, {})
+        return index.holders((account_id, key), by_id.get)
 
     def get(self, kind: str, account_id: str, doc_id: str) -> Doc | None:
         """A document of ``kind`` owned by ``account_id``."""
@@ -205,6 +239,8 @@ class Store:
     def remove(self, doc: Doc) -> None:
         """Delete a non-account document."""
         self.docs.get(doc.kind, {}).pop(doc.id, None)
+        if doc.kind in self._unique:
+            self._unique[doc.kind].drop(doc.id)
 
     def of_account(self, kind: str, account_id: str) -> list[Doc]:
         """Documents of one kind in one account, in creation order."""

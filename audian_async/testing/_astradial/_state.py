@@ -12,13 +12,14 @@ import re
 import struct
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .._config import SimulatorConfig
 from .._core import Core
+from .._unique import UniqueIndex
 
 logger = logging.getLogger("audian_async.testing")
 
@@ -46,6 +47,15 @@ _ROLE_RANK = {"agent": 0, "user": 0, "supervisor": 1, "manager": 1, "admin": 2, 
 
 
 # -- errors and replies -----------------------------------------------------------------------
+
+
+def _user_keys(row: Mapping[str, Any]) -> list[Hashable]:
+    """``("extension", org, ext)``, ``("email", lower-cased)``, ``("username", name)``."""
+    return [
+        ("extension", row["org_id"], str(row["extension"])),
+        ("email", str(row["email"]).lower()),
+        ("username", row["username"]),
+    ]
 
 
 class Reject(Exception):
@@ -167,6 +177,8 @@ class AstradialState:
         self.revoked: set[str] = set()
         self.logins: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        #: Extension (per org), email and username of every user: uniqueness without scans.
+        self.user_index: UniqueIndex[dict[str, Any]] = UniqueIndex(_user_keys)
         self.dids: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, dict[str, Any]] = {}
         self.members: dict[str, list[dict[str, Any]]] = {}
@@ -383,7 +395,12 @@ class AstradialState:
             "updated": when,
         }
         self.users[user_id] = row
+        self.user_index.put(user_id, row)
         return row
+
+    def users_holding(self, key: Hashable) -> list[dict[str, Any]]:
+        """Users holding a uniqueness key (see :func:`_user_keys`), without a scan."""
+        return self.user_index.holders(key, self.users.get)
 
     def _insert_queue(self, org_id: str, data: Mapping[str, Any], when: float) -> dict[str, Any]:
         queue_id = self.new_id()

@@ -135,8 +135,7 @@ def _check_user_unique(ctx: Ctx, body: Mapping[str, Any], user_id: str | None) -
     state = ctx.state
     ext = body.get("extension")
     if ext is not None and any(
-        u["org_id"] == ctx.org and u["extension"] == str(ext) and u["id"] != user_id
-        for u in state.users.values()
+        u["id"] != user_id for u in state.users_holding(("extension", ctx.org, str(ext)))
     ):
         raise Reject(
             409, {"error": "Extension already exists" if ctx.oss else "Extension already in use"}
@@ -145,17 +144,14 @@ def _check_user_unique(ctx: Ctx, body: Mapping[str, Any], user_id: str | None) -
     if (
         email is not None
         and not ctx.oss
-        and any(
-            str(u["email"]).lower() == str(email).lower() and u["id"] != user_id
-            for u in state.users.values()
-        )
+        and any(u["id"] != user_id for u in state.users_holding(("email", str(email).lower())))
     ):
         raise Reject(409, {"error": "Email already in use"})
     username = body.get("username")
     if (
         username is not None
         and ctx.oss
-        and any(u["username"] == username and u["id"] != user_id for u in state.users.values())
+        and any(u["id"] != user_id for u in state.users_holding(("username", username)))
     ):
         raise Reject(500, {"error": "Validation error"})
 
@@ -220,6 +216,7 @@ def update_user(ctx: Ctx) -> Reply:
     if "password" in body:
         row["login_password"] = body["password"]
     row["updated"] = ctx.state.now()
+    ctx.state.user_index.put(row["id"], row)
     return Reply(200, render_user(ctx.state, row))
 
 
@@ -233,6 +230,7 @@ def delete_user(ctx: Ctx) -> Reply:
     """``DELETE /users/{user_id}``: 204; queue memberships go too (CDRs stay)."""
     row = _find(ctx.state.users, ctx.params["user_id"], ctx.org, _user_404(ctx))
     del ctx.state.users[row["id"]]
+    ctx.state.user_index.drop(row["id"])
     for members in ctx.state.members.values():
         members[:] = [m for m in members if m["user_id"] != row["id"]]
     return Reply(204)
