@@ -1,15 +1,30 @@
-"""An embedded, stateful simulator of the Audian API (Kazoo crossbar v2 semantics).
+"""An embedded, stateful simulator of both APIs the SDK speaks: Audian and Astradial.
 
-Install with the ``simulator`` extra. Typical use::
+Install with the ``simulator`` extra. One ASGI application serves:
 
+* **Audian** (Kazoo crossbar v2 semantics) under ``/v2``: key ``sim.default_api_key``
+  (exchanged at ``PUT /v2/api_auth``), master account ``sim.master_account_id``;
+* **Astradial** under ``/api/v1``, with its own credentials (the Audian key gives 401 there):
+  ``sim.astradial_api_key`` (sent as ``X-API-Key``), or ``SimulatorConfig.astradial_email`` /
+  ``astradial_password`` (``POST /api/v1/auth/user-login``), or ``astradial_org_api_key`` /
+  ``astradial_org_api_secret`` (``POST /api/v1/auth/login``).
+  ``SimulatorConfig(astradial_oss_shapes=True)`` answers like the open-source server.
+
+Typical use::
+
+    from audian_async import AsyncAstradial, AsyncAudian
     from audian_async.testing import create_app, serve
 
     sim = create_app()
     with serve(sim) as server:          # real HTTP on 127.0.0.1, background thread
-        ...  # talk to f"{server.base_url}/v2" with sim.default_api_key
+        audian = AsyncAudian(api_key=sim.default_api_key, base_url=f"{server.base_url}/v2")
+        astra = AsyncAstradial(api_key=sim.astradial_api_key, base_url=server.base_url)
 
 or in-process with ``httpx.ASGITransport(app=sim)``. Inspect ``sim.state``, ``sim.requests``,
 ``sim.contract_violations``; inject failures with ``sim.faults.script(...)`` / ``sim.faults.rate(...)``.
+The embedded simulator keeps Kazoo's token bucket by default (100 tokens, 10 a second;
+``SimulatorConfig(bucket_size=None)`` turns it off); the standalone server
+(``python -m audian_async.testing``, see its ``--help``) starts with it off.
 """
 
 from __future__ import annotations

@@ -1,7 +1,18 @@
 """``python -m audian_async.testing``: run the simulator (Audian and Astradial) in the foreground.
 
-``--astradial-flavour oss`` answers the Astradial API like the open-source server instead of
-the documented API. The banner prints both APIs' base URLs and credentials.
+One server answers both APIs. Audian (Kazoo crossbar v2) lives under ``/v2``: exchange the
+printed 64-character API key at ``PUT /v2/api_auth``, or pass it as
+``AsyncAudian(api_key=..., base_url="http://HOST:PORT/v2")``. Astradial lives under
+``/api/v1``, with its own credentials (the Audian key gives 401 there): the ``ak_...`` key as
+``X-API-Key`` (``AsyncAstradial(api_key=..., base_url="http://HOST:PORT")``), the login email
+and password (``POST /api/v1/auth/user-login``), or the organisation key and secret
+(``POST /api/v1/auth/login``). The banner prints both base URLs and all these credentials.
+``--astradial-flavour oss`` answers Astradial like the open-source server instead of the
+documented API.
+
+Rate limiting is off by default: a development simulator should not slow a bulk job down.
+``--rate-limit kazoo`` (Kazoo's own bucket: 100 tokens, refilled at 10 a second) or
+``--rate-limit N/R`` turns the token bucket on, to see 429 handling at work.
 """
 
 from __future__ import annotations
@@ -16,22 +27,31 @@ from ._app import Simulator
 from ._config import DEFAULT_API_KEY, SimulatorConfig
 from ._server import RunningServer, bind_socket, uvicorn_config
 
+#: Kazoo's own token bucket: 100 tokens, refilled at 10 a second.
+KAZOO_RATE_LIMIT = "100/10"
+
 
 def _rate_limit(text: str) -> tuple[int | None, float]:
     if text.lower() in ("off", "none", "0"):
         return None, 0.0
+    if text.lower() == "kazoo":
+        text = KAZOO_RATE_LIMIT
     size, _, refill = text.partition("/")
     try:
         return int(size), float(refill) if refill else 10.0
     except ValueError:
-        raise argparse.ArgumentTypeError("expected N/R, e.g. 100/10, or 'off'") from None
+        raise argparse.ArgumentTypeError("expected N/R (e.g. 100/10), 'kazoo' or 'off'") from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m audian_async.testing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m audian_async.testing",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=8080, help="default 8080; 0 picks a free port")
     parser.add_argument(
         "--api-key", action="append", dest="api_keys", help="64-character key; repeatable"
     )
@@ -39,8 +59,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rate-limit",
         type=_rate_limit,
-        default=(100, 10.0),
-        help="bucket size/refill per second, or off",
+        default=(None, 0.0),
+        metavar="off|kazoo|N/R",
+        help="the token bucket: 'off' (default: no rate limit), 'kazoo' (100/10, Kazoo's "
+        "default), or N/R: N tokens, refilled at R a second (N alone: R=10)",
     )
     parser.add_argument("--auth-cost", type=int, default=1, help="bucket tokens an api_auth costs")
     parser.add_argument(
@@ -57,7 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--astradial-flavour",
         choices=("docs", "oss"),
         default="docs",
-        help="Astradial answers: the documented API (docs) or the open-source server (oss)",
+        help="how the Astradial API (under /api/v1) answers: the documented API (docs, "
+        "default) or the open-source server (oss)",
     )
     return parser.parse_args(argv)
 
@@ -66,8 +89,13 @@ def banner(sim: Simulator, base_url: str) -> str:
     """What a person needs to point a client at the running simulator (both APIs)."""
     config = sim.config
     flavour = "open-source server" if config.astradial_oss_shapes else "documented API"
+    if config.bucket_size is None:
+        limit = "off (--rate-limit kazoo for Kazoo's 100 tokens, 10/s)"
+    else:
+        limit = f"{config.bucket_size} tokens, {config.bucket_refill_per_sec:g}/s"
     lines = [
         f"Simulator listening on {base_url}",
+        f"Rate limit: {limit}",
         f"Audian API base: {base_url}/v2",
         f"  master account: {sim.master_account_id}",
         *(f"  api key: {key}" for key in config.api_keys),

@@ -140,7 +140,7 @@ def test_cli_runs_and_prints_url_and_key() -> None:
         first = proc.stdout.readline()
         assert "http://127.0.0.1:" in first
         base = first.split("listening on ")[1].split()[0]
-        lines = [proc.stdout.readline() for _ in range(7)]  # the rest of the banner
+        lines = [proc.stdout.readline() for _ in range(8)]  # the rest of the banner
         banner = "".join(lines)
         assert key in banner and f"Audian API base: {base}/v2" in banner
         assert f"Astradial API base: {base}/api/v1" in banner and "open-source" in banner
