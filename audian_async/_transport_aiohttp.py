@@ -1,6 +1,7 @@
 """A transport on aiohttp, for high-concurrency (bulk) jobs under asyncio.
 
-Install with the ``aiohttp`` extra (``pip install 'audian-async[aiohttp]'``) and opt in::
+Install with the ``aiohttp`` extra (from a clone: ``pip install '.[aiohttp]'``; or
+``pip install aiohttp``) and opt in::
 
     async with AsyncAudian(api_key=..., transport="aiohttp") as audian:  # or AiohttpTransport()
         ...
@@ -62,7 +63,8 @@ __all__ = ["AiohttpTransport"]
 
 DEFAULT_KEEPALIVE_TIMEOUT = 15.0
 _EXTRA_HINT = (
-    "AiohttpTransport needs aiohttp: install the extra with `pip install 'audian-async[aiohttp]'`"
+    "AiohttpTransport needs aiohttp: `pip install aiohttp` "
+    "(or the extra, from a clone: `pip install '.[aiohttp]'`)"
 )
 
 
@@ -96,7 +98,7 @@ def _load() -> Any:
     if not hasattr(aiohttp, "ClientMiddlewareType"):  # pragma: no cover - aiohttp < 3.12
         raise ImportError(
             f"AiohttpTransport needs aiohttp >= 3.12 (found {aiohttp.__version__}): "
-            "`pip install -U 'audian-async[aiohttp]'`"
+            "`pip install -U aiohttp`"
         )
     _URL = yarl.URL
     _CONNECTOR_ERROR = (aiohttp.ClientConnectorError,)

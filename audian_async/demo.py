@@ -2,7 +2,7 @@
 
     python -m audian_async.demo [--users 1000] [--concurrency 64]
 
-Needs the ``simulator`` extra (``pip install 'audian-async[simulator,progress]'``).
+Needs the ``simulator`` extra (from a clone: ``pip install '.[simulator,progress]'``).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except ImportError as exc:
         print(
-            f"The demo needs the simulator extra: pip install 'audian-async[simulator]' ({exc})",
+            f"The demo needs the simulator extra: pip install '.[simulator]' from a clone ({exc})",
             file=sys.stderr,
         )
         return 2

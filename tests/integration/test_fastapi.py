@@ -155,3 +155,39 @@ async def test_wrong_upstream_key_tells_the_operator(sim: Simulator, server: Run
     body = answer.json()
     assert body["detail"].startswith("upstream credentials refused")
     assert wrong_key not in answer.text
+
+
+@pytest.mark.parametrize("choice", ["default", "httpx"])
+async def test_lifespan_transport_is_aiohttp_unless_httpx_is_chosen(
+    sim: Simulator, server: RunningServer, monkeypatch: pytest.MonkeyPatch, choice: str
+) -> None:
+    from audian_async._transport_aiohttp import AiohttpTransport
+
+    monkeypatch.setenv("AUDIAN_API_KEY", sim.default_api_key)
+    monkeypatch.setenv("AUDIAN_BASE_URL", f"{server.base_url}/v2")
+    lifespan = audian_lifespan() if choice == "default" else audian_lifespan(transport="httpx")
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/transport")
+    async def transport(audian: AudianClient) -> dict[str, str]:
+        return {"transport": type(audian._core.shared.transport).__name__}
+
+    @app.get("/people/{user_id}")
+    async def read_person(user_id: str, audian: AudianClient) -> dict[str, Any]:
+        return (await audian.users.get(user_id)).to_dict()
+
+    user_id = sim.create("users", sim.master_account_id, {"first_name": "T", "last_name": "X"})[
+        "id"
+    ]
+    with serve(app) as running:
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            used = (await http.get("/transport")).json()["transport"]
+            person = await http.get(f"/people/{user_id}")
+    expected = AiohttpTransport.__name__ if choice == "default" else HttpxTransport.__name__
+    assert used == expected
+    assert person.status_code == 200 and person.json()["first_name"] == "T"
+
+
+def test_lifespan_refuses_an_unknown_transport() -> None:
+    with pytest.raises(ValueError, match="aiohttp"):
+        audian_lifespan(transport="urllib")
