@@ -192,6 +192,20 @@ def pairs(
     return out
 
 
+def fastapi_service(port: int, concurrency: int, batches: int, batch_n: int) -> dict[str, Any]:
+    """``bench.fastapi_service``: the README's FastAPI example vs the same app on raw aiohttp."""
+    line = _python(
+        "-m", "bench.fastapi_service", "--port", str(port), "--concurrency", str(concurrency),
+        "--batches", str(batches), "--batch-n", str(batch_n),
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(line)
+    _log(
+        f"  FastAPI README example vs raw aiohttp at {concurrency} clients: "
+        f"{result['sdk_rps']:.0f} vs {result['raw_rps']:.0f} req/s, x{result['rps_ratio']:.2f}"
+    )
+    return result
+
+
 def import_times(repeat: int) -> dict[str, dict[str, float]]:
     """Best-of-``repeat`` whole-process and in-process import times, as installed and minimal.
 
@@ -353,6 +367,13 @@ def targets(
     sdk_aiohttp = 'SDK `users.get` on `transport="aiohttp"` vs raw aiohttp'
     sdk_httpx = "SDK `users.get` on the default httpx transport vs raw httpx"
     out = [
+        _paired_target(
+            "README's FastAPI example vs the same app on raw aiohttp, requests/s at 128 clients",
+            pairs["fastapi@128"],
+            "rps_ratio",
+            0.85,
+            True,
+        ),
         _paired_target(
             f"{sdk_aiohttp}, requests/s at 256 in flight",
             pairs["aiohttp@256"],
@@ -614,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
                 "aiohttp@256": paired(server.port, "aiohttp", "sdk-aiohttp", 256, 8, 1500),
                 "httpx@1": paired(server.port, "httpx", "sdk-httpx", 1, 10, 300),
                 "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 4, 300),
+                "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 6, 1500),
             }
             _log("memory ...")
             mem = memory(server.port, args.users)
