@@ -23,6 +23,7 @@ from ._auth import Credentials
 from ._engine import Answer, Call, Engine, _Undecodable
 from ._errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -30,6 +31,7 @@ from ._errors import (
     ValidationError,
     build_status_error,
 )
+from ._info import RequestInfo, ResponseInfo
 from ._policy import RetryPolicy
 from ._redact import scrub
 from ._transport import StreamingResponse, TransportError
@@ -385,21 +387,30 @@ class Core:
         headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        answer = await self.engine.send(self._call(op, url, headers, content, options))
-        return self._result(op, answer, raw=raw, structure=structure)
+        call = self._call(op, url, headers, content, options)
+        try:
+            answer = await self.engine.send(call)
+        except APIError as exc:  # no answer: name the request it was for (secrets masked)
+            if exc.request is None:
+                exc.request = self._request_info(call)
+            raise
+        return self._result(op, answer, raw=raw, structure=structure, call=call)
 
-    def _result(self, op: Operation, answer: Answer, *, raw: bool, structure: bool) -> Any:
+    def _result(
+        self, op: Operation, answer: Answer, *, raw: bool, structure: bool, call: Call | None = None
+    ) -> Any:
         """Classify a final answer: the typed result, or the error it stands for."""
         status = answer.status
         decoded = answer.body
         if status >= 400:
-            raise self._status_error(op, answer)
+            raise self._status_error(op, answer, call)
         if status >= 300:
             raise self._invalid(op, answer, f"a redirect ({status}) where the API answers itself")
         if isinstance(decoded, _Undecodable):
             raise self._invalid(op, answer, decoded.reason)
         if op.error_in_body and _reports_failure(decoded):
             # Documented for Astradial call control: a failure answered with a 2xx status.
+            request = self._request_info(call) if call is not None else None
             raise build_status_error(
                 status,
                 decoded,
@@ -407,6 +418,8 @@ class Core:
                 method=op.method,
                 url=op.path,
                 retries_taken=answer.retries,
+                request=request,
+                response=self._response_info(answer, request),
             )
         enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
@@ -460,13 +473,14 @@ class Core:
             request_id=request_id,
         )
 
-    def _status_error(self, op: Operation, answer: Answer) -> APIStatusError:
+    def _status_error(self, op: Operation, answer: Answer, call: Call | None) -> APIStatusError:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
         auth = self.engine.authenticator
         if auth is not None and isinstance(body, Mapping | list | str):
             body = scrub(body, auth.strategy.secrets())
+        request = self._request_info(call) if call is not None else None
         return build_status_error(
             answer.status,
             body,
@@ -475,7 +489,21 @@ class Core:
             url=op.path,
             retries_taken=answer.retries,
             auth_failure=answer.status == 401 and answer.auth_used,
+            request=request,
+            response=self._response_info(answer, request),
         )
+
+    def _secrets(self) -> tuple[str, ...]:
+        auth = self.engine.authenticator
+        return tuple(auth.strategy.secrets()) if auth is not None else ()
+
+    def _request_info(self, call: Call) -> RequestInfo:
+        """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
+        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets())
+
+    def _response_info(self, answer: Answer, request: RequestInfo | None) -> ResponseInfo:
+        """What an exception shows of ``answer`` (credential headers masked)."""
+        return ResponseInfo(answer.status, answer.headers, request=request, secrets=self._secrets())
 
     # -- pagination and streaming ------------------------------------------------------
 
@@ -544,15 +572,26 @@ class Core:
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        answer = await self.engine.open_stream(self._call(op, url, headers, None, options))
+        call = self._call(op, url, headers, None, options)
+        try:
+            answer = await self.engine.open_stream(call)
+        except APIError as exc:
+            if exc.request is None:
+                exc.request = self._request_info(call)
+            raise
         if answer.status >= 300:
-            self._result(op, answer, raw=False, structure=False)  # raises the error it stands for
+            self._result(op, answer, raw=False, structure=False, call=call)  # raises its error
         assert answer.stream is not None and answer.stream_cm is not None
         try:
             yield answer.stream
         except TransportError as exc:  # the body broke off: not retried once handed out
             error = APITimeoutError if exc.timeout else APIConnectionError
-            raise error(f"{op.method} {op.path}: {exc}", method=op.method, url=op.path) from exc
+            raise error(
+                f"{op.method} {op.path}: {exc}",
+                method=op.method,
+                url=op.path,
+                request=self._request_info(call),
+            ) from exc
         finally:
             await answer.stream_cm.__aexit__(None, None, None)
 
