@@ -38,11 +38,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict over the package (generated code included)."""
+    """ruff and mypy --strict over the package (generated code included) and over
+    tests/typecheck, the public types as a user's type checker sees them."""
     session.install("ruff==0.17.6", "mypy>=1.10,<3", *TEST, "-e", f".[{EXTRAS}]")
     session.run("ruff", "check", "audian_async", "codegen", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "audian_async", "codegen", "tests", "noxfile.py")
-    session.run("mypy", "--strict", "audian_async")
+    session.run("mypy", "--strict", "audian_async", "tests/typecheck")
 
 
 @nox.session(python=PYTHON)
