@@ -188,11 +188,10 @@ class _Validator:
             raise ValidationError(
                 path, "format", "must be an E.164 phone number such as +14155550100"
             )
-        if fmt == "iana-timezone":
-            if not _is_timezone(value):
-                raise ValidationError(
-                    path, "format", "must be an IANA time zone such as America/New_York"
-                )
+        if fmt == "iana-timezone" and not _is_timezone(value):
+            raise ValidationError(
+                path, "format", "must be an IANA time zone such as America/New_York"
+            )
 
     def _check_number(self, value: float, schema: Mapping[str, Any], path: str) -> None:
         if "minimum" in schema and value < schema["minimum"]:
