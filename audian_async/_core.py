@@ -95,7 +95,7 @@ class Shared:
 
     @property
     def limiter(self) -> Any:
-        """The rate limiter (shared by every view and the bulk runner)."""
+        """The rate limiter of requests naming no account (shared by every view)."""
         return self.engine.limiter
 
 
@@ -323,6 +323,7 @@ class Core:
         headers: list[tuple[str, str]],
         content: bytes | None,
         options: RequestOptions | None,
+        bucket: str | None = None,
     ) -> Call:
         timeout = self.timeout
         deadline = self.deadline
@@ -343,6 +344,7 @@ class Core:
             timeout=timeout,
             deadline=deadline,
             name=op.id,
+            bucket=bucket,
         )
 
     # -- sending -----------------------------------------------------------------------
@@ -378,6 +380,7 @@ class Core:
         url = self._url_now(op, path_params or {}, query) or await self._url(
             op, path_params or {}, query
         )
+        bucket = self._bucket(op, path_params)
         path_params = query = body = None  # not needed while waiting: free them now
         headers = list(self._base_headers)
         if content is not None and content_type is not None:
@@ -385,8 +388,17 @@ class Core:
         headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        answer = await self.engine.send(self._call(op, url, headers, content, options))
+        answer = await self.engine.send(self._call(op, url, headers, content, options, bucket))
         return self._result(op, answer, raw=raw, structure=structure)
+
+    def _bucket(self, op: Operation, path_params: Mapping[str, Any] | None) -> str | None:
+        """The account whose rate-limit bucket the request spends (the one in its URL)."""
+        if "{account_id}" not in op.path:
+            return None
+        given = path_params.get("account_id") if path_params else None
+        if given is not None:
+            return str(given)
+        return self.account_id if self.account_id is not None else self._current_account_id()
 
     def _result(self, op: Operation, answer: Answer, *, raw: bool, structure: bool) -> Any:
         """Classify a final answer: the typed result, or the error it stands for."""
@@ -544,7 +556,8 @@ class Core:
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        answer = await self.engine.open_stream(self._call(op, url, headers, None, options))
+        call = self._call(op, url, headers, None, options, self._bucket(op, path_params))
+        answer = await self.engine.open_stream(call)
         if answer.status >= 300:
             self._result(op, answer, raw=False, structure=False)  # raises the error it stands for
         assert answer.stream is not None and answer.stream_cm is not None
