@@ -153,8 +153,13 @@ class ClientBase(ResourceHost, AsyncCloseable):
 
     @property
     def rate_limiter(self) -> RateLimiter:
-        """The client-side rate limiter, shared by this client, its views and bulk runs."""
-        limiter: RateLimiter = self._core.engine.limiter
+        """The client-side rate limiter of this view's account, shared with every other view
+        and bulk run on that account (Kazoo keeps one bucket per account)."""
+        core = self._core
+        account = None
+        if core.shared.envelope == "kazoo":
+            account = core.account_id or core._current_account_id()
+        limiter: RateLimiter = core.engine.limiter_for(account)
         return limiter
 
     @property

@@ -97,7 +97,7 @@ class Shared:
 
     @property
     def limiter(self) -> Any:
-        """The rate limiter (shared by every view and the bulk runner)."""
+        """The rate limiter of requests naming no account (shared by every view)."""
         return self.engine.limiter
 
 
@@ -325,6 +325,7 @@ class Core:
         headers: list[tuple[str, str]],
         content: bytes | None,
         options: RequestOptions | None,
+        bucket: str | None = None,
     ) -> Call:
         timeout = self.timeout
         deadline = self.deadline
@@ -345,6 +346,7 @@ class Core:
             timeout=timeout,
             deadline=deadline,
             name=op.id,
+            bucket=bucket,
         )
 
     # -- sending -----------------------------------------------------------------------
@@ -380,6 +382,7 @@ class Core:
         url = self._url_now(op, path_params or {}, query) or await self._url(
             op, path_params or {}, query
         )
+        bucket = self._bucket(op, path_params)
         path_params = query = body = None  # not needed while waiting: free them now
         headers = list(self._base_headers)
         if content is not None and content_type is not None:
@@ -387,7 +390,7 @@ class Core:
         headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        call = self._call(op, url, headers, content, options)
+        call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.send(call)
         except APIError as exc:  # no answer: name the request it was for (secrets masked)
@@ -395,6 +398,15 @@ class Core:
                 exc.request = self._request_info(call)
             raise
         return self._result(op, answer, raw=raw, structure=structure, call=call)
+
+    def _bucket(self, op: Operation, path_params: Mapping[str, Any] | None) -> str | None:
+        """The account whose rate-limit bucket the request spends (the one in its URL)."""
+        if "{account_id}" not in op.path:
+            return None
+        given = path_params.get("account_id") if path_params else None
+        if given is not None:
+            return str(given)
+        return self.account_id if self.account_id is not None else self._current_account_id()
 
     def _result(
         self, op: Operation, answer: Answer, *, raw: bool, structure: bool, call: Call | None = None
@@ -572,7 +584,7 @@ class Core:
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        call = self._call(op, url, headers, None, options)
+        call = self._call(op, url, headers, None, options, self._bucket(op, path_params))
         try:
             answer = await self.engine.open_stream(call)
         except APIError as exc:

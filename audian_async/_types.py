@@ -168,7 +168,24 @@ class Operation:
             ``None``. Elsewhere an empty answer raises ``APIResponseValidationError``.
     """
 
-    __slots__ = ("auth", "body_mode", "body_schema", "empty_ok", "envelope", "error_in_body", "id", "item_key", "method", "pagination", "path", "path_params", "response", "retry_safe", "stream", "wrap_body")
+    __slots__ = (
+        "auth",
+        "body_mode",
+        "body_schema",
+        "empty_ok",
+        "envelope",
+        "error_in_body",
+        "id",
+        "item_key",
+        "method",
+        "pagination",
+        "path",
+        "path_params",
+        "response",
+        "retry_safe",
+        "stream",
+        "wrap_body",
+    )
 
     id: str
     method: str
