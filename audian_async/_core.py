@@ -393,11 +393,11 @@ class Core:
         call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.send(call)
-        except APIError as exc:  # no answer: name the request it was for (secrets masked)
+            return self._result(op, answer, raw=raw, structure=structure, call=call)
+        except APIError as exc:  # name the request it was for (secrets masked)
             if exc.request is None:
                 exc.request = self._request_info(call)
             raise
-        return self._result(op, answer, raw=raw, structure=structure, call=call)
 
     def _bucket(self, op: Operation, path_params: Mapping[str, Any] | None) -> str | None:
         """The account whose rate-limit bucket the request spends (the one in its URL)."""

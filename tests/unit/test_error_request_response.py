@@ -124,3 +124,31 @@ def test_errors_built_without_a_request_still_have_both() -> None:
     )
     assert exc.request.method == "PUT" and exc.request.url == "/users"
     assert exc.response.status_code == 409 and exc.response.headers["x-request-id"] == "r"
+
+
+async def test_an_answer_that_cannot_be_the_result_names_its_request() -> None:
+    from audian_async import APIResponseValidationError
+
+    with respx.mock(base_url=BASE) as mock:
+        mock.put("/api_auth").respond(201, json=auth_body(make_jwt()))
+        mock.get(f"{USERS}/u1").respond(200, json={"data": None})
+        async with AsyncAudian(api_key=API_KEY) as audian:
+            with pytest.raises(APIResponseValidationError) as caught:
+                await audian.users.get("u1")
+    request = caught.value.request
+    assert request is not None and request.url == f"{BASE}{USERS}/u1"
+    assert request.headers["x-auth-token"] == "***"
+
+
+async def test_a_download_error_names_its_request() -> None:
+    path = f"/accounts/{ACCOUNT}/vmboxes/b1/messages/m1/raw"
+    with respx.mock(base_url=BASE) as mock:
+        mock.put("/api_auth").respond(201, json=auth_body(make_jwt()))
+        mock.get(path).respond(404, json={"error": "404", "status": "error", "message": "nope"})
+        async with AsyncAudian(api_key=API_KEY) as audian:
+            with pytest.raises(NotFoundError) as caught:
+                async with audian.vmboxes.download_message("b1", "m1"):
+                    pass
+    assert caught.value.request.url == f"{BASE}{path}"
+    assert caught.value.request.headers["accept"] == "*/*"
+    assert caught.value.response.status_code == 404
