@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -230,3 +231,34 @@ def test_models_keep_unknown_fields_and_tolerate_new_enum_values() -> None:
 
 def test_base_url_default() -> None:
     assert AsyncAudian(api_key=API_KEY).base_url == BASE
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_call_needs_only_the_declared_dependencies() -> None:
+    # sniffio is not a dependency of audian-async (nor of anyio 4): the credential exchange,
+    # which runs as a task of its own, must not need it.
+    code = """
+import sys
+sys.modules["sniffio"] = None
+import asyncio, httpx
+from audian_async import AsyncAudian
+from tests.helpers import auth_body, envelope, make_jwt
+
+def handler(request):
+    if request.url.path.endswith("/api_auth"):
+        return httpx.Response(201, json=auth_body(make_jwt()))
+    return httpx.Response(200, json=envelope({"id": "u1"}))
+
+async def main():
+    async with AsyncAudian(api_key="k" * 8, transport=httpx.MockTransport(handler)) as audian:
+        print((await audian.users.get("u1")).id)
+
+asyncio.run(main())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "u1"
