@@ -262,3 +262,15 @@ asyncio.run(main())
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "u1"
+
+
+async def test_an_update_with_a_fetched_model_sends_no_server_owned_fields(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    doc = {"id": "u1", "first_name": "Ada", "last_name": "L", "features": ["vm_to_email"], "x": 1}
+    mock.get(f"/accounts/{ACCOUNT}/users/u1").respond(200, json=envelope(doc))
+    update = mock.post(f"/accounts/{ACCOUNT}/users/u1").respond(200, json=envelope(doc))
+    user = await audian.users.get("u1")
+    await audian.users.update("u1", user, last_name="Lovelace")
+    sent = json.loads(update.calls[0].request.content)["data"]
+    assert sent == {"first_name": "Ada", "last_name": "Lovelace", "x": 1}
