@@ -1,11 +1,11 @@
-"""Tasks: `nox -s demo`, `nox -s tests`, `nox -s lint`, `nox -s generate`, `nox -s bench`."""
+"""Tasks: `nox -s demo`, `nox -s tests`, `nox -s lint`, `nox -s docs`, `nox -s generate`, `nox -s bench`."""
 
 from __future__ import annotations
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
@@ -19,6 +19,14 @@ TEST = [
     "jsonschema>=4.18,<5",
 ]
 EXTRAS = "simulator,fastapi,aiohttp,progress,fast"
+# The documentation site's tools: docs only, never a runtime dependency (see mkdocs.yml).
+DOCS = [
+    "mkdocs>=1.6,<2",
+    "mkdocs-material>=9.5,<10",
+    "mkdocstrings[python]>=0.27,<2",
+    "mkdocs-gen-files>=0.5,<1",
+    "mkdocs-literate-nav>=0.6,<1",
+]
 
 
 @nox.session(python=PYTHON)
@@ -38,11 +46,21 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict over the package (generated code included)."""
+    """ruff and mypy --strict over the package (generated code included) and over
+    tests/typecheck, the public types as a user's type checker sees them."""
     session.install("ruff==0.17.6", "mypy>=1.10,<3", *TEST, "-e", f".[{EXTRAS}]")
-    session.run("ruff", "check", "audian_async", "codegen", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "audian_async", "codegen", "tests", "noxfile.py")
-    session.run("mypy", "--strict", "audian_async")
+    paths = ["audian_async", "codegen", "tests", "docs/gen_reference.py", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    session.run("mypy", "--strict", "audian_async", "tests/typecheck")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ (`mkdocs build --strict`: a warning fails)."""
+    session.install(*DOCS, "ruff==0.17.6", "-e", ".")
+    quiet = {"NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}  # plugin banners
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env=quiet)
 
 
 @nox.session(python=PYTHON)

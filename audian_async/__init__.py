@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
         ValidationError,
     )
+    from ._info import RequestInfo, ResponseInfo
     from ._model import Model
     from ._pagination import AsyncPaginator, Page
     from ._response import APIResponse
@@ -56,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "AsyncPaginator": "._pagination",
     "Page": "._pagination",
     "Model": "._model",
+    "RequestInfo": "._info",
+    "ResponseInfo": "._info",
     "NOT_GIVEN": "._types",
     "NotGiven": "._types",
     "Timeout": "._types",
@@ -116,6 +119,8 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestInfo",
+    "ResponseInfo",
     "RouteNotFoundError",
     "Timeout",
     "UnprocessableEntityError",

@@ -153,8 +153,13 @@ class ClientBase(ResourceHost, AsyncCloseable):
 
     @property
     def rate_limiter(self) -> RateLimiter:
-        """The client-side rate limiter, shared by this client, its views and bulk runs."""
-        limiter: RateLimiter = self._core.engine.limiter
+        """The client-side rate limiter of this view's account, shared with every other view
+        and bulk run on that account (Kazoo keeps one bucket per account)."""
+        core = self._core
+        account = None
+        if core.shared.envelope == "kazoo":
+            account = core.account_id or core._current_account_id()
+        limiter: RateLimiter = core.engine.limiter_for(account)
         return limiter
 
     @property
@@ -185,9 +190,11 @@ class AsyncAudian(ClientBase, AudianResources):
         api_key: the account API key (exchanged for a short-lived token through
             ``PUT /api_auth``, refreshed automatically). Default: ``AUDIAN_API_KEY``.
         auth_token: an existing auth token instead of an API key (never refreshed).
-        username, password, account_name: log in as a user instead (``PUT /user_auth``; the
-            SDK sends only the hash of ``username:password``); the account may instead be
-            named by ``account_realm``. Tokens are refreshed by logging in again.
+        username: log in as this user instead (``PUT /user_auth``; the SDK sends only the
+            hash of ``username:password``). Tokens are refreshed by logging in again.
+        password: the user's password (with ``username``).
+        account_name: the user's account, by name (with ``username``).
+        account_realm: the user's account, by realm (instead of ``account_name``).
         account_id: the account to act on; default: the credentials' account.
         base_url: default ``AUDIAN_BASE_URL`` or ``https://api.audian.com:8443/v2``.
         timeout: per-attempt timeouts (seconds, or a :class:`Timeout`).

@@ -23,6 +23,7 @@ from ._auth import Credentials
 from ._engine import Answer, Call, Engine, _Undecodable
 from ._errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -30,6 +31,7 @@ from ._errors import (
     ValidationError,
     build_status_error,
 )
+from ._info import RequestInfo, ResponseInfo
 from ._policy import RetryPolicy
 from ._redact import scrub
 from ._transport import StreamingResponse, TransportError
@@ -95,7 +97,7 @@ class Shared:
 
     @property
     def limiter(self) -> Any:
-        """The rate limiter (shared by every view and the bulk runner)."""
+        """The rate limiter of requests naming no account (shared by every view)."""
         return self.engine.limiter
 
 
@@ -323,6 +325,7 @@ class Core:
         headers: list[tuple[str, str]],
         content: bytes | None,
         options: RequestOptions | None,
+        bucket: str | None = None,
     ) -> Call:
         timeout = self.timeout
         deadline = self.deadline
@@ -343,6 +346,7 @@ class Core:
             timeout=timeout,
             deadline=deadline,
             name=op.id,
+            bucket=bucket,
         )
 
     # -- sending -----------------------------------------------------------------------
@@ -378,6 +382,7 @@ class Core:
         url = self._url_now(op, path_params or {}, query) or await self._url(
             op, path_params or {}, query
         )
+        bucket = self._bucket(op, path_params)
         path_params = query = body = None  # not needed while waiting: free them now
         headers = list(self._base_headers)
         if content is not None and content_type is not None:
@@ -385,21 +390,39 @@ class Core:
         headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        answer = await self.engine.send(self._call(op, url, headers, content, options))
-        return self._result(op, answer, raw=raw, structure=structure)
+        call = self._call(op, url, headers, content, options, bucket)
+        try:
+            answer = await self.engine.send(call)
+            return self._result(op, answer, raw=raw, structure=structure, call=call)
+        except APIError as exc:  # name the request it was for (secrets masked)
+            if exc.request is None:
+                exc.request = self._request_info(call)
+            raise
 
-    def _result(self, op: Operation, answer: Answer, *, raw: bool, structure: bool) -> Any:
+    def _bucket(self, op: Operation, path_params: Mapping[str, Any] | None) -> str | None:
+        """The account whose rate-limit bucket the request spends (the one in its URL)."""
+        if "{account_id}" not in op.path:
+            return None
+        given = path_params.get("account_id") if path_params else None
+        if given is not None:
+            return str(given)
+        return self.account_id if self.account_id is not None else self._current_account_id()
+
+    def _result(
+        self, op: Operation, answer: Answer, *, raw: bool, structure: bool, call: Call | None = None
+    ) -> Any:
         """Classify a final answer: the typed result, or the error it stands for."""
         status = answer.status
         decoded = answer.body
         if status >= 400:
-            raise self._status_error(op, answer)
+            raise self._status_error(op, answer, call)
         if status >= 300:
             raise self._invalid(op, answer, f"a redirect ({status}) where the API answers itself")
         if isinstance(decoded, _Undecodable):
             raise self._invalid(op, answer, decoded.reason)
         if op.error_in_body and _reports_failure(decoded):
             # Documented for Astradial call control: a failure answered with a 2xx status.
+            request = self._request_info(call) if call is not None else None
             raise build_status_error(
                 status,
                 decoded,
@@ -407,6 +430,8 @@ class Core:
                 method=op.method,
                 url=op.path,
                 retries_taken=answer.retries,
+                request=request,
+                response=self._response_info(answer, request),
             )
         enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
@@ -460,13 +485,14 @@ class Core:
             request_id=request_id,
         )
 
-    def _status_error(self, op: Operation, answer: Answer) -> APIStatusError:
+    def _status_error(self, op: Operation, answer: Answer, call: Call | None) -> APIStatusError:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
         auth = self.engine.authenticator
         if auth is not None and isinstance(body, Mapping | list | str):
             body = scrub(body, auth.strategy.secrets())
+        request = self._request_info(call) if call is not None else None
         return build_status_error(
             answer.status,
             body,
@@ -475,7 +501,21 @@ class Core:
             url=op.path,
             retries_taken=answer.retries,
             auth_failure=answer.status == 401 and answer.auth_used,
+            request=request,
+            response=self._response_info(answer, request),
         )
+
+    def _secrets(self) -> tuple[str, ...]:
+        auth = self.engine.authenticator
+        return tuple(auth.strategy.secrets()) if auth is not None else ()
+
+    def _request_info(self, call: Call) -> RequestInfo:
+        """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
+        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets())
+
+    def _response_info(self, answer: Answer, request: RequestInfo | None) -> ResponseInfo:
+        """What an exception shows of ``answer`` (credential headers masked)."""
+        return ResponseInfo(answer.status, answer.headers, request=request, secrets=self._secrets())
 
     # -- pagination and streaming ------------------------------------------------------
 
@@ -544,15 +584,26 @@ class Core:
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        answer = await self.engine.open_stream(self._call(op, url, headers, None, options))
+        call = self._call(op, url, headers, None, options, self._bucket(op, path_params))
+        try:
+            answer = await self.engine.open_stream(call)
+        except APIError as exc:
+            if exc.request is None:
+                exc.request = self._request_info(call)
+            raise
         if answer.status >= 300:
-            self._result(op, answer, raw=False, structure=False)  # raises the error it stands for
+            self._result(op, answer, raw=False, structure=False, call=call)  # raises its error
         assert answer.stream is not None and answer.stream_cm is not None
         try:
             yield answer.stream
         except TransportError as exc:  # the body broke off: not retried once handed out
             error = APITimeoutError if exc.timeout else APIConnectionError
-            raise error(f"{op.method} {op.path}: {exc}", method=op.method, url=op.path) from exc
+            raise error(
+                f"{op.method} {op.path}: {exc}",
+                method=op.method,
+                url=op.path,
+                request=self._request_info(call),
+            ) from exc
         finally:
             await answer.stream_cm.__aexit__(None, None, None)
 

@@ -234,16 +234,15 @@ _TASKS: set[Any] = set()
 
 def _spawn(fn: Any, *args: Any) -> None:
     """Run ``fn(*args)`` as a task of the event loop, owned by no caller."""
-    import sniffio
+    import asyncio
 
-    library = sniffio.current_async_library()
-    if library == "trio":
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: trio (anyio's other backend)
         import trio
 
         trio.lowlevel.spawn_system_task(fn, *args)
         return
-    import asyncio
-
-    task = asyncio.get_running_loop().create_task(fn(*args))
+    task = loop.create_task(fn(*args))
     _TASKS.add(task)
     task.add_done_callback(_TASKS.discard)

@@ -97,6 +97,7 @@ class Call:
 
     __slots__ = (
         "auth",
+        "bucket",
         "content",
         "deadline",
         "headers",
@@ -123,6 +124,7 @@ class Call:
         timeout: Timeout,
         deadline: float | None,
         name: str = "",
+        bucket: str | None = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -135,6 +137,7 @@ class Call:
         self.timeout = timeout
         self.deadline = deadline
         self.name = name
+        self.bucket = bucket  # the server's rate-limit bucket: the account in the URL
 
 
 class Answer:
@@ -211,6 +214,7 @@ class Engine:
         self.transport = transport
         self.authenticator = authenticator
         self.limiter = limiter
+        self._buckets: dict[str, RateLimiter] = {}
         self.clock = clock
         self.exchange_send: Any = None  # set by the client: sends credential exchanges
         from ._logging import logger  # logging loads with the first client, not the import
@@ -227,7 +231,7 @@ class Engine:
         clock = self.clock
         policy = call.policy
         auth = self.authenticator if call.auth else None
-        limiter = self.limiter
+        limiter = self.limiter if call.bucket is None else self.limiter_for(call.bucket)
         transport = self.transport
         started = clock.now()
         deadline = None if call.deadline is None else started + call.deadline
@@ -257,7 +261,7 @@ class Engine:
                     cred = await auth.get(self.exchange_send, deadline)
             ticket = limiter.try_acquire()
             if ticket is None:
-                ticket = await self._acquire(call, deadline, retries)
+                ticket = await self._acquire(limiter, call, deadline, retries)
             if cred is not None:
                 # The call's own header list, with this attempt's credentials at its end.
                 del headers[base_headers:]
@@ -378,9 +382,21 @@ class Engine:
             answer.started = started
             return answer
 
-    async def _acquire(self, call: Call, deadline: float | None, retries: int) -> Ticket:
+    def limiter_for(self, bucket: str | None) -> RateLimiter:
+        """The limiter of one server bucket: Kazoo keeps one per account named in the URL
+        (``None``: requests naming no account)."""
+        if bucket is None:
+            return self.limiter
+        limiter = self._buckets.get(bucket)
+        if limiter is None:
+            limiter = self._buckets[bucket] = RateLimiter(self.clock)
+        return limiter
+
+    async def _acquire(
+        self, limiter: RateLimiter, call: Call, deadline: float | None, retries: int
+    ) -> Ticket:
         try:
-            return await self.limiter.acquire(deadline, call.policy.max_retry_after)
+            return await limiter.acquire(deadline, call.policy.max_retry_after)
         except Throttled as exc:
             what = (
                 "the server asked to wait (Retry-After)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._info import RequestInfo, ResponseInfo
 from ._redact import redact
 
 __all__ = [
@@ -56,13 +57,31 @@ class ValidationError(AudianError, ValueError):
 
 
 class APIError(AudianError):
-    """An error while talking to an API: no usable response, or an error response."""
+    """An error while talking to an API: no usable response, or an error response.
 
-    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+    Attributes:
+        message: the message.
+        method: the HTTP method.
+        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``).
+        request: the request that failed (:class:`~audian_async.RequestInfo`: method, full
+            URL, headers, credentials masked), when one was sent.
+    """
+
+    request: RequestInfo | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        request: RequestInfo | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.method = method
         self.url = url
+        self.request = request
 
 
 class APIConnectionError(APIError):
@@ -123,7 +142,14 @@ class APIStatusError(APIError):
             ``{field: {rule: {"message": ..., ...}}}`` with secret values redacted.
         body: the decoded body (secret values redacted), or the raw text.
         retries_taken: how many retries were made before giving up.
+        headers: the response headers (lower-case names; credentials a server echoes masked).
+        request: the request (:class:`~audian_async.RequestInfo`, credentials masked).
+        response: the response (:class:`~audian_async.ResponseInfo`: status and headers,
+            credentials masked).
     """
+
+    request: RequestInfo
+    response: ResponseInfo
 
     def __init__(
         self,
@@ -139,15 +165,23 @@ class APIStatusError(APIError):
         method: str | None = None,
         url: str | None = None,
         retries_taken: int = 0,
+        request: RequestInfo | None = None,
+        response: ResponseInfo | None = None,
     ) -> None:
-        super().__init__(message, method=method, url=url)
+        if request is None:
+            request = RequestInfo(method or "", url or "")
+        if response is None:
+            response = ResponseInfo(status_code, headers or {}, request=request)
+        super().__init__(message, method=method, url=url, request=request)
+        self.response = response
         self.status_code = status_code
         self.request_id = request_id
         self.error = error
         self.server_message = server_message
         self.details = details
         self.body = body
-        self.headers: Mapping[str, str] = headers or {}
+        # The response's headers, credentials a server echoes masked (like `response.headers`).
+        self.headers: Mapping[str, str] = response.headers
         self.retries_taken = retries_taken
 
     @property
@@ -286,8 +320,14 @@ def build_status_error(
     url: str,
     retries_taken: int = 0,
     auth_failure: bool = False,
+    request: RequestInfo | None = None,
+    response: ResponseInfo | None = None,
 ) -> APIStatusError:
-    """Build the typed exception for an error response (body already decoded, or raw text)."""
+    """Build the typed exception for an error response (body already decoded, or raw text).
+
+    ``request`` and ``response`` describe the exchange (credentials masked); without them
+    they are built from ``method``, ``url``, ``status`` and ``headers``.
+    """
     safe_body = redact(body)
     code, human, details = describe_error_body(safe_body)
     request_id = None
@@ -331,6 +371,8 @@ def build_status_error(
         method=method,
         url=url,
         retries_taken=retries_taken,
+        request=request,
+        response=response,
     )
     if isinstance(exc, RateLimitError):
         from ._policy import parse_retry_after

@@ -2,12 +2,13 @@
 
 A paginator fetches pages lazily, one at a time, so memory stays bounded by one page however
 long the listing is. ``async for item in paginator`` walks items across pages;
-``paginator.pages()`` walks pages with their metadata.
+``paginator.pages()`` walks pages with their metadata; ``await paginator`` fetches the first
+page only (a :class:`Page`, which can fetch the one after it: ``await page.get_next_page()``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -28,17 +29,25 @@ T = TypeVar("T")
 class Page(Generic[T]):
     """One page of a listing.
 
+    ``for item in page`` walks this page's items only. :meth:`has_next_page` and
+    :meth:`get_next_page` step to the following page by hand (``async for`` on the paginator
+    does this for you).
+
     Attributes:
         items: the page's items.
         next_start_key: the cursor of the next page (Kazoo), ``None`` on the last page.
         total: the total count when the server reports one (Astradial calls).
-        response: the page's :class:`APIResponse` (request id, page size, headers ...).
+        response: the page's :class:`~audian_async.APIResponse` (request id, page size,
+            headers ...).
     """
 
     items: list[T]
     next_start_key: str | int | None
     total: int | None
     response: APIResponse[Any]
+    # Where the next page starts (a start key or an offset) and who fetches it; None: last page.
+    _next_cursor: Any = attrs.field(default=None, eq=False)
+    _paginator: AsyncPaginator[T] | None = attrs.field(default=None, eq=False)
 
     @property
     def request_id(self) -> str | None:
@@ -50,12 +59,39 @@ class Page(Generic[T]):
         """The number of items the server says it returned."""
         return self.response.page_size
 
+    def has_next_page(self) -> bool:
+        """Whether another page follows this one."""
+        return self._paginator is not None and self._next_cursor is not None
+
+    async def get_next_page(self) -> Page[T]:
+        """Fetch the page after this one.
+
+        Raises:
+            StopAsyncIteration: this is the last page (check :meth:`has_next_page` first).
+        """
+        if self._paginator is None or self._next_cursor is None:
+            raise StopAsyncIteration("this is the last page")
+        return await self._paginator._page(self._next_cursor)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
     def __repr__(self) -> str:
         return f"Page(items={len(self.items)}, next_start_key={self.next_start_key!r}, total={self.total!r})"
 
 
 class AsyncPaginator(Generic[T]):
-    """A lazily fetched listing. Iterate it with ``async for``; nothing is sent before that."""
+    """A lazily fetched listing: nothing is sent before it is iterated or awaited.
+
+    * ``async for item in paginator``: every item, page after page (memory: one page).
+    * ``page = await paginator``: the first :class:`Page` only (``page.items``,
+      ``page.has_next_page()``, ``await page.get_next_page()``).
+    * ``paginator.pages()``: every page with its metadata; ``await paginator.collect()``:
+      every item in a list; ``await paginator.first()``: the first item or ``None``.
+    """
 
     def __init__(
         self,
@@ -83,6 +119,22 @@ class AsyncPaginator(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iter_items()
 
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        """``await paginator`` gives the first page (see :meth:`first_page`)."""
+        return self.first_page().__await__()
+
+    async def first_page(self) -> Page[T]:
+        """Fetch the first page only (one request), as ``await paginator`` does.
+
+        With ``max_items``, the page holds at most that many items, and has no next page
+        once they are reached.
+        """
+        page = await self._page(None)
+        limit = self._max_items
+        if limit is not None and len(page.items) >= limit:
+            page = Page(page.items[:limit], None, page.total, page.response)
+        return page
+
     async def _iter_items(self) -> AsyncIterator[T]:
         remaining = self._max_items
         async for page in self.pages():
@@ -95,12 +147,26 @@ class AsyncPaginator(Generic[T]):
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Iterate pages (with their metadata), fetching each one when the previous is done."""
+        page = await self._page(None)
+        seen: set[Any] = set()
+        while True:
+            yield page
+            cursor = page._next_cursor
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise self._invalid(
+                    page.response,
+                    f"the server repeated the cursor {cursor!r} (stopped to avoid a loop)",
+                )
+            seen.add(cursor)
+            page = await self._page(cursor)
+
+    async def _page(self, cursor: Any) -> Page[T]:
+        """The page starting at ``cursor`` (``None``: the first page)."""
         if self._op.pagination == "offset":
-            async for page in self._offset_pages():
-                yield page
-        else:
-            async for page in self._start_key_pages():
-                yield page
+            return await self._offset_page(cursor)
+        return await self._start_key_page(cursor)
 
     async def collect(self) -> list[T]:
         """Fetch every item into a list (memory grows with the listing: prefer ``async for``)."""
@@ -154,54 +220,59 @@ class AsyncPaginator(Generic[T]):
             request_id=request_id,
         )
 
-    async def _start_key_pages(self) -> AsyncIterator[Page[T]]:
+    async def _start_key_page(self, start_key: Any) -> Page[T]:
         query = dict(self._query)
         if not self._paginate:
             query["paginate"] = "false"
             response = await self._fetch(query)
-            yield Page(self._items(response.parsed, response), None, None, response)
-            return
+            return Page(self._items(response.parsed, response), None, None, response)
         if self._page_size is not None:
             query["page_size"] = self._page_size
-        seen: set[Any] = set()
-        while True:
-            response = await self._fetch(query)
-            next_key = response.envelope.get("next_start_key")
-            yield Page(
-                self._items(response.parsed, response),
-                next_key if next_key not in ("", None) else None,
-                None,
-                response,
-            )
-            if next_key in (None, ""):
-                return
-            if next_key in seen:
-                raise self._invalid(
-                    response,
-                    f"the server repeated the cursor {next_key!r} (stopped to avoid a loop)",
-                )
-            seen.add(next_key)
-            query["start_key"] = next_key
+        if start_key is not None:
+            query["start_key"] = start_key
+        response = await self._fetch(query)
+        next_key = response.envelope.get("next_start_key")
+        if next_key == "":
+            next_key = None
+        return Page(
+            self._items(response.parsed, response),
+            next_key,
+            None,
+            response,
+            next_cursor=next_key,
+            paginator=self,
+        )
 
-    async def _offset_pages(self) -> AsyncIterator[Page[T]]:
+    async def _offset_page(self, offset: int | None) -> Page[T]:
         query = dict(self._query)
         limit = self._page_size or int(query.get("limit") or 50)
         query["limit"] = limit
-        offset = int(query.get("offset") or 0)
-        while True:
-            query["offset"] = offset
-            response = await self._fetch(query)
-            body = response.parsed
-            rows = body.get("data") if isinstance(body, Mapping) else body
-            items = self._items(rows, response)
-            total, has_more = _offset_meta(body)
-            yield Page(items, None, total, response)
-            offset += len(items)
-            # The server's own signals win: a server may cap `limit` below what was asked.
-            if not items or has_more is False:
-                return
-            if has_more is None and (offset >= total if total is not None else len(items) < limit):
-                return
+        if offset is None:
+            offset = int(query.get("offset") or 0)
+        query["offset"] = offset
+        response = await self._fetch(query)
+        body = response.parsed
+        rows = body.get("data") if isinstance(body, Mapping) else body
+        items = self._items(rows, response)
+        total, has_more = _offset_meta(body)
+        following = offset + len(items)
+        # The server's own signals win: a server may cap `limit` below what was asked.
+        last = (
+            not items
+            or has_more is False
+            or (
+                has_more is None
+                and (following >= total if total is not None else len(items) < limit)
+            )
+        )
+        return Page(
+            items,
+            None,
+            total,
+            response,
+            next_cursor=None if last else following,
+            paginator=self,
+        )
 
 
 def _offset_meta(body: Any) -> tuple[int | None, bool | None]:

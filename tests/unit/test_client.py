@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -230,3 +231,46 @@ def test_models_keep_unknown_fields_and_tolerate_new_enum_values() -> None:
 
 def test_base_url_default() -> None:
     assert AsyncAudian(api_key=API_KEY).base_url == BASE
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_call_needs_only_the_declared_dependencies() -> None:
+    # sniffio is not a dependency of audian-async (nor of anyio 4): the credential exchange,
+    # which runs as a task of its own, must not need it.
+    code = """
+import sys
+sys.modules["sniffio"] = None
+import asyncio, httpx
+from audian_async import AsyncAudian
+from tests.helpers import auth_body, envelope, make_jwt
+
+def handler(request):
+    if request.url.path.endswith("/api_auth"):
+        return httpx.Response(201, json=auth_body(make_jwt()))
+    return httpx.Response(200, json=envelope({"id": "u1"}))
+
+async def main():
+    async with AsyncAudian(api_key="k" * 8, transport=httpx.MockTransport(handler)) as audian:
+        print((await audian.users.get("u1")).id)
+
+asyncio.run(main())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "u1"
+
+
+async def test_an_update_with_a_fetched_model_sends_no_server_owned_fields(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    doc = {"id": "u1", "first_name": "Ada", "last_name": "L", "features": ["vm_to_email"], "x": 1}
+    mock.get(f"/accounts/{ACCOUNT}/users/u1").respond(200, json=envelope(doc))
+    update = mock.post(f"/accounts/{ACCOUNT}/users/u1").respond(200, json=envelope(doc))
+    user = await audian.users.get("u1")
+    await audian.users.update("u1", user, last_name="Lovelace")
+    sent = json.loads(update.calls[0].request.content)["data"]
+    assert sent == {"first_name": "Ada", "last_name": "Lovelace", "x": 1}

@@ -221,7 +221,9 @@ async def test_update_keeps_unknown_fields_on_read_modify_write(
     user.first_name = "Janet"
     await audian.users.update(user.id, user, timezone="Europe/Paris")
     sent = json.loads(route.calls[0].request.read())["data"]
-    assert sent == {**doc, "first_name": "Janet", "timezone": "Europe/Paris"}
+    expected = {**doc, "first_name": "Janet", "timezone": "Europe/Paris"}
+    del expected["id"]  # server-owned (readOnly): never sent back
+    assert sent == expected
 
 
 async def test_callflow_needs_a_number_or_pattern(
@@ -322,3 +324,20 @@ async def test_server_500_with_request_id_from_envelope(
         await audian.users.get("u1")
     assert info.value.request_id == "r500"
     assert info.value.server_message == "unknown failure"
+
+
+def test_time_zones_are_checked_without_listing_the_whole_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zoneinfo
+
+    from audian_async._validate import _is_timezone
+
+    def listing_is_too_slow() -> set[str]:
+        raise AssertionError("available_timezones() must not run in the request path")
+
+    monkeypatch.setattr(zoneinfo, "available_timezones", listing_is_too_slow)
+    _is_timezone.cache_clear()
+    assert _is_timezone("America/Los_Angeles")
+    assert not _is_timezone("Mars/Olympus_Mons")
+    assert not _is_timezone("../../etc/passwd")

@@ -221,10 +221,29 @@ def test_backoff_is_full_jitter_and_capped() -> None:
 async def test_a_429_without_retry_after_marks_the_bucket_empty_until_a_probe_succeeds(
     audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
 ) -> None:
-    limiter = audian.rate_limiter
     mock.get(USER).mock(
         side_effect=[httpx.Response(429), httpx.Response(200, json=envelope({"id": "u1"}))]
     )
     await audian.users.get("u1")
+    limiter = audian.rate_limiter  # the bucket of the client's account, known once authenticated
     assert limiter.rate_limited == 1
     assert limiter.refills == 1 and not limiter.empty
+
+
+async def test_each_account_has_its_own_bucket(
+    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    # Kazoo keeps one token bucket per account in the URL: an empty bucket for one account
+    # must not hold back requests for another.
+    other = "b" * 32
+    mock.get(USER).mock(
+        side_effect=[httpx.Response(429), httpx.Response(200, json=envelope({"id": "u1"}))]
+    )
+    theirs = mock.get(f"/accounts/{other}/users/u2").respond(200, json=envelope({"id": "u2"}))
+    await audian.users.get("u1")
+    view = audian.for_account(other)
+    await view.users.get("u2")
+    assert theirs.call_count == 1
+    assert audian.rate_limiter.rate_limited == 1
+    assert view.rate_limiter is not audian.rate_limiter
+    assert view.rate_limiter.rate_limited == 0 and not view.rate_limiter.empty

@@ -17,6 +17,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "created": {
                 "description": "Creation time (ISO 8601 or Gregorian seconds).",
+                "readOnly": True,
                 "type": ["string", "integer"],
             },
             "enabled": {"description": "Whether it is active. Default: true.", "type": "boolean"},
@@ -25,7 +26,7 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "name": {"description": "Display name.", "type": "string"},
             "realm": {"description": "SIP realm of the account.", "type": "string"},
@@ -160,7 +161,7 @@ SCHEMAS: dict[str, Any] = {
             "createdAt": {"description": "Creation time (ISO 8601).", "type": "string"},
             "displayName": {"description": "Display name of the account.", "type": "string"},
             "email": {"description": "Email address.", "type": "string"},
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "metadata": {"description": "Custom metadata.", "type": "object"},
             "name": {"description": "Display name.", "type": "string"},
             "phone": {"description": "Primary contact phone number.", "type": "string"},
@@ -411,10 +412,11 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/CallflowAction",
                 "description": "The root node of the call routing tree.",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "modules": {
                 "description": "Modules used by the flow (listing summaries).",
                 "items": {"type": "string"},
+                "readOnly": True,
                 "type": "array",
             },
             "name": {"description": "Display name.", "type": "string"},
@@ -561,7 +563,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "SIP code of the hangup, such as `sip:200`.",
                 "type": "string",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "interaction_id": {
                 "description": "Id shared by every leg of the call (see `legs`).",
                 "type": "string",
@@ -729,7 +731,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
             },
             "focus": {"description": "Media server the conference runs on.", "type": "string"},
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "language": {"description": "Prompt language, such as `en-us`.", "type": "string"},
             "max_members_media": {
                 "description": "Media played when the conference is full.",
@@ -1027,7 +1029,7 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/DeviceHotdesk",
                 "description": "Hot-desk state.",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "mac_address": {
                 "description": "MAC address of a hardware phone (unique).",
@@ -1455,7 +1457,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "from_name": {"description": "Name of the sender (cover page).", "type": "string"},
             "from_number": {"description": "Number the fax is sent from.", "type": "string"},
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "notifications": {
                 "$ref": "#/components/schemas/FaxNotifications",
                 "description": "Who is told how the transmission went.",
@@ -1743,9 +1745,10 @@ SCHEMAS: dict[str, Any] = {
             "features": {
                 "description": "Features enabled (listing summaries).",
                 "items": {"type": "string"},
+                "readOnly": True,
                 "type": "array",
             },
-            "id": {"description": "The number in E.164 form.", "type": "string"},
+            "id": {"description": "The number in E.164 form.", "readOnly": True, "type": "string"},
             "state": {
                 "$ref": "#/components/schemas/PhoneNumberState",
                 "description": "Life-cycle state, such as `in_service`.",
@@ -1869,6 +1872,7 @@ SCHEMAS: dict[str, Any] = {
             "features": {
                 "description": "Features enabled (listing summaries).",
                 "items": {"type": "string"},
+                "readOnly": True,
                 "type": "array",
             },
             "number": {"description": "The number (the listing's key).", "type": "string"},
@@ -2003,7 +2007,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "A service plan: what each billable item costs.",
         "properties": {
             "description": {"description": "What the plan is.", "type": "string"},
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "name": {"description": "Display name.", "type": "string"},
             "plan": {
                 "description": 'Rates by category and item (`{"users": {"user": {"rate": 5}}}`).',
@@ -2027,7 +2031,7 @@ SCHEMAS: dict[str, Any] = {
     "Subscription": {
         "description": "A billing subscription.",
         "properties": {
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "next_bill_date": {"description": "Next billing date (ISO 8601).", "type": "string"},
             "plan_id": {"description": "Plan the subscription follows.", "type": "string"},
             "price": {"description": "Price per billing period.", "type": "number"},
@@ -2074,7 +2078,7 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "interval": {
                 "description": "Repeat every N cycles. Default: 1.",
                 "minimum": 1,
@@ -2245,7 +2249,7 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "name": {
                 "description": "Display name.",
                 "maxLength": 128,
@@ -2355,7 +2359,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "currency": {"description": "Currency code, such as `USD`.", "type": "string"},
             "description": {"description": "What it was for.", "type": "string"},
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "reason": {
                 "description": "Why it was made, such as `manual_addition`.",
                 "type": "string",
@@ -2415,6 +2419,7 @@ SCHEMAS: dict[str, Any] = {
             "features": {
                 "description": "Features enabled (listing summaries).",
                 "items": {"type": "string"},
+                "readOnly": True,
                 "type": "array",
             },
             "first_name": {"description": "First name.", "type": "string"},
@@ -2427,7 +2432,7 @@ SCHEMAS: dict[str, Any] = {
                 "$ref": "#/components/schemas/UserHotdesk",
                 "description": "Hot-desking settings. Default: `{}`.",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "language": {"description": "Language, such as `en-us`.", "type": "string"},
             "last_name": {"description": "Last name.", "type": "string"},
             "media": {
@@ -2736,7 +2741,7 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "type": "array",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "include_message_on_notify": {
                 "description": "Attach the message to the notification email. Default: true.",
                 "type": "boolean",
@@ -3134,7 +3139,7 @@ SCHEMAS: dict[str, Any] = {
                 "enum": ["get", "post", "put"],
                 "type": "string",
             },
-            "id": {"description": "Unique identifier.", "type": "string"},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
             "include_internal_legs": {
                 "description": "Also send events of internal call legs. Default: true.",
                 "type": "boolean",

@@ -7,6 +7,7 @@ import builtins
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.astradial._schemas import SCHEMAS
@@ -199,6 +200,12 @@ _HANGUP_CHANNEL = Operation(
 
 class CallsResource(BaseResource):
     """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup)."""
+
+    @cached_property
+    def with_raw_response(self) -> RawCallsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawCallsResource(self._core)
 
     async def click_to_call(
         self,

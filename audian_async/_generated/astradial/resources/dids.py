@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.astradial._schemas import SCHEMAS
@@ -129,6 +130,12 @@ _RELEASE_TO_POOL = Operation(
 
 class DidsResource(BaseResource):
     """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool."""
+
+    @cached_property
+    def with_raw_response(self) -> RawDidsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawDidsResource(self._core)
 
     def list(
         self,

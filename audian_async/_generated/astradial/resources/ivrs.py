@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.astradial._schemas import SCHEMAS
@@ -147,6 +148,12 @@ _PUBLISH = Operation(
 
 class IvrsResource(BaseResource):
     """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`."""
+
+    @cached_property
+    def with_raw_response(self) -> RawIvrsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawIvrsResource(self._core)
 
     def list(
         self,

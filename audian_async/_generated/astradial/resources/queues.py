@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.astradial._schemas import SCHEMAS
@@ -162,6 +163,12 @@ _REMOVE_MEMBER = Operation(
 
 class QueuesResource(BaseResource):
     """Call queues and their members. Changes apply without a publish step."""
+
+    @cached_property
+    def with_raw_response(self) -> RawQueuesResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawQueuesResource(self._core)
 
     def list(
         self,

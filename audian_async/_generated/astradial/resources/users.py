@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.astradial._schemas import SCHEMAS
@@ -131,6 +132,12 @@ _SIP_CREDENTIALS = Operation(
 
 class UsersResource(BaseResource):
     """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically."""
+
+    @cached_property
+    def with_raw_response(self) -> RawUsersResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawUsersResource(self._core)
 
     def list(
         self,

@@ -40,6 +40,7 @@ class AccountRecord(Model):
         "display_name": "displayName",
         "updated_at": "updatedAt",
     }
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str
     name: str | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
@@ -29,6 +29,8 @@ class Callflow(Model):
         flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id", "modules"])
 
     id: str
     name: str | None = None

@@ -46,6 +46,7 @@ class Cdr(Model):
     """
 
     __json_names__: ClassVar[dict[str, str]] = {"from_": "from"}
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str
     call_id: str | None = None

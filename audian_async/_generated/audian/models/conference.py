@@ -48,6 +48,7 @@ class Conference(Model):
     """
 
     __secret_fields__: ClassVar[frozenset[str]] = frozenset(["bridge_password"])
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str
     name: str | None = None

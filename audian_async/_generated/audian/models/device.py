@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
@@ -54,6 +54,8 @@ class Device(Model):
         flags: Free-form flags.
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str
     name: str | None = None

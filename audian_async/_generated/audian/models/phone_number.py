@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -29,6 +29,8 @@ class PhoneNumber(Model):
         e911: Emergency (E911) address of a number.
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["features", "id"])
 
     id: str | None = None
     state: PhoneNumberState | str | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -26,6 +26,8 @@ class PhoneNumberSummary(Model):
         updated: Last update time.
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["features"])
 
     number: str | None = None
     state: PhoneNumberState | str | None = None

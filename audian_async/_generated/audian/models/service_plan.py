@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -24,6 +24,8 @@ class ServicePlan(Model):
         plan: Rates by category and item (`{"users": {"user": {"rate": 5}}}`).
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str | None = None
     name: str | None = None

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
@@ -26,6 +26,8 @@ class Subscription(Model):
         next_bill_date: Next billing date (ISO 8601).
         extra: JSON keys the spec does not define, kept as received.
     """
+
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str | None = None
     plan_id: str | None = None

@@ -29,6 +29,7 @@ class Transaction(Model):
     """
 
     __json_names__: ClassVar[dict[str, str]] = {"type_": "type"}
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str | None = None
     amount: float | None = None

@@ -52,6 +52,7 @@ class VoicemailBox(Model):
     """
 
     __secret_fields__: ClassVar[frozenset[str]] = frozenset(["pin"])
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str
     name: str | None = None

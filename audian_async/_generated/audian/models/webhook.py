@@ -34,6 +34,7 @@ class Webhook(Model):
     """
 
     __json_names__: ClassVar[dict[str, str]] = {"format_": "format"}
+    __read_only__: ClassVar[frozenset[str]] = frozenset(["id"])
 
     id: str
     name: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -165,6 +166,12 @@ _GET_API_KEY = Operation(
 
 class AccountsResource(BaseResource):
     """Your account, its sub-accounts and the account hierarchy."""
+
+    @cached_property
+    def with_raw_response(self) -> RawAccountsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawAccountsResource(self._core)
 
     async def create(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -119,6 +120,12 @@ _ADD_CREDIT = Operation(
 
 class BillingResource(BaseResource):
     """Balance, transactions, subscriptions and service plans."""
+
+    @cached_property
+    def with_raw_response(self) -> RawBillingResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawBillingResource(self._core)
 
     async def list_transactions(
         self,

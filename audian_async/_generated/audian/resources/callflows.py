@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -123,6 +124,12 @@ _SEARCH_QUERY: dict[str, Any] = {
 
 class CallflowsResource(BaseResource):
     """Call routing trees attached to numbers or patterns."""
+
+    @cached_property
+    def with_raw_response(self) -> RawCallflowsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawCallflowsResource(self._core)
 
     def list(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian.models.cdr import Cdr
@@ -78,6 +79,12 @@ _GET = Operation(
 
 class CdrsResource(BaseResource):
     """Call detail records."""
+
+    @cached_property
+    def with_raw_response(self) -> RawCdrsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawCdrsResource(self._core)
 
     def list(
         self,

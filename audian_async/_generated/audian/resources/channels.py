@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian.models.channel import Channel
@@ -31,6 +32,12 @@ _LIST = Operation(
 
 class ChannelsResource(BaseResource):
     """Calls in progress."""
+
+    @cached_property
+    def with_raw_response(self) -> RawChannelsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawChannelsResource(self._core)
 
     async def list(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -106,6 +107,12 @@ _PATCH = Operation(
 
 class ConferencesResource(BaseResource):
     """Conference bridges."""
+
+    @cached_property
+    def with_raw_response(self) -> RawConferencesResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawConferencesResource(self._core)
 
     def list(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -116,6 +117,12 @@ _PATCH = Operation(
 
 class DevicesResource(BaseResource):
     """SIP phones, softphones, cell phones and fax endpoints."""
+
+    @cached_property
+    def with_raw_response(self) -> RawDevicesResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawDevicesResource(self._core)
 
     def list(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
+from functools import cached_property
 from typing import Any, BinaryIO
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -97,6 +98,12 @@ _DOWNLOAD = Operation(
 
 class FaxesResource(BaseResource):
     """Faxes sent and received."""
+
+    @cached_property
+    def with_raw_response(self) -> RawFaxesResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawFaxesResource(self._core)
 
     def list(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -127,6 +128,12 @@ _PATCH = Operation(
 
 class PhoneNumbersResource(BaseResource):
     """Phone numbers (DIDs) of an account, and the search for available numbers."""
+
+    @cached_property
+    def with_raw_response(self) -> RawPhoneNumbersResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawPhoneNumbersResource(self._core)
 
     async def search(
         self,

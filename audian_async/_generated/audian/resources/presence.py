@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -48,6 +49,12 @@ _UPDATE = Operation(
 
 class PresenceResource(BaseResource):
     """Presence (BLF) status of users."""
+
+    @cached_property
+    def with_raw_response(self) -> RawPresenceResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawPresenceResource(self._core)
 
     async def list(
         self,

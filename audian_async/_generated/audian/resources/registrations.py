@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian.models.registration import Registration
@@ -31,6 +32,12 @@ _LIST = Operation(
 
 class RegistrationsResource(BaseResource):
     """SIP registrations of the account's devices."""
+
+    @cached_property
+    def with_raw_response(self) -> RawRegistrationsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawRegistrationsResource(self._core)
 
     async def list(
         self,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -112,6 +113,12 @@ _PATCH = Operation(
 
 class TemporalRuleSetsResource(BaseResource):
     """Named sets of temporal rules."""
+
+    @cached_property
+    def with_raw_response(self) -> RawTemporalRuleSetsResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawTemporalRuleSetsResource(self._core)
 
     def list(
         self,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -108,6 +109,12 @@ _PATCH = Operation(
 
 class TemporalRulesResource(BaseResource):
     """Time-of-day and calendar rules for routing."""
+
+    @cached_property
+    def with_raw_response(self) -> RawTemporalRulesResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawTemporalRulesResource(self._core)
 
     def list(
         self,

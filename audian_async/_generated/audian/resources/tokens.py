@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian.models.token_info import TokenInfo
@@ -43,6 +44,12 @@ _LOGOUT = Operation(
 
 class TokensResource(BaseResource):
     """The current auth token (details, logout)."""
+
+    @cached_property
+    def with_raw_response(self) -> RawTokensResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawTokensResource(self._core)
 
     async def info(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -183,6 +184,12 @@ _DOWNLOAD_MESSAGE = Operation(
 
 class VmboxesResource(BaseResource):
     """Voicemail boxes and their messages."""
+
+    @cached_property
+    def with_raw_response(self) -> RawVmboxesResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawVmboxesResource(self._core)
 
     def list(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from audian_async._generated.audian._schemas import SCHEMAS
@@ -106,6 +107,12 @@ _PATCH = Operation(
 
 class WebhooksResource(BaseResource):
     """Account events delivered to your URLs."""
+
+    @cached_property
+    def with_raw_response(self) -> RawWebhooksResource:
+        """The same operations, each call returning an `APIResponse` (typed result plus
+        metadata: request id, status, headers, envelope, retries)."""
+        return RawWebhooksResource(self._core)
 
     def list(
         self,

@@ -1,0 +1,146 @@
+"""What a user's type checker sees: ``mypy --strict`` checks this module (``nox -s lint``).
+
+Each ``assert_type`` pins the type a user gets from a public call. A change that degrades one
+(a result becoming ``Any``, a paginator losing its item type, an error attribute widening)
+fails the lint session. The ``_uses_*`` functions are never called: pytest only imports the
+module, and the one test below checks the runtime side of the same names.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any, assert_type
+
+import audian_async
+from audian_async import (
+    APIConnectionError,
+    APIResponse,
+    APIStatusError,
+    AsyncAstradial,
+    AsyncAudian,
+    AsyncPaginator,
+    AuthInfo,
+    ChargesRequiredError,
+    NotFoundError,
+    Page,
+    RateLimitError,
+    RequestInfo,
+    ResponseInfo,
+    ValidationError,
+)
+from audian_async import astradial as astra_models
+from audian_async import audian as audian_models
+from audian_async._astradial_downloads import AstradialCallsResource
+from audian_async._generated.astradial.resources.queues import QueuesResource, RawQueuesResource
+from audian_async._generated.audian.resources.users import RawUsersResource, UsersResource
+from audian_async._transport import StreamingResponse
+
+
+async def _uses_audian_client() -> None:
+    async with AsyncAudian(api_key="key") as audian:
+        assert_type(audian, AsyncAudian)
+        assert_type(await audian.authenticate(), AuthInfo)
+        assert_type(audian.account_id, str | None)
+        assert_type(audian.for_account("a"), AsyncAudian)
+        assert_type(audian.with_options(timeout=5, max_retries=0), AsyncAudian)
+
+        # resources, plain and raw (client level and resource level)
+        assert_type(audian.users, UsersResource)
+        assert_type(audian.users.with_raw_response, RawUsersResource)
+        assert_type(audian.with_raw_response.users, RawUsersResource)
+
+        # typed results and models
+        user = await audian.users.get("u1")
+        assert_type(user, audian_models.User)
+        assert_type(user.id, str)
+        assert_type(user.first_name, str | None)
+        assert_type(user.to_dict(), dict[str, Any])
+        created = await audian.users.create(first_name="Jane", last_name="Smith")
+        assert_type(created, audian_models.User)
+        assert_type(await audian.devices.get("d1"), audian_models.Device)
+        messages = await audian.vmboxes.list_messages("b1")
+        assert_type(messages, list[audian_models.VoicemailMessage])
+        download = audian.vmboxes.download_message("b1", "m1")
+        assert_type(download, AbstractAsyncContextManager[StreamingResponse])
+
+        # raw responses
+        raw = await audian.users.with_raw_response.get("u1")
+        assert_type(raw, APIResponse[audian_models.User])
+        assert_type(raw.parsed, audian_models.User)
+        assert_type(raw.request_id, str | None)
+        assert_type(raw.status_code, int)
+        assert_type(await audian.with_raw_response.users.get("u1"), APIResponse[audian_models.User])
+
+        # paginators: iterate, await the first page, step through pages
+        paginator = audian.users.list(filters={"first_name": "Jane"}, page_size=10)
+        assert_type(paginator, AsyncPaginator[audian_models.User])
+        async for item in paginator:
+            assert_type(item, audian_models.User)
+        page = await audian.users.list()
+        assert_type(page, Page[audian_models.User])
+        assert_type(page.items, list[audian_models.User])
+        assert_type(page.has_next_page(), bool)
+        assert_type(await page.get_next_page(), Page[audian_models.User])
+        assert_type(await paginator.first_page(), Page[audian_models.User])
+        for row in page:
+            assert_type(row, audian_models.User)
+        async for each in paginator.pages():
+            assert_type(each, Page[audian_models.User])
+        assert_type(await paginator.collect(), list[audian_models.User])
+        assert_type(await paginator.first(), audian_models.User | None)
+        assert_type(audian.users.with_raw_response.list(), AsyncPaginator[audian_models.User])
+        numbers = audian.phone_numbers.list()
+        assert_type(numbers, AsyncPaginator[audian_models.PhoneNumberSummary])
+
+
+async def _uses_astradial_client() -> None:
+    async with AsyncAstradial(base_url="https://pbx.example.com", api_key="ak_x") as astra:
+        assert_type(astra, AsyncAstradial)
+        assert_type(astra.queues, QueuesResource)
+        assert_type(astra.queues.with_raw_response, RawQueuesResource)
+        assert_type(astra.calls, AstradialCallsResource)
+        assert_type(await astra.queues.get("q1"), astra_models.Queue)
+        assert_type(await astra.queues.with_raw_response.get("q1"), APIResponse[astra_models.Queue])
+        users = astra.users.list()
+        assert_type(users, AsyncPaginator[astra_models.User])
+        assert_type(await users, Page[astra_models.User])
+        calls = await astra.calls.list(page_size=50)
+        assert_type(calls, Page[astra_models.Call])
+        assert_type(calls.total, int | None)
+        assert_type(await astra.calls.download_recording("c1", "out.wav"), Path)
+        assert_type(await astra.users.sip_credentials("u1"), astra_models.SipCredentials)
+
+
+async def _uses_errors(audian: AsyncAudian) -> None:
+    try:
+        await audian.users.get("u1")
+    except NotFoundError as exc:
+        assert_type(exc.status_code, int)
+        assert_type(exc.request_id, str | None)
+        assert_type(exc.request, RequestInfo)
+        assert_type(exc.response, ResponseInfo)
+        assert_type(exc.response.status_code, int)
+        assert_type(exc.request.url, str)
+        assert_type(exc.field_errors, dict[str, dict[str, str]])
+    except RateLimitError as exc:
+        assert_type(exc.retry_after, float | None)
+    except ChargesRequiredError as exc:
+        assert_type(exc.charges, dict[str, Any])
+    except APIStatusError as exc:
+        assert_type(exc.error, str | None)
+        assert_type(exc.retries_taken, int)
+    except APIConnectionError as exc:
+        assert_type(exc.request, RequestInfo | None)
+    except ValidationError as exc:
+        assert_type(exc.field, str)
+        assert_type(exc.rule, str)
+
+
+def test_the_checked_names_exist_at_runtime() -> None:
+    """The module imports under pytest; the names it checks are the package's public ones."""
+    for name in ("AsyncAudian", "AsyncAstradial", "Page", "RequestInfo", "ResponseInfo"):
+        assert name in audian_async.__all__
+        assert getattr(audian_async, name) is globals()[name]
+    assert hasattr(UsersResource, "with_raw_response")
+    assert audian_models.User.__name__ == "User" and astra_models.Queue.__name__ == "Queue"
