@@ -643,6 +643,14 @@ def main(argv: list[str] | None = None) -> int:
             bulks = bulk(server.port, args.bulk, args.bulk_httpx)
         _log("pushback scenarios (about 2 minutes) ...")
         scenarios = pushback()
+        _log("simulator create rate, empty vs full ...")
+        fill = json.loads(
+            _python("-m", "bench.simulator_fill", "--users", str(20_000 if args.quick else 100_000))
+        )
+        _log(
+            f"  {fill['empty_per_s']:.0f} creates/s empty, {fill['full_per_s']:.0f} with "
+            f"{fill['users']:,} users (x{fill['ratio']:.2f})"
+        )
         _log("imports ...")
         imports = import_times(args.import_repeat)
         _log("SDK core without I/O ...")
@@ -651,6 +659,15 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"benchmark run failed: {exc}")
         return 2
     results = targets(pairs, imports, mem) + pushback_targets(scenarios)
+    results.append(
+        Target(
+            f"simulator creates/s with {fill['users']:,} users vs empty (uniqueness indexed)",
+            fill["ratio"],
+            0.5,
+            True,
+            f"{fill['empty_per_s']:.0f} vs {fill['full_per_s']:.0f} creates/s (Simulator.create)",
+        )
+    )
     text = report(
         tp, core_cost, imports, mem, bulks, scenarios, results, args, time.perf_counter() - started
     )
@@ -665,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
                 "memory": mem,
                 "bulk": bulks,
                 "pushback": scenarios,
+                "simulator_fill": fill,
                 "targets": [t.__dict__ | {"passed": t.passed} for t in results],
             },
             indent=1,
