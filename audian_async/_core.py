@@ -74,7 +74,7 @@ class RequestOptions:
 class Shared:
     """State shared by a client and all its views."""
 
-    __slots__ = ("closed", "engine", "envelope", "exchange_core", "validate")
+    __slots__ = ("closed", "engine", "envelope", "validate")
 
     def __init__(
         self, engine: Engine, envelope: Literal["kazoo", "plain"], validate: bool = True
@@ -83,7 +83,6 @@ class Shared:
         self.envelope = envelope
         self.validate = validate
         self.closed = False
-        self.exchange_core: Core | None = None
 
     @property
     def authenticator(self) -> Any:
@@ -138,6 +137,12 @@ def encode_segment(value: Any) -> str:
         raise ValueError("a path parameter must not be '.' or '..'")
     return quote(text, safe="")
 
+
+# Listing filters sent as they are: Kazoo's query verbs (`has_key`, `key_missing`, `has_value`,
+# `value_missing`: they take a key name, not a value of a field so named) and filters already
+# written in full; any other key becomes `filter_<key>`.
+_QUERY_VERBS = frozenset({"value_missing"})
+_QUERY_PREFIXES = ("filter_", "has_", "key_", "created_", "modified_")
 
 # Values prepare_body() returns as they are (exact types: enum members are subclasses).
 _JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
@@ -224,7 +229,6 @@ class Core:
             policy=self.retry,
             timeout=self.timeout,
             deadline=self.deadline,
-            name="credential exchange",
         )
         answer = await self.engine.send(call)
         if isinstance(answer.body, _Undecodable):
@@ -345,7 +349,6 @@ class Core:
             policy=self.retry,
             timeout=timeout,
             deadline=deadline,
-            name=op.id,
             bucket=bucket,
         )
 
@@ -489,9 +492,8 @@ class Core:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
-        auth = self.engine.authenticator
-        if auth is not None and isinstance(body, Mapping | list | str):
-            body = scrub(body, auth.strategy.secrets())
+        if isinstance(body, Mapping | list | str):
+            body = scrub(body, self._secrets())
         request = self._request_info(call) if call is not None else None
         return build_status_error(
             answer.status,
@@ -540,7 +542,7 @@ class Core:
             for key, value in filters.items():
                 q[
                     key
-                    if key.startswith(("filter_", "has_", "key_", "created_", "modified_"))
+                    if key in _QUERY_VERBS or key.startswith(_QUERY_PREFIXES)
                     else f"filter_{key}"
                 ] = value
         if options is not None and options.extra_query:

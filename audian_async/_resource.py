@@ -20,9 +20,6 @@ __all__ = ["BaseResource", "ResourceHost"]
 #: Seconds from 0000-01-01 (Erlang's Gregorian calendar) to the Unix epoch.
 GREGORIAN_OFFSET = 62_167_219_200
 
-# Kazoo listing query verbs that take a key name, not filters on a field named so.
-_QUERY_VERBS = frozenset({"value_missing"})
-
 
 class ResourceHost:
     """Something that owns a :class:`~audian_async._core.Core` (clients and resource groups)."""
@@ -140,22 +137,6 @@ class BaseResource(ResourceHost):
                 value = value.replace(tzinfo=UTC)
             return int(value.timestamp()) + GREGORIAN_OFFSET
         return value
-
-    @staticmethod
-    def _filters(
-        filters: Mapping[str, Any] | None, extra_query: Mapping[str, Any] | None
-    ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
-        """Split Kazoo's query verbs (``value_missing``) out of ``filters`` into the query.
-
-        The core prefixes a filter with ``filter_`` unless it is already a Kazoo query verb it
-        knows (``has_key``, ``key_missing``, ``has_value``, ``created_from`` ...); the verbs it
-        does not know are sent as they are through the extra query instead.
-        """
-        if not filters or not any(k in _QUERY_VERBS for k in filters):
-            return filters, extra_query
-        verbs = {k: v for k, v in filters.items() if k in _QUERY_VERBS}
-        rest = {k: v for k, v in filters.items() if k not in _QUERY_VERBS}
-        return rest, {**verbs, **(extra_query or {})}
 
     @staticmethod
     def _merge(body: Any, fields: Mapping[str, Any]) -> Any:

@@ -419,7 +419,6 @@ class AccountsResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
@@ -516,7 +515,6 @@ class AccountsResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_DESCENDANTS,
             item_type=Account,
@@ -842,7 +840,6 @@ class RawAccountsResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
@@ -946,7 +943,6 @@ class RawAccountsResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST_DESCENDANTS,
             item_type=Account,

@@ -124,7 +124,6 @@ class CdrsResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Cdr,
@@ -286,7 +285,6 @@ class RawCdrsResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Cdr,

@@ -153,7 +153,6 @@ class DevicesResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Device,
@@ -584,7 +583,6 @@ class RawDevicesResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=Device,

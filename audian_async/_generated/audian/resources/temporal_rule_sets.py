@@ -149,7 +149,6 @@ class TemporalRuleSetsResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=TemporalRuleSet,
@@ -397,7 +396,6 @@ class RawTemporalRuleSetsResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=TemporalRuleSet,

@@ -145,7 +145,6 @@ class TemporalRulesResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=TemporalRule,
@@ -474,7 +473,6 @@ class RawTemporalRulesResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=TemporalRule,

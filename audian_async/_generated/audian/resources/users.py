@@ -154,7 +154,6 @@ class UsersResource(BaseResource):
             validate: `False` skips client-side validation for this call (`None`: the client's
                 setting).
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=User,
@@ -615,7 +614,6 @@ class RawUsersResource(BaseResource):
         Returns:
             An `APIResponse` holding the typed result and the response metadata.
         """
-        filters, extra_query = self._filters(filters, extra_query)
         return self._core.paginate(
             _LIST,
             item_type=User,
