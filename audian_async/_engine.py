@@ -102,7 +102,6 @@ class Call:
         "deadline",
         "headers",
         "method",
-        "name",
         "path",
         "policy",
         "retry_safe",
@@ -123,7 +122,6 @@ class Call:
         policy: RetryPolicy,
         timeout: Timeout,
         deadline: float | None,
-        name: str = "",
         bucket: str | None = None,
     ) -> None:
         self.method = method
@@ -136,7 +134,6 @@ class Call:
         self.policy = policy
         self.timeout = timeout
         self.deadline = deadline
-        self.name = name
         self.bucket = bucket  # the server's rate-limit bucket: the account in the URL
 
 
@@ -224,9 +221,9 @@ class Engine:
     async def open_stream(self, call: Call) -> Answer:
         """Like :meth:`send`, but a 2xx body is left unread: ``answer.stream`` reads it, and
         ``answer.stream_cm`` must be exited when done (error bodies are read and closed)."""
-        return await self.send(call, decode=False, stream=True)
+        return await self.send(call, stream=True)
 
-    async def send(self, call: Call, *, decode: bool = True, stream: bool = False) -> Answer:
+    async def send(self, call: Call, *, stream: bool = False) -> Answer:
         """Send ``call`` until it has a final answer; see the module docstring."""
         clock = self.clock
         policy = call.policy
@@ -291,7 +288,7 @@ class Engine:
                         retries + 1,
                         exc,
                     )
-                if exc.sent and not call.retry_safe:
+                if not policy.failure_retryable(sent=exc.sent, retry_safe=call.retry_safe):
                     cls = APIOutcomeUnknownTimeoutError if exc.timeout else APIOutcomeUnknownError
                     raise cls(
                         f"{call.method} {call.path}: {exc}; the request may have been applied: "
@@ -316,7 +313,7 @@ class Engine:
                 raise
             status = response.status
             body: Any = None
-            if not stream and (decode or status >= 400):
+            if not stream:
                 body = decode_body(response.content, response.headers)  # type: ignore[union-attr]
             advised = parse_retry_after(response.headers) if status in (429, 503) else None
             limiter.on_answer(

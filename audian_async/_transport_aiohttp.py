@@ -191,7 +191,7 @@ class _Headers(Mapping[str, str]):
         return isinstance(key, str) and key in self._raw
 
     def __eq__(self, other: object) -> bool:
-        return dict(self._materialise()) == other if isinstance(other, Mapping) else NotImplemented
+        return self._materialise() == other if isinstance(other, Mapping) else NotImplemented
 
     def __repr__(self) -> str:
         return repr(self._materialise())
