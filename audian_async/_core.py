@@ -46,7 +46,15 @@ __all__ = ["Core", "RequestOptions", "Shared"]
 class RequestOptions:
     """Per-call overrides accepted by every generated method."""
 
-    __slots__ = ("deadline", "extra_body", "extra_headers", "extra_query", "timeout", "validate")
+    __slots__ = (
+        "deadline",
+        "envelope",
+        "extra_body",
+        "extra_headers",
+        "extra_query",
+        "timeout",
+        "validate",
+    )
 
     def __init__(
         self,
@@ -56,6 +64,7 @@ class RequestOptions:
         timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
         validate: bool | None = None,
+        envelope: Mapping[str, Any] | None = None,
     ) -> None:
         self.extra_headers = extra_headers
         self.extra_query = extra_query
@@ -63,11 +72,19 @@ class RequestOptions:
         self.timeout = timeout
         self.deadline = deadline
         self.validate = validate  # None: the client's setting; False skips body validation
+        # Top-level keys beside `data` in a Kazoo request (`{"accept_charges": true}`).
+        self.envelope = envelope
 
     def without_query(self) -> RequestOptions:
         """These options without ``extra_query`` (already merged into a paginator's query)."""
         return RequestOptions(
-            self.extra_headers, None, self.extra_body, self.timeout, self.deadline, self.validate
+            self.extra_headers,
+            None,
+            self.extra_body,
+            self.timeout,
+            self.deadline,
+            self.validate,
+            self.envelope,
         )
 
 
@@ -320,6 +337,8 @@ class Core:
             validate_body(data, schema, registry, partial=op.body_mode == "patch")
         if op.wrap_body:
             data = {"data": data}
+            if options is not None and options.envelope:
+                data.update(options.envelope)
         return _json_dumps(data)
 
     def _call(

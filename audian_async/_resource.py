@@ -6,7 +6,7 @@ import enum
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from ._errors import APIResponseValidationError, IgnoredFieldWarning
 from ._redact import REDACTED, SECRET_FIELD_NAMES
@@ -33,6 +33,9 @@ class ResourceHost:
 class BaseResource(ResourceHost):
     """A group of operations (one tag of a spec)."""
 
+    #: Kazoo's top-level request flag that accepts the charges a billable create causes.
+    _ACCEPT_CHARGES: ClassVar[Mapping[str, Any]] = {"accept_charges": True}
+
     @staticmethod
     def _options(
         extra_headers: Mapping[str, str] | None,
@@ -40,6 +43,7 @@ class BaseResource(ResourceHost):
         extra_body: Mapping[str, Any] | None,
         timeout: float | Timeout | NotGiven,
         validate: bool | None = None,
+        envelope: Mapping[str, Any] | None = None,
     ) -> RequestOptions | None:
         if (
             extra_headers is None
@@ -47,11 +51,14 @@ class BaseResource(ResourceHost):
             and extra_body is None
             and timeout is NOT_GIVEN
             and validate is None
+            and envelope is None
         ):
             return None
         from ._core import RequestOptions
 
-        return RequestOptions(extra_headers, extra_query, extra_body, timeout, validate=validate)
+        return RequestOptions(
+            extra_headers, extra_query, extra_body, timeout, validate=validate, envelope=envelope
+        )
 
     def _query(
         self,
@@ -78,32 +85,6 @@ class BaseResource(ResourceHost):
                 schema = {"type": "object", "properties": dict(schemas)}
                 validate_body(given, schema, {}, partial=False)
         return query
-
-    def _accepting_charges(
-        self,
-        op: Operation,
-        body: Any,
-        extra_body: Mapping[str, Any] | None,
-        validate: bool | None,
-    ) -> bytes:
-        """The JSON request of ``op`` with Kazoo's top-level ``"accept_charges": true``.
-
-        The body is prepared and validated exactly as the core does for any call; only the
-        envelope differs (``{"data": ..., "accept_charges": true}``).
-        """
-        from . import _json
-        from ._core import prepare_body
-
-        data = prepare_body(body) if body is not None else {}
-        if extra_body:
-            data = {**data, **prepare_body(extra_body)}
-        enabled = self._core.shared.validate if validate is None else validate
-        if enabled and op.body_schema is not None:
-            from ._validate import validate_body
-
-            schema, registry = op.body_schema["schema"], op.body_schema["registry"]
-            validate_body(data, schema, registry, partial=op.body_mode == "patch")
-        return _json.dumps({"data": data, "accept_charges": True})
 
     def _multipart(
         self,

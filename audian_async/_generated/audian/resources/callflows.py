@@ -221,9 +221,10 @@ class CallflowsResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
-                content_type="application/json",
-                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                body=fields,
+                options=self._options(
+                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
+                ),
             )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
@@ -545,9 +546,10 @@ class RawCallflowsResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
-                content_type="application/json",
-                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                body=fields,
+                options=self._options(
+                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
+                ),
                 raw=True,
             )
         return await self._core.request(  # type: ignore[no-any-return]

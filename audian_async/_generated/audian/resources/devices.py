@@ -262,9 +262,10 @@ class DevicesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
-                content_type="application/json",
-                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                body=fields,
+                options=self._options(
+                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
+                ),
             )
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
@@ -695,9 +696,10 @@ class RawDevicesResource(BaseResource):
                 _CREATE,
                 path_params={},
                 query={},
-                content=self._accepting_charges(_CREATE, fields, extra_body, validate),
-                content_type="application/json",
-                options=self._options(extra_headers, extra_query, None, timeout, validate),
+                body=fields,
+                options=self._options(
+                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
+                ),
                 raw=True,
             )
         return await self._core.request(  # type: ignore[no-any-return]

@@ -302,11 +302,10 @@ class PhoneNumbersResource(BaseResource):
                     "phone_number": phone_number,
                 },
                 query={},
-                content=self._accepting_charges(
-                    _ADD, self._merge(body, fields), extra_body, validate
+                body=self._merge(body, fields),
+                options=self._options(
+                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
                 ),
-                content_type="application/json",
-                options=self._options(extra_headers, extra_query, None, timeout, validate),
             )
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD,
@@ -635,11 +634,10 @@ class RawPhoneNumbersResource(BaseResource):
                     "phone_number": phone_number,
                 },
                 query={},
-                content=self._accepting_charges(
-                    _ADD, self._merge(body, fields), extra_body, validate
+                body=self._merge(body, fields),
+                options=self._options(
+                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
                 ),
-                content_type="application/json",
-                options=self._options(extra_headers, extra_query, None, timeout, validate),
                 raw=True,
             )
         return await self._core.request(  # type: ignore[no-any-return]
