@@ -327,10 +327,9 @@ class Core:
             if not isinstance(data, dict):
                 raise ValidationError("extra_body", "type", "extra_body needs a JSON object body")
             data = {**data, **prepare_body(options.extra_body)}
-        validate = self.shared.validate
-        if options is not None and options.validate is not None:
-            validate = options.validate
-        if validate and op.body_schema is not None:
+        if self.validating(options.validate if options is not None else None) and (
+            op.body_schema is not None
+        ):
             from ._validate import validate_body
 
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
@@ -340,6 +339,10 @@ class Core:
             if options is not None and options.envelope:
                 data.update(options.envelope)
         return _json_dumps(data)
+
+    def validating(self, per_call: bool | None) -> bool:
+        """Whether to check a request before sending: the call's choice, else the client's."""
+        return self.shared.validate if per_call is None else per_call
 
     def _call(
         self,

@@ -71,7 +71,7 @@ class BaseResource(ResourceHost):
         Raises :class:`~audian_async.ValidationError` naming the parameter and the rule, before
         anything is sent (unless validation is off for the call or the client).
         """
-        enabled = self._core.shared.validate if validate is None else validate
+        enabled = self._core.validating(validate)
         if enabled and schemas:
             from ._core import prepare_body
             from ._validate import validate_body
@@ -96,7 +96,7 @@ class BaseResource(ResourceHost):
         """A ``multipart/form-data`` body: the given text fields (checked against ``schema``
         first) and one file, given as bytes or a binary file object."""
         given = {k: v for k, v in fields.items() if v is not NOT_GIVEN and v is not None}
-        enabled = self._core.shared.validate if validate is None else validate
+        enabled = self._core.validating(validate)
         if enabled:
             from ._validate import validate_body
 
