@@ -29,7 +29,21 @@ from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._validate import validate_body
 
 ROOT = Path(__file__).resolve().parents[2]
-KAZOO_DIR = Path(os.environ.get("KAZOO_SCHEMAS", ROOT.parent / "shared/reference/kazoo-schemas"))
+
+
+def _find_kazoo_dir() -> Path:
+    """``$KAZOO_SCHEMAS``, else ``shared/reference/kazoo-schemas`` beside the clone or beside
+    one of the folders above it (CI lays shared/ beside its clone)."""
+    if "KAZOO_SCHEMAS" in os.environ:
+        return Path(os.environ["KAZOO_SCHEMAS"])
+    for folder in ROOT.parents:
+        candidate = folder / "shared/reference/kazoo-schemas"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared/reference/kazoo-schemas"
+
+
+KAZOO_DIR = _find_kazoo_dir()
 
 # Our input schema -> Kazoo's schema of the same document.
 BODIES = {
