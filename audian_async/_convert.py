@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._model import Model, Unwrap
 
@@ -89,8 +89,6 @@ def _make_converter() -> cattrs.Converter:
     def structure_model(cls: type[Model]) -> Callable[[Any, Any], Model]:
         _resolve(cls)
         json_names = cls.__json_names__
-        renames = {py: override(rename=js) for py, js in json_names.items()}
-        base = make_dict_structure_fn(cls, conv, extra=override(omit=True), **renames)  # type: ignore[arg-type]
         # x-aliases: {primary JSON name: (alias, ...)}; an alias is read when the primary is
         # missing or null, and is never kept in `extra`.
         aliases = {
@@ -99,14 +97,18 @@ def _make_converter() -> cattrs.Converter:
         known = frozenset(
             json_names.get(a.name, a.name) for a in attrs.fields(cls) if a.name != "extra"
         ).union(*aliases.values())
-
         lift = cls.__lift__
+        # Built on first use: the hooks of field types may name models not resolvable yet.
+        fields: dict[str, _Field | None] = {}
 
         def structure(data: Any, _: Any) -> Model:
-            if isinstance(data, Model):
-                return data
-            if not isinstance(data, Mapping):
-                raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+            if data.__class__ is not dict:
+                if isinstance(data, Model):
+                    return data
+                if not isinstance(data, Mapping):
+                    raise TypeError(
+                        f"{cls.__name__} expects a JSON object, got {type(data).__name__}"
+                    )
             if lift is not None and isinstance(data.get(lift), Mapping):
                 # x-lift: `{"totals": {"total_calls": 3}}` also fills the top-level field.
                 fill = {k: v for k, v in data[lift].items() if k in known and data.get(k) is None}
@@ -114,11 +116,28 @@ def _make_converter() -> cattrs.Converter:
                     data = {**data, **fill}
             if aliases:
                 data = _apply_aliases(data, aliases)
-            obj = base(data, cls)
-            extra = {k: v for k, v in data.items() if k not in known}
-            if extra:
-                obj.extra = extra
-            return obj
+            if not fields:
+                fields.update(_field_table(conv, cls, aliases))
+            kwargs: dict[str, Any] = {}
+            extra: dict[str, Any] | None = None
+            for key, value in data.items():
+                try:
+                    field = fields[key]
+                except KeyError:
+                    if extra is None:
+                        extra = {}
+                    extra[key] = value
+                    continue
+                if field is None:
+                    continue  # an alias, already read into its primary field
+                name, hook, tp, as_is = field
+                if as_is is None or value.__class__ in as_is:
+                    kwargs[name] = value
+                else:
+                    kwargs[name] = hook(value, tp)
+            if extra is not None:
+                kwargs["extra"] = extra
+            return cls(**kwargs)
 
         return structure
 
@@ -204,6 +223,51 @@ def _required_keys(cls: type[Model]) -> frozenset[str]:
         for a in attrs.fields(cls)
         if a.default is attrs.NOTHING and a.name != "extra"
     )
+
+
+# One field as structure_model reads it: (Python name, hook, type, the value classes kept
+# as they are without calling the hook, or None when every value is kept as it is).
+_Field = tuple[str, Callable[[Any, Any], Any], Any, "frozenset[type] | None"]
+
+
+def _kept_as_is(tp: Any) -> frozenset[type] | None:
+    """The value classes a field of type ``tp`` keeps unchanged (what its hook would return).
+
+    ``None`` means every value (``Any``). A primitive is kept when its class is exactly the
+    annotated one (``int`` for ``float`` or ``bool`` for ``int`` still go through the hook).
+    """
+    if tp is Any:
+        return None
+    members = typing.get_args(tp) if _is_union(tp) else (tp,)
+    values = [m for m in members if m is not type(None)]
+    kept: set[type] = {type(None)} if len(values) < len(members) else set()
+    if any(_is_enum(m) for m in values):
+        return frozenset(kept)  # the enum hook turns listed values into members
+    if len(values) > 1 and all(m in _PRIMITIVES for m in values):
+        return None  # a union of primitives is kept as decoded (see structure_union)
+    kept.update(m for m in values if m in _PRIMITIVES)
+    return frozenset(kept)
+
+
+def _field_table(
+    conv: cattrs.Converter, cls: type[Model], aliases: Mapping[str, tuple[str, ...]]
+) -> dict[str, _Field | None]:
+    """JSON name -> how to read it, for every field of ``cls`` (aliases map to ``None``)."""
+    json_names = cls.__json_names__
+    table: dict[str, _Field | None] = {}
+    for a in attrs.fields(cls):
+        if a.name == "extra":
+            continue
+        table[json_names.get(a.name, a.name)] = (
+            a.name,
+            conv.get_structure_hook(a.type),
+            a.type,
+            _kept_as_is(a.type),
+        )
+    for names in aliases.values():
+        for name in names:
+            table.setdefault(name, None)
+    return table
 
 
 def _apply_aliases(

@@ -143,16 +143,34 @@ def _scalar(value: Any) -> str:
 _UNRESERVED_ONLY = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
-def encode_segment(value: Any) -> str:
-    """Percent-encode one path segment completely (``+`` becomes ``%2B``, ``/`` ``%2F``)."""
-    if type(value) is str and _UNRESERVED_ONLY(value) and value != "." and value != "..":
-        return value  # the common case (ids): what quote() would return
+def encode_segment(value: Any, name: str = "path parameter") -> str:
+    """Percent-encode one path segment completely (``+`` becomes ``%2B``, ``/`` ``%2F``).
+
+    Raises:
+        ValidationError: the value is empty, ``.`` or ``..`` (it would change the path).
+    """
+    if type(value) is str and (
+        (value.isalnum() and value.isascii())  # ids: the common case, checked fastest
+        or (_UNRESERVED_ONLY(value) and value != "." and value != "..")
+    ):
+        return value  # what quote() would return
     text = _scalar(value)
     if not text:
-        raise ValueError("a path parameter must not be empty")
+        raise ValidationError(name, "minLength", "a path parameter must not be empty")
     if text in (".", ".."):
-        raise ValueError("a path parameter must not be '.' or '..'")
+        raise ValidationError(name, "pattern", "a path parameter must not be '.' or '..'")
     return quote(text, safe="")
+
+
+# Path templates split once: ("/accounts/", "account_id", "/users/", "user_id", "").
+_TEMPLATES: dict[str, tuple[str, ...]] = {}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _compile_path(path: str) -> tuple[str, ...]:
+    """``path`` as literal pieces with the placeholder names between them (cached)."""
+    template = _TEMPLATES[path] = tuple(_PLACEHOLDER.split(path))
+    return template
 
 
 # Listing filters sent as they are: Kazoo's query verbs (`has_key`, `key_missing`, `has_value`,
@@ -301,18 +319,27 @@ class Core:
         self, op: Operation, path_params: Mapping[str, Any], query: Mapping[str, Any] | None
     ) -> str | None:
         """The URL, or ``None`` when it needs an account id that is not known yet."""
-        path = op.path
-        if "{" in path:
-            values = {name: encode_segment(value) for name, value in path_params.items()}
-            if "{account_id}" in path and "account_id" not in values:
-                account_id = (
-                    self.account_id if self.account_id is not None else self._current_account_id()
-                )
-                if account_id is None:
-                    return None
-                values["account_id"] = encode_segment(account_id)
-            path = path.format_map(values)
-        url = self.base_url + path
+        template = _TEMPLATES.get(op.path) or _compile_path(op.path)
+        if len(template) == 1:
+            url = self.base_url + template[0]
+        else:
+            pieces = [self.base_url, template[0]]
+            for i in range(1, len(template), 2):
+                name = template[i]
+                value = path_params.get(name)
+                if value is None:
+                    if name != "account_id":
+                        raise ValidationError(name, "required", "a path parameter is required")
+                    value = (
+                        self.account_id
+                        if self.account_id is not None
+                        else self._current_account_id()
+                    )
+                    if value is None:
+                        return None
+                pieces.append(encode_segment(value, name))
+                pieces.append(template[i + 1])
+            url = "".join(pieces)
         if query:
             qs = _encode_query(query)
             if qs:

@@ -166,20 +166,6 @@ class Answer:
         self.started = 0.0
 
 
-_LONGEST: dict[Timeout, float] = {}
-
-
-def _longest_phase(timeout: Timeout) -> float:
-    """The longest phase timeout (cached per value); infinite when a phase is unlimited."""
-    longest = _LONGEST.get(timeout)
-    if longest is None:
-        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-        longest = math.inf if None in phases else max(p for p in phases if p is not None)
-        if len(_LONGEST) < 64:
-            _LONGEST[timeout] = longest
-    return longest
-
-
 def _path_of(url: str) -> str:
     scheme_end = url.find("//")
     start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
@@ -233,7 +219,7 @@ class Engine:
         started = clock.now()
         deadline = None if call.deadline is None else started + call.deadline
         timeout = call.timeout
-        longest = _longest_phase(timeout) if deadline is not None else math.inf
+        longest = timeout.longest if deadline is not None else math.inf
         retries = 0
         replays = 0
         limiter_waits = 0

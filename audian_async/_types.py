@@ -6,6 +6,7 @@ module stays free of heavy imports.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeAlias, final
@@ -67,12 +68,14 @@ class Timeout:
     budget of a call, retries and backoff included, is the client's ``deadline``.
     """
 
-    __slots__ = ("connect", "pool", "read", "write")
+    __slots__ = ("connect", "longest", "pool", "read", "write")
 
     connect: float | None
     read: float | None
     write: float | None
     pool: float | None
+    longest: float
+    """The longest phase timeout (``inf`` when a phase is unlimited)."""
 
     def __init__(
         self,
@@ -86,6 +89,8 @@ class Timeout:
         _set(self, "read", read)
         _set(self, "write", write)
         _set(self, "pool", pool)
+        phases = (connect, read, write, pool)
+        _set(self, "longest", math.inf if None in phases else max(phases))  # type: ignore[type-var]
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Timeout is immutable")

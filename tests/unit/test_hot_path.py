@@ -1,0 +1,65 @@
+"""The lean request path keeps the slow path's semantics: model reading and path segments."""
+
+from __future__ import annotations
+
+import pytest
+import respx
+
+from audian_async import AsyncAudian, ValidationError
+from audian_async._generated.audian.models.user import User
+from audian_async._generated.audian.models.user_priv_level import UserPrivLevel
+from audian_async._types import Timeout
+
+
+def test_model_reading_converts_only_what_the_type_asks_for() -> None:
+    user = User.from_dict(
+        {"id": 7, "enabled": 1, "priv_level": "admin", "flags": ["a"], "surprise": {"x": 1}}
+    )
+    assert user.id == "7"  # a required str: converted as cattrs would
+    assert user.enabled is True  # bool(1): only an exact bool is kept as it is
+    assert user.priv_level is UserPrivLevel.ADMIN
+    assert user.flags == ["a"]
+    assert user.extra == {"surprise": {"x": 1}}
+    assert User.from_dict({"id": "u1", "timezone": None}).timezone is None
+
+
+def test_model_reading_keeps_unknown_enum_values_and_fails_without_required_fields() -> None:
+    assert User.from_dict({"id": "u1", "priv_level": "superuser"}).priv_level == "superuser"
+    with pytest.raises(TypeError, match="id"):
+        User.from_dict({"username": "ada"})
+
+
+def test_timeout_longest_phase() -> None:
+    assert Timeout(1, 2, 3, 4).longest == 4
+    assert Timeout(1, None, 3, 4).longest == float("inf")
+    assert Timeout(1, 2, 3, 4) == Timeout(1, 2, 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"), [("", "minLength"), ("..", "pattern"), (None, "required")]
+)
+async def test_bad_path_segment_is_a_validation_error_naming_the_parameter(
+    audian: AsyncAudian, mock: respx.MockRouter, value: object, rule: str
+) -> None:
+    route = mock.route(path__regex=r".*/users/.*")
+    with pytest.raises(ValidationError) as caught:
+        await audian.users.get(value)  # type: ignore[arg-type]
+    assert caught.value.field == "user_id"
+    assert caught.value.rule == rule
+    assert not route.called
+
+
+async def test_ids_and_escaped_segments_build_the_same_urls(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    seen: list[str] = []
+
+    def answer(request: object) -> respx.MockResponse:
+        seen.append(str(request.url.raw_path, "ascii"))  # type: ignore[attr-defined]
+        return respx.MockResponse(200, json={"data": {"id": "x"}})
+
+    mock.route(path__regex=r".*/users/.*").mock(side_effect=answer)
+    await audian.users.get("abc123")
+    await audian.users.get("a b/c+d")
+    await audian.users.get("a-b_c.d~e")
+    assert [p.rsplit("/", 1)[1] for p in seen] == ["abc123", "a%20b%2Fc%2Bd", "a-b_c.d~e"]
