@@ -41,6 +41,20 @@ def envelope(data: Any, **meta: Any) -> dict[str, Any]:
     }
 
 
+def users_page(ids: list[str], next_key: str | None, start: str | None = None) -> Any:
+    """An ``httpx.Response`` with one page of a users listing (``F<id>`` first names)."""
+    import httpx
+
+    meta: dict[str, Any] = {"page_size": len(ids)}
+    if next_key:
+        meta["next_start_key"] = next_key
+    if start:
+        meta["start_key"] = start
+    return httpx.Response(
+        200, json=envelope([{"id": i, "first_name": "F" + i} for i in ids], **meta)
+    )
+
+
 def auth_body(token: str, account_id: str = ACCOUNT) -> dict[str, Any]:
     return {
         "auth_token": token,

@@ -12,19 +12,9 @@ import respx
 from audian_async import APIResponseValidationError, AsyncAudian
 from audian_async.audian import PhoneNumberSummary, User
 from tests.helpers import ACCOUNT, envelope
+from tests.helpers import users_page as page
 
 USERS = f"/accounts/{ACCOUNT}/users"
-
-
-def page(ids: list[str], next_key: str | None, start: str | None = None) -> httpx.Response:
-    meta: dict[str, object] = {"page_size": len(ids)}
-    if next_key:
-        meta["next_start_key"] = next_key
-    if start:
-        meta["start_key"] = start
-    return httpx.Response(
-        200, json=envelope([{"id": i, "first_name": "F" + i} for i in ids], **meta)
-    )
 
 
 async def test_three_pages_are_fetched_lazily_one_at_a_time(

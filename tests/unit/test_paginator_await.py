@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 import respx
@@ -11,18 +9,9 @@ import respx
 from audian_async import AsyncAstradial, AsyncAudian, Page
 from audian_async.astradial import Call
 from audian_async.audian import User
-from tests.helpers import ACCOUNT, envelope
+from tests.helpers import ACCOUNT, users_page
 
 USERS = f"/accounts/{ACCOUNT}/users"
-
-
-def users_page(ids: list[str], next_key: str | None) -> httpx.Response:
-    meta: dict[str, Any] = {"page_size": len(ids)}
-    if next_key:
-        meta["next_start_key"] = next_key
-    return httpx.Response(
-        200, json=envelope([{"id": i, "first_name": "F" + i} for i in ids], **meta)
-    )
 
 
 async def test_await_gives_the_first_page_with_one_request(
