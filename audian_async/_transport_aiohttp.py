@@ -16,11 +16,12 @@ Semantics, in line with :class:`~audian_async._transport.AsyncTransport`:
 * **It never re-sends a request.** aiohttp (3.x ``ClientSession._request``) silently repeats a
   request once, for ``GET``/``PUT``/``DELETE``/... (its ``IDEMPOTENT_METHODS``), when the
   connection fails with ``ServerDisconnectedError`` or ``ClientOSError`` after it was sent:
-  that would duplicate a Kazoo create (``PUT`` to a collection). Two independent guards stop
-  it: the session's ``_retry_connection`` switch is turned off (what aiohttp's own
-  ``test_utils.TestClient`` does), and a client middleware turns those two exceptions into an
-  exception type aiohttp's retry clause does not catch, so the guard holds through the public
-  middleware API even if the private switch changes. Whether to repeat is the core's decision.
+  that would duplicate a Kazoo create (``PUT`` to a collection). The session's
+  ``_retry_connection`` switch is turned off (what aiohttp's own ``test_utils.TestClient``
+  does). An aiohttp without that switch gets a client middleware instead, which turns those
+  two exceptions into one aiohttp's retry clause does not catch (the public middleware API;
+  not installed otherwise, as aiohttp builds the middleware chain anew for every request).
+  Whether to repeat is the core's decision.
 * **Failures are classified by phase** into :class:`TransportError`: nothing was sent
   (``sent=False``: connection refused, DNS failure, TLS handshake or certificate failure,
   connect or pool timeout, invalid URL) or the request may have reached the server
@@ -271,18 +272,19 @@ class AiohttpTransport(AsyncCloseable):
             keepalive_timeout=self._keepalive_timeout,
             ssl=self._ssl,
         )
+        # The guard against aiohttp's silent re-send (see the module docstring): the switch
+        # aiohttp.test_utils.TestClient uses, else the middleware.
+        switch = "_retry_connection" in getattr(aiohttp.ClientSession, "ATTRS", ())
         session = aiohttp.ClientSession(
             connector=connector,
             trust_env=self._trust_env,
             proxy=self._proxy,
-            middlewares=(_no_resend,),
+            middlewares=() if switch else (_no_resend,),
             auto_decompress=True,
             raise_for_status=False,
             timeout=aiohttp.ClientTimeout(total=None),
         )
-        # Guard 1 of 2 against aiohttp's silent re-send (see the module docstring). It is
-        # the switch aiohttp.test_utils.TestClient uses; the middleware is guard 2.
-        if "_retry_connection" in getattr(aiohttp.ClientSession, "ATTRS", ()):
+        if switch:
             session._retry_connection = False
         self._loop = loop
         return session  # type: ignore[no-any-return]

@@ -296,16 +296,31 @@ async def test_plain_aiohttp_would_have_sent_that_create_twice(
     assert fresh_sim.state.user_count() == 2
 
 
-async def test_middleware_guard_alone_prevents_the_resend(
+async def test_the_switch_alone_guards_a_current_aiohttp(
     fresh_sim: Simulator, fresh_server: RunningServer
 ) -> None:
-    """As if a future aiohttp dropped the private switch: the public middleware still holds."""
+    """aiohttp builds its middleware chain for every request: none is installed while the
+    private switch exists (the create-dropped test above shows the switch holds)."""
     async with sdk(fresh_sim, fresh_server) as audian:
         await audian.authenticate()
         transport = audian._core.shared.transport
         assert isinstance(transport, AiohttpTransport) and transport._session is not None
-        assert transport._session._retry_connection is False  # guard 1 is on by default
-        transport._session._retry_connection = True  # switch guard 1 off
+        assert transport._session._retry_connection is False
+        assert not transport._session._middlewares
+
+
+async def test_middleware_guards_an_aiohttp_without_the_switch(
+    fresh_sim: Simulator, fresh_server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if a future aiohttp dropped the private switch: the public middleware holds."""
+    attrs_without = frozenset(aiohttp.ClientSession.ATTRS) - {"_retry_connection"}
+    monkeypatch.setattr(aiohttp.ClientSession, "ATTRS", attrs_without)
+    async with sdk(fresh_sim, fresh_server) as audian:
+        await audian.authenticate()
+        transport = audian._core.shared.transport
+        assert isinstance(transport, AiohttpTransport) and transport._session is not None
+        assert transport._session._retry_connection is True  # aiohttp's default: re-send
+        assert transport._session._middlewares
         fresh_sim.faults.script(method="PUT", path_contains="/users", kind=drop_after)
         with pytest.raises(APIOutcomeUnknownError):
             await audian.users.create(first_name="Once", last_name="Again", username="again")
