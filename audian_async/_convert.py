@@ -100,6 +100,8 @@ def _make_converter() -> cattrs.Converter:
         lift = cls.__lift__
         # Built on first use: the hooks of field types may name models not resolvable yet.
         fields: dict[str, _Field | None] = {}
+        plain: dict[str, frozenset[type]] = {}
+        plain_get = plain.get
 
         def structure(data: Any, _: Any) -> Model:
             if data.__class__ is not dict:
@@ -118,9 +120,15 @@ def _make_converter() -> cattrs.Converter:
                 data = _apply_aliases(data, aliases)
             if not fields:
                 fields.update(_field_table(conv, cls, aliases))
+                plain.update(_plain_fields(fields))
             kwargs: dict[str, Any] = {}
             extra: dict[str, Any] | None = None
             for key, value in data.items():
+                # Most keys are plain: a field of that very name whose value needs no change.
+                kept = plain_get(key)
+                if kept is not None and value.__class__ in kept:
+                    kwargs[key] = value
+                    continue
                 try:
                     field = fields[key]
                 except KeyError:
@@ -249,6 +257,41 @@ def _kept_as_is(tp: Any) -> frozenset[type] | None:
     return frozenset(kept)
 
 
+def _field_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
+    """The converter's hook for a field of type ``tp``, with a shortcut for two common shapes.
+
+    ``SomeEnum | str | None`` maps a listed value to its member in one call, and
+    ``list[str] | None`` (any JSON primitive) copies a list whose items all have exactly that
+    class instead of converting them one by one. Anything else gets the converter's hook,
+    which the shortcuts fall back on.
+    """
+    members = typing.get_args(tp) if _is_union(tp) else (tp,)
+    values = [m for m in members if m is not type(None)]
+    enums = [m for m in values if _is_enum(m)]
+    if enums:
+        lookup = enums[0]._value2member_map_
+
+        def structure_enum_field(value: Any, _: Any) -> Any:
+            return None if value is None else lookup.get(value, value)
+
+        return structure_enum_field
+    hook = conv.get_structure_hook(tp)
+    if len(values) == 1 and typing.get_origin(values[0]) is list:
+        (item,) = typing.get_args(values[0]) or (Any,)
+        if item in _PRIMITIVES:
+
+            def structure_list_field(value: Any, cl: Any) -> Any:
+                if value.__class__ is list:
+                    for v in value:
+                        if v.__class__ is not item:
+                            return hook(value, cl)
+                    return value[:]
+                return None if value is None else hook(value, cl)
+
+            return structure_list_field
+    return hook
+
+
 def _field_table(
     conv: cattrs.Converter, cls: type[Model], aliases: Mapping[str, tuple[str, ...]]
 ) -> dict[str, _Field | None]:
@@ -260,7 +303,7 @@ def _field_table(
             continue
         table[json_names.get(a.name, a.name)] = (
             a.name,
-            conv.get_structure_hook(a.type),
+            _field_hook(conv, a.type),
             a.type,
             _kept_as_is(a.type),
         )
@@ -268,6 +311,16 @@ def _field_table(
         for name in names:
             table.setdefault(name, None)
     return table
+
+
+def _plain_fields(fields: Mapping[str, _Field | None]) -> dict[str, frozenset[type]]:
+    """JSON name -> the value classes passed to the class as they are, for the fields whose
+    JSON name is their Python name (a value of another class goes through the field's hook)."""
+    return {
+        key: field[3]
+        for key, field in fields.items()
+        if field is not None and field[0] == key and field[3] is not None and key != "extra"
+    }
 
 
 def _apply_aliases(

@@ -304,39 +304,48 @@ class Core:
 
     # -- building requests -------------------------------------------------------------
 
-    async def _url(
-        self, op: Operation, path_params: Mapping[str, Any], query: Mapping[str, Any] | None
-    ) -> str:
-        url = self._url_now(op, path_params, query)
-        if url is None:  # the account id comes with the credentials: obtain them first
+    async def _target(
+        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+    ) -> tuple[str, str | None]:
+        """:meth:`_target_now`, obtaining the credentials first when they name the account."""
+        target = self._target_now(op, path_params, query)
+        if target is None:  # the account id comes with the credentials: obtain them first
             await self.resolve_account_id()
-            url = self._url_now(op, path_params, query)
-            if url is None:
+            target = self._target_now(op, path_params, query)
+            if target is None:
                 raise AudianError("no account id: the credentials name no account")
-        return url
+        return target
 
-    def _url_now(
-        self, op: Operation, path_params: Mapping[str, Any], query: Mapping[str, Any] | None
-    ) -> str | None:
-        """The URL, or ``None`` when it needs an account id that is not known yet."""
+    def _target_now(
+        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+    ) -> tuple[str, str | None] | None:
+        """The URL and the rate-limit bucket it spends, or ``None`` when the URL needs an
+        account id that is not known yet.
+
+        Kazoo keeps one bucket per account named in the URL; a URL naming no account spends
+        the bucket ``None``.
+        """
         template = _TEMPLATES.get(op.path) or _compile_path(op.path)
+        bucket = None
         if len(template) == 1:
             url = self.base_url + template[0]
         else:
             pieces = [self.base_url, template[0]]
             for i in range(1, len(template), 2):
                 name = template[i]
-                value = path_params.get(name)
-                if value is None:
-                    if name != "account_id":
-                        raise ValidationError(name, "required", "a path parameter is required")
-                    value = (
-                        self.account_id
-                        if self.account_id is not None
-                        else self._current_account_id()
-                    )
+                value = path_params.get(name) if path_params else None
+                if name == "account_id":
                     if value is None:
-                        return None
+                        value = (
+                            self.account_id
+                            if self.account_id is not None
+                            else self._current_account_id()
+                        )
+                        if value is None:
+                            return None
+                    bucket = value if type(value) is str else str(value)
+                elif value is None:
+                    raise ValidationError(name, "required", "a path parameter is required")
                 pieces.append(encode_segment(value, name))
                 pieces.append(template[i + 1])
             url = "".join(pieces)
@@ -344,7 +353,7 @@ class Core:
             qs = _encode_query(query)
             if qs:
                 url = f"{url}?{qs}"
-        return url
+        return url, bucket
 
     def _body(self, op: Operation, body: Any, options: RequestOptions | None) -> bytes | None:
         if body is None and (options is None or options.extra_body is None):
@@ -392,13 +401,13 @@ class Core:
             url,
             headers,
             content,
-            path=op.path,
-            retry_safe=op.retry_safe,
-            auth=op.auth,
-            policy=self.retry,
-            timeout=timeout,
-            deadline=deadline,
-            bucket=bucket,
+            op.path,
+            op.retry_safe,
+            op.auth,
+            self.retry,
+            timeout,
+            deadline,
+            bucket,
         )
 
     # -- sending -----------------------------------------------------------------------
@@ -427,18 +436,18 @@ class Core:
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         if content is None:
-            content = self._body(op, body, options)
-            content_type = "application/json"
+            if body is not None or (options is not None and options.extra_body is not None):
+                content = self._body(op, body, options)
+                content_type = "application/json"
         elif content_type is None:
             raise TypeError("content needs a content_type")
-        url = self._url_now(op, path_params or {}, query) or await self._url(
-            op, path_params or {}, query
+        url, bucket = self._target_now(op, path_params, query) or await self._target(
+            op, path_params, query
         )
-        bucket = self._bucket(op, path_params)
         path_params = query = body = None  # not needed while waiting: free them now
         headers = list(self._base_headers)
-        if content is not None and content_type is not None:
-            headers.append(("Content-Type", content_type))
+        if content is not None:
+            headers.append(("Content-Type", content_type))  # type: ignore[arg-type]
         headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
@@ -450,15 +459,6 @@ class Core:
             if exc.request is None:
                 exc.request = self._request_info(call)
             raise
-
-    def _bucket(self, op: Operation, path_params: Mapping[str, Any] | None) -> str | None:
-        """The account whose rate-limit bucket the request spends (the one in its URL)."""
-        if "{account_id}" not in op.path:
-            return None
-        given = path_params.get("account_id") if path_params else None
-        if given is not None:
-            return str(given)
-        return self.account_id if self.account_id is not None else self._current_account_id()
 
     def _result(
         self, op: Operation, answer: Answer, *, raw: bool, structure: bool, call: Call | None = None
@@ -631,11 +631,11 @@ class Core:
             raise AudianError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
-        url = await self._url(op, path_params or {}, query)
+        url, bucket = await self._target(op, path_params, query)
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
         if options is not None and options.extra_headers:
             headers.extend(options.extra_headers.items())
-        call = self._call(op, url, headers, None, options, self._bucket(op, path_params))
+        call = self._call(op, url, headers, None, options, bucket)
         try:
             answer = await self.engine.open_stream(call)
         except APIError as exc:

@@ -115,7 +115,6 @@ class Call:
         url: str,
         headers: Sequence[tuple[str, str]],  # a list is extended in place with credentials
         content: bytes | None,
-        *,
         path: str,
         retry_safe: bool,
         auth: bool,
@@ -214,7 +213,12 @@ class Engine:
         clock = self.clock
         policy = call.policy
         auth = self.authenticator if call.auth else None
-        limiter = self.limiter if call.bucket is None else self.limiter_for(call.bucket)
+        bucket = call.bucket
+        limiter = (
+            self.limiter
+            if bucket is None
+            else (self._buckets.get(bucket) or self.limiter_for(bucket))
+        )
         transport = self.transport
         started = clock.now()
         deadline = None if call.deadline is None else started + call.deadline
@@ -254,7 +258,7 @@ class Engine:
                 attempt_timeout = timeout.capped(max(remaining, 0.001))
             else:
                 attempt_timeout = timeout
-            sent_at = clock.now()
+            sent_at = clock.now() if debug else 0.0
             cm: AbstractAsyncContextManager[StreamingResponse] | None = None
             try:
                 if stream:
@@ -303,7 +307,10 @@ class Engine:
                 body = decode_body(response.content, response.headers)  # type: ignore[union-attr]
             advised = parse_retry_after(response.headers) if status in (429, 503) else None
             limiter.on_answer(
-                ticket, status, _remaining_tokens(body), advised if status == 429 else None
+                ticket,
+                status,
+                _remaining_tokens(body) if type(body) is dict and "tokens" in body else None,
+                advised if status == 429 else None,
             )
             if debug:
                 logger.debug(

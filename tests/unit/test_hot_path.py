@@ -29,6 +29,23 @@ def test_model_reading_keeps_unknown_enum_values_and_fails_without_required_fiel
         User.from_dict({"username": "ada"})
 
 
+def test_list_of_primitives_is_copied_and_mixed_items_still_converted() -> None:
+    data = {"id": "u1", "flags": ["a", "b"], "features": []}
+    user = User.from_dict(data)
+    assert user.flags == ["a", "b"] and user.features == []
+    assert user.flags is not data["flags"]  # the model never shares the caller's list
+    user.flags.append("c")
+    assert data["flags"] == ["a", "b"]
+    assert User.from_dict({"id": "u1", "flags": ["a", 2]}).flags == ["a", "2"]
+    assert User.from_dict({"id": "u1", "flags": None}).flags is None
+
+
+def test_enum_field_maps_listed_values_keeps_others_and_none() -> None:
+    assert User.from_dict({"id": "u1", "priv_level": "user"}).priv_level is UserPrivLevel.USER
+    assert User.from_dict({"id": "u1", "priv_level": None}).priv_level is None
+    assert User.from_dict({"id": "u1", "priv_level": "root"}).priv_level == "root"
+
+
 def test_timeout_longest_phase() -> None:
     assert Timeout(1, 2, 3, 4).longest == 4
     assert Timeout(1, None, 3, 4).longest == float("inf")
