@@ -104,7 +104,7 @@ def _make_converter() -> cattrs.Converter:
         plain_get = plain.get
 
         def structure(data: Any, _: Any) -> Model:
-            if data.__class__ is not dict:
+            if type(data) is not dict:
                 if isinstance(data, Model):
                     return data
                 if not isinstance(data, Mapping):
@@ -126,7 +126,7 @@ def _make_converter() -> cattrs.Converter:
             for key, value in data.items():
                 # Most keys are plain: a field of that very name whose value needs no change.
                 kept = plain_get(key)
-                if kept is not None and value.__class__ in kept:
+                if kept is not None and type(value) in kept:
                     kwargs[key] = value
                     continue
                 try:
@@ -139,7 +139,7 @@ def _make_converter() -> cattrs.Converter:
                 if field is None:
                     continue  # an alias, already read into its primary field
                 name, hook, tp, as_is = field
-                if as_is is None or value.__class__ in as_is:
+                if as_is is None or type(value) in as_is:
                     kwargs[name] = value
                 else:
                     kwargs[name] = hook(value, tp)
@@ -190,7 +190,7 @@ def _make_converter() -> cattrs.Converter:
             if inner in _PRIMITIVES:
                 # cattrs structures these as inner(value): skip the call when it changes nothing
                 def structure_primitive(value: Any, _: Any) -> Any:
-                    if value is None or value.__class__ is inner:
+                    if value is None or type(value) is inner:
                         return value
                     return inner(value)
 
@@ -281,9 +281,9 @@ def _field_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
         if item in _PRIMITIVES:
 
             def structure_list_field(value: Any, cl: Any) -> Any:
-                if value.__class__ is list:
+                if type(value) is list:
                     for v in value:
-                        if v.__class__ is not item:
+                        if type(v) is not item:
                             return hook(value, cl)
                     return value[:]
                 return None if value is None else hook(value, cl)

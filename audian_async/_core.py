@@ -449,9 +449,24 @@ class Core:
         if content is not None:
             headers.append(("Content-Type", content_type))  # type: ignore[arg-type]
         headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
-        if options is not None and options.extra_headers:
-            headers.extend(options.extra_headers.items())
-        call = self._call(op, url, headers, content, options, bucket)
+        if options is None:
+            call = Call(
+                op.method,
+                url,
+                headers,
+                content,
+                op.path,
+                op.retry_safe,
+                op.auth,
+                self.retry,
+                self.timeout,
+                self.deadline,
+                bucket,
+            )
+        else:
+            if options.extra_headers:
+                headers.extend(options.extra_headers.items())
+            call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.send(call)
             return self._result(op, answer, raw=raw, structure=structure, call=call)

@@ -158,7 +158,7 @@ class BaseResource(ResourceHost):
         echo: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]], bool]],
         *,
         path_params: Mapping[str, Any],
-        query: Mapping[str, Any],
+        query: Mapping[str, Any] | None,
         body: Any,
         options: RequestOptions | None,
         raw: bool,

@@ -29,7 +29,9 @@ Semantics, in line with :class:`~audian_async._transport.AsyncTransport`:
   read timeout). Anything not known to be pre-send counts as sent.
 * **Timeouts by phase**: ``Timeout.connect`` → aiohttp ``sock_connect``; ``Timeout.pool +
   Timeout.connect`` → aiohttp ``connect`` (waiting for a pool slot and connecting);
-  ``Timeout.read`` → ``sock_read`` (the longest silence while reading). aiohttp has no write
+  ``Timeout.read``: the longest silence while reading, enforced for :meth:`send` by one
+  watchdog timer per transport (:mod:`._read_watchdog`; aiohttp's ``sock_read`` costs two or
+  three event-loop timers per request) and by ``sock_read`` for :meth:`stream`. aiohttp has no write
   timeout: request bodies are small JSON documents, and the call's ``deadline`` still bounds
   everything. No ``total`` limit is set, so long downloads through :meth:`stream` work.
 * TLS verification is on by default with the SDK's shared SSL context; proxies from the
@@ -45,9 +47,11 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ._errors import AudianError
+from ._read_watchdog import ReadWatchdog, Watch
 from ._transport import (
     DEFAULT_MAX_CONNECTIONS,
     RawResponse,
@@ -84,11 +88,15 @@ _NOT_SENT: tuple[type[BaseException], ...] = ()
 _RETRIED_BY_AIOHTTP: tuple[type[BaseException], ...] = ()
 _CONNECTOR_ERROR: tuple[type[BaseException], ...] = ()
 _FAILURES: tuple[type[BaseException], ...] = ()
+_Connector: Any = None
+
+# The read watch of the request the running task is sending (see _ArmingConnector).
+_ARMING: ContextVar[Watch | None] = ContextVar("audian_async_read_watch", default=None)
 
 
 def _load() -> Any:
     global _aiohttp, _URL, _NOT_SENT, _RETRIED_BY_AIOHTTP
-    global _CONNECTOR_ERROR, _FAILURES
+    global _CONNECTOR_ERROR, _FAILURES, _Connector
     if _aiohttp is not None:
         return _aiohttp
     try:
@@ -116,8 +124,26 @@ def _load() -> Any:
     # What ClientSession._request repeats for idempotent methods (see the module docstring).
     _RETRIED_BY_AIOHTTP = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
     _FAILURES = (aiohttp.ClientError, TimeoutError, _SentFailure)
+    _Connector = _arming_connector(aiohttp)
     _aiohttp = aiohttp
     return aiohttp
+
+
+def _arming_connector(aiohttp: Any) -> Any:
+    """``aiohttp.TCPConnector`` that starts a request's read watch once it has its connection
+    (the public ``connect`` method, extended)."""
+
+    class _ArmingConnector(aiohttp.TCPConnector):  # type: ignore[misc]
+        watchdog: ReadWatchdog | None = None
+
+        async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+            watch = _ARMING.get()
+            connection = await super().connect(req, traces, timeout)
+            if watch is not None and self.watchdog is not None:
+                self.watchdog.arm(watch)
+            return connection
+
+    return _ArmingConnector
 
 
 async def _no_resend(req: Any, handler: Any) -> Any:
@@ -198,6 +224,12 @@ class _Headers(Mapping[str, str]):
         return repr(self._materialise())
 
 
+def _read_timeout(timeout: Timeout) -> TransportError:
+    return TransportError(
+        f"read timeout: no data from the server for {timeout.read}s", sent=True, timeout=True
+    )
+
+
 def _phase_sum(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
@@ -252,6 +284,9 @@ class AiohttpTransport(AsyncCloseable):
         self._closed = False
         self._timeout_key: Timeout | None = None
         self._timeout_value: Any = None
+        self._send_timeout_key: Timeout | None = None
+        self._send_timeout_value: Any = None
+        self._watchdog: ReadWatchdog | None = None
 
     # -- session ---------------------------------------------------------------------------
 
@@ -266,7 +301,7 @@ class AiohttpTransport(AsyncCloseable):
 
     def _new_session(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
         aiohttp = _aiohttp
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             limit=self._max_connections,
             limit_per_host=0,
             keepalive_timeout=self._keepalive_timeout,
@@ -286,6 +321,7 @@ class AiohttpTransport(AsyncCloseable):
         )
         if switch:
             session._retry_connection = False
+        self._watchdog = connector.watchdog = ReadWatchdog(loop)
         self._loop = loop
         return session  # type: ignore[no-any-return]
 
@@ -314,6 +350,19 @@ class AiohttpTransport(AsyncCloseable):
         self._timeout_key, self._timeout_value = timeout, value
         return value
 
+    def _send_timeout(self, timeout: Timeout) -> Any:
+        """aiohttp's timeouts for :meth:`send`: the connection phases only (the read timeout
+        is the watchdog's)."""
+        if timeout is self._send_timeout_key or timeout == self._send_timeout_key:
+            return self._send_timeout_value
+        value = _aiohttp.ClientTimeout(
+            total=None,
+            connect=_phase_sum(timeout.pool, timeout.connect),
+            sock_connect=timeout.connect,
+        )
+        self._send_timeout_key, self._send_timeout_value = timeout, value
+        return value
+
     # -- AsyncTransport --------------------------------------------------------------------
 
     async def send(
@@ -328,6 +377,10 @@ class AiohttpTransport(AsyncCloseable):
         session = self._session
         if session is None or self._loop is not asyncio._get_running_loop():
             session = self._session_for(self._running_loop())
+        watch = None
+        if timeout.read is not None:
+            watch = self._watchdog.watch(timeout.read)  # type: ignore[union-attr]
+            arming = _ARMING.set(watch)
         try:
             response = await session.request(
                 method,
@@ -335,14 +388,30 @@ class AiohttpTransport(AsyncCloseable):
                 headers=headers,
                 data=content,
                 allow_redirects=False,
-                timeout=self._client_timeout(timeout),
+                timeout=self._send_timeout(timeout),
             )
+            if watch is not None:
+                watch.reader = response.content
             try:
                 body = await response.read()
             finally:
                 response.release()
         except _FAILURES as exc:
+            if watch is not None and watch.timed_out():
+                raise _read_timeout(timeout) from exc
             raise translate(exc) from exc
+        except asyncio.CancelledError:
+            if watch is not None and watch.timed_out():
+                raise _read_timeout(timeout) from None
+            raise
+        finally:
+            if watch is not None:
+                self._watchdog.discard(watch)  # type: ignore[union-attr]
+                _ARMING.reset(arming)
+        if watch is not None and watch.expired:
+            # Overdue as the answer completed (aiohttp absorbed the cancellation): the answer
+            # stands, and the task's cancellation count is restored.
+            watch.timed_out()
         return RawResponse(response.status, _Headers(response.headers), body, response)
 
     @asynccontextmanager
@@ -387,6 +456,8 @@ class AiohttpTransport(AsyncCloseable):
     async def aclose(self) -> None:
         """Close the session and its connections (a no-op if none was opened)."""
         self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.close()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()

@@ -79,7 +79,8 @@ class RawServer:
 
     ``ok`` (200, a user), ``created`` (201, a user), ``silent`` (never answers), ``drop``
     (reads the request, closes), ``truncated`` (promises 100 bytes, sends 10, closes),
-    ``stream`` (a chunked body in three chunks), ``stream_cut`` (one chunk, then closes).
+    ``stream`` (a chunked body in three chunks), ``stream_cut`` (one chunk, then closes),
+    ``trickle`` (a JSON body in 12 chunks, 0.1 s apart).
     """
 
     def __init__(self, plan: list[str] | None = None, default: str = "ok") -> None:
@@ -157,6 +158,18 @@ class RawServer:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
             await writer.drain()
             return False
+        if action == "trickle":
+            body = _envelope({"id": "u1", "first_name": "Ada", "last_name": "Lovelace"})
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            step = -(-len(body) // 12)
+            for i in range(0, len(body), step):
+                await asyncio.sleep(0.1)
+                chunk = body[i : i + step]
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return True
         if action in ("stream", "stream_cut"):
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             chunks = [b"a" * 10, b"b" * 10, b"c" * 10] if action == "stream" else [b"a" * 10]
@@ -410,6 +423,57 @@ async def test_read_timeout_retries_a_get_but_not_a_create(
     assert not isinstance(get_info.value, APIOutcomeUnknownError)
     assert len(raw.requests) == 3  # the create went out once
     assert len(sleeps) == 1
+
+
+async def test_read_timeout_is_silence_not_total_time(raw: RawServer) -> None:
+    """A body arriving in chunks 0.1 s apart for over a second passes a 0.4 s read timeout."""
+    raw.default = "trickle"
+    transport = AiohttpTransport()
+    try:
+        response = await transport.send(
+            "GET", f"{raw.base_url}/x", [], None, Timeout(connect=1.0, read=0.4, pool=1.0)
+        )
+    finally:
+        await transport.aclose()
+    assert json.loads(response.content)["data"]["id"] == "u1"
+
+
+async def test_read_timeout_leaves_the_task_uncancelled(raw: RawServer) -> None:
+    raw.default = "silent"
+    transport = AiohttpTransport()
+    task = asyncio.current_task()
+    assert task is not None
+    try:
+        with pytest.raises(TransportError) as info:
+            await transport.send(
+                "GET", f"{raw.base_url}/x", [], None, Timeout(connect=1.0, read=0.2, pool=1.0)
+            )
+        assert info.value.sent and info.value.timeout
+        assert task.cancelling() == 0  # the watchdog's cancellation was taken back
+        await asyncio.sleep(0)  # and no cancellation is left pending for the next await
+        assert len(transport._watchdog or ()) == 0
+    finally:
+        await transport.aclose()
+
+
+async def test_cancelling_the_caller_stays_a_cancellation(raw: RawServer) -> None:
+    """The caller's own cancellation (a web handler's timeout) is not turned into a read
+    timeout (the case where both fall due together is unit-tested on a fake clock)."""
+    raw.default = "silent"
+    transport = AiohttpTransport()
+    try:
+        call = asyncio.ensure_future(
+            transport.send(
+                "GET", f"{raw.base_url}/x", [], None, Timeout(connect=1.0, read=5.0, pool=1.0)
+            )
+        )
+        await asyncio.sleep(0.1)
+        call.cancel()
+        outcome = (await asyncio.gather(call, return_exceptions=True))[0]
+        assert isinstance(outcome, asyncio.CancelledError)
+        assert len(transport._watchdog or ()) == 0
+    finally:
+        await transport.aclose()
 
 
 async def test_waiting_for_a_pool_slot_times_out_as_not_sent(raw: RawServer) -> None:

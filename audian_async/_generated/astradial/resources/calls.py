@@ -255,7 +255,7 @@ class CallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CLICK_TO_CALL,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -307,7 +307,7 @@ class CallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _ORIGINATE_TO_AI,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -416,7 +416,12 @@ class CallsResource(BaseResource):
                 _HISTORY_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def live(
@@ -437,8 +442,13 @@ class CallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIVE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def count(
@@ -494,7 +504,12 @@ class CallsResource(BaseResource):
                 _COUNT_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def stats(
@@ -516,8 +531,13 @@ class CallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _STATS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def recording(
@@ -551,7 +571,7 @@ class CallsResource(BaseResource):
             path_params={
                 "call_id": call_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -581,8 +601,13 @@ class CallsResource(BaseResource):
             path_params={
                 "linked_id": linked_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def transfer(
@@ -632,7 +657,7 @@ class CallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _TRANSFER,
             path_params={},
-            query={},
+            query=None,
             body=self._also_send(fields, _TRANSFER_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -669,7 +694,7 @@ class CallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _HANGUP_CHANNEL,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -729,7 +754,7 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CLICK_TO_CALL,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -785,7 +810,7 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _ORIGINATE_TO_AI,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -901,7 +926,12 @@ class RawCallsResource(BaseResource):
                 _HISTORY_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -926,8 +956,13 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIVE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -987,7 +1022,12 @@ class RawCallsResource(BaseResource):
                 _COUNT_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1013,8 +1053,13 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _STATS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1052,7 +1097,7 @@ class RawCallsResource(BaseResource):
             path_params={
                 "call_id": call_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -1085,8 +1130,13 @@ class RawCallsResource(BaseResource):
             path_params={
                 "linked_id": linked_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1140,7 +1190,7 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _TRANSFER,
             path_params={},
-            query={},
+            query=None,
             body=self._also_send(fields, _TRANSFER_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -1181,7 +1231,7 @@ class RawCallsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _HANGUP_CHANNEL,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

@@ -163,7 +163,7 @@ class DidsResource(BaseResource):
             _LIST,
             item_type=Did,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -216,7 +216,7 @@ class DidsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -249,8 +249,13 @@ class DidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -303,7 +308,7 @@ class DidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -336,8 +341,13 @@ class DidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def set_routing(
@@ -379,7 +389,7 @@ class DidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -410,8 +420,13 @@ class DidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def release_to_pool(
@@ -443,8 +458,13 @@ class DidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -480,7 +500,7 @@ class RawDidsResource(BaseResource):
             _LIST,
             item_type=Did,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -536,7 +556,7 @@ class RawDidsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -573,8 +593,13 @@ class RawDidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -631,7 +656,7 @@ class RawDidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -668,8 +693,13 @@ class RawDidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -715,7 +745,7 @@ class RawDidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -750,8 +780,13 @@ class RawDidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -787,7 +822,12 @@ class RawDidsResource(BaseResource):
             path_params={
                 "did_id": did_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

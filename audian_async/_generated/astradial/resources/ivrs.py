@@ -184,7 +184,7 @@ class IvrsResource(BaseResource):
             _LIST,
             item_type=Ivr,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -241,7 +241,7 @@ class IvrsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -272,8 +272,13 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -333,7 +338,7 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -366,8 +371,13 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def replace_menu(
@@ -405,7 +415,7 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -452,7 +462,7 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -486,7 +496,7 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -516,8 +526,13 @@ class IvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -556,7 +571,7 @@ class RawIvrsResource(BaseResource):
             _LIST,
             item_type=Ivr,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -616,7 +631,7 @@ class RawIvrsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -651,8 +666,13 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -716,7 +736,7 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -753,8 +773,13 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -796,7 +821,7 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -847,7 +872,7 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -885,7 +910,7 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -918,7 +943,12 @@ class RawIvrsResource(BaseResource):
             path_params={
                 "ivr_id": ivr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

@@ -196,7 +196,7 @@ class QueuesResource(BaseResource):
             _LIST,
             item_type=Queue,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -256,7 +256,7 @@ class QueuesResource(BaseResource):
             _CREATE,
             _CREATE_ECHO,
             path_params={},
-            query={},
+            query=None,
             body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=False,
@@ -290,8 +290,13 @@ class QueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -353,7 +358,7 @@ class QueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
+            query=None,
             body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=False,
@@ -385,8 +390,13 @@ class QueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def list_members(
@@ -418,8 +428,13 @@ class QueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def add_member(
@@ -470,7 +485,7 @@ class QueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -509,7 +524,12 @@ class QueuesResource(BaseResource):
             query={
                 "userId": user_id,
             },
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def remove_member(
@@ -544,8 +564,13 @@ class QueuesResource(BaseResource):
                 "queue_id": queue_id,
                 "extension": extension,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -581,7 +606,7 @@ class RawQueuesResource(BaseResource):
             _LIST,
             item_type=Queue,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -644,7 +669,7 @@ class RawQueuesResource(BaseResource):
             _CREATE,
             _CREATE_ECHO,
             path_params={},
-            query={},
+            query=None,
             body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -681,8 +706,13 @@ class RawQueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -748,7 +778,7 @@ class RawQueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
+            query=None,
             body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -783,8 +813,13 @@ class RawQueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -820,8 +855,13 @@ class RawQueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -876,7 +916,7 @@ class RawQueuesResource(BaseResource):
             path_params={
                 "queue_id": queue_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -919,7 +959,12 @@ class RawQueuesResource(BaseResource):
             query={
                 "userId": user_id,
             },
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -958,7 +1003,12 @@ class RawQueuesResource(BaseResource):
                 "queue_id": queue_id,
                 "extension": extension,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

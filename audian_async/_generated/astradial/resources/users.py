@@ -165,7 +165,7 @@ class UsersResource(BaseResource):
             _LIST,
             item_type=User,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -242,7 +242,7 @@ class UsersResource(BaseResource):
             _CREATE,
             _CREATE_ECHO,
             path_params={},
-            query={},
+            query=None,
             body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=False,
@@ -277,8 +277,13 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -354,7 +359,7 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
+            query=None,
             body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=False,
@@ -386,8 +391,13 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def sip_credentials(
@@ -420,8 +430,13 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -457,7 +472,7 @@ class RawUsersResource(BaseResource):
             _LIST,
             item_type=User,
             path_params={},
-            query={},
+            query=None,
             max_items=max_items,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
@@ -537,7 +552,7 @@ class RawUsersResource(BaseResource):
             _CREATE,
             _CREATE_ECHO,
             path_params={},
-            query={},
+            query=None,
             body=self._also_send(fields, _CREATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -575,8 +590,13 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -656,7 +676,7 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
+            query=None,
             body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -691,8 +711,13 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -729,7 +754,12 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

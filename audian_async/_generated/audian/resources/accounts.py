@@ -226,7 +226,7 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -246,8 +246,13 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -306,7 +311,7 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _UPDATE,
             path_params={},
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -326,8 +331,13 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -385,7 +395,7 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _PATCH,
             path_params={},
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -423,7 +433,7 @@ class AccountsResource(BaseResource):
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -481,7 +491,7 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE_SUB_ACCOUNT,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -519,7 +529,7 @@ class AccountsResource(BaseResource):
             _LIST_DESCENDANTS,
             item_type=Account,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -544,8 +554,13 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST_PARENTS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get_api_key(
@@ -563,8 +578,13 @@ class AccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _GET_API_KEY,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -627,7 +647,7 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -651,8 +671,13 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _GET,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -715,7 +740,7 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _UPDATE,
             path_params={},
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -739,8 +764,13 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _DELETE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -802,7 +832,7 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _PATCH,
             path_params={},
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -844,7 +874,7 @@ class RawAccountsResource(BaseResource):
             _LIST_SUB_ACCOUNTS,
             item_type=Account,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -905,7 +935,7 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE_SUB_ACCOUNT,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -947,7 +977,7 @@ class RawAccountsResource(BaseResource):
             _LIST_DESCENDANTS,
             item_type=Account,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -975,8 +1005,13 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST_PARENTS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -998,7 +1033,12 @@ class RawAccountsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _GET_API_KEY,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

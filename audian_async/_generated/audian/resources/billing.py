@@ -161,7 +161,12 @@ class BillingResource(BaseResource):
                 _LIST_TRANSACTIONS_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def current_balance(
@@ -179,8 +184,13 @@ class BillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CURRENT_BALANCE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def subscriptions(
@@ -198,8 +208,13 @@ class BillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SUBSCRIPTIONS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def monthly_recurring(
@@ -236,7 +251,12 @@ class BillingResource(BaseResource):
                 _MONTHLY_RECURRING_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def balance(
@@ -254,8 +274,13 @@ class BillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _BALANCE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def service_plans(
@@ -273,8 +298,13 @@ class BillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SERVICE_PLANS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def add_credit(
@@ -306,7 +336,7 @@ class BillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD_CREDIT,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -352,7 +382,12 @@ class RawBillingResource(BaseResource):
                 _LIST_TRANSACTIONS_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -374,8 +409,13 @@ class RawBillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CURRENT_BALANCE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -397,8 +437,13 @@ class RawBillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SUBSCRIPTIONS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -439,7 +484,12 @@ class RawBillingResource(BaseResource):
                 _MONTHLY_RECURRING_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -461,8 +511,13 @@ class RawBillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _BALANCE,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -484,8 +539,13 @@ class RawBillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SERVICE_PLANS,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -521,7 +581,7 @@ class RawBillingResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _ADD_CREDIT,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

@@ -164,7 +164,7 @@ class CallflowsResource(BaseResource):
             _LIST,
             item_type=Callflow,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -220,7 +220,7 @@ class CallflowsResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -229,7 +229,7 @@ class CallflowsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -260,8 +260,13 @@ class CallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -315,7 +320,7 @@ class CallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -346,8 +351,13 @@ class CallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -401,7 +411,7 @@ class CallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -443,7 +453,12 @@ class CallflowsResource(BaseResource):
                 _SEARCH_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -486,7 +501,7 @@ class RawCallflowsResource(BaseResource):
             _LIST,
             item_type=Callflow,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -545,7 +560,7 @@ class RawCallflowsResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -555,7 +570,7 @@ class RawCallflowsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -590,8 +605,13 @@ class RawCallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -649,7 +669,7 @@ class RawCallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -684,8 +704,13 @@ class RawCallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -743,7 +768,7 @@ class RawCallflowsResource(BaseResource):
             path_params={
                 "callflow_id": callflow_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -789,6 +814,11 @@ class RawCallflowsResource(BaseResource):
                 _SEARCH_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

@@ -177,7 +177,12 @@ class CdrsResource(BaseResource):
                 _SUMMARY_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def legs(
@@ -206,8 +211,13 @@ class CdrsResource(BaseResource):
             path_params={
                 "interaction_id": interaction_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get(
@@ -236,8 +246,13 @@ class CdrsResource(BaseResource):
             path_params={
                 "cdr_id": cdr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -341,7 +356,12 @@ class RawCdrsResource(BaseResource):
                 _SUMMARY_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -374,8 +394,13 @@ class RawCdrsResource(BaseResource):
             path_params={
                 "interaction_id": interaction_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -408,7 +433,12 @@ class RawCdrsResource(BaseResource):
             path_params={
                 "cdr_id": cdr_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

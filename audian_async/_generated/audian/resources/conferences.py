@@ -147,7 +147,7 @@ class ConferencesResource(BaseResource):
             _LIST,
             item_type=Conference,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -257,7 +257,7 @@ class ConferencesResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -266,7 +266,7 @@ class ConferencesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -297,8 +297,13 @@ class ConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -409,7 +414,7 @@ class ConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -440,8 +445,13 @@ class ConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -551,7 +561,7 @@ class ConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -596,7 +606,7 @@ class RawConferencesResource(BaseResource):
             _LIST,
             item_type=Conference,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -709,7 +719,7 @@ class RawConferencesResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -719,7 +729,7 @@ class RawConferencesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -754,8 +764,13 @@ class RawConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -870,7 +885,7 @@ class RawConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -905,8 +920,13 @@ class RawConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1020,7 +1040,7 @@ class RawConferencesResource(BaseResource):
             path_params={
                 "conference_id": conference_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

@@ -157,7 +157,7 @@ class DevicesResource(BaseResource):
             _LIST,
             item_type=Device,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -261,7 +261,7 @@ class DevicesResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -270,7 +270,7 @@ class DevicesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -301,8 +301,13 @@ class DevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -407,7 +412,7 @@ class DevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -438,8 +443,13 @@ class DevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -543,7 +553,7 @@ class DevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -588,7 +598,7 @@ class RawDevicesResource(BaseResource):
             _LIST,
             item_type=Device,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -695,7 +705,7 @@ class RawDevicesResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -705,7 +715,7 @@ class RawDevicesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -740,8 +750,13 @@ class RawDevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -850,7 +865,7 @@ class RawDevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -885,8 +900,13 @@ class RawDevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -994,7 +1014,7 @@ class RawDevicesResource(BaseResource):
             path_params={
                 "device_id": device_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

@@ -138,7 +138,7 @@ class FaxesResource(BaseResource):
             _LIST,
             item_type=Fax,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -197,7 +197,7 @@ class FaxesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SEND,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -280,8 +280,13 @@ class FaxesResource(BaseResource):
             path_params={
                 "fax_id": fax_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def delete(
@@ -310,8 +315,13 @@ class FaxesResource(BaseResource):
             path_params={
                 "fax_id": fax_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def download(
@@ -343,7 +353,7 @@ class FaxesResource(BaseResource):
             path_params={
                 "fax_id": fax_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -387,7 +397,7 @@ class RawFaxesResource(BaseResource):
             _LIST,
             item_type=Fax,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -449,7 +459,7 @@ class RawFaxesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _SEND,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -540,8 +550,13 @@ class RawFaxesResource(BaseResource):
             path_params={
                 "fax_id": fax_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -574,8 +589,13 @@ class RawFaxesResource(BaseResource):
             path_params={
                 "fax_id": fax_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -611,6 +631,6 @@ class RawFaxesResource(BaseResource):
             path_params={
                 "fax_id": fax_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )

@@ -175,7 +175,12 @@ class PhoneNumbersResource(BaseResource):
                 _SEARCH_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def list(
@@ -214,7 +219,7 @@ class PhoneNumbersResource(BaseResource):
             _LIST,
             item_type=PhoneNumberSummary,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -248,8 +253,13 @@ class PhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def add(
@@ -301,7 +311,7 @@ class PhoneNumbersResource(BaseResource):
                 path_params={
                     "phone_number": phone_number,
                 },
-                query={},
+                query=None,
                 body=self._merge(body, fields),
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -312,7 +322,7 @@ class PhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -362,7 +372,7 @@ class PhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -393,8 +403,13 @@ class PhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -444,7 +459,7 @@ class PhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -496,7 +511,12 @@ class RawPhoneNumbersResource(BaseResource):
                 _SEARCH_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -539,7 +559,7 @@ class RawPhoneNumbersResource(BaseResource):
             _LIST,
             item_type=PhoneNumberSummary,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -576,8 +596,13 @@ class RawPhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -633,7 +658,7 @@ class RawPhoneNumbersResource(BaseResource):
                 path_params={
                     "phone_number": phone_number,
                 },
-                query={},
+                query=None,
                 body=self._merge(body, fields),
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -645,7 +670,7 @@ class RawPhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -699,7 +724,7 @@ class RawPhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -734,8 +759,13 @@ class RawPhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -789,7 +819,7 @@ class RawPhoneNumbersResource(BaseResource):
             path_params={
                 "phone_number": phone_number,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

@@ -71,8 +71,13 @@ class PresenceResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -111,7 +116,7 @@ class PresenceResource(BaseResource):
             path_params={
                 "presence_id": presence_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -138,8 +143,13 @@ class RawPresenceResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -182,7 +192,7 @@ class RawPresenceResource(BaseResource):
             path_params={
                 "presence_id": presence_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

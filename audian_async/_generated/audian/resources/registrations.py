@@ -54,8 +54,13 @@ class RegistrationsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -80,7 +85,12 @@ class RawRegistrationsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LIST,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

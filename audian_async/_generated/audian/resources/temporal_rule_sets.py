@@ -153,7 +153,7 @@ class TemporalRuleSetsResource(BaseResource):
             _LIST,
             item_type=TemporalRuleSet,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -196,7 +196,7 @@ class TemporalRuleSetsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -227,8 +227,13 @@ class TemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -276,7 +281,7 @@ class TemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -307,8 +312,13 @@ class TemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -355,7 +365,7 @@ class TemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -400,7 +410,7 @@ class RawTemporalRuleSetsResource(BaseResource):
             _LIST,
             item_type=TemporalRuleSet,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -446,7 +456,7 @@ class RawTemporalRuleSetsResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -481,8 +491,13 @@ class RawTemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -534,7 +549,7 @@ class RawTemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -569,8 +584,13 @@ class RawTemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -621,7 +641,7 @@ class RawTemporalRuleSetsResource(BaseResource):
             path_params={
                 "rule_set_id": rule_set_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

@@ -149,7 +149,7 @@ class TemporalRulesResource(BaseResource):
             _LIST,
             item_type=TemporalRule,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -219,7 +219,7 @@ class TemporalRulesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -250,8 +250,13 @@ class TemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -326,7 +331,7 @@ class TemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -357,8 +362,13 @@ class TemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -432,7 +442,7 @@ class TemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -477,7 +487,7 @@ class RawTemporalRulesResource(BaseResource):
             _LIST,
             item_type=TemporalRule,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -550,7 +560,7 @@ class RawTemporalRulesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -585,8 +595,13 @@ class RawTemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -665,7 +680,7 @@ class RawTemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -700,8 +715,13 @@ class RawTemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -779,7 +799,7 @@ class RawTemporalRulesResource(BaseResource):
             path_params={
                 "rule_id": rule_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

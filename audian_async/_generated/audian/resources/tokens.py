@@ -66,8 +66,13 @@ class TokensResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _INFO,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def logout(
@@ -88,8 +93,13 @@ class TokensResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LOGOUT,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
 
@@ -114,8 +124,13 @@ class RawTokensResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _INFO,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -140,7 +155,12 @@ class RawTokensResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _LOGOUT,
             path_params={},
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )

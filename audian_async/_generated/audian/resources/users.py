@@ -158,7 +158,7 @@ class UsersResource(BaseResource):
             _LIST,
             item_type=User,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -271,7 +271,7 @@ class UsersResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -280,7 +280,7 @@ class UsersResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -311,8 +311,13 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -427,7 +432,7 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -458,8 +463,13 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -572,7 +582,7 @@ class UsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -619,7 +629,7 @@ class RawUsersResource(BaseResource):
             _LIST,
             item_type=User,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -735,7 +745,7 @@ class RawUsersResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -745,7 +755,7 @@ class RawUsersResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -780,8 +790,13 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -900,7 +915,7 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -935,8 +950,13 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1053,7 +1073,7 @@ class RawUsersResource(BaseResource):
             path_params={
                 "user_id": user_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,

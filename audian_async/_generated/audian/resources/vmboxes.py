@@ -224,7 +224,7 @@ class VmboxesResource(BaseResource):
             _LIST,
             item_type=VoicemailBox,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -343,7 +343,7 @@ class VmboxesResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -352,7 +352,7 @@ class VmboxesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -383,8 +383,13 @@ class VmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def update(
@@ -504,7 +509,7 @@ class VmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -535,8 +540,13 @@ class VmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def patch(
@@ -655,7 +665,7 @@ class VmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -695,7 +705,12 @@ class VmboxesResource(BaseResource):
                 _LIST_MESSAGES_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def get_message(
@@ -727,8 +742,13 @@ class VmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def move_message(
@@ -767,7 +787,7 @@ class VmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
         )
@@ -801,8 +821,13 @@ class VmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     def download_message(
@@ -837,7 +862,7 @@ class VmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
@@ -881,7 +906,7 @@ class RawVmboxesResource(BaseResource):
             _LIST,
             item_type=VoicemailBox,
             path_params={},
-            query={},
+            query=None,
             filters=filters,
             paginate=paginate,
             page_size=page_size,
@@ -1003,7 +1028,7 @@ class RawVmboxesResource(BaseResource):
             return await self._core.request(  # type: ignore[no-any-return]
                 _CREATE,
                 path_params={},
-                query={},
+                query=None,
                 body=fields,
                 options=self._options(
                     extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
@@ -1013,7 +1038,7 @@ class RawVmboxesResource(BaseResource):
         return await self._core.request(  # type: ignore[no-any-return]
             _CREATE,
             path_params={},
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -1048,8 +1073,13 @@ class RawVmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1173,7 +1203,7 @@ class RawVmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -1208,8 +1238,13 @@ class RawVmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1332,7 +1367,7 @@ class RawVmboxesResource(BaseResource):
             path_params={
                 "vmbox_id": vmbox_id,
             },
-            query={},
+            query=None,
             body=self._merge(body, fields),
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -1376,7 +1411,12 @@ class RawVmboxesResource(BaseResource):
                 _LIST_MESSAGES_QUERY,
                 validate,
             ),
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1412,8 +1452,13 @@ class RawVmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1456,7 +1501,7 @@ class RawVmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
+            query=None,
             body=fields,
             options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
@@ -1494,8 +1539,13 @@ class RawVmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
             raw=True,
         )
 
@@ -1534,6 +1584,6 @@ class RawVmboxesResource(BaseResource):
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
-            query={},
+            query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
         )
