@@ -225,6 +225,10 @@ class Core:
         self.deadline = deadline
         self.default_headers = dict(default_headers)
         self.account_id = account_id
+        # op.path -> (the account it was built for, URL prefix, (parameter, literal after it)
+        # for the caller-given parameters, rate-limit bucket): see _target_now.
+        self._routes: dict[str, tuple[str | None, str, tuple[tuple[str, str], ...], str | None]]
+        self._routes = {}
         self._base_headers: tuple[tuple[str, str], ...] = (
             ("Accept", "application/json"),
             *self.default_headers.items(),
@@ -325,30 +329,69 @@ class Core:
         Kazoo keeps one bucket per account named in the URL; a URL naming no account spends
         the bucket ``None``.
         """
+        route = self._routes.get(op.path)
+        if route is None:
+            return self._build_target(op, path_params, query)
+        own, url, rest, bucket = route
+        if own is not None and (
+            own != (self.account_id if self.account_id is not None else self._current_account_id())
+            or (path_params and path_params.get("account_id") is not None)
+        ):
+            # The account is the caller's, or the credentials' changed or are not at hand.
+            return self._build_target(op, path_params, query)
+        for name, literal in rest:
+            value = path_params.get(name) if path_params else None
+            if type(value) is str and value.isalnum() and value.isascii():
+                url = url + value + literal  # an id: nothing to encode
+            elif value is None:
+                raise ValidationError(name, "required", "a path parameter is required")
+            else:
+                url = url + encode_segment(value, name) + literal
+        if query:
+            qs = _encode_query(query)
+            if qs:
+                url = f"{url}?{qs}"
+        return url, bucket
+
+    def _build_target(
+        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+    ) -> tuple[str, str | None] | None:
+        """:meth:`_target_now` from the path template; remembers the route for this view's
+        own account (the URL up to the first caller-given parameter, and the rest)."""
         template = _TEMPLATES.get(op.path) or _compile_path(op.path)
         bucket = None
-        if len(template) == 1:
-            url = self.base_url + template[0]
-        else:
-            pieces = [self.base_url, template[0]]
-            for i in range(1, len(template), 2):
-                name = template[i]
-                value = path_params.get(name) if path_params else None
-                if name == "account_id":
+        own_account = None
+        prefix: str | None = None
+        pieces = [self.base_url, template[0]]
+        for i in range(1, len(template), 2):
+            name = template[i]
+            value = path_params.get(name) if path_params else None
+            if name == "account_id":
+                if value is None:
+                    value = (
+                        self.account_id
+                        if self.account_id is not None
+                        else self._current_account_id()
+                    )
                     if value is None:
-                        value = (
-                            self.account_id
-                            if self.account_id is not None
-                            else self._current_account_id()
-                        )
-                        if value is None:
-                            return None
-                    bucket = value if type(value) is str else str(value)
-                elif value is None:
-                    raise ValidationError(name, "required", "a path parameter is required")
-                pieces.append(encode_segment(value, name))
-                pieces.append(template[i + 1])
-            url = "".join(pieces)
+                        return None
+                    own_account = value
+                bucket = value if type(value) is str else str(value)
+            elif value is None:
+                raise ValidationError(name, "required", "a path parameter is required")
+            elif prefix is None:
+                prefix = "".join(pieces)
+                first_param = i
+            pieces.append(encode_segment(value, name))
+            pieces.append(template[i + 1])
+        url = "".join(pieces)
+        if own_account is not None or "account_id" not in template[1::2]:
+            if prefix is None:  # no caller-given parameter: the whole URL is fixed
+                self._routes[op.path] = (own_account, url, (), bucket)
+            elif "account_id" not in template[first_param::2]:
+                names, literals = template[first_param::2], template[first_param + 1 :: 2]
+                rest = tuple(zip(names, literals, strict=True))
+                self._routes[op.path] = (own_account, prefix, rest, bucket)
         if query:
             qs = _encode_query(query)
             if qs:

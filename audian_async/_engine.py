@@ -68,18 +68,27 @@ def decode_body(content: bytes, headers: Mapping[str, str]) -> Any:
     """The decoded body: JSON, text, ``None`` when empty, or an :class:`_Undecodable`."""
     if not content:
         return None
-    ctype = headers.get("content-type", "")
-    if "json" in ctype or content[:1] in (b"{", b"["):
-        try:
-            return _json.loads(content)
-        except RecursionError:
-            return _Undecodable("JSON nested too deeply")
-        except ValueError as exc:
-            if "json" in ctype:
-                if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
-                    return _Undecodable("JSON nested too deeply")
-                return _Undecodable(f"invalid JSON: {str(exc)[:80]}")
+    if content[0] in _JSON_STARTS:  # a JSON object or array: no need to read the headers
+        ctype = None
+    else:
+        ctype = headers.get("content-type", "")
+        if "json" not in ctype:
+            return content.decode("utf-8", "replace")
+    try:
+        return _json.loads(content)
+    except RecursionError:
+        return _Undecodable("JSON nested too deeply")
+    except ValueError as exc:
+        if ctype is None:
+            ctype = headers.get("content-type", "")
+        if "json" in ctype:
+            if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
+                return _Undecodable("JSON nested too deeply")
+            return _Undecodable(f"invalid JSON: {str(exc)[:80]}")
     return content.decode("utf-8", "replace")
+
+
+_JSON_STARTS = frozenset(b"{[")
 
 
 def _remaining_tokens(body: Any) -> int | None:
@@ -152,17 +161,26 @@ class Answer:
         "stream_cm",
     )
 
-    def __init__(self, raw: RawResponse | StreamingResponse, body: Any, retries: int) -> None:
+    def __init__(
+        self,
+        raw: RawResponse | StreamingResponse,
+        body: Any,
+        retries: int,
+        auth_used: bool = False,
+        started: float = 0.0,
+    ) -> None:
         self.status = raw.status
         self.headers = raw.headers
         self.raw = raw.raw
         self.body = body
         self.retries = retries
-        self.content = raw.content if isinstance(raw, RawResponse) else b""
+        self.content = (
+            raw.content if type(raw) is RawResponse or isinstance(raw, RawResponse) else b""
+        )
         self.stream: StreamingResponse | None = None
         self.stream_cm: AbstractAsyncContextManager[StreamingResponse] | None = None
-        self.auth_used = False
-        self.started = 0.0
+        self.auth_used = auth_used
+        self.started = started
 
 
 def _path_of(url: str) -> str:
@@ -220,7 +238,7 @@ class Engine:
             else (self._buckets.get(bucket) or self.limiter_for(bucket))
         )
         transport = self.transport
-        started = clock.now()
+        started = now = clock.now()
         deadline = None if call.deadline is None else started + call.deadline
         timeout = call.timeout
         longest = timeout.longest if deadline is not None else math.inf
@@ -232,7 +250,8 @@ class Engine:
         logger = self._logger
         debug = logger.isEnabledFor(_DEBUG)
         while True:
-            now = clock.now()
+            if retries or replays or limiter_waits:
+                now = clock.now()  # a later attempt (the first one starts at `started`)
             remaining = None if deadline is None else deadline - now
             if remaining is not None and remaining <= 0:
                 raise APITimeoutError(
@@ -324,9 +343,7 @@ class Engine:
                     or (body.get("request_id") if type(body) is dict else None),
                 )
             if status < 400:
-                answer = Answer(response, body, retries)
-                answer.auth_used = cred is not None
-                answer.started = started
+                answer = Answer(response, body, retries, cred is not None, started)
                 if stream:
                     answer.stream = response  # type: ignore[assignment]
                     answer.stream_cm = cm
@@ -367,10 +384,7 @@ class Engine:
                         await self._backoff(call, wait, f"status {status}", debug)
                         retries += 1
                         continue
-            answer = Answer(response, body, retries)
-            answer.auth_used = cred is not None
-            answer.started = started
-            return answer
+            return Answer(response, body, retries, cred is not None, started)
 
     def limiter_for(self, bucket: str | None) -> RateLimiter:
         """The limiter of one server bucket: Kazoo keeps one per account named in the URL

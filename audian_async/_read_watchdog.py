@@ -69,7 +69,7 @@ class ReadWatchdog:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._watches: set[Watch] = set()
+        self._watches: dict[asyncio.Task[Any], Watch] = {}  # a task sends one request at a time
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
 
@@ -83,9 +83,14 @@ class ReadWatchdog:
             task = asyncio.current_task()
             if task is None:  # pragma: no cover - aiohttp runs requests in tasks
                 raise RuntimeError("a read watch needs a running task")
-        watch = Watch(task, read)
-        self._watches.add(watch)
+        watch = self._watches[task] = Watch(task, read)
         return watch
+
+    def arm_current(self) -> None:
+        """The running task's request (if watched) has its connection: see :meth:`arm`."""
+        watch = self._watches.get(asyncio.current_task())  # type: ignore[arg-type]
+        if watch is not None:
+            self.arm(watch)
 
     def arm(self, watch: Watch) -> None:
         """The request has its connection: silence counts from now."""
@@ -97,7 +102,8 @@ class ReadWatchdog:
 
     def discard(self, watch: Watch) -> None:
         """The request is done (its timer stays, for the other requests)."""
-        self._watches.discard(watch)
+        if self._watches.get(watch.task) is watch:
+            del self._watches[watch.task]
 
     def close(self) -> None:
         """Stop the timer (the transport is closing)."""
@@ -119,7 +125,7 @@ class ReadWatchdog:
         now = self._loop.time()
         next_due = math.inf
         shortest = math.inf
-        for watch in self._watches:
+        for watch in self._watches.values():
             since = watch.since
             if since is None or watch.expired:
                 continue  # still connecting (bounded by its own timeouts), or already hit

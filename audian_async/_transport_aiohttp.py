@@ -47,11 +47,10 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ._errors import AudianError
-from ._read_watchdog import ReadWatchdog, Watch
+from ._read_watchdog import ReadWatchdog
 from ._transport import (
     DEFAULT_MAX_CONNECTIONS,
     RawResponse,
@@ -89,9 +88,6 @@ _RETRIED_BY_AIOHTTP: tuple[type[BaseException], ...] = ()
 _CONNECTOR_ERROR: tuple[type[BaseException], ...] = ()
 _FAILURES: tuple[type[BaseException], ...] = ()
 _Connector: Any = None
-
-# The read watch of the request the running task is sending (see _ArmingConnector).
-_ARMING: ContextVar[Watch | None] = ContextVar("audian_async_read_watch", default=None)
 
 
 def _load() -> Any:
@@ -137,10 +133,9 @@ def _arming_connector(aiohttp: Any) -> Any:
         watchdog: ReadWatchdog | None = None
 
         async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-            watch = _ARMING.get()
             connection = await super().connect(req, traces, timeout)
-            if watch is not None and self.watchdog is not None:
-                self.watchdog.arm(watch)
+            if self.watchdog is not None:
+                self.watchdog.arm_current()
             return connection
 
     return _ArmingConnector
@@ -380,7 +375,6 @@ class AiohttpTransport(AsyncCloseable):
         watch = None
         if timeout.read is not None:
             watch = self._watchdog.watch(timeout.read)  # type: ignore[union-attr]
-            arming = _ARMING.set(watch)
         try:
             response = await session.request(
                 method,
@@ -407,7 +401,6 @@ class AiohttpTransport(AsyncCloseable):
         finally:
             if watch is not None:
                 self._watchdog.discard(watch)  # type: ignore[union-attr]
-                _ARMING.reset(arming)
         if watch is not None and watch.expired:
             # Overdue as the answer completed (aiohttp absorbed the cancellation): the answer
             # stands, and the task's cancellation count is restored.

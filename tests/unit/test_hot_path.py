@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import respx
 
@@ -9,6 +10,7 @@ from audian_async import AsyncAudian, ValidationError
 from audian_async._generated.audian.models.user import User
 from audian_async._generated.audian.models.user_priv_level import UserPrivLevel
 from audian_async._types import Timeout
+from tests.helpers import ACCOUNT, API_KEY, auth_body, make_jwt
 
 
 def test_model_reading_converts_only_what_the_type_asks_for() -> None:
@@ -80,3 +82,46 @@ async def test_ids_and_escaped_segments_build_the_same_urls(
     await audian.users.get("a b/c+d")
     await audian.users.get("a-b_c.d~e")
     assert [p.rsplit("/", 1)[1] for p in seen] == ["abc123", "a%20b%2Fc%2Bd", "a-b_c.d~e"]
+
+
+async def test_remembered_routes_follow_the_account_and_still_check_segments(
+    mock: respx.MockRouter,
+) -> None:
+    """URLs are built from a remembered prefix per operation: it must follow a view's account
+    (``for_account``) and the credentials' account when a new login names another one, and
+    the parameters after it are still encoded and checked."""
+    other, third = "b" * 32, "c" * 32
+    mock.put("/api_auth").mock(
+        side_effect=[
+            httpx.Response(201, json=auth_body(make_jwt(), ACCOUNT)),
+            httpx.Response(201, json=auth_body(make_jwt(), other)),
+        ]
+    )
+    seen: list[str] = []
+    statuses = iter([200, 200, 401, 200, 200, 200, 200, 200])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url.raw_path, "ascii"))
+        return httpx.Response(next(statuses), json={"data": {"id": "x"}})
+
+    mock.route(path__regex=r".*/users/.*").mock(side_effect=answer)
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        await audian.users.get("u1")
+        await audian.users.get("a b")
+        await audian.users.get("u2")  # 401: a new login names another account; replayed
+        await audian.users.get("u3")
+        await audian.for_account(third).users.get("u4")
+        await audian.users.get("u5")
+        for bad in ("", "..", None):
+            with pytest.raises(ValidationError) as caught:
+                await audian.users.get(bad)  # type: ignore[arg-type]
+            assert caught.value.field == "user_id"
+    assert seen == [
+        f"/v2/accounts/{ACCOUNT}/users/u1",
+        f"/v2/accounts/{ACCOUNT}/users/a%20b",
+        f"/v2/accounts/{ACCOUNT}/users/u2",
+        f"/v2/accounts/{ACCOUNT}/users/u2",  # the replay: the same request, new token
+        f"/v2/accounts/{other}/users/u3",
+        f"/v2/accounts/{third}/users/u4",
+        f"/v2/accounts/{other}/users/u5",
+    ]
