@@ -100,7 +100,7 @@ def _make_converter() -> cattrs.Converter:
         lift = cls.__lift__
         # Built on first use: the hooks of field types may name models not resolvable yet.
         fields: dict[str, _Field | None] = {}
-        plain: dict[str, frozenset[type]] = {}
+        plain: dict[str, tuple[str, frozenset[type]]] = {}
         plain_get = plain.get
 
         def structure(data: Any, _: Any) -> Model:
@@ -124,10 +124,11 @@ def _make_converter() -> cattrs.Converter:
             kwargs: dict[str, Any] = {}
             extra: dict[str, Any] | None = None
             for key, value in data.items():
-                # Most keys are plain: a field of that very name whose value needs no change.
-                kept = plain_get(key)
-                if kept is not None and type(value) in kept:
-                    kwargs[key] = value
+                # Most values need no change: passed under the field's name when of a class
+                # the field keeps as it is.
+                entry = plain_get(key)
+                if entry is not None and type(value) in entry[1]:
+                    kwargs[entry[0]] = value
                     continue
                 try:
                     field = fields[key]
@@ -313,14 +314,24 @@ def _field_table(
     return table
 
 
-def _plain_fields(fields: Mapping[str, _Field | None]) -> dict[str, frozenset[type]]:
-    """JSON name -> the value classes passed to the class as they are, for the fields whose
-    JSON name is their Python name (a value of another class goes through the field's hook)."""
+def _plain_fields(
+    fields: Mapping[str, _Field | None],
+) -> dict[str, tuple[str, frozenset[type]]]:
+    """JSON name -> (Python name, the value classes the field keeps as they are).
+
+    The Python name is the field's own (interned) string, not the decoder's equal copy of the
+    JSON key: keyword arguments named by it match the class's ``__init__`` parameters by
+    identity, where the decoder's strings make CPython compare them one by one.
+    """
     return {
-        key: field[3]
+        key: (field[0], _JSON_CLASSES if field[3] is None else field[3])
         for key, field in fields.items()
-        if field is not None and field[0] == key and field[3] is not None and key != "extra"
+        if field is not None
     }
+
+
+# The classes of decoded JSON values (what a field of type Any keeps as it is).
+_JSON_CLASSES = frozenset((str, int, float, bool, type(None), list, dict))
 
 
 def _apply_aliases(
