@@ -331,7 +331,7 @@ def _plain_fields(
 
 
 # The classes of decoded JSON values (what a field of type Any keeps as it is).
-_JSON_CLASSES = frozenset((str, int, float, bool, type(None), list, dict))
+_JSON_CLASSES: frozenset[type] = frozenset((str, int, float, bool, type(None), list, dict))
 
 
 def _apply_aliases(
