@@ -80,7 +80,7 @@ class ReadWatchdog:
         """Register a request of ``task`` (the running one by default); :meth:`arm` it once
         it has its connection, and :meth:`discard` it when done."""
         if task is None:
-            task = asyncio.current_task()
+            task = asyncio.current_task(self._loop)  # with the loop: no getpid() syscall
             if task is None:  # pragma: no cover - aiohttp runs requests in tasks
                 raise RuntimeError("a read watch needs a running task")
         watch = self._watches[task] = Watch(task, read)
@@ -88,7 +88,7 @@ class ReadWatchdog:
 
     def arm_current(self) -> None:
         """The running task's request (if watched) has its connection: see :meth:`arm`."""
-        watch = self._watches.get(asyncio.current_task())  # type: ignore[arg-type]
+        watch = self._watches.get(asyncio.current_task(self._loop))  # type: ignore[arg-type]
         if watch is not None:
             self.arm(watch)
 
