@@ -301,9 +301,13 @@ class Core:
         return cred.account_id
 
     def _current_account_id(self) -> str | None:
-        """The credentials' account id when they are at hand and fresh (no await), else None."""
+        """The account id of the credentials at hand (no await), else None.
+
+        Expired credentials still name their account: the engine renews them before sending,
+        and the same key or login names the same account.
+        """
         auth = self.engine.authenticator
-        cred = auth.fresh() if auth is not None else None
+        cred = auth.current if auth is not None else None
         return cred.account_id if cred is not None else None
 
     # -- building requests -------------------------------------------------------------

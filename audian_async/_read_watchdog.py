@@ -24,6 +24,8 @@ from typing import Any, Protocol
 
 __all__ = ["ReadWatchdog", "Watch"]
 
+_current_task = asyncio.current_task
+
 # Loop timers may run this early (the loop's clock resolution); a watch due within it is due.
 _EARLY = 1e-3
 
@@ -80,7 +82,7 @@ class ReadWatchdog:
         """Register a request of ``task`` (the running one by default); :meth:`arm` it once
         it has its connection, and :meth:`discard` it when done."""
         if task is None:
-            task = asyncio.current_task(self._loop)  # with the loop: no getpid() syscall
+            task = _current_task(self._loop)  # given the loop: no getpid() syscall
             if task is None:  # pragma: no cover - aiohttp runs requests in tasks
                 raise RuntimeError("a read watch needs a running task")
         watch = self._watches[task] = Watch(task, read)
@@ -88,9 +90,12 @@ class ReadWatchdog:
 
     def arm_current(self) -> None:
         """The running task's request (if watched) has its connection: see :meth:`arm`."""
-        watch = self._watches.get(asyncio.current_task(self._loop))  # type: ignore[arg-type]
+        watch = self._watches.get(_current_task(self._loop))  # type: ignore[arg-type]
         if watch is not None:
-            self.arm(watch)
+            now = watch.since = self._loop.time()
+            due = now + watch.read
+            if due < self._timer_at:
+                self._schedule(due)
 
     def arm(self, watch: Watch) -> None:
         """The request has its connection: silence counts from now."""

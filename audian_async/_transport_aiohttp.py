@@ -129,13 +129,16 @@ def _arming_connector(aiohttp: Any) -> Any:
     """``aiohttp.TCPConnector`` that starts a request's read watch once it has its connection
     (the public ``connect`` method, extended)."""
 
+    base_connect = aiohttp.TCPConnector.connect
+
     class _ArmingConnector(aiohttp.TCPConnector):  # type: ignore[misc]
         watchdog: ReadWatchdog | None = None
 
         async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-            connection = await super().connect(req, traces, timeout)
-            if self.watchdog is not None:
-                self.watchdog.arm_current()
+            connection = await base_connect(self, req, traces, timeout)
+            watchdog = self.watchdog
+            if watchdog is not None:
+                watchdog.arm_current()
             return connection
 
     return _ArmingConnector
