@@ -495,7 +495,7 @@ class Core:
         headers = list(self._base_headers)
         if content is not None:
             headers.append(("Content-Type", content_type))  # type: ignore[arg-type]
-        headers.append(("X-Request-ID", f"{_request_bits(128):032x}"))
+        headers.append(("X-Request-ID", _request_bits(128).to_bytes(16).hex()))
         if options is None:
             call = Call(
                 op.method,
