@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -583,6 +584,7 @@ class Core:
                 answer.raw,
                 answer.retries,
                 self.engine.clock.now() - answer.started,
+                None if call is None else partial(self._request_info, call),
             )
         return result
 

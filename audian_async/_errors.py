@@ -122,8 +122,9 @@ class APIResponseValidationError(APIError):
         method: str | None = None,
         url: str | None = None,
         request_id: str | None = None,
+        request: RequestInfo | None = None,
     ) -> None:
-        super().__init__(message, method=method, url=url)
+        super().__init__(message, method=method, url=url, request=request)
         self.status_code = status_code
         self.body = body
         self.request_id = request_id

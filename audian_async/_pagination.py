@@ -218,6 +218,7 @@ class AsyncPaginator(Generic[T]):
             method=self._op.method,
             url=self._op.path,
             request_id=request_id,
+            request=response.request,
         )
 
     async def _start_key_page(self, start_key: Any) -> Page[T]:

@@ -181,11 +181,17 @@ class BaseResource(ResourceHost):
             try:
                 parsed = structure(data, op.response)
             except Exception as exc:  # like the core: a shape we cannot read is the server's
+                request_id = response.request_id
+                promised = getattr(op.response, "__name__", op.response)
                 raise APIResponseValidationError(
-                    f"{op.id}: could not read the response: {exc}",
+                    f"{op.id}: the answer ({response.status_code}) cannot be the promised "
+                    f"result: could not read it as {promised}: {exc}"
+                    + (f" [request_id={request_id}]" if request_id else ""),
                     status_code=response.status_code,
                     method=op.method,
                     url=op.path,
+                    request_id=request_id,
+                    request=response.request,
                 ) from exc
         _check_echo(op.id, body, data, echo, type(parsed))
         if not raw:

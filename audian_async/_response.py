@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._info import RequestInfo
 
 __all__ = ["APIResponse"]
 
@@ -38,6 +41,7 @@ class APIResponse(Generic[T]):
         http_response: the transport's own response object (``httpx.Response`` by default).
         retries_taken: retries made before this response.
         elapsed: seconds spent on the call, retries included.
+        request: the request this answers (credentials masked), when the SDK sent it.
     """
 
     parsed: T
@@ -47,6 +51,15 @@ class APIResponse(Generic[T]):
     http_response: Any = attrs.field(default=None)
     retries_taken: int = 0
     elapsed: float = 0.0
+    # Builds `request` on first use: masking costs more than most calls ever need.
+    _describe_request: Callable[[], RequestInfo] | None = attrs.field(
+        default=None, eq=False, alias="describe_request"
+    )
+
+    @property
+    def request(self) -> RequestInfo | None:
+        """The request this answers (method, full URL, headers; credentials masked)."""
+        return self._describe_request() if self._describe_request is not None else None
 
     @property
     def request_id(self) -> str | None:

@@ -152,3 +152,56 @@ async def test_a_download_error_names_its_request() -> None:
     assert caught.value.request.url == f"{BASE}{path}"
     assert caught.value.request.headers["accept"] == "*/*"
     assert caught.value.response.status_code == 404
+
+
+async def test_a_page_that_cannot_be_a_listing_names_its_request() -> None:
+    from audian_async import APIResponseValidationError
+
+    token = make_jwt()
+    with respx.mock(base_url=BASE) as mock:
+        mock.put("/api_auth").respond(201, json=auth_body(token))
+        mock.get(USERS).respond(200, json={"data": [1, 2]}, headers={"X-Request-ID": "pg-1"})
+        async with AsyncAudian(api_key=API_KEY) as audian:
+            with pytest.raises(APIResponseValidationError, match="cannot be a listing") as caught:
+                await audian.users.list(page_size=2).collect()
+    exc = caught.value
+    assert exc.status_code == 200 and exc.request_id == "pg-1"
+    assert exc.request is not None
+    assert exc.request.method == "GET"
+    assert exc.request.url == f"{BASE}{USERS}?page_size=2"
+    assert exc.request.headers["x-auth-token"] == "***"
+    assert token not in str(exc) + repr(dict(exc.request.headers))
+
+
+async def test_a_write_answer_that_cannot_be_read_names_its_request() -> None:
+    from audian_async import APIResponseValidationError
+
+    key = "ak_" + "w" * 32
+    base = "https://pbx.example.com/api/v1"
+    with respx.mock(base_url=base) as mock:
+        mock.post("/users").respond(201, json=[1], headers={"X-Request-ID": "w-1"})
+        async with AsyncAstradial(
+            base_url="https://pbx.example.com", api_key=key, max_retries=0
+        ) as astra:
+            with pytest.raises(APIResponseValidationError, match="could not read it as") as caught:
+                await astra.users.create(
+                    extension="1001", email="ada@example.com", full_name="Ada Lovelace"
+                )
+    exc = caught.value
+    assert exc.status_code == 201 and exc.request_id == "w-1" and "[request_id=w-1]" in str(exc)
+    assert exc.request is not None
+    assert exc.request.method == "POST" and exc.request.url == f"{base}/users"
+    assert exc.request.headers["x-api-key"] == "***"
+
+
+async def test_a_raw_response_names_its_request_masked() -> None:
+    token = make_jwt()
+    with respx.mock(base_url=BASE) as mock:
+        mock.put("/api_auth").respond(201, json=auth_body(token))
+        mock.get(f"{USERS}/u1").respond(200, json={"data": {"id": "u1"}})
+        async with AsyncAudian(api_key=API_KEY) as audian:
+            raw = await audian.users.with_raw_response.get("u1")
+    assert raw.request is not None
+    assert raw.request.method == "GET" and raw.request.url == f"{BASE}{USERS}/u1"
+    assert raw.request.headers["x-auth-token"] == "***"
+    assert token not in repr(raw)
