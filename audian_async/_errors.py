@@ -56,6 +56,11 @@ class ValidationError(AudianError, ValueError):
         super().__init__(f"{field}: {message} (rule: {rule})")
 
 
+class ArgumentTypeError(ValidationError, TypeError):
+    """A call argument of the wrong type (a :class:`ValidationError` that is also a
+    ``TypeError``); nothing was sent."""
+
+
 class APIError(AudianError):
     """An error while talking to an API: no usable response, or an error response.
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-from ._errors import APIResponseValidationError, IgnoredFieldWarning
+from ._errors import APIResponseValidationError, ArgumentTypeError, IgnoredFieldWarning
 from ._redact import REDACTED, SECRET_FIELD_NAMES
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
@@ -102,9 +102,16 @@ class BaseResource(ResourceHost):
 
             validate_body(given, schema, {}, partial=False)
         name, filename, document, content_type = upload
-        data = document if isinstance(document, bytes | bytearray) else document.read()
+        data: Any
+        if isinstance(document, bytes | bytearray):
+            data = document
+        else:  # a binary file; anything else (text, a path as str) is refused below
+            read = getattr(document, "read", None)
+            data = read() if callable(read) else document
         if not isinstance(data, bytes | bytearray):
-            raise TypeError(f"{name} must be bytes or a binary file, not {type(data).__name__}")
+            raise ArgumentTypeError(
+                name, "type", f"must be bytes or a binary file, not {type(data).__name__}"
+            )
         from ._multipart import encode_multipart
 
         text = {k: str(v) for k, v in given.items()}
@@ -129,7 +136,9 @@ class BaseResource(ResourceHost):
 
         merged = prepare_body(body.to_write_dict() if isinstance(body, Model) else body)
         if not isinstance(merged, dict):
-            raise TypeError(f"body must be a model or a mapping, not {type(body).__name__}")
+            raise ArgumentTypeError(
+                "body", "type", f"must be a model or a mapping, not {type(body).__name__}"
+            )
         merged.update({k: v for k, v in fields.items() if v is not NOT_GIVEN})
         return merged
 

@@ -341,3 +341,29 @@ def test_time_zones_are_checked_without_listing_the_whole_database(
     assert _is_timezone("America/Los_Angeles")
     assert not _is_timezone("Mars/Olympus_Mons")
     assert not _is_timezone("../../etc/passwd")
+
+
+async def test_an_argument_of_the_wrong_type_is_a_validation_error_that_names_it(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    import io
+
+    from audian_async._errors import ArgumentTypeError
+
+    with pytest.raises(ValidationError) as body_error:
+        await audian.users.update("u1", 42)  # type: ignore[arg-type]
+    exc = body_error.value
+    assert isinstance(exc, ArgumentTypeError) and isinstance(exc, TypeError)
+    assert exc.field == "body" and exc.rule == "type"
+    assert "must be a model or a mapping, not int" in str(exc)
+    for document in ("not-a-file.pdf", io.StringIO("text, not bytes")):
+        with pytest.raises(TypeError) as file_error:
+            await audian.faxes.send_upload(
+                document=document,  # type: ignore[arg-type]
+                to_number="+15550001",
+                from_number="+15550002",
+            )
+        assert isinstance(file_error.value, ValidationError)
+        assert file_error.value.field == "document" and file_error.value.rule == "type"
+    sent = [call.request.url.path for call in mock.calls]
+    assert all(path.endswith("/api_auth") for path in sent)  # nothing else was sent
