@@ -16,9 +16,6 @@ request of the process that talks to that client's server is paced together:
   limiter learns the refill period from successive refills and times later probes to just
   before the next expected refill, so a bulk job resumes within a few milliseconds of each
   refill without hammering the server in between.
-* When answers carry no level, it learns how many requests one refill lets through (the
-  answers between two refills of a drained bucket) and, after each refill, sends that many
-  plus one (to notice a larger refill) before treating the bucket as empty again.
 * A ``Retry-After`` holds every request until it has passed. A request never waits past its
   own deadline, nor longer than ``max_wait``: it fails fast instead (:class:`Throttled`).
 
@@ -89,9 +86,6 @@ class RateLimiter:
         self._next_probe = -math.inf
         self._last_refill: float | None = None
         self._period: float | None = None
-        self._spent = 0  # answers other than 429 since the last refill: tokens the bucket gave
-        self._refill_size: int | None = None  # tokens one refill gives (learned when unreported)
-        self._reported = False  # answers carry tokens.remaining
         self._changed: anyio.Event | None = None
         self.rate_limited = 0  # 429 answers seen
         self.refills = 0  # refills detected
@@ -112,12 +106,6 @@ class RateLimiter:
     def refill_period(self) -> float | None:
         """The refill period learned so far, in seconds."""
         return self._period
-
-    @property
-    def refill_size(self) -> int | None:
-        """Tokens one refill gives, learned from drained refills when the server does not
-        report its level (``None`` until known)."""
-        return self._refill_size
 
     @property
     def in_flight(self) -> int:
@@ -185,10 +173,8 @@ class RateLimiter:
         if status == 429:
             self._on_429(ticket, retry_after)
             return
-        self._spent += 1
         fresh = ticket.sent_at >= self._empty_since  # sent while we knew the bucket empty
         if remaining is not None:
-            self._reported = True
             level = float(remaining - self._in_flight)
             if self._empty and fresh and remaining > 0:
                 self._empty = False
@@ -200,10 +186,6 @@ class RateLimiter:
         elif self._empty and fresh:
             self._empty = False
             self._record_refill(ticket.sent_at)
-            if self._refill_size is not None and not self._reported:
-                # Spend what one refill gives, plus one to notice a larger refill: one 429 per
-                # refill instead of one per request in flight when the bucket runs dry.
-                self._level = float(self._refill_size + 1 - self._spent - self._in_flight)
             self._notify()
         elif ticket.probe:
             self._notify()
@@ -211,7 +193,6 @@ class RateLimiter:
     def on_failure(self, ticket: Ticket) -> None:
         """The ticket's request got no answer (a connection failure): give the slot back."""
         self._in_flight -= 1
-        self._spent += 1  # it may have reached the server and cost a token
         if ticket.probe:
             self._probe_out = False
             self._notify()
@@ -263,11 +244,6 @@ class RateLimiter:
 
     def _record_refill(self, at: float) -> None:
         self.refills += 1
-        # The refill answer itself spent the first token of the new refill; what was spent
-        # since the previous refill (a drained one) is the refill's size.
-        if self._last_refill is not None and self._spent > 1:
-            self._refill_size = self._spent - 1
-        self._spent = 1
         last, self._last_refill = self._last_refill, at
         if last is None:
             return

@@ -240,9 +240,9 @@ def test_bulk_creates_finish_near_the_buckets_ideal_time(report_tokens: bool) ->
     ideal = (n - size) / refill
     assert failures == 0 and len(server.users) == n
     assert elapsed <= 1.2 * ideal
-    # Past the first burst, the limiter spends what a refill gives and probes for the next
-    # one just before it is due: a few 429s per refill, not one per request in flight.
-    assert server.rejected_429 <= (60 if report_tokens else 200)
+    # A bucket drained right after a refill is probed again just before the next one, not
+    # every few milliseconds in between.
+    assert server.rejected_429 <= (60 if report_tokens else 330)
 
 
 def test_503_faults_neither_pause_nor_limit_other_calls() -> None:
