@@ -635,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
                 "aiohttp@256": paired(server.port, "aiohttp", "sdk-aiohttp", 256, 16, 1500),
                 "httpx@1": paired(server.port, "httpx", "sdk-httpx", 1, 10, 300),
                 "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 4, 300),
-                "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 6, 1500),
+                "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 12, 1500),
             }
             _log("memory ...")
             mem = memory(server.port, args.users)
