@@ -346,17 +346,10 @@ class Core:
             return self._build_target(op, path_params, query)
         for name, literal in rest:
             value = path_params.get(name) if path_params else None
-            if type(value) is str and value.isalnum() and value.isascii():
-                url = url + value + literal  # an id: nothing to encode
-            elif value is None:
+            if value is None:
                 raise ValidationError(name, "required", "a path parameter is required")
-            else:
-                url = url + encode_segment(value, name) + literal
-        if query:
-            qs = _encode_query(query)
-            if qs:
-                url = f"{url}?{qs}"
-        return url, bucket
+            url = url + encode_segment(value, name) + literal
+        return _with_query(url, query), bucket
 
     def _build_target(
         self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
@@ -397,11 +390,7 @@ class Core:
                 names, literals = template[first_param::2], template[first_param + 1 :: 2]
                 rest = tuple(zip(names, literals, strict=True))
                 self._routes[op.path] = (own_account, prefix, rest, bucket)
-        if query:
-            qs = _encode_query(query)
-            if qs:
-                url = f"{url}?{qs}"
-        return url, bucket
+        return _with_query(url, query), bucket
 
     def _body(self, op: Operation, body: Any, options: RequestOptions | None) -> bytes | None:
         if body is None and (options is None or options.extra_body is None):
@@ -729,6 +718,15 @@ _request_bits = random.Random().getrandbits
 
 def _json_dumps(value: Any) -> bytes:
     return _json.dumps(value)
+
+
+def _with_query(url: str, query: Mapping[str, Any] | None) -> str:
+    """``url`` with ``query`` encoded after ``?`` (unchanged when there is nothing to add)."""
+    if query:
+        qs = _encode_query(query)
+        if qs:
+            return f"{url}?{qs}"
+    return url
 
 
 def _type_name(tp: Any) -> str:

@@ -174,9 +174,7 @@ class Answer:
         self.raw = raw.raw
         self.body = body
         self.retries = retries
-        self.content = (
-            raw.content if type(raw) is RawResponse or isinstance(raw, RawResponse) else b""
-        )
+        self.content = raw.content if isinstance(raw, RawResponse) else b""
         self.stream: StreamingResponse | None = None
         self.stream_cm: AbstractAsyncContextManager[StreamingResponse] | None = None
         self.auth_used = auth_used

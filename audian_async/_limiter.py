@@ -234,12 +234,10 @@ class RateLimiter:
         if period is None or last is None:
             return now + self.probe_interval
         since = now - last
-        if since < period:
-            # Drained after the refill just seen: the next one is a period after it.
-            return now + max(self.fine_interval, period - since - 2 * self.fine_interval)
         phase = since % period
-        if phase < min(0.1, period / 10):
-            return now + self.fine_interval  # a refill is due about now
+        if since >= period and phase < min(0.1, period / 10):
+            return now + self.fine_interval  # a refill is due about now (one went unseen)
+        # Otherwise (drained right after the refill just seen, too) just before the next one.
         return now + max(self.fine_interval, period - phase - 2 * self.fine_interval)
 
     def _record_refill(self, at: float) -> None:

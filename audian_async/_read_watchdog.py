@@ -92,10 +92,7 @@ class ReadWatchdog:
         """The running task's request (if watched) has its connection: see :meth:`arm`."""
         watch = self._watches.get(_current_task(self._loop))  # type: ignore[arg-type]
         if watch is not None:
-            now = watch.since = self._loop.time()
-            due = now + watch.read
-            if due < self._timer_at:
-                self._schedule(due)
+            self.arm(watch)
 
     def arm(self, watch: Watch) -> None:
         """The request has its connection: silence counts from now."""
