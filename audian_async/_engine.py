@@ -7,7 +7,7 @@ owns, once:
 * the call's **deadline** (every wait, for credentials, the rate limiter or a backoff, is
   charged to it, and no wait outlasts it);
 * **credentials** (attach; after a 401 on refreshable credentials, retire them single-flight
-  and replay);
+  and replay: once, and again while each 401 answers a token already past its expiry);
 * the **rate limiter** shared by the client (:mod:`._limiter`);
 * the **retry policy** (:mod:`._policy`: what is safe to repeat, backoff, ``Retry-After``);
 * **logging**: one debug line per attempt, credentials never shown.
@@ -25,6 +25,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from . import _json
+from ._auth import Credentials
 from ._clock import SYSTEM_CLOCK, Clock
 from ._credentials import Authenticator
 from ._errors import (
@@ -42,8 +43,10 @@ from ._types import Timeout
 __all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
 
 _DEBUG = 10
-# A 401 on refreshable credentials is replayed with new ones this many times per call.
-MAX_REPLAYS = 1
+# A 401 on refreshable credentials is replayed with new ones once per call; a 401 that answers
+# a token already past its expiry (a request slower than its token's last second) is explained
+# and replayed again, up to this many replays in all (the call's deadline bounds them too).
+MAX_REPLAYS = 5
 # A call may meet an empty bucket (429 without Retry-After) this many times before further
 # 429s count against its retries; its deadline bounds the waits in any case.
 MAX_LIMITER_WAITS = 20
@@ -179,6 +182,11 @@ class Answer:
         self.stream_cm: AbstractAsyncContextManager[StreamingResponse] | None = None
         self.auth_used = auth_used
         self.started = started
+
+
+def _expired(cred: Credentials, now: float) -> bool:
+    """Whether ``cred`` had passed its known expiry at ``now`` (client clock)."""
+    return cred.expires_at is not None and now >= cred.expires_at
 
 
 def _path_of(url: str) -> str:
@@ -351,7 +359,7 @@ class Engine:
                 and cred is not None
                 and cred.refreshable
                 and auth is not None
-                and replays < MAX_REPLAYS
+                and (replays == 0 or (replays < MAX_REPLAYS and _expired(cred, clock.now())))
             ):
                 auth.retire(cred)  # the first 401 for a token starts the exchange
                 replays += 1

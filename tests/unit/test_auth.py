@@ -127,6 +127,55 @@ async def test_401_refreshes_once_and_replays_even_a_token_that_never_succeeded(
     assert auth_route.call_count == 2
 
 
+def _kazoo_token(exp: int, jti: int) -> str:
+    """Kazoo's shape: ``exp`` in whole seconds and no ``iat``."""
+    import base64
+    import json
+
+    def part(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256'})}.{part({'account_id': ACCOUNT, 'exp': exp, 'jti': jti})}.sig"
+
+
+async def test_a_token_that_expires_on_the_way_is_replaced_and_replayed_again(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under load a request can take longer than its fresh 1-second token has left, the replay's
+    # token included: a 401 answering a token that had expired by then is explained by expiry
+    # and replayed with the next one, not raised after the first replay.
+    import math
+
+    from audian_async._auth import jwt_claims
+    from audian_async._clock import SystemClock
+
+    offset = [0.0]
+    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
+    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
+    issued: list[str] = []
+
+    def login(request: httpx.Request) -> httpx.Response:
+        issued.append(_kazoo_token(math.floor(time.time() + offset[0]) + 1, len(issued)))
+        return httpx.Response(201, json=auth_body(issued[-1]))
+
+    trips = iter([1.5, 1.5, 1.5, 0.0])  # three trips outlast their token, the fourth does not
+
+    def get(request: httpx.Request) -> httpx.Response:
+        offset[0] += next(trips)
+        claims = jwt_claims(request.headers["x-auth-token"]) or {}
+        if time.time() + offset[0] >= claims["exp"]:
+            return httpx.Response(401, json={"status": "error", "error": "401", "data": {}})
+        return httpx.Response(200, json=envelope({"id": "u1"}))
+
+    auth = mock.put("/api_auth").mock(side_effect=login)
+    route = mock.get(USERS + "/u1").mock(side_effect=get)
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        user = await audian.users.get("u1")
+    assert user.id == "u1"
+    assert auth.call_count == 4
+    assert [call.request.headers["x-auth-token"] for call in route.calls] == issued
+
+
 @pytest.mark.parametrize("status", [404, 401, 400])
 async def test_wrong_api_key_fails_at_once_without_retry(
     mock: respx.MockRouter, status: int, sleeps: list[float]
