@@ -590,7 +590,7 @@ def report(
         f"Token expiry: {expiry['calls']} calls, {expiry['failures']} failed; "
         f"{expiry['exchanges']} token exchanges for {expiry['lifetimes_crossed']} lifetimes "
         f"crossed; {expiry['rejected_401']} answers 401 (a token that expired in flight), each "
-        "replayed once with the new token.",
+        "replayed with the next token.",
         "",
     ]
     return "\n".join(lines)
@@ -634,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
             pairs = {
                 "aiohttp@256": paired(server.port, "aiohttp", "sdk-aiohttp", 256, 16, 1500),
                 "httpx@1": paired(server.port, "httpx", "sdk-httpx", 1, 10, 300),
-                "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 4, 300),
+                "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 10, 300),
                 "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 12, 1500),
             }
             _log("memory ...")
