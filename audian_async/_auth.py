@@ -48,11 +48,15 @@ class Credentials:
         refresh_margin: refresh this many seconds before ``exp`` (capped at half the lifetime).
         refresh_at: when (client clock) a background refresh is due; ``None``: none planned.
         expires_at: when (client clock) the credentials stop working; ``None``: unknown.
+        earliest_expiry: the earliest moment (client clock) the server may already hold them
+            expired (whole-second claims and the exchange's own trip blur ``expires_at``); a
+            401 after it is explained by expiry. ``None``: unknown.
         account_id, owner_id: who the credentials act as.
     """
 
     __slots__ = (
         "account_id",
+        "earliest_expiry",
         "exp",
         "expires_at",
         "headers",
@@ -79,6 +83,7 @@ class Credentials:
         self.refresh_margin = refresh_margin
         self.refresh_at: float | None = None
         self.expires_at: float | None = None
+        self.earliest_expiry: float | None = None
         self.exp: float | None = None
         self.account_id = account_id
         self.owner_id = owner_id

@@ -158,8 +158,9 @@ class Authenticator:
         try:
             with anyio.CancelScope() as scope:
                 exchange.scope = scope
+                started = self._clock.now()
                 cred = await self.strategy.login(send)
-                self._schedule(cred, exchange.previous)
+                self._schedule(cred, exchange.previous, started)
                 exchange.result = cred
                 self._credentials = cred
                 self.logins += 1
@@ -198,8 +199,11 @@ class Authenticator:
         assert exchange.result is not None
         return exchange.result
 
-    def _schedule(self, cred: Credentials, previous: Credentials | None) -> None:
-        """Set ``expires_at`` and ``refresh_at`` from the token's ``exp`` (and ``iat``)."""
+    def _schedule(
+        self, cred: Credentials, previous: Credentials | None, started: float | None = None
+    ) -> None:
+        """Set ``expires_at``, ``earliest_expiry`` and ``refresh_at`` from the token's ``exp``
+        (and ``iat``); ``started``: when the exchange that obtained it was sent."""
         if not cred.refreshable or cred.jwt is None:
             return
         claims = jwt_claims(cred.jwt) or {}
@@ -209,16 +213,22 @@ class Authenticator:
         now, wall = self._clock.now(), self._clock.wall()
         iat = claims.get("iat")
         if isinstance(iat, int | float) and not isinstance(iat, bool) and exp > iat:
-            # Measured from `iat`: immune to clock skew with the server.
+            # Measured from `iat`: immune to clock skew with the server. The token was minted
+            # after the exchange was sent, up to a second after a whole-second `iat`.
             lifetime = remaining = float(exp - iat)
+            earliest = (now if started is None else started) + lifetime
+            if float(iat).is_integer():
+                earliest -= 1.0
         else:
             remaining = float(exp) - wall
             if remaining <= 0:
                 return  # our clock disagrees with the server's: rely on the 401 path
             self._lifetime_seen = max(self._lifetime_seen, remaining)
             lifetime = self._lifetime_seen
+            earliest = now + remaining
         cred.exp = float(exp)
         cred.expires_at = now + remaining
+        cred.earliest_expiry = earliest
         refresh_at = cred.expires_at - min(cred.refresh_margin, lifetime / 2)
         if float(exp).is_integer() and not isinstance(iat, int | float):
             # Whole-second `exp`: a token issued before the last whole second of this one

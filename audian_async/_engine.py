@@ -7,7 +7,7 @@ owns, once:
 * the call's **deadline** (every wait, for credentials, the rate limiter or a backoff, is
   charged to it, and no wait outlasts it);
 * **credentials** (attach; after a 401 on refreshable credentials, retire them single-flight
-  and replay: once, and again while each 401 answers a token already past its expiry);
+  and replay: once, and again while each 401 answers a token that may have expired);
 * the **rate limiter** shared by the client (:mod:`._limiter`);
 * the **retry policy** (:mod:`._policy`: what is safe to repeat, backoff, ``Retry-After``);
 * **logging**: one debug line per attempt, credentials never shown.
@@ -44,8 +44,8 @@ __all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
 
 _DEBUG = 10
 # A 401 on refreshable credentials is replayed with new ones once per call; a 401 that answers
-# a token already past its expiry (a request slower than its token's last second) is explained
-# and replayed again, up to this many replays in all (the call's deadline bounds them too).
+# a token the server may already hold expired (a request slower than its token's last second)
+# is explained and replayed again, up to this many replays in all (the deadline bounds them).
 MAX_REPLAYS = 5
 # A call may meet an empty bucket (429 without Retry-After) this many times before further
 # 429s count against its retries; its deadline bounds the waits in any case.
@@ -185,8 +185,8 @@ class Answer:
 
 
 def _expired(cred: Credentials, now: float) -> bool:
-    """Whether ``cred`` had passed its known expiry at ``now`` (client clock)."""
-    return cred.expires_at is not None and now >= cred.expires_at
+    """Whether the server may hold ``cred`` expired at ``now`` (client clock)."""
+    return cred.earliest_expiry is not None and now >= cred.earliest_expiry
 
 
 def _path_of(url: str) -> str:

@@ -176,6 +176,46 @@ async def test_a_token_that_expires_on_the_way_is_replaced_and_replayed_again(
     assert [call.request.headers["x-auth-token"] for call in route.calls] == issued
 
 
+async def test_a_token_with_whole_second_iat_that_expires_on_the_way_is_replayed_again(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `iat` in whole seconds hides up to a second of the token's age, and the exchange's own
+    # trip hides more: a 2-second token can be dead a second before `received + (exp - iat)`.
+    # A 401 after the earliest moment the token could have expired is explained by expiry.
+    import math
+
+    from audian_async._auth import jwt_claims
+    from audian_async._clock import SystemClock
+
+    offset = [0.0]
+    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
+    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
+    wall = lambda: time.time() + offset[0]  # noqa: E731
+    offset[0] += (0.9 - wall() % 1.0) % 1.0  # the first token is minted late in its second
+    issued: list[str] = []
+
+    def login(request: httpx.Request) -> httpx.Response:
+        issued.append(make_jwt(2, iat=math.floor(wall()), jti=str(len(issued))))
+        return httpx.Response(201, json=auth_body(issued[-1]))
+
+    trips = iter([1.95, 1.95, 0.0])  # two trips outlast their token, the third does not
+
+    def get(request: httpx.Request) -> httpx.Response:
+        offset[0] += next(trips)
+        claims = jwt_claims(request.headers["x-auth-token"]) or {}
+        if wall() >= claims["exp"]:
+            return httpx.Response(401, json={"status": "error", "error": "401", "data": {}})
+        return httpx.Response(200, json=envelope({"id": "u1"}))
+
+    auth = mock.put("/api_auth").mock(side_effect=login)
+    route = mock.get(USERS + "/u1").mock(side_effect=get)
+    async with AsyncAudian(api_key=API_KEY) as audian:
+        user = await audian.users.get("u1")
+    assert user.id == "u1"
+    assert auth.call_count == 3
+    assert [call.request.headers["x-auth-token"] for call in route.calls] == issued
+
+
 @pytest.mark.parametrize("status", [404, 401, 400])
 async def test_wrong_api_key_fails_at_once_without_retry(
     mock: respx.MockRouter, status: int, sleeps: list[float]
