@@ -227,20 +227,27 @@ def import_times(repeat: int) -> dict[str, dict[str, float]]:
         capture_output=True,
         check=False,
     )
-    results: dict[str, dict[str, float]] = {}
-    for label, stmt in IMPORTS:
-        timed = f"import time; t0 = time.perf_counter(); {stmt}; print(time.perf_counter() - t0)"
-        row: dict[str, float] = {}
-        for variant, prefix in (("", ""), ("minimal_", _WITHOUT_CLI_DEPS)):
-            whole, inner = [], []
-            for _ in range(repeat):
+    variants = (("", ""), ("minimal_", _WITHOUT_CLI_DEPS))
+    samples: dict[tuple[str, str], tuple[list[float], list[float]]] = {
+        (label, variant): ([], []) for label, _ in IMPORTS for variant, _ in variants
+    }
+    # Interleaved (every statement once per round), so that a busy spell of this shared
+    # machine weighs on all statements alike instead of on whichever ran during it.
+    for _ in range(repeat):
+        for label, stmt in IMPORTS:
+            timed = (
+                f"import time; t0 = time.perf_counter(); {stmt}; print(time.perf_counter() - t0)"
+            )
+            for variant, prefix in variants:
+                whole, inner = samples[label, variant]
                 started = time.perf_counter()
                 out = _python("-c", prefix + timed)
                 whole.append(time.perf_counter() - started)
                 inner.append(float(out.strip()))
-            row[f"{variant}process_s"] = min(whole)
-            row[f"{variant}import_s"] = min(inner)
-        results[label] = row
+    results: dict[str, dict[str, float]] = {label: {} for label, _ in IMPORTS}
+    for (label, variant), (whole, inner) in samples.items():
+        results[label][f"{variant}process_s"] = min(whole)
+        results[label][f"{variant}import_s"] = min(inner)
     return results
 
 
@@ -615,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bulk-httpx", type=int, default=2_000, help="bulk creates on httpx (0: skip)"
     )
-    parser.add_argument("--import-repeat", type=int, default=5)
+    parser.add_argument("--import-repeat", type=int, default=9)
     parser.add_argument("--quick", action="store_true", help="small counts, one round (smoke test)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even if a target fails")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
@@ -634,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
                 "aiohttp@256": paired(server.port, "aiohttp", "sdk-aiohttp", 256, 32, 1500),
                 "httpx@1": paired(server.port, "httpx", "sdk-httpx", 1, 20, 300),
                 "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 10, 300),
-                "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 12, 1500),
+                "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 24, 1500),
             }
             _log("memory ...")
             mem = memory(server.port, args.users)
