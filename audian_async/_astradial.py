@@ -104,9 +104,9 @@ class AsyncAstradial(ClientBase, AstradialResources):
     Three ways to authenticate: an API key (sent as ``X-API-Key``); a user's email and
     password, logged in through ``POST /api/v1/auth/user-login`` for a Bearer JWT (valid
     24 h, no refresh endpoint); or the organisation's API key and secret, exchanged through
-    ``POST /api/v1/auth/login`` for a Bearer JWT (the open-source server). The JWT is renewed by logging in again shortly before it
-    expires, and after a 401 (once, or again while each 401 answers an expired token);
-    concurrent calls share one login.
+    ``POST /api/v1/auth/login`` for a Bearer JWT (the open-source server). The JWT is renewed
+    by logging in again shortly before it expires, and after a 401 (once, or again while each
+    401 answers a token that may have expired); concurrent calls share one login.
     A rejected login (wrong password, unknown email, no organisation, an organisation
     awaiting approval) raises :class:`~audian_async.AuthenticationError` with the server's
     message.

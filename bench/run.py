@@ -509,9 +509,9 @@ def report(
         "The throughput targets are measured side by side in one process (`bench/paired.py`): "
         "the raw client and the SDK, both warmed up, run in alternating batches (raw, SDK, SDK, "
         "raw ..., as many pairs as each target names); the ratio is the median over the batch "
-        "pairs, each of which shares the load of its moment. At 64 and 256 in flight httpx's own pool dominates "
-        "and its cost varies with request timing; the SDK's own cost over httpx shows best at 1 "
-        "in flight.",
+        "pairs, each of which shares the load of its moment. At 64 and 256 in flight httpx's own "
+        "pool dominates and its cost varies with request timing; the SDK's own cost over httpx "
+        "shows best at 1 in flight.",
         "",
         "| target | measured | limit | result |",
         "|---|---|---|---|",

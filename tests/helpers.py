@@ -63,17 +63,28 @@ def auth_body(token: str, account_id: str = ACCOUNT) -> dict[str, Any]:
     }
 
 
+def shift_clock(monkeypatch: Any) -> list[float]:
+    """Let a test move the SDK's system clock (``now`` and ``wall``) forward: the returned
+    one-item list holds the offset in seconds added to the real clocks."""
+    import time
+
+    from audian_async._clock import SystemClock
+
+    offset = [0.0]
+    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
+    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
+    return offset
+
+
 def record_sleeps(monkeypatch: Any) -> list[float]:
     """Put the SDK's system clock on virtual time: sleeps are recorded and move the clock
     forward at once (backoffs and holds take no real time; deadlines still count them)."""
-    import time
-
     import anyio.lowlevel
 
     from audian_async._clock import SystemClock
 
     recorded: list[float] = []
-    offset = [0.0]
+    offset = shift_clock(monkeypatch)
 
     async def fake_sleep(self: SystemClock, seconds: float) -> None:
         recorded.append(seconds)
@@ -81,6 +92,4 @@ def record_sleeps(monkeypatch: Any) -> list[float]:
         await anyio.lowlevel.checkpoint()
 
     monkeypatch.setattr(SystemClock, "sleep", fake_sleep)
-    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
-    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
     return recorded

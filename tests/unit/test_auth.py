@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 
 import anyio
 import httpx
@@ -12,7 +14,8 @@ import respx
 from audian_async import AsyncAudian, AuthenticationError
 from audian_async._auth import Credentials, KazooApiKeyAuth
 from audian_async._credentials import Authenticator
-from tests.helpers import ACCOUNT, API_KEY, auth_body, envelope, make_jwt
+from tests.helpers import ACCOUNT, API_KEY, auth_body, envelope, make_jwt, shift_clock
+from tests.virtual import jwt as kazoo_jwt
 
 USERS = f"/accounts/{ACCOUNT}/users"
 
@@ -127,81 +130,30 @@ async def test_401_refreshes_once_and_replays_even_a_token_that_never_succeeded(
     assert auth_route.call_count == 2
 
 
-def _kazoo_token(exp: int, jti: int) -> str:
-    """Kazoo's shape: ``exp`` in whole seconds and no ``iat``."""
-    import base64
-    import json
-
-    def part(obj: object) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'HS256'})}.{part({'account_id': ACCOUNT, 'exp': exp, 'jti': jti})}.sig"
-
-
-async def test_a_token_that_expires_on_the_way_is_replaced_and_replayed_again(
-    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Under load a request can take longer than its fresh 1-second token has left, the replay's
-    # token included: a 401 answering a token that had expired by then is explained by expiry
-    # and replayed with the next one, not raised after the first replay.
-    import math
-
+async def _get_through_slow_trips(
+    mock: respx.MockRouter,
+    offset: list[float],
+    mint: Callable[[float, int], str],
+    trips: list[float],
+) -> tuple[list[str], respx.Route, respx.Route]:
+    """``users.get`` against a server whose answers take ``trips`` seconds each (the clock
+    moves on by that much before the token is checked); ``mint(wall, n)`` issues the n-th
+    token. Returns the tokens issued and the login and user routes."""
     from audian_async._auth import jwt_claims
-    from audian_async._clock import SystemClock
 
-    offset = [0.0]
-    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
-    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
+    def wall() -> float:
+        return time.time() + offset[0]
+
     issued: list[str] = []
 
     def login(request: httpx.Request) -> httpx.Response:
-        issued.append(_kazoo_token(math.floor(time.time() + offset[0]) + 1, len(issued)))
+        issued.append(mint(wall(), len(issued)))
         return httpx.Response(201, json=auth_body(issued[-1]))
 
-    trips = iter([1.5, 1.5, 1.5, 0.0])  # three trips outlast their token, the fourth does not
+    durations = iter(trips)
 
     def get(request: httpx.Request) -> httpx.Response:
-        offset[0] += next(trips)
-        claims = jwt_claims(request.headers["x-auth-token"]) or {}
-        if time.time() + offset[0] >= claims["exp"]:
-            return httpx.Response(401, json={"status": "error", "error": "401", "data": {}})
-        return httpx.Response(200, json=envelope({"id": "u1"}))
-
-    auth = mock.put("/api_auth").mock(side_effect=login)
-    route = mock.get(USERS + "/u1").mock(side_effect=get)
-    async with AsyncAudian(api_key=API_KEY) as audian:
-        user = await audian.users.get("u1")
-    assert user.id == "u1"
-    assert auth.call_count == 4
-    assert [call.request.headers["x-auth-token"] for call in route.calls] == issued
-
-
-async def test_a_token_with_whole_second_iat_that_expires_on_the_way_is_replayed_again(
-    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # `iat` in whole seconds hides up to a second of the token's age, and the exchange's own
-    # trip hides more: a 2-second token can be dead a second before `received + (exp - iat)`.
-    # A 401 after the earliest moment the token could have expired is explained by expiry.
-    import math
-
-    from audian_async._auth import jwt_claims
-    from audian_async._clock import SystemClock
-
-    offset = [0.0]
-    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
-    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
-    wall = lambda: time.time() + offset[0]  # noqa: E731
-    offset[0] += (0.9 - wall() % 1.0) % 1.0  # the first token is minted late in its second
-    issued: list[str] = []
-
-    def login(request: httpx.Request) -> httpx.Response:
-        issued.append(make_jwt(2, iat=math.floor(wall()), jti=str(len(issued))))
-        return httpx.Response(201, json=auth_body(issued[-1]))
-
-    trips = iter([1.95, 1.95, 0.0])  # two trips outlast their token, the third does not
-
-    def get(request: httpx.Request) -> httpx.Response:
-        offset[0] += next(trips)
+        offset[0] += next(durations)
         claims = jwt_claims(request.headers["x-auth-token"]) or {}
         if wall() >= claims["exp"]:
             return httpx.Response(401, json={"status": "error", "error": "401", "data": {}})
@@ -212,6 +164,40 @@ async def test_a_token_with_whole_second_iat_that_expires_on_the_way_is_replayed
     async with AsyncAudian(api_key=API_KEY) as audian:
         user = await audian.users.get("u1")
     assert user.id == "u1"
+    return issued, auth, route
+
+
+async def test_a_token_that_expires_on_the_way_is_replaced_and_replayed_again(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under load a request can take longer than its fresh 1-second token has left, the replay's
+    # token included: a 401 answering a token that had expired by then is explained by expiry
+    # and replayed with the next one, not raised after the first replay.
+    offset = shift_clock(monkeypatch)
+    issued, auth, route = await _get_through_slow_trips(
+        mock,
+        offset,
+        lambda wall, n: kazoo_jwt(math.floor(wall) + 1, jti=n),  # Kazoo's: no `iat`
+        [1.5, 1.5, 1.5, 0.0],  # three trips outlast their token, the fourth does not
+    )
+    assert auth.call_count == 4
+    assert [call.request.headers["x-auth-token"] for call in route.calls] == issued
+
+
+async def test_a_token_with_whole_second_iat_that_expires_on_the_way_is_replayed_again(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `iat` in whole seconds hides up to a second of the token's age, and the exchange's own
+    # trip hides more: a 2-second token can be dead a second before `received + (exp - iat)`.
+    # A 401 after the earliest moment the token could have expired is explained by expiry.
+    offset = shift_clock(monkeypatch)
+    offset[0] += (0.9 - (time.time() + offset[0]) % 1.0) % 1.0  # first minted late in its second
+    issued, auth, route = await _get_through_slow_trips(
+        mock,
+        offset,
+        lambda wall, n: make_jwt(2, iat=math.floor(wall), jti=str(n)),
+        [1.95, 1.95, 0.0],  # two trips outlast their token, the third does not
+    )
     assert auth.call_count == 3
     assert [call.request.headers["x-auth-token"] for call in route.calls] == issued
 
