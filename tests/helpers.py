@@ -63,16 +63,22 @@ def auth_body(token: str, account_id: str = ACCOUNT) -> dict[str, Any]:
     }
 
 
-def shift_clock(monkeypatch: Any) -> list[float]:
+def shift_clock(monkeypatch: Any, *, frozen: bool = False) -> list[float]:
     """Let a test move the SDK's system clock (``now`` and ``wall``) forward: the returned
-    one-item list holds the offset in seconds added to the real clocks."""
+    one-item list holds the offset in seconds added to the real clocks (``frozen``: to their
+    readings at this call, so that only the offset moves the clock)."""
     import time
 
     from audian_async._clock import SystemClock
 
     offset = [0.0]
-    monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
-    monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
+    if frozen:
+        mono, wall = time.monotonic(), time.time()
+        monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: mono + offset[0]))
+        monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: wall + offset[0]))
+    else:
+        monkeypatch.setattr(SystemClock, "now", staticmethod(lambda: time.monotonic() + offset[0]))
+        monkeypatch.setattr(SystemClock, "wall", staticmethod(lambda: time.time() + offset[0]))
     return offset
 
 

@@ -132,17 +132,20 @@ async def test_401_refreshes_once_and_replays_even_a_token_that_never_succeeded(
 
 async def _get_through_slow_trips(
     mock: respx.MockRouter,
-    offset: list[float],
+    monkeypatch: pytest.MonkeyPatch,
     mint: Callable[[float, int], str],
     trips: list[float],
 ) -> tuple[list[str], respx.Route, respx.Route]:
-    """``users.get`` against a server whose answers take ``trips`` seconds each (the clock
-    moves on by that much before the token is checked); ``mint(wall, n)`` issues the n-th
-    token. Returns the tokens issued and the login and user routes."""
+    """``users.get`` on a frozen clock against a server whose answers take ``trips`` seconds
+    each (the clock moves on by that much before the token is checked); ``mint(wall, n)``
+    issues the n-th token, the first one late (0.9) in a wall-clock second. Returns the tokens
+    issued and the login and user routes."""
     from audian_async._auth import jwt_claims
+    from audian_async._clock import SYSTEM_CLOCK
 
-    def wall() -> float:
-        return time.time() + offset[0]
+    offset = shift_clock(monkeypatch, frozen=True)
+    offset[0] += (0.9 - SYSTEM_CLOCK.wall() % 1.0) % 1.0
+    wall = SYSTEM_CLOCK.wall
 
     issued: list[str] = []
 
@@ -173,10 +176,9 @@ async def test_a_token_that_expires_on_the_way_is_replaced_and_replayed_again(
     # Under load a request can take longer than its fresh 1-second token has left, the replay's
     # token included: a 401 answering a token that had expired by then is explained by expiry
     # and replayed with the next one, not raised after the first replay.
-    offset = shift_clock(monkeypatch)
     issued, auth, route = await _get_through_slow_trips(
         mock,
-        offset,
+        monkeypatch,
         lambda wall, n: kazoo_jwt(math.floor(wall) + 1, jti=n),  # Kazoo's: no `iat`
         [1.5, 1.5, 1.5, 0.0],  # three trips outlast their token, the fourth does not
     )
@@ -190,11 +192,9 @@ async def test_a_token_with_whole_second_iat_that_expires_on_the_way_is_replayed
     # `iat` in whole seconds hides up to a second of the token's age, and the exchange's own
     # trip hides more: a 2-second token can be dead a second before `received + (exp - iat)`.
     # A 401 after the earliest moment the token could have expired is explained by expiry.
-    offset = shift_clock(monkeypatch)
-    offset[0] += (0.9 - (time.time() + offset[0]) % 1.0) % 1.0  # first minted late in its second
     issued, auth, route = await _get_through_slow_trips(
         mock,
-        offset,
+        monkeypatch,
         lambda wall, n: make_jwt(2, iat=math.floor(wall), jti=str(n)),
         [1.95, 1.95, 0.0],  # two trips outlast their token, the third does not
     )
