@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.fns import identity
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._model import Model, Unwrap
@@ -58,6 +59,18 @@ def _is_model(t: Any) -> bool:
 
 def _is_enum(t: Any) -> bool:
     return isinstance(t, type) and issubclass(t, enum.Enum)
+
+
+def _is_optional_primitive(t: Any) -> bool:
+    """``str | None``, ``int | None``, ``float | None`` or ``bool | None``."""
+    if not _is_union(t):
+        return False
+    args = typing.get_args(t)
+    return (
+        len(args) == 2
+        and type(None) in args
+        and all(a is type(None) or a in _PRIMITIVES for a in args)
+    )
 
 
 def _is_union(t: Any) -> bool:
@@ -221,6 +234,9 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_union, structure_union)
     conv.register_structure_hook(Any, lambda value, _: value)
     conv.register_unstructure_hook(enum.Enum, lambda e: e.value)
+    # `str | None` (any JSON primitive) is written as it is: with the identity hook, cattrs
+    # inlines the value into a model's generated unstructure function instead of a call.
+    conv.register_unstructure_hook_factory(_is_optional_primitive, lambda _: identity)
     return conv
 
 
