@@ -640,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
             pairs = {
                 "aiohttp@256": paired(server.port, "aiohttp", "sdk-aiohttp", 256, 32, 1500),
                 "httpx@1": paired(server.port, "httpx", "sdk-httpx", 1, 20, 300),
-                "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 10, 300),
+                "httpx@256": paired(server.port, "httpx", "sdk-httpx", 256, 20, 300),
                 "fastapi@128": fastapi_service(server.port, 128, 2 if args.quick else 24, 1500),
             }
             _log("memory ...")
