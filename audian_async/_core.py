@@ -607,6 +607,7 @@ class Core:
             auth_failure=answer.status == 401 and answer.auth_used,
             request=request,
             response=self._response_info(answer, request),
+            now=self.engine.clock.wall(),
         )
 
     def _secrets(self) -> tuple[str, ...]:

@@ -330,7 +330,11 @@ class Engine:
             body: Any = None
             if not stream:
                 body = decode_body(response.content, response.headers)  # type: ignore[union-attr]
-            advised = parse_retry_after(response.headers) if status in (429, 503) else None
+            advised = (
+                parse_retry_after(response.headers, now=clock.wall())
+                if status in (429, 503)
+                else None
+            )
             limiter.on_answer(
                 ticket,
                 status,

@@ -328,11 +328,13 @@ def build_status_error(
     auth_failure: bool = False,
     request: RequestInfo | None = None,
     response: ResponseInfo | None = None,
+    now: float | None = None,
 ) -> APIStatusError:
     """Build the typed exception for an error response (body already decoded, or raw text).
 
     ``request`` and ``response`` describe the exchange (credentials masked); without them
-    they are built from ``method``, ``url``, ``status`` and ``headers``.
+    they are built from ``method``, ``url``, ``status`` and ``headers``. ``now`` (Unix time,
+    default the system clock) is what an HTTP-date ``Retry-After`` is measured from.
     """
     safe_body = redact(body)
     code, human, details = describe_error_body(safe_body)
@@ -383,7 +385,7 @@ def build_status_error(
     if isinstance(exc, RateLimitError):
         from ._policy import parse_retry_after
 
-        exc.retry_after = parse_retry_after(headers)
+        exc.retry_after = parse_retry_after(headers, now=now)
     return exc
 
 

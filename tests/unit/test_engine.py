@@ -7,6 +7,8 @@ speed.
 
 from __future__ import annotations
 
+import email.utils
+import math
 from typing import Any
 
 import anyio
@@ -214,6 +216,53 @@ def test_a_short_retry_after_is_waited_for_within_the_deadline() -> None:
             return clock.now() - started
 
     assert run_virtual(main) == pytest.approx(1.5, abs=0.01)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_an_http_date_retry_after_is_read_on_the_clients_clock(status: int) -> None:
+    # The server's clock is the client's (virtual time here): a Retry-After date 5 s ahead
+    # of it is a 5 s wait, however far the machine's own clock is from it.
+    answers: list[float] = []
+
+    async def main() -> tuple[str, float]:
+        clock = LoopClock(epoch=EPOCH)
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/api_auth"):
+                return httpx.Response(201, json=auth_body(make_jwt()))
+            answers.append(clock.now())
+            if len(answers) == 1:
+                when = email.utils.formatdate(clock.wall() + 5, usegmt=True)
+                return httpx.Response(status, headers={"Retry-After": when})
+            return httpx.Response(200, json=envelope({"id": "u1"}))
+
+        async with _client(clock, httpx.MockTransport(handler), deadline=30) as audian:
+            user = await audian.users.get("u1")
+        return user.id, answers[1] - answers[0]
+
+    user_id, waited = run_virtual(main)
+    assert user_id == "u1"
+    # HTTP dates have whole seconds: the date names the second 5 s ahead, truncated.
+    expected = math.floor(EPOCH + 5) - EPOCH
+    assert waited == pytest.approx(expected, abs=0.01)
+
+
+def test_an_http_date_retry_after_on_a_rate_limit_error_is_read_on_the_clients_clock() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api_auth"):
+            return httpx.Response(201, json=auth_body(make_jwt()))
+        when = email.utils.formatdate(EPOCH + 100, usegmt=True)
+        return httpx.Response(429, headers={"Retry-After": when})
+
+    async def main() -> RateLimitError:
+        clock = LoopClock(epoch=EPOCH)
+        async with _client(clock, httpx.MockTransport(handler), max_retries=0) as audian:
+            with pytest.raises(RateLimitError) as info:
+                await audian.users.get("u1")
+        return info.value
+
+    error = run_virtual(main)
+    assert error.retry_after == pytest.approx(math.floor(EPOCH + 100) - EPOCH, abs=0.01)
 
 
 # -- 4. pace to the bucket: near its ideal time; 503 is not a rate limit ----------------------
