@@ -82,15 +82,16 @@ def shift_clock(monkeypatch: Any, *, frozen: bool = False) -> list[float]:
     return offset
 
 
-def record_sleeps(monkeypatch: Any) -> list[float]:
+def record_sleeps(monkeypatch: Any, *, frozen: bool = False) -> list[float]:
     """Put the SDK's system clock on virtual time: sleeps are recorded and move the clock
-    forward at once (backoffs and holds take no real time; deadlines still count them)."""
+    forward at once (backoffs and holds take no real time; deadlines still count them).
+    ``frozen``: only the sleeps move the clock (see :func:`shift_clock`)."""
     import anyio.lowlevel
 
     from audian_async._clock import SystemClock
 
     recorded: list[float] = []
-    offset = shift_clock(monkeypatch)
+    offset = shift_clock(monkeypatch, frozen=frozen)
 
     async def fake_sleep(self: SystemClock, seconds: float) -> None:
         recorded.append(seconds)

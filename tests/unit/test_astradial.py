@@ -26,8 +26,9 @@ from audian_async import (
     UnprocessableEntityError,
     ValidationError,
 )
+from audian_async._clock import SystemClock
 from audian_async.astradial import QueueStrategy, SipCredentials, User, UserRole
-from tests.helpers import make_jwt
+from tests.helpers import make_jwt, shift_clock
 
 ROOT = "https://pbx.example.com:8000"
 BASE = ROOT + "/api/v1"
@@ -260,13 +261,16 @@ async def test_fifty_concurrent_calls_cause_one_login(api: respx.MockRouter) -> 
     assert login.call_count == 2
 
 
-async def test_proactive_refresh_is_scheduled_before_exp(api: respx.MockRouter) -> None:
+async def test_proactive_refresh_is_scheduled_before_exp(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shift_clock(monkeypatch, frozen=True)  # the schedule is read against a clock at rest
     api.post("/auth/user-login").respond(200, json=login_body(jwt(86400)))
     async with AsyncAstradial(base_url=ROOT, email=EMAIL, password=PASSWORD) as astra:
         await astra.authenticate()
         cred = astra._core.shared.authenticator.current  # type: ignore[union-attr]
         assert cred is not None and cred.refresh_at is not None
-        assert cred.refresh_at - time.monotonic() == pytest.approx(86400 - 300, abs=5)
+        assert cred.refresh_at - SystemClock.now() == pytest.approx(86400 - 300, abs=1e-6)
 
 
 async def test_401_after_success_logs_in_again_once_and_replays(api: respx.MockRouter) -> None:

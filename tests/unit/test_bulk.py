@@ -344,26 +344,36 @@ async def test_stream_body_error_propagates_unwrapped() -> None:
                 raise KeyError("mine")
 
 
-async def test_source_error_is_reraised_and_in_flight_cancelled() -> None:
+def test_source_error_is_reraised_and_in_flight_cancelled() -> None:
+    from tests.virtual import run_virtual
+
     def rows() -> Iterator[int]:
         yield from range(50)
         raise OSError("disk gone")
 
+    finished: list[int] = []
+
     async def op(i: int) -> int:
-        await anyio.sleep(0.01 if i >= 45 else 0)
+        # Inputs 45-49 are still running (for a virtual minute) when the source fails.
+        await anyio.sleep(60 if i >= 45 else 0)
+        finished.append(i)
         return i
 
     outcomes: list[Any] = []
-    with pytest.raises(OSError, match="disk gone"):
-        await run_bulk(op, rows(), concurrency=8, on_outcome=outcomes.append)
-    assert len(outcomes) < 50
 
-    with pytest.raises(OSError, match="disk gone"):
-        async with bulk_iter(op, rows(), concurrency=8) as stream:
-            async for _ in stream:
-                pass
-    s = stream.summary
-    assert s.total == 50 and s.succeeded + s.cancelled == 50
+    async def main() -> BulkSummary[int]:
+        with pytest.raises(OSError, match="disk gone"):
+            await run_bulk(op, rows(), concurrency=8, on_outcome=outcomes.append)
+        with pytest.raises(OSError, match="disk gone"):
+            async with bulk_iter(op, rows(), concurrency=8) as stream:
+                async for _ in stream:
+                    pass
+        return stream.summary
+
+    s = run_virtual(main)
+    assert sorted(o.input for o in outcomes) == list(range(45))
+    assert sorted(finished) == sorted([*range(45), *range(45)])  # in-flight ones cancelled
+    assert s.total == 50 and s.succeeded == 45 and s.cancelled == 5
 
 
 async def test_callback_error_stops_the_run() -> None:
@@ -400,18 +410,21 @@ async def test_429_and_503_storms_retry_each_input_and_keep_every_worker() -> No
     assert summary.throttled == 30
 
 
-def test_retry_after_of_reads_seconds_and_http_dates() -> None:
+def test_retry_after_of_reads_seconds_and_http_dates(monkeypatch: pytest.MonkeyPatch) -> None:
     import email.utils
+    import math
     import time
 
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)  # the date is read at a known moment
     assert retry_after_of(rate_limited(2.5)) == 2.5
     dated = InternalServerError(
         "503",
         status_code=503,
-        headers={"retry-after": email.utils.formatdate(time.time() + 30, usegmt=True)},
+        headers={"retry-after": email.utils.formatdate(now + 30, usegmt=True)},
     )
-    wait = retry_after_of(dated)
-    assert wait is not None and 28 <= wait <= 30
+    # HTTP dates have whole seconds: the date names the second 30 s ahead, truncated.
+    assert retry_after_of(dated) == pytest.approx(math.floor(now + 30) - now, abs=1e-6)
     assert retry_after_of(server_error(503)) is None
 
 

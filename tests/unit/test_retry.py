@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 
 import httpx
@@ -18,8 +19,9 @@ from audian_async import (
     InternalServerError,
     RateLimitError,
 )
+from audian_async._clock import SystemClock
 from audian_async._policy import RetryPolicy, parse_retry_after
-from tests.helpers import ACCOUNT, API_KEY, envelope
+from tests.helpers import ACCOUNT, API_KEY, envelope, record_sleeps
 
 USERS = f"/accounts/{ACCOUNT}/users"
 USER = USERS + "/u1"
@@ -57,9 +59,11 @@ async def test_retry_after_seconds_is_honoured(
 
 
 async def test_retry_after_http_date_is_honoured(
-    audian: AsyncAudian, mock: respx.MockRouter, sleeps: list[float]
+    audian: AsyncAudian, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    sleeps = record_sleeps(monkeypatch, frozen=True)  # the date is read at a known moment
+    wall = SystemClock.wall()
+    when = email.utils.formatdate(wall + 5, usegmt=True)  # whole seconds: truncated
     mock.get(USER).mock(
         side_effect=[
             httpx.Response(503, headers={"Retry-After": when}),
@@ -67,8 +71,7 @@ async def test_retry_after_http_date_is_honoured(
         ]
     )
     await audian.users.get("u1")
-    assert len(sleeps) == 1
-    assert 3.0 <= sleeps[0] <= 5.5
+    assert sleeps == [pytest.approx(math.floor(wall + 5) - wall, abs=1e-6)]
 
 
 def test_parse_retry_after_variants() -> None:
