@@ -173,7 +173,7 @@ class ClientBase(ResourceHost, AsyncCloseable):
             self._core.shared.closed = True
             engine = self._core.engine
             if engine.authenticator is not None:
-                engine.authenticator.close()
+                await engine.authenticator.aclose()  # stops the exchange before the transport
             await engine.transport.aclose()
 
 

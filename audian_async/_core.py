@@ -30,6 +30,7 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     AudianError,
+    ClientClosedError,
     ValidationError,
     build_status_error,
 )
@@ -470,7 +471,7 @@ class Core:
         unstructured (pagination structures items itself).
         """
         if self.shared.closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         if content is None:
@@ -683,7 +684,7 @@ class Core:
         failure is not retried.
         """
         if self.shared.closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         url, bucket = await self._target(op, path_params, query)

@@ -25,6 +25,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChargesRequiredError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -40,6 +41,11 @@ __all__ = [
 
 class AudianError(Exception):
     """Base class of every exception raised by audian-async."""
+
+
+class ClientClosedError(AudianError):
+    """The client was closed: a call made after ``aclose()``, or waiting for credentials
+    when it closed. Nothing more is sent through a closed client."""
 
 
 class ValidationError(AudianError, ValueError):
