@@ -29,8 +29,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+try:
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.responses import JSONResponse
+except ImportError as _exc:  # name the extra to install
+    from .._extras import missing_extra
+
+    _error = missing_extra(
+        _exc, "fastapi", "audian_async.integrations.fastapi", ("fastapi", "starlette")
+    )
+    if _error is _exc:
+        raise
+    raise _error from None
 
 from .._client import AsyncAudian
 from .._errors import (
