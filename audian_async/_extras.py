@@ -18,6 +18,7 @@ def missing_extra(
         return exc
     return ModuleNotFoundError(
         f"{feature} needs the `{extra}` extra (no module named {name!r}): "
-        f"pip install 'audian-async[{extra}]' (from a clone: pip install '.[{extra}]')",
+        f"pip install '.[{extra}]' from a clone of audian-async "
+        f"(pip install 'audian-async[{extra}]' from a package index)",
         name=name,
     )

@@ -51,7 +51,7 @@ def test_a_missing_extra_names_the_extra_to_install(
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ModuleNotFoundError: ")  # still the type callers may catch
     assert f"the `{extra}` extra" in last, last
-    assert f"pip install 'audian-async[{extra}]'" in last, last
+    assert f"pip install '.[{extra}]' from a clone" in last, last
     assert blocked[0] in last  # which module is missing
 
 
@@ -69,4 +69,4 @@ def test_a_forced_progress_bar_without_rich_says_which_extra_gives_one() -> None
     assert result.returncode == 0, result.stderr
     kind, _, shown = result.stdout.partition("\n")
     assert kind == "_LineReporter"  # progress still shows, as plain lines
-    assert "pip install 'audian-async[progress]'" in shown
+    assert "pip install '.[progress]' from a clone" in shown
