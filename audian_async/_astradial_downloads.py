@@ -61,7 +61,7 @@ def _with_deadline(resource: R, deadline: float | NotGiven | None) -> R:
 class AstradialCallsResource(CallsResource):
     """Call history, live calls, statistics, recordings, call journeys, and call control.
 
-    The generated operations, plus :meth:`download_recording`.
+    The generated operations, plus [`download_recording`][audian_async._astradial_downloads.AstradialCallsResource.download_recording].
     """
 
     async def download_recording(
@@ -77,7 +77,7 @@ class AstradialCallsResource(CallsResource):
         """Save a call's recording (audio/wav) to ``path``, streaming it (constant memory).
 
         `GET /calls/{call_id}/recording`. The file appears only once complete (it is written
-        to ``<path>.part`` and renamed). 404 (:class:`~audian_async.NotFoundError`) when the
+        to ``<path>.part`` and renamed). 404 ([`NotFoundError`][audian_async._errors.NotFoundError]) when the
         call has no recording. The OSS server accepts only a Bearer JWT on this route: use
         an email + password client there.
 
@@ -102,7 +102,7 @@ class AstradialCallsResource(CallsResource):
 class AstradialIvrsResource(IvrsResource):
     """IVR menus: greeting, digit options and publishing.
 
-    The generated operations, plus :meth:`download_greeting_audio`.
+    The generated operations, plus [`download_greeting_audio`][audian_async._astradial_downloads.AstradialIvrsResource.download_greeting_audio].
     """
 
     async def download_greeting_audio(
