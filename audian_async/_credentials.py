@@ -136,7 +136,7 @@ class Authenticator:
 
     async def aclose(self) -> None:
         """Stop a running exchange and wait for it to end (the client is closing): its
-        waiters get :class:`~audian_async.ClientClosedError`, and nothing of it outlives
+        waiters get `ClientClosedError`, and nothing of it outlives
         the client."""
         self._closed = True
         exchange = self._exchange
