@@ -11,12 +11,13 @@ import os
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
 from ._generated.astradial.resources.calls import CallsResource
 from ._generated.astradial.resources.ivrs import IvrsResource
+from ._resource import BaseResource
 from ._transport import StreamingResponse
 from ._types import NOT_GIVEN, NotGiven, Timeout
 
@@ -47,10 +48,20 @@ async def save_stream(
     return target
 
 
+R = TypeVar("R", bound=BaseResource)
+
+
+def _with_deadline(resource: R, deadline: float | NotGiven | None) -> R:
+    """``resource``, or a view of it with another deadline (connections shared)."""
+    if isinstance(deadline, NotGiven):
+        return resource
+    return type(resource)(resource._core.derive(deadline=deadline))
+
+
 class AstradialCallsResource(CallsResource):
     """Call history, live calls, statistics, recordings, call journeys, and call control.
 
-    The generated operations, plus :meth:`download_recording`.
+    The generated operations, plus [`download_recording`][audian_async._astradial_downloads.AstradialCallsResource.download_recording].
     """
 
     async def download_recording(
@@ -61,11 +72,12 @@ class AstradialCallsResource(CallsResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Path:
         """Save a call's recording (audio/wav) to ``path``, streaming it (constant memory).
 
         `GET /calls/{call_id}/recording`. The file appears only once complete (it is written
-        to ``<path>.part`` and renamed). 404 (:class:`~audian_async.NotFoundError`) when the
+        to ``<path>.part`` and renamed). 404 ([`NotFoundError`][audian_async._errors.NotFoundError]) when the
         call has no recording. The OSS server accepts only a Bearer JWT on this route: use
         an email + password client there.
 
@@ -75,11 +87,13 @@ class AstradialCallsResource(CallsResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            deadline: overall budget of this download in seconds, the body included
+                (default: the client's ``deadline``; ``None``: no limit).
 
         Returns:
             The path written.
         """
-        download = self.recording(
+        download = _with_deadline(self, deadline).recording(
             call_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
         )
         return await save_stream(download, path)
@@ -88,7 +102,7 @@ class AstradialCallsResource(CallsResource):
 class AstradialIvrsResource(IvrsResource):
     """IVR menus: greeting, digit options and publishing.
 
-    The generated operations, plus :meth:`download_greeting_audio`.
+    The generated operations, plus [`download_greeting_audio`][audian_async._astradial_downloads.AstradialIvrsResource.download_greeting_audio].
     """
 
     async def download_greeting_audio(
@@ -99,6 +113,7 @@ class AstradialIvrsResource(IvrsResource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Path:
         """Save an IVR's greeting audio (audio/wav) to ``path``, streaming it.
 
@@ -110,11 +125,13 @@ class AstradialIvrsResource(IvrsResource):
             extra_headers: more headers for this call.
             extra_query: more query parameters for this call.
             timeout: per-attempt timeout override for this call.
+            deadline: overall budget of this download in seconds, the body included
+                (default: the client's ``deadline``; ``None``: no limit).
 
         Returns:
             The path written.
         """
-        download = self.greeting_audio(
+        download = _with_deadline(self, deadline).greeting_audio(
             ivr_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
         )
         return await save_stream(download, path)

@@ -164,7 +164,7 @@ class ClientBase(ResourceHost, AsyncCloseable):
 
     @property
     def is_closed(self) -> bool:
-        """True once :meth:`aclose` was called."""
+        """True once `aclose()` was called."""
         return self._core.shared.closed
 
     async def aclose(self) -> None:
@@ -173,7 +173,7 @@ class ClientBase(ResourceHost, AsyncCloseable):
             self._core.shared.closed = True
             engine = self._core.engine
             if engine.authenticator is not None:
-                engine.authenticator.close()
+                await engine.authenticator.aclose()  # stops the exchange before the transport
             await engine.transport.aclose()
 
 
@@ -197,7 +197,7 @@ class AsyncAudian(ClientBase, AudianResources):
         account_realm: the user's account, by realm (instead of ``account_name``).
         account_id: the account to act on; default: the credentials' account.
         base_url: default ``AUDIAN_BASE_URL`` or ``https://api.audian.com:8443/v2``.
-        timeout: per-attempt timeouts (seconds, or a :class:`Timeout`).
+        timeout: per-attempt timeouts (seconds, or a [`Timeout`][audian_async._types.Timeout]).
         deadline: overall budget of one call in seconds, retries and backoff included.
         max_retries: retries after a transient failure (0 disables them).
         default_headers: headers sent with every request.
@@ -277,7 +277,7 @@ class AsyncAudian(ClientBase, AudianResources):
 
     @property
     def account_id(self) -> str | None:
-        """The account this client acts on (known after the first call or :meth:`authenticate`)."""
+        """The account this client acts on (known after the first call or `authenticate()`)."""
         if self._core.account_id is not None:
             return self._core.account_id
         auth = self._core.shared.authenticator

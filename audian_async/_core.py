@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 
 from . import _json
 from ._auth import Credentials
+from ._clock import run_until
 from ._engine import Answer, Call, Engine, _Undecodable
 from ._errors import (
     APIConnectionError,
@@ -29,6 +30,7 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     AudianError,
+    ClientClosedError,
     ValidationError,
     build_status_error,
 )
@@ -469,7 +471,7 @@ class Core:
         unstructured (pagination structures items itself).
         """
         if self.shared.closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         if content is None:
@@ -682,7 +684,7 @@ class Core:
         failure is not retried.
         """
         if self.shared.closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         url, bucket = await self._target(op, path_params, query)
@@ -696,11 +698,13 @@ class Core:
             if exc.request is None:
                 exc.request = self._request_info(call)
             raise
-        if answer.status >= 300:
-            self._result(op, answer, raw=False, structure=False, call=call)  # raises its error
+        if answer.status >= 400:  # its body was read and its connection closed
+            self._result(op, answer, raw=False, structure=False, call=call)  # raises
         assert answer.stream is not None and answer.stream_cm is not None
         try:
-            yield answer.stream
+            if answer.status >= 300:  # a redirect: its connection is closed below
+                self._result(op, answer, raw=False, structure=False, call=call)  # raises
+            yield self._bounded(answer.stream, call, answer.started)
         except TransportError as exc:  # the body broke off: not retried once handed out
             error = APITimeoutError if exc.timeout else APIConnectionError
             raise error(
@@ -710,7 +714,37 @@ class Core:
                 request=self._request_info(call),
             ) from exc
         finally:
-            await answer.stream_cm.__aexit__(None, None, None)
+            import anyio
+
+            with anyio.CancelScope(shield=True):  # a cancelled caller still closes it
+                await answer.stream_cm.__aexit__(None, None, None)
+
+    def _bounded(self, stream: StreamingResponse, call: Call, started: float) -> StreamingResponse:
+        """``stream`` with its body reads bounded by the call's deadline (on the client's
+        clock, counted from when the call started, as the rest of the call)."""
+        if call.deadline is None:
+            return stream
+        clock = self.engine.clock
+        deadline = started + call.deadline
+        chunks = stream.chunks
+
+        async def bounded() -> AsyncIterator[bytes]:
+            while True:
+                try:
+                    done, chunk = await run_until(clock, deadline, anext, chunks)
+                except StopAsyncIteration:
+                    return
+                if not done:
+                    raise APITimeoutError(
+                        f"{call.method} {call.path}: deadline of {call.deadline}s exceeded "
+                        "while reading the body",
+                        method=call.method,
+                        url=call.path,
+                        request=self._request_info(call),
+                    )
+                yield chunk  # type: ignore[misc]
+
+        return StreamingResponse(stream.status, stream.headers, bounded(), stream.raw)
 
 
 # Request ids need to be unique, not secret: no system call per request.

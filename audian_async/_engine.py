@@ -438,7 +438,10 @@ class Engine:
         try:
             content = await response.read()
         finally:
-            await cm.__aexit__(None, None, None)
+            import anyio
+
+            with anyio.CancelScope(shield=True):  # a cancelled caller still closes it
+                await cm.__aexit__(None, None, None)
         return RawResponse(response.status, response.headers, content, response.raw), cm
 
     async def _backoff(self, call: Call, wait: float, why: str, debug: bool) -> None:

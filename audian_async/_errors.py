@@ -1,6 +1,6 @@
 """The exception hierarchy, and the mapping from an HTTP error response to an exception.
 
-Every exception raised by the SDK derives from :class:`AudianError`. Messages never carry
+Every exception raised by the SDK derives from [`AudianError`][audian_async._errors.AudianError]. Messages never carry
 secrets: values echoed back by a server for secret fields are redacted before they reach an
 exception, and request bodies are never part of a message.
 """
@@ -25,6 +25,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChargesRequiredError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -42,6 +43,11 @@ class AudianError(Exception):
     """Base class of every exception raised by audian-async."""
 
 
+class ClientClosedError(AudianError):
+    """The client was closed: a call made after ``aclose()``, or waiting for credentials
+    when it closed. Nothing more is sent through a closed client."""
+
+
 class ValidationError(AudianError, ValueError):
     """Client-side validation failed; nothing was sent.
 
@@ -57,7 +63,7 @@ class ValidationError(AudianError, ValueError):
 
 
 class ArgumentTypeError(ValidationError, TypeError):
-    """A call argument of the wrong type (a :class:`ValidationError` that is also a
+    """A call argument of the wrong type (a [`ValidationError`][audian_async._errors.ValidationError] that is also a
     ``TypeError``); nothing was sent."""
 
 
@@ -68,7 +74,7 @@ class APIError(AudianError):
         message: the message.
         method: the HTTP method.
         url: the operation's path template (``/accounts/{account_id}/users/{user_id}``).
-        request: the request that failed (:class:`~audian_async.RequestInfo`: method, full
+        request: the request that failed ([`RequestInfo`][audian_async._info.RequestInfo]: method, full
             URL, headers, credentials masked), when one was sent.
     """
 
@@ -149,8 +155,8 @@ class APIStatusError(APIError):
         body: the decoded body (secret values redacted), or the raw text.
         retries_taken: how many retries were made before giving up.
         headers: the response headers (lower-case names; credentials a server echoes masked).
-        request: the request (:class:`~audian_async.RequestInfo`, credentials masked).
-        response: the response (:class:`~audian_async.ResponseInfo`: status and headers,
+        request: the request ([`RequestInfo`][audian_async._info.RequestInfo], credentials masked).
+        response: the response ([`ResponseInfo`][audian_async._info.ResponseInfo]: status and headers,
             credentials masked).
     """
 
@@ -412,7 +418,7 @@ class RouteNotFoundError(NotFoundError):
 
     Raised when the 404 body is the server's unknown-route answer (the open-source Astradial
     server: ``{"error": "Not Found", "message": "Endpoint GET /api/v1/ivrs not found"}``):
-    the operation is not supported by this server. Catch :class:`NotFoundError` to handle
+    the operation is not supported by this server. Catch [`NotFoundError`][audian_async._errors.NotFoundError] to handle
     both kinds alike.
     """
 

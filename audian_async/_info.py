@@ -1,6 +1,6 @@
 """What an exception says about the request it was raised for, and the response, secrets masked.
 
-:class:`RequestInfo` and :class:`ResponseInfo` are small, immutable and safe to log: the
+[`RequestInfo`][audian_async._info.RequestInfo] and [`ResponseInfo`][audian_async._info.ResponseInfo] are small, immutable and safe to log: the
 credential headers (``X-Auth-Token``, ``X-API-Key``, ``Authorization``, cookies) are masked,
 known secrets (the API key, the token) are scrubbed from every value, and secret-named query
 parameters and URL passwords are masked. They never hold the transport's own objects (an

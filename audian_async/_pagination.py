@@ -3,7 +3,7 @@
 A paginator fetches pages lazily, one at a time, so memory stays bounded by one page however
 long the listing is. ``async for item in paginator`` walks items across pages;
 ``paginator.pages()`` walks pages with their metadata; ``await paginator`` fetches the first
-page only (a :class:`Page`, which can fetch the one after it: ``await page.get_next_page()``).
+page only (a [`Page`][audian_async._pagination.Page], which can fetch the one after it: ``await page.get_next_page()``).
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ T = TypeVar("T")
 class Page(Generic[T]):
     """One page of a listing.
 
-    ``for item in page`` walks this page's items only. :meth:`has_next_page` and
-    :meth:`get_next_page` step to the following page by hand (``async for`` on the paginator
+    ``for item in page`` walks this page's items only. [`has_next_page`][audian_async._pagination.Page.has_next_page] and
+    [`get_next_page`][audian_async._pagination.Page.get_next_page] step to the following page by hand (``async for`` on the paginator
     does this for you).
 
     Attributes:
         items: the page's items.
         next_start_key: the cursor of the next page (Kazoo), ``None`` on the last page.
         total: the total count when the server reports one (Astradial calls).
-        response: the page's :class:`~audian_async.APIResponse` (request id, page size,
+        response: the page's [`APIResponse`][audian_async._response.APIResponse] (request id, page size,
             headers ...).
     """
 
@@ -67,7 +67,7 @@ class Page(Generic[T]):
         """Fetch the page after this one.
 
         Raises:
-            StopAsyncIteration: this is the last page (check :meth:`has_next_page` first).
+            StopAsyncIteration: this is the last page (check [`has_next_page`][audian_async._pagination.Page.has_next_page] first).
         """
         if self._paginator is None or self._next_cursor is None:
             raise StopAsyncIteration("this is the last page")
@@ -87,7 +87,7 @@ class AsyncPaginator(Generic[T]):
     """A lazily fetched listing: nothing is sent before it is iterated or awaited.
 
     * ``async for item in paginator``: every item, page after page (memory: one page).
-    * ``page = await paginator``: the first :class:`Page` only (``page.items``,
+    * ``page = await paginator``: the first [`Page`][audian_async._pagination.Page] only (``page.items``,
       ``page.has_next_page()``, ``await page.get_next_page()``).
     * ``paginator.pages()``: every page with its metadata; ``await paginator.collect()``:
       every item in a list; ``await paginator.first()``: the first item or ``None``.
@@ -120,7 +120,7 @@ class AsyncPaginator(Generic[T]):
         return self._iter_items()
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        """``await paginator`` gives the first page (see :meth:`first_page`)."""
+        """``await paginator`` gives the first page (see [`first_page`][audian_async._pagination.AsyncPaginator.first_page])."""
         return self.first_page().__await__()
 
     async def first_page(self) -> Page[T]:

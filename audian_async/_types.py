@@ -114,7 +114,7 @@ class Timeout:
 
     @classmethod
     def coerce(cls, value: float | Timeout | Any) -> Timeout:
-        """Accept a number (every phase), a :class:`Timeout`, or an ``httpx.Timeout``-like object."""
+        """Accept a number (every phase), a [`Timeout`][audian_async._types.Timeout], or an ``httpx.Timeout``-like object."""
         if isinstance(value, Timeout):
             return value
         if value is None:

@@ -29,8 +29,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+try:
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.responses import JSONResponse
+except ImportError as _exc:  # name the extra to install
+    from .._extras import missing_extra
+
+    _error = missing_extra(
+        _exc, "fastapi", "audian_async.integrations.fastapi", ("fastapi", "starlette")
+    )
+    if _error is _exc:
+        raise
+    raise _error from None
 
 from .._client import AsyncAudian
 from .._errors import (
@@ -82,7 +92,7 @@ def audian_lifespan(
     authenticate: bool = False,
     transport: str = DEFAULT_TRANSPORT,
 ) -> Lifespan:
-    """A lifespan that opens one :class:`AsyncAudian` for the app and closes it on shutdown.
+    """A lifespan that opens one [`AsyncAudian`][audian_async.AsyncAudian] for the app and closes it on shutdown.
 
     ``factory`` builds the client; by default ``AsyncAudian(transport=transport)`` from
     environment variables, on the aiohttp transport (``transport="httpx"`` for httpx: respx
@@ -110,7 +120,7 @@ def audian_lifespan(
 def astradial_lifespan(
     factory: Callable[[], AsyncAstradial] | None = None, *, transport: str = DEFAULT_TRANSPORT
 ) -> Lifespan:
-    """A lifespan that opens one :class:`AsyncAstradial` for the app.
+    """A lifespan that opens one [`AsyncAstradial`][audian_async.AsyncAstradial] for the app.
 
     By default ``AsyncAstradial(transport=transport)`` from environment variables, on the
     aiohttp transport (``transport="httpx"`` for httpx); a ``factory`` builds it instead.
@@ -132,7 +142,7 @@ def astradial_lifespan(
 
 
 async def get_audian(request: Request) -> AsyncAudian:
-    """Dependency: the application's shared :class:`AsyncAudian`."""
+    """Dependency: the application's shared [`AsyncAudian`][audian_async.AsyncAudian]."""
     client = getattr(request.app.state, AUDIAN_STATE_KEY, None)
     if not isinstance(client, AsyncAudian):
         raise RuntimeError(
@@ -142,7 +152,7 @@ async def get_audian(request: Request) -> AsyncAudian:
 
 
 async def get_astradial(request: Request) -> AsyncAstradial:
-    """Dependency: the application's shared :class:`AsyncAstradial`."""
+    """Dependency: the application's shared [`AsyncAstradial`][audian_async.AsyncAstradial]."""
     client = getattr(request.app.state, ASTRADIAL_STATE_KEY, None)
     if client is None:
         raise RuntimeError(
@@ -173,7 +183,7 @@ def error_response(exc: AudianError) -> JSONResponse:
     Client mistakes the upstream API reports (404, 400, 409, 422) pass through with their
     status; the upstream's own trouble (rate limits, outages) becomes 502/503/504, since it is
     not the caller's fault. Credentials the upstream refuses (401/403, and Kazoo's 404 for a
-    wrong key) become 502 with ``detail`` :data:`CREDENTIALS_REFUSED`: the operator must fix
+    wrong key) become 502 with ``detail`` `CREDENTIALS_REFUSED`: the operator must fix
     the service's configuration. Bodies carry the upstream message and request id, never
     credentials.
 
@@ -223,7 +233,7 @@ def error_response(exc: AudianError) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Turn every SDK exception escaping an endpoint into :func:`error_response`."""
+    """Turn every SDK exception escaping an endpoint into [`error_response`][audian_async.integrations.fastapi.error_response]."""
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AudianError)
