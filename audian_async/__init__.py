@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         RouteNotFoundError,
+        UnexpectedValueWarning,
         UnprocessableEntityError,
         ValidationError,
     )
@@ -84,6 +85,7 @@ _EXPORTS: dict[str, str] = {
             "PermissionDeniedError",
             "RateLimitError",
             "RouteNotFoundError",
+            "UnexpectedValueWarning",
             "UnprocessableEntityError",
             "ValidationError",
         )
@@ -123,6 +125,7 @@ __all__ = [
     "ResponseInfo",
     "RouteNotFoundError",
     "Timeout",
+    "UnexpectedValueWarning",
     "UnprocessableEntityError",
     "ValidationError",
     "__version__",

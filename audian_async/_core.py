@@ -395,6 +395,7 @@ class Core:
     def _body(self, op: Operation, body: Any, options: RequestOptions | None) -> bytes | None:
         if body is None and (options is None or options.extra_body is None):
             return None
+        kept = getattr(body, "kept", None)  # values a model kept as the server sent them
         data = prepare_body(body) if body is not None else {}
         if options is not None and options.extra_body:
             if not isinstance(data, dict):
@@ -406,7 +407,7 @@ class Core:
             from ._validate import validate_body
 
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
-            validate_body(data, schema, registry, partial=op.body_mode == "patch")
+            validate_body(data, schema, registry, partial=op.body_mode == "patch", kept=kept)
         if op.wrap_body:
             data = {"data": data}
             if options is not None and options.envelope:

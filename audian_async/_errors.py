@@ -31,6 +31,7 @@ __all__ = [
     "PaymentRequiredError",
     "RouteNotFoundError",
     "IgnoredFieldWarning",
+    "UnexpectedValueWarning",
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
@@ -456,4 +457,29 @@ class IgnoredFieldWarning(UserWarning):
         super().__init__(
             f"{operation}: the server answered success but did not apply {field}={sent!r} "
             f"(it answered {answered!r}); this server ignores the field"
+        )
+
+
+class UnexpectedValueWarning(UserWarning):
+    """A value a server sent could not be read as the spec's type; it was kept as sent.
+
+    The model holds the value exactly as decoded (``"maybe"`` where a boolean is documented,
+    ``5`` where a string is), and sends it back unchanged on a write, so nothing is lost or
+    altered. Kazoo's own string booleans (``"true"``/``"false"``) and whole numbers sent as
+    floats are read as what they mean, without a warning. Attributes: ``model`` (class
+    name), ``field`` (JSON name), ``value`` (as sent; ``***`` for a secret field) and
+    ``expected`` (the documented type).
+    """
+
+    def __init__(self, model: str, field: str, value: Any, expected: str) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.expected = expected
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(
+            f"{model}.{field}: the server sent {shown} where {expected} is documented; "
+            "kept as sent (a write sends it back unchanged)"
         )

@@ -77,11 +77,14 @@ def _join(path: str, key: str | int) -> str:
 
 
 class _Validator:
-    __slots__ = ("partial", "schemas")
+    __slots__ = ("kept", "partial", "schemas")
 
-    def __init__(self, schemas: Mapping[str, Any], partial: bool) -> None:
+    def __init__(
+        self, schemas: Mapping[str, Any], partial: bool, kept: Mapping[str, Any] | None = None
+    ) -> None:
         self.schemas = schemas
         self.partial = partial
+        self.kept = kept
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in schema:
@@ -94,6 +97,11 @@ class _Validator:
         return schema
 
     def check(self, value: Any, schema: Mapping[str, Any], path: str) -> None:
+        kept = self.kept
+        if kept is not None and path in kept:
+            sent = kept[path]
+            if type(value) is type(sent) and value == sent:
+                return  # the server's own value, kept as it sent it: sent back unchanged
         schema = self.resolve(schema)
         if value is None and self.partial:
             return  # PATCH: null deletes the key
@@ -289,11 +297,18 @@ def _json_type(value: Any) -> str:
 
 
 def validate_body(
-    body: Any, schema: Mapping[str, Any], schemas: Mapping[str, Any], *, partial: bool
+    body: Any,
+    schema: Mapping[str, Any],
+    schemas: Mapping[str, Any],
+    *,
+    partial: bool,
+    kept: Mapping[str, Any] | None = None,
 ) -> None:
     """Raise :class:`ValidationError` if ``body`` (JSON-ready) breaks ``schema``.
 
     ``schemas`` resolves ``#/components/schemas/<Name>`` references. With ``partial`` (PATCH),
     required fields are not enforced and ``null`` is accepted anywhere (it deletes a key).
+    ``kept`` (dotted path -> value) names values a fetched model kept as the server sent them:
+    they pass unchecked while unchanged.
     """
-    _Validator(schemas, partial).check(body, schema, "")
+    _Validator(schemas, partial, kept).check(body, schema, "")
