@@ -328,7 +328,7 @@ class Engine:
                 raise
             status = response.status
             body: Any = None
-            if not stream:
+            if not stream or status >= 400:  # a streamed error answer was read: decode it too
                 body = decode_body(response.content, response.headers)  # type: ignore[union-attr]
             advised = (
                 parse_retry_after(response.headers, now=clock.wall())
