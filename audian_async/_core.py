@@ -34,7 +34,7 @@ from ._errors import (
 )
 from ._info import RequestInfo, ResponseInfo
 from ._policy import RetryPolicy
-from ._redact import scrub
+from ._redact import SECRET_HEADERS, scrub, secrets_in
 from ._transport import StreamingResponse, TransportError
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
@@ -528,15 +528,16 @@ class Core:
         if op.error_in_body and _reports_failure(decoded):
             # Documented for Astradial call control: a failure answered with a 2xx status.
             request = self._request_info(call) if call is not None else None
+            response = self._response_info(answer, request, call)
             raise build_status_error(
                 status,
-                decoded,
-                headers=answer.headers,
+                scrub(decoded, self._secrets(call)),
+                headers=response.headers,
                 method=op.method,
                 url=op.path,
                 retries_taken=answer.retries,
                 request=request,
-                response=self._response_info(answer, request),
+                response=response,
             )
         enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
@@ -595,33 +596,54 @@ class Core:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
+        secrets = self._secrets(call)
         if isinstance(body, Mapping | list | str):
-            body = scrub(body, self._secrets())
+            body = scrub(body, secrets)
         request = self._request_info(call) if call is not None else None
+        response = self._response_info(answer, request, call)
         return build_status_error(
             answer.status,
             body,
-            headers=answer.headers,
+            headers=response.headers,
             method=op.method,
             url=op.path,
             retries_taken=answer.retries,
             auth_failure=answer.status == 401 and answer.auth_used,
             request=request,
-            response=self._response_info(answer, request),
+            response=response,
             now=self.engine.clock.wall(),
         )
 
-    def _secrets(self) -> tuple[str, ...]:
+    def _secrets(self, call: Call | None = None) -> tuple[str, ...]:
+        """Every secret an error about ``call`` must not show (on the error path only).
+
+        The client's own (API key, password), the live credentials (the token or JWT held
+        now, and the one ``call`` was sent with), and every secret value the request body
+        carried (passwords, SIP secrets, PINs: the spec's ``x-secret`` fields).
+        """
         auth = self.engine.authenticator
-        return tuple(auth.strategy.secrets()) if auth is not None else ()
+        found: list[str] = []
+        if auth is not None:
+            found.extend(auth.strategy.secrets())
+            if auth.current is not None:
+                found.extend(_credential_values(auth.current.headers))
+        if call is not None:
+            found.extend(_credential_values(call.headers))
+            if call.content:
+                found.extend(_body_secrets(call.content))
+        return tuple(found)
 
     def _request_info(self, call: Call) -> RequestInfo:
         """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
-        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets())
+        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets(call))
 
-    def _response_info(self, answer: Answer, request: RequestInfo | None) -> ResponseInfo:
+    def _response_info(
+        self, answer: Answer, request: RequestInfo | None, call: Call | None = None
+    ) -> ResponseInfo:
         """What an exception shows of ``answer`` (credential headers masked)."""
-        return ResponseInfo(answer.status, answer.headers, request=request, secrets=self._secrets())
+        return ResponseInfo(
+            answer.status, answer.headers, request=request, secrets=self._secrets(call)
+        )
 
     # -- pagination and streaming ------------------------------------------------------
 
@@ -729,6 +751,28 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> str:
         if qs:
             return f"{url}?{qs}"
     return url
+
+
+def _credential_values(headers: Any) -> list[str]:
+    """The secret values of credential headers (a Bearer token without its scheme)."""
+    found = []
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token)
+    return found
+
+
+def _body_secrets(content: bytes) -> list[str]:
+    """The secret values a JSON request body carried (none for any other body)."""
+    if content[:1] not in (b"{", b"["):
+        return []
+    try:
+        return secrets_in(_json.loads(content))
+    except (ValueError, RecursionError):
+        return []
 
 
 def _type_name(tp: Any) -> str:
