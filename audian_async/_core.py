@@ -407,7 +407,7 @@ class Core:
             from ._validate import validate_body
 
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
-            validate_body(data, schema, registry, partial=op.body_mode == "patch", kept=kept)
+            data = validate_body(data, schema, registry, partial=op.body_mode == "patch", kept=kept)
         if op.wrap_body:
             data = {"data": data}
             if options is not None and options.envelope:
