@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 from . import _json
 from ._auth import Credentials
-from ._engine import Answer, Call, Engine, _Undecodable
+from ._engine import Answer, Call, Engine, _Undecodable, shown_path
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -30,6 +30,7 @@ from ._errors import (
     APITimeoutError,
     AudianError,
     ValidationError,
+    add_hint,
     build_status_error,
 )
 from ._info import RequestInfo, ResponseInfo
@@ -538,6 +539,7 @@ class Core:
                 retries_taken=answer.retries,
                 request=request,
                 response=response,
+                path=self._shown_path(call),
             )
         enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
@@ -601,7 +603,7 @@ class Core:
             body = scrub(body, secrets)
         request = self._request_info(call) if call is not None else None
         response = self._response_info(answer, request, call)
-        return build_status_error(
+        exc = build_status_error(
             answer.status,
             body,
             headers=response.headers,
@@ -612,7 +614,11 @@ class Core:
             request=request,
             response=response,
             now=self.engine.clock.wall(),
+            path=self._shown_path(call),
         )
+        if answer.status in (400, 422) and op.body_schema is not None:
+            _name_spec_values(exc, op)
+        return exc
 
     def _secrets(self, call: Call | None = None) -> tuple[str, ...]:
         """Every secret an error about ``call`` must not show (on the error path only).
@@ -632,6 +638,13 @@ class Core:
             if call.content:
                 found.extend(_body_secrets(call.content))
         return tuple(found)
+
+    def _shown_path(self, call: Call | None) -> str | None:
+        """The path ``call`` went to, with its ids (secrets scrubbed), for messages."""
+        if call is None:
+            return None
+        path = shown_path(call)
+        return scrub(path, self._secrets()) if self.engine.authenticator is not None else path
 
     def _request_info(self, call: Call) -> RequestInfo:
         """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
@@ -727,7 +740,7 @@ class Core:
         except TransportError as exc:  # the body broke off: not retried once handed out
             error = APITimeoutError if exc.timeout else APIConnectionError
             raise error(
-                f"{op.method} {op.path}: {exc}",
+                f"{op.method} {self._shown_path(call)}: {exc}",
                 method=op.method,
                 url=op.path,
                 request=self._request_info(call),
@@ -751,6 +764,23 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> str:
         if qs:
             return f"{url}?{qs}"
     return url
+
+
+_INVALID_FIELD = re.compile(r"\binvalid\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _name_spec_values(exc: APIStatusError, op: Operation) -> None:
+    """``Invalid routing_type`` with no values listed: name those the spec knows (the server
+    judged the value; the SDK never refuses an open enum's other values itself)."""
+    said = exc.server_message or exc.error or ""
+    match = _INVALID_FIELD.search(said)
+    if match is None or "valid values" in exc.message or op.body_schema is None:
+        return
+    from ._validate import spec_values
+
+    values = spec_values(op.body_schema["schema"], op.body_schema["registry"], match.group(1))
+    if values:
+        add_hint(exc, f"valid values (spec): {', '.join(str(v) for v in values)}")
 
 
 def _credential_values(headers: Any) -> list[str]:

@@ -40,7 +40,7 @@ from ._policy import RetryPolicy, parse_retry_after
 from ._transport import AsyncTransport, RawResponse, StreamingResponse, TransportError
 from ._types import Timeout
 
-__all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
+__all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body", "shown_path"]
 
 _DEBUG = 10
 # A 401 on refreshable credentials is replayed with new ones once per call; a 401 that answers
@@ -189,6 +189,17 @@ def _expired(cred: Credentials, now: float) -> bool:
     return cred.earliest_expiry is not None and now >= cred.earliest_expiry
 
 
+def shown_path(call: Call) -> str:
+    """The path ``call`` was sent to, relative to the API's base (``/accounts/ab12/users/u1``):
+    what messages show, where ``call.path`` is its template."""
+    full = _path_of(call.url)
+    depth = call.path.count("/")
+    parts = full.split("/")
+    if depth == 0 or len(parts) <= depth:
+        return full
+    return "/".join(["", *parts[-depth:]])
+
+
 def _path_of(url: str) -> str:
     scheme_end = url.find("//")
     start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
@@ -261,7 +272,7 @@ class Engine:
             remaining = None if deadline is None else deadline - now
             if remaining is not None and remaining <= 0:
                 raise APITimeoutError(
-                    f"{call.method} {call.path}: deadline of {call.deadline}s exceeded "
+                    f"{call.method} {shown_path(call)}: deadline of {call.deadline}s exceeded "
                     f"after {retries} retries",
                     method=call.method,
                     url=call.path,
@@ -306,7 +317,7 @@ class Engine:
                 if not policy.failure_retryable(sent=exc.sent, retry_safe=call.retry_safe):
                     cls = APIOutcomeUnknownTimeoutError if exc.timeout else APIOutcomeUnknownError
                     raise cls(
-                        f"{call.method} {call.path}: {exc}; the request may have been applied: "
+                        f"{call.method} {shown_path(call)}: {exc}; the request may have been applied: "
                         "its outcome is unknown (not retried automatically, to avoid a duplicate)",
                         method=call.method,
                         url=call.path,
@@ -319,7 +330,7 @@ class Engine:
                         continue
                 cls2 = APITimeoutError if exc.timeout else APIConnectionError
                 raise cls2(
-                    f"{call.method} {call.path} ({_origin_of(call.url)}): {exc}",
+                    f"{call.method} {shown_path(call)} ({_origin_of(call.url)}): {exc}",
                     method=call.method,
                     url=call.path,
                 ) from exc
@@ -418,7 +429,7 @@ class Engine:
                 else "the server's rate-limit bucket is empty"
             )
             error = RateLimitError(
-                f"429: {call.method} {call.path}: rate limited: {what}; another {exc.wait:.2f}s "
+                f"429: {call.method} {shown_path(call)}: rate limited: {what}; another {exc.wait:.2f}s "
                 "would exceed this call's deadline or max_retry_after (not sent)",
                 status_code=429,
                 method=call.method,

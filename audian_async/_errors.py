@@ -68,7 +68,8 @@ class APIError(AudianError):
     Attributes:
         message: the message.
         method: the HTTP method.
-        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``).
+        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``); the
+            message shows the path requested, with its ids.
         request: the request that failed (:class:`~audian_async.RequestInfo`: method, full
             URL, headers, credentials masked), when one was sent.
     """
@@ -330,8 +331,12 @@ def build_status_error(
     request: RequestInfo | None = None,
     response: ResponseInfo | None = None,
     now: float | None = None,
+    path: str | None = None,
 ) -> APIStatusError:
     """Build the typed exception for an error response (body already decoded, or raw text).
+
+    ``url`` is the operation's path template (the exception's ``url``); the message shows
+    ``path``, the path actually requested with its ids, when given.
 
     ``request`` and ``response`` describe the exchange (credentials masked); without them
     they are built from ``method``, ``url``, ``status`` and ``headers``. ``now`` (Unix time,
@@ -364,7 +369,10 @@ def build_status_error(
                     fields.append(f"{field} ({rule}{': ' + str(text) if text else ''})")
         if fields:
             msg += "; " + "; ".join(fields[:10])
-    msg += f" [{method} {url}"
+    listed = _listed_values(details)
+    if listed:
+        msg += f"; valid values: {listed}"
+    msg += f" [{method} {path or url}"
     if request_id:
         msg += f", request_id={request_id}"
     msg += "]"
@@ -388,6 +396,26 @@ def build_status_error(
 
         exc.retry_after = parse_retry_after(headers, now=now)
     return exc
+
+
+def _listed_values(details: Any) -> str | None:
+    """The valid values an error body lists (Astradial ``valid_types``), joined for a message."""
+    if not isinstance(details, Mapping):
+        return None
+    for key in ("valid_types", "valid_values", "allowed_values"):
+        values = details.get(key)
+        if isinstance(values, list) and values:
+            return ", ".join(str(v) for v in values[:20])
+    return None
+
+
+def add_hint(exc: APIError, hint: str) -> None:
+    """Append ``hint`` to ``exc``'s message, before its ``[METHOD /path ...]`` tail."""
+    message = exc.message
+    tail = message.rfind(" [")
+    message = f"{message[:tail]}; {hint}{message[tail:]}" if tail >= 0 else f"{message}; {hint}"
+    exc.message = message
+    exc.args = (message,)
 
 
 class PaymentRequiredError(APIStatusError):

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._errors import ValidationError
 
-__all__ = ["validate_body"]
+__all__ = ["spec_values", "validate_body"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -329,3 +329,31 @@ def validate_body(
     they pass unchecked while unchanged.
     """
     return _Validator(schemas, partial, kept).check(body, schema, "")
+
+
+def spec_values(
+    schema: Mapping[str, Any], schemas: Mapping[str, Any], field: str
+) -> list[Any] | None:
+    """The values the spec lists for the body property ``field`` (an enum, open or not, found
+    through ``$ref``, ``allOf``, ``anyOf`` and ``oneOf``), or ``None`` when it lists none."""
+    resolver = _Validator(schemas, False)
+    try:
+        body = resolver.resolve(schema)
+        prop = body.get("properties", {}).get(field)
+        return None if prop is None else _enum_of(resolver, prop, 0)
+    except KeyError:
+        return None
+
+
+def _enum_of(resolver: _Validator, schema: Mapping[str, Any], depth: int) -> list[Any] | None:
+    schema = resolver.resolve(schema)
+    if "enum" in schema:
+        return [v for v in schema["enum"] if v is not None]
+    if depth > 4:
+        return None
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(key, ()):
+            found = _enum_of(resolver, sub, depth + 1)
+            if found:
+                return found
+    return None
