@@ -624,7 +624,8 @@ class Core:
         """Every secret an error about ``call`` must not show (on the error path only).
 
         The client's own (API key, password), the live credentials (the token or JWT held
-        now, and the one ``call`` was sent with), and every secret value the request body
+        now, the one ``call`` was sent with, those a 401 retired lately), and every secret
+        value the request body
         carried (passwords, SIP secrets, PINs: the spec's ``x-secret`` fields).
         """
         auth = self.engine.authenticator
@@ -633,6 +634,8 @@ class Core:
             found.extend(auth.strategy.secrets())
             if auth.current is not None:
                 found.extend(_credential_values(auth.current.headers))
+            for retired in self.engine.retired:
+                found.extend(_credential_values(retired.headers))
         if call is not None:
             found.extend(_credential_values(call.headers))
             if call.content:

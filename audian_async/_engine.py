@@ -20,6 +20,7 @@ error is the caller's job (:mod:`._core`).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -234,6 +235,8 @@ class Engine:
         self._buckets: dict[str, RateLimiter] = {}
         self.clock = clock
         self.exchange_send: Any = None  # set by the client: sends credential exchanges
+        # Credentials a 401 retired lately: still secrets an error must not show.
+        self.retired: deque[Credentials] = deque(maxlen=8)
         from ._logging import logger  # logging loads with the first client, not the import
 
         self._logger = logger
@@ -377,6 +380,7 @@ class Engine:
                 and (replays == 0 or (replays < MAX_REPLAYS and _expired(cred, clock.now())))
             ):
                 auth.retire(cred)  # the first 401 for a token starts the exchange
+                self.retired.append(cred)
                 replays += 1
                 continue
             if (

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -180,3 +181,33 @@ def test_every_field_the_spec_marks_secret_is_redacted_by_name() -> None:
     assert names <= SECRET_FIELD_NAMES
     body: dict[str, Any] = {name: f"v-{name}" for name in names}
     assert all(v == "***" for v in redact(body).values())
+
+
+async def test_a_token_retired_after_a_401_is_still_scrubbed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The token a 401 retired is a recent credential: an answer quoting it is scrubbed."""
+    first, second = make_jwt(), make_jwt(lifetime=7200)
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        mock.put("/api_auth").side_effect = [
+            httpx.Response(201, json=auth_body(first)),
+            httpx.Response(201, json=auth_body(second)),
+        ]
+        mock.get(f"/accounts/{ACCOUNT}/users/u1").side_effect = [
+            httpx.Response(401, json={"status": "error", "error": "401", "message": "expired"}),
+            httpx.Response(
+                500,
+                json={
+                    "status": "error",
+                    "error": "500",
+                    "message": "internal",
+                    "data": {"message": f"previous session {first} still cached"},
+                },
+            ),
+        ]
+        async with AsyncAudian(api_key=API_KEY, max_retries=0) as audian:
+            with pytest.raises(APIStatusError) as info:
+                await audian.users.get("u1")
+    text = shown(info.value, caplog)
+    assert first not in text and second not in text
+    assert "still cached" in text
