@@ -625,8 +625,8 @@ class Core:
 
         The client's own (API key, password), the live credentials (the token or JWT held
         now, the one ``call`` was sent with, those a 401 retired lately), and every secret
-        value the request body
-        carried (passwords, SIP secrets, PINs: the spec's ``x-secret`` fields).
+        value the request body carried (passwords, SIP secrets, PINs: the spec's ``x-secret``
+        fields).
         """
         auth = self.engine.authenticator
         found: list[str] = []
