@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         RouteNotFoundError,
+        UnexpectedValueWarning,
         UnprocessableEntityError,
         ValidationError,
     )
@@ -86,6 +87,7 @@ _EXPORTS: dict[str, str] = {
             "PermissionDeniedError",
             "RateLimitError",
             "RouteNotFoundError",
+            "UnexpectedValueWarning",
             "UnprocessableEntityError",
             "ValidationError",
         )
@@ -126,6 +128,7 @@ __all__ = [
     "ResponseInfo",
     "RouteNotFoundError",
     "Timeout",
+    "UnexpectedValueWarning",
     "UnprocessableEntityError",
     "ValidationError",
     "__version__",

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from . import _json
 from ._auth import Credentials
 from ._clock import run_until
-from ._engine import Answer, Call, Engine, _Undecodable
+from ._engine import Answer, Call, Engine, _Undecodable, shown_path
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -32,11 +32,12 @@ from ._errors import (
     AudianError,
     ClientClosedError,
     ValidationError,
+    add_hint,
     build_status_error,
 )
 from ._info import RequestInfo, ResponseInfo
 from ._policy import RetryPolicy
-from ._redact import scrub
+from ._redact import SECRET_HEADERS, scrub, secrets_in
 from ._transport import StreamingResponse, TransportError
 from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
 
@@ -397,6 +398,7 @@ class Core:
     def _body(self, op: Operation, body: Any, options: RequestOptions | None) -> bytes | None:
         if body is None and (options is None or options.extra_body is None):
             return None
+        kept = getattr(body, "kept", None)  # values a model kept as the server sent them
         data = prepare_body(body) if body is not None else {}
         if options is not None and options.extra_body:
             if not isinstance(data, dict):
@@ -408,7 +410,7 @@ class Core:
             from ._validate import validate_body
 
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
-            validate_body(data, schema, registry, partial=op.body_mode == "patch")
+            data = validate_body(data, schema, registry, partial=op.body_mode == "patch", kept=kept)
         if op.wrap_body:
             data = {"data": data}
             if options is not None and options.envelope:
@@ -529,15 +531,17 @@ class Core:
         if op.error_in_body and _reports_failure(decoded):
             # Documented for Astradial call control: a failure answered with a 2xx status.
             request = self._request_info(call) if call is not None else None
+            response = self._response_info(answer, request, call)
             raise build_status_error(
                 status,
-                decoded,
-                headers=answer.headers,
+                scrub(decoded, self._secrets(call)),
+                headers=response.headers,
                 method=op.method,
                 url=op.path,
                 retries_taken=answer.retries,
                 request=request,
-                response=self._response_info(answer, request),
+                response=response,
+                path=self._shown_path(call),
             )
         enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
@@ -596,33 +600,68 @@ class Core:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
+        secrets = self._secrets(call)
         if isinstance(body, Mapping | list | str):
-            body = scrub(body, self._secrets())
+            body = scrub(body, secrets)
         request = self._request_info(call) if call is not None else None
-        return build_status_error(
+        response = self._response_info(answer, request, call)
+        exc = build_status_error(
             answer.status,
             body,
-            headers=answer.headers,
+            headers=response.headers,
             method=op.method,
             url=op.path,
             retries_taken=answer.retries,
             auth_failure=answer.status == 401 and answer.auth_used,
             request=request,
-            response=self._response_info(answer, request),
+            response=response,
             now=self.engine.clock.wall(),
+            path=self._shown_path(call),
         )
+        if answer.status in (400, 422) and op.body_schema is not None:
+            _name_spec_values(exc, op)
+        return exc
 
-    def _secrets(self) -> tuple[str, ...]:
+    def _secrets(self, call: Call | None = None) -> tuple[str, ...]:
+        """Every secret an error about ``call`` must not show (on the error path only).
+
+        The client's own (API key, password), the live credentials (the token or JWT held
+        now, the one ``call`` was sent with, those a 401 retired lately), and every secret
+        value the request body carried (passwords, SIP secrets, PINs: the spec's ``x-secret``
+        fields).
+        """
         auth = self.engine.authenticator
-        return tuple(auth.strategy.secrets()) if auth is not None else ()
+        found: list[str] = []
+        if auth is not None:
+            found.extend(auth.strategy.secrets())
+            if auth.current is not None:
+                found.extend(_credential_values(auth.current.headers))
+            for retired in self.engine.retired:
+                found.extend(_credential_values(retired.headers))
+        if call is not None:
+            found.extend(_credential_values(call.headers))
+            if call.content:
+                found.extend(_body_secrets(call.content))
+        return tuple(found)
+
+    def _shown_path(self, call: Call | None) -> str | None:
+        """The path ``call`` went to, with its ids (secrets scrubbed), for messages."""
+        if call is None:
+            return None
+        path = shown_path(call)
+        return scrub(path, self._secrets()) if self.engine.authenticator is not None else path
 
     def _request_info(self, call: Call) -> RequestInfo:
         """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
-        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets())
+        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets(call))
 
-    def _response_info(self, answer: Answer, request: RequestInfo | None) -> ResponseInfo:
+    def _response_info(
+        self, answer: Answer, request: RequestInfo | None, call: Call | None = None
+    ) -> ResponseInfo:
         """What an exception shows of ``answer`` (credential headers masked)."""
-        return ResponseInfo(answer.status, answer.headers, request=request, secrets=self._secrets())
+        return ResponseInfo(
+            answer.status, answer.headers, request=request, secrets=self._secrets(call)
+        )
 
     # -- pagination and streaming ------------------------------------------------------
 
@@ -708,7 +747,7 @@ class Core:
         except TransportError as exc:  # the body broke off: not retried once handed out
             error = APITimeoutError if exc.timeout else APIConnectionError
             raise error(
-                f"{op.method} {op.path}: {exc}",
+                f"{op.method} {self._shown_path(call)}: {exc}",
                 method=op.method,
                 url=op.path,
                 request=self._request_info(call),
@@ -762,6 +801,45 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> str:
         if qs:
             return f"{url}?{qs}"
     return url
+
+
+_INVALID_FIELD = re.compile(r"\binvalid\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _name_spec_values(exc: APIStatusError, op: Operation) -> None:
+    """``Invalid routing_type`` with no values listed: name those the spec knows (the server
+    judged the value; the SDK never refuses an open enum's other values itself)."""
+    said = exc.server_message or exc.error or ""
+    match = _INVALID_FIELD.search(said)
+    if match is None or "valid values" in exc.message or op.body_schema is None:
+        return
+    from ._validate import spec_values
+
+    values = spec_values(op.body_schema["schema"], op.body_schema["registry"], match.group(1))
+    if values:
+        add_hint(exc, f"valid values (spec): {', '.join(str(v) for v in values)}")
+
+
+def _credential_values(headers: Any) -> list[str]:
+    """The secret values of credential headers (a Bearer token without its scheme)."""
+    found = []
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token)
+    return found
+
+
+def _body_secrets(content: bytes) -> list[str]:
+    """The secret values a JSON request body carried (none for any other body)."""
+    if content[:1] not in (b"{", b"["):
+        return []
+    try:
+        return secrets_in(_json.loads(content))
+    except (ValueError, RecursionError):
+        return []
 
 
 def _type_name(tp: Any) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "PaymentRequiredError",
     "RouteNotFoundError",
     "IgnoredFieldWarning",
+    "UnexpectedValueWarning",
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
@@ -73,7 +74,8 @@ class APIError(AudianError):
     Attributes:
         message: the message.
         method: the HTTP method.
-        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``).
+        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``); the
+            message shows the path requested, with its ids.
         request: the request that failed ([`RequestInfo`][audian_async._info.RequestInfo]: method, full
             URL, headers, credentials masked), when one was sent.
     """
@@ -335,8 +337,12 @@ def build_status_error(
     request: RequestInfo | None = None,
     response: ResponseInfo | None = None,
     now: float | None = None,
+    path: str | None = None,
 ) -> APIStatusError:
     """Build the typed exception for an error response (body already decoded, or raw text).
+
+    ``url`` is the operation's path template (the exception's ``url``); the message shows
+    ``path``, the path actually requested with its ids, when given.
 
     ``request`` and ``response`` describe the exchange (credentials masked); without them
     they are built from ``method``, ``url``, ``status`` and ``headers``. ``now`` (Unix time,
@@ -369,7 +375,10 @@ def build_status_error(
                     fields.append(f"{field} ({rule}{': ' + str(text) if text else ''})")
         if fields:
             msg += "; " + "; ".join(fields[:10])
-    msg += f" [{method} {url}"
+    listed = _listed_values(details)
+    if listed:
+        msg += f"; valid values: {listed}"
+    msg += f" [{method} {path or url}"
     if request_id:
         msg += f", request_id={request_id}"
     msg += "]"
@@ -393,6 +402,26 @@ def build_status_error(
 
         exc.retry_after = parse_retry_after(headers, now=now)
     return exc
+
+
+def _listed_values(details: Any) -> str | None:
+    """The valid values an error body lists (Astradial ``valid_types``), joined for a message."""
+    if not isinstance(details, Mapping):
+        return None
+    for key in ("valid_types", "valid_values", "allowed_values"):
+        values = details.get(key)
+        if isinstance(values, list) and values:
+            return ", ".join(str(v) for v in values[:20])
+    return None
+
+
+def add_hint(exc: APIError, hint: str) -> None:
+    """Append ``hint`` to ``exc``'s message, before its ``[METHOD /path ...]`` tail."""
+    message = exc.message
+    tail = message.rfind(" [")
+    message = f"{message[:tail]}; {hint}{message[tail:]}" if tail >= 0 else f"{message}; {hint}"
+    exc.message = message
+    exc.args = (message,)
 
 
 class PaymentRequiredError(APIStatusError):
@@ -462,4 +491,29 @@ class IgnoredFieldWarning(UserWarning):
         super().__init__(
             f"{operation}: the server answered success but did not apply {field}={sent!r} "
             f"(it answered {answered!r}); this server ignores the field"
+        )
+
+
+class UnexpectedValueWarning(UserWarning):
+    """A value a server sent could not be read as the spec's type; it was kept as sent.
+
+    The model holds the value exactly as decoded (``"maybe"`` where a boolean is documented,
+    ``5`` where a string is), and sends it back unchanged on a write, so nothing is lost or
+    altered. Kazoo's own string booleans (``"true"``/``"false"``) and whole numbers sent as
+    floats are read as what they mean, without a warning. Attributes: ``model`` (class
+    name), ``field`` (JSON name), ``value`` (as sent; ``***`` for a secret field) and
+    ``expected`` (the documented type).
+    """
+
+    def __init__(self, model: str, field: str, value: Any, expected: str) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.expected = expected
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(
+            f"{model}.{field}: the server sent {shown} where {expected} is documented; "
+            "kept as sent (a write sends it back unchanged)"
         )

@@ -21,6 +21,18 @@ __all__ = ["BaseResource", "ResourceHost"]
 GREGORIAN_OFFSET = 62_167_219_200
 
 
+class _KeptBody(dict[str, Any]):
+    """A request body built from a model holding values kept as the server sent them.
+
+    ``kept`` maps their dotted JSON paths to those values: client-side validation lets them
+    through unchanged (the server's own data), and checks anything the caller changed.
+    """
+
+    def __init__(self, data: Mapping[str, Any], kept: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self.kept = kept
+
+
 class ResourceHost:
     """Something that owns a :class:`~audian_async._core.Core` (clients and resource groups)."""
 
@@ -140,6 +152,12 @@ class BaseResource(ResourceHost):
                 "body", "type", f"must be a model or a mapping, not {type(body).__name__}"
             )
         merged.update({k: v for k, v in fields.items() if v is not NOT_GIVEN})
+        if isinstance(body, Model):
+            from ._convert import kept_values
+
+            kept = kept_values(body)
+            if kept:  # values the model kept as the server sent them go back unvalidated
+                return _KeptBody(merged, kept)
         return merged
 
     @staticmethod
@@ -159,7 +177,8 @@ class BaseResource(ResourceHost):
             for other in others:
                 if out.get(other, NOT_GIVEN) is NOT_GIVEN:
                     out[other] = value
-        return out
+        kept = getattr(body, "kept", None)
+        return _KeptBody(out, kept) if kept else out
 
     async def _send_checked(
         self,

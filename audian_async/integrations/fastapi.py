@@ -25,6 +25,7 @@ customisations); a ``factory`` builds the client itself, with whatever transport
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -45,6 +46,7 @@ except ImportError as _exc:  # name the extra to install
 from .._client import AsyncAudian
 from .._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AudianError,
@@ -63,6 +65,8 @@ __all__ = [
     "AudianClient",
     "CREDENTIALS_REFUSED",
     "DEFAULT_TRANSPORT",
+    "INTERNAL_ERROR",
+    "UPSTREAM_FAILED",
     "astradial_lifespan",
     "audian_lifespan",
     "error_response",
@@ -172,6 +176,39 @@ CREDENTIALS_REFUSED = (
 )
 
 
+#: ``detail`` of the 502 answered when the upstream API failed (any 5xx): what it said (a stack
+#: trace, SQL text) is logged server-side, never shown to the service's callers.
+UPSTREAM_FAILED = "the upstream API failed; the service logged the details under this request_id"
+
+#: ``detail`` of the 500 answered for an SDK error that is no upstream answer.
+INTERNAL_ERROR = "internal error; the service logged the details under this request_id"
+
+_logger = logging.getLogger(__name__)
+
+
+def _request_id(exc: AudianError) -> str | None:
+    """The upstream's request id, else the one the SDK sent (``X-Request-ID``)."""
+    rid = getattr(exc, "request_id", None)
+    if isinstance(rid, str) and rid:
+        return rid
+    request = getattr(exc, "request", None)
+    sent = request.headers.get("x-request-id") if request is not None else None
+    return sent if isinstance(sent, str) and sent else None
+
+
+def _log_once(exc: AudianError, request_id: str | None) -> None:
+    """Log what the caller is not shown, once per exception (secrets already scrubbed)."""
+    if getattr(exc, "_audian_logged", False):
+        return
+    exc._audian_logged = True  # type: ignore[attr-defined]
+    _logger.error(
+        "upstream failure answered without details (request_id=%s): %s: %s",
+        request_id,
+        type(exc).__name__,
+        exc,
+    )
+
+
 def _validation_item(kind: str, loc: list[str | int], msg: str) -> dict[str, Any]:
     """One entry of FastAPI's 422 ``detail`` list (``type``, ``loc``, ``msg``)."""
     return {"type": kind, "loc": loc, "msg": msg}
@@ -180,19 +217,20 @@ def _validation_item(kind: str, loc: list[str | int], msg: str) -> dict[str, Any
 def error_response(exc: AudianError) -> JSONResponse:
     """The HTTP response an endpoint should give when an SDK call failed with ``exc``.
 
-    Client mistakes the upstream API reports (404, 400, 409, 422) pass through with their
-    status; the upstream's own trouble (rate limits, outages) becomes 502/503/504, since it is
-    not the caller's fault. Credentials the upstream refuses (401/403, and Kazoo's 404 for a
-    wrong key) become 502 with ``detail`` `CREDENTIALS_REFUSED`: the operator must fix
-    the service's configuration. Bodies carry the upstream message and request id, never
-    credentials.
+    Client mistakes the upstream API reports (404, 400 with its field map, 409, 422) pass
+    through with their status and message; the upstream's own trouble (rate limits, outages)
+    becomes 502/503/504, since it is not the caller's fault. An upstream 5xx answers the fixed
+    `UPSTREAM_FAILED`, and credentials the upstream refuses (401/403, and Kazoo's 404 for
+    a wrong key) the fixed `CREDENTIALS_REFUSED` (the operator must fix the service's
+    configuration), both 502 with ``upstream_status`` and ``request_id`` only: what the
+    upstream said (SQL text, stack traces, account details) is logged once on the
+    ``audian_async.integrations.fastapi`` logger (secrets scrubbed), never shown to callers.
 
     Every 422 has FastAPI's own shape, so clients parse one format: ``{"detail": [{"type",
     "loc", "msg"}]}``. A body the SDK refused before sending has ``loc`` ``["upstream",
     *field path]`` and ``type`` the broken rule (``minLength``); an upstream 422 has ``loc``
     ``["upstream"]`` and ``type`` the server's error code, plus ``upstream_status``.
     """
-    body: dict[str, Any] = {"detail": str(exc)}
     headers: dict[str, str] = {}
     if isinstance(exc, ValidationError):
         loc: list[str | int] = ["upstream", *(p for p in exc.field.split(".") if p)]
@@ -200,15 +238,19 @@ def error_response(exc: AudianError) -> JSONResponse:
             {"detail": [_validation_item(exc.rule, loc, exc.detail)]}, status_code=422
         )
     if isinstance(exc, APIStatusError):
+        refused = isinstance(exc, AuthenticationError | PermissionDeniedError)
+        if refused or exc.status_code >= 500:
+            request_id = _request_id(exc)
+            _log_once(exc, request_id)
+            body = {
+                "detail": CREDENTIALS_REFUSED if refused else UPSTREAM_FAILED,
+                "upstream_status": exc.status_code,
+                "request_id": request_id,
+            }
+            return JSONResponse(body, status_code=502)
         message = exc.server_message or exc.error or "upstream error"
         body = {"detail": message, "upstream_status": exc.status_code}
-        if isinstance(exc, AuthenticationError | PermissionDeniedError):
-            body = {
-                "detail": CREDENTIALS_REFUSED,
-                "upstream_status": exc.status_code,
-                "upstream_detail": message,
-            }
-        elif exc.status_code == 422:
+        if exc.status_code == 422:
             body["detail"] = [_validation_item(exc.error or "upstream", ["upstream"], message)]
         if exc.request_id:
             body["request_id"] = exc.request_id
@@ -218,8 +260,6 @@ def error_response(exc: AudianError) -> JSONResponse:
             status = 503
             if exc.retry_after is not None:
                 headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        elif isinstance(exc, AuthenticationError | PermissionDeniedError) or exc.status_code >= 500:
-            status = 502
         elif isinstance(exc, NotFoundError):
             status = 404
         else:
@@ -229,7 +269,11 @@ def error_response(exc: AudianError) -> JSONResponse:
         return JSONResponse({"detail": "upstream timed out"}, status_code=504)
     if isinstance(exc, APIConnectionError):
         return JSONResponse({"detail": "upstream unreachable"}, status_code=502)
-    return JSONResponse(body, status_code=500)
+    request_id = _request_id(exc)
+    _log_once(exc, request_id)
+    if isinstance(exc, APIResponseValidationError):  # the upstream answered something unusable
+        return JSONResponse({"detail": UPSTREAM_FAILED, "request_id": request_id}, status_code=502)
+    return JSONResponse({"detail": INTERNAL_ERROR, "request_id": request_id}, status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

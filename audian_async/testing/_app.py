@@ -342,7 +342,7 @@ class Simulator(Seeding):
                 "status": "error",
                 "error": "500",
                 "message": "simulator contract violation",
-                "data": {"detail": problems},
+                "data": {"message": _violation_summary(problems), "detail": problems},
             }
         )
         return (
@@ -379,7 +379,7 @@ class Simulator(Seeding):
                 "status": "error",
                 "error": "500",
                 "message": "simulator contract violation",
-                "data": {"detail": problems},
+                "data": {"message": _violation_summary(problems), "detail": problems},
             }
         )
         request_id = _response_header(headers, b"x-request-id") or ""
@@ -428,3 +428,9 @@ class Simulator(Seeding):
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _violation_summary(problems: list[str]) -> str:
+    """The answer's message for contract violations: the causes themselves (first three)."""
+    shown = "; ".join(problems[:3])
+    return shown + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
