@@ -8,17 +8,16 @@ body as an async byte iterator.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import anyio
 
 from ._generated.astradial.resources.calls import CallsResource
 from ._generated.astradial.resources.ivrs import IvrsResource
 from ._transport import StreamingResponse
-from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._types import CallOptions
 
 __all__ = ["AstradialCallsResource", "AstradialIvrsResource", "save_stream"]
 
@@ -57,10 +56,7 @@ class AstradialCallsResource(CallsResource):
         self,
         call_id: str,
         path: str | os.PathLike[str],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
     ) -> Path:
         """Save a call's recording (audio/wav) to ``path``, streaming it (constant memory).
 
@@ -72,16 +68,13 @@ class AstradialCallsResource(CallsResource):
         Args:
             call_id: The call-history id of the call.
             path: Where to write the audio.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`,
+                `max_retries`, `extra_headers`, `extra_query`, `extra_body`, `validate`.
 
         Returns:
             The path written.
         """
-        download = self.recording(
-            call_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
-        )
+        download = self.recording(call_id, **call_options)
         return await save_stream(download, path)
 
 
@@ -95,10 +88,7 @@ class AstradialIvrsResource(IvrsResource):
         self,
         ivr_id: str,
         path: str | os.PathLike[str],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
     ) -> Path:
         """Save an IVR's greeting audio (audio/wav) to ``path``, streaming it.
 
@@ -107,14 +97,11 @@ class AstradialIvrsResource(IvrsResource):
         Args:
             ivr_id: The IVR's id (a UUID).
             path: Where to write the audio.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`,
+                `max_retries`, `extra_headers`, `extra_query`, `extra_body`, `validate`.
 
         Returns:
             The path written.
         """
-        download = self.greeting_audio(
-            ivr_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
-        )
+        download = self.greeting_audio(ivr_id, **call_options)
         return await save_stream(download, path)

@@ -183,7 +183,7 @@ def input_type_str(prop: Any, imports: set[tuple[str, str]], ctx: ApiContext) ->
 
 def py_name(json_name: str, parsed: str | None = None) -> str:
     name = parsed or re.sub(r"\W", "_", json_name)
-    if keyword.iskeyword(name) or name in {"self", "body", "options"}:
+    if keyword.iskeyword(name) or name in {"self", "body", "options", "call_options"}:
         name += "_"
     return name
 
@@ -192,7 +192,10 @@ def py_name(json_name: str, parsed: str | None = None) -> str:
 # name gets a trailing underscore (or the spec's ``x-py-name``).
 SDK_KWARGS = frozenset(
     {
+        "deadline",
         "timeout",
+        "max_retries",
+        "validate",
         "extra_body",
         "extra_headers",
         "extra_query",
@@ -575,6 +578,8 @@ def operation_view(endpoint: Any, tag: str, ctx: ApiContext) -> dict[str, Any]:
         "auth": op.get("security", None) != [],
         "imports": sorted(imports),
         "stream": stream,
+        # with_streaming_response: downloads, and listings (their first page's body)
+        "streamable": stream or pagination != "none",
         "upload": upload,
         "accept_charges": bool(op.get("x-accept-charges")) and body is not None,
         "error_in_body": bool(op.get("x-error-in-body")),
@@ -683,6 +688,7 @@ def resource_view(collection: Any, ctx: ApiContext) -> dict[str, Any]:
         "doc": clean(tag_doc),
         "ops": ops,
         "imports": sorted(imports),
+        "streamable": any(op["streamable"] for op in ops),
     }
 
 
