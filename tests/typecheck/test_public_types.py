@@ -12,8 +12,11 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, assert_type
 
+import httpx
+
 import audian_async
 from audian_async import (
+    AiohttpTransport,
     APIConnectionError,
     APIResponse,
     APIStatusError,
@@ -157,6 +160,22 @@ async def _uses_astradial_client() -> None:
         assert_type(
             await astra.ivrs.create(name="M", extension="6000", menu_retries=2), astra_models.Ivr
         )
+
+
+def _builds_clients_on_every_transport(custom: AiohttpTransport, name: str) -> None:
+    """``transport=`` and ``http_client=`` are typed, and take all they took before."""
+    AsyncAudian(api_key="k", transport="httpx")
+    AsyncAudian(api_key="k", transport="aiohttp")
+    AsyncAudian(api_key="k", transport=name)  # a name read from configuration
+    AsyncAudian(api_key="k", transport=httpx.MockTransport(lambda request: httpx.Response(200)))
+    AsyncAudian(api_key="k", transport=custom)
+    AsyncAudian(api_key="k", http_client=httpx.AsyncClient())
+    AsyncAstradial(base_url="https://pbx.example.com", api_key="ak", transport=custom)
+    AsyncAstradial(
+        base_url="https://pbx.example.com", api_key="ak", http_client=httpx.AsyncClient()
+    )
+    AsyncAudian(api_key="k", transport=42)  # type: ignore[arg-type]
+    AsyncAudian(api_key="k", http_client=httpx.MockTransport(print))  # type: ignore[arg-type]
 
 
 async def _uses_errors(audian: AsyncAudian) -> None:
