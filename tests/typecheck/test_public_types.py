@@ -123,6 +123,9 @@ async def _uses_audian_client() -> None:
             document=b"%PDF", to_number="+1", from_number="+1", deadline=30
         )
         assert_type(fax, APIResponse[audian_models.Fax])
+        raw_timed = await audian.users.with_raw_response.get("u1", timeout=1, max_retries=0)
+        assert_type(raw_timed, APIResponse[audian_models.User])
+        await audian.users.with_raw_response.get("u1", timout=1)  # type: ignore[call-arg]
 
         # streamed responses: listings (their first page's body) and downloads
         assert_type(audian.users.with_streaming_response, StreamingUsersResource)

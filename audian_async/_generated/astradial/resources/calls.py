@@ -617,8 +617,11 @@ class CallsResource(BaseResource):
 
 
 class RawCallsResource:
-    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup). Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup).
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: CallsResource) -> None:
         self.click_to_call = to_raw_response(resource.click_to_call)
@@ -635,9 +638,13 @@ class RawCallsResource:
 
 
 class StreamingCallsResource:
-    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup). Listings and downloads whose response body is read incrementally:
+    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup).
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: CallsResource) -> None:
         self.list = to_streamed_response(resource.list)

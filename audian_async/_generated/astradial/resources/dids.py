@@ -397,8 +397,11 @@ class DidsResource(BaseResource):
 
 
 class RawDidsResource:
-    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: DidsResource) -> None:
         self.list = resource.list
@@ -412,9 +415,13 @@ class RawDidsResource:
 
 
 class StreamingDidsResource:
-    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool. Listings and downloads whose response body is read incrementally:
+    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: DidsResource) -> None:
         self.list = to_streamed_response(resource.list)

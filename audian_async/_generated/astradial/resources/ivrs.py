@@ -462,8 +462,11 @@ class IvrsResource(BaseResource):
 
 
 class RawIvrsResource:
-    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: IvrsResource) -> None:
         self.list = resource.list
@@ -478,9 +481,13 @@ class RawIvrsResource:
 
 
 class StreamingIvrsResource:
-    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. Listings and downloads whose response body is read incrementally:
+    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: IvrsResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -490,8 +490,11 @@ class QueuesResource(BaseResource):
 
 
 class RawQueuesResource:
-    """Call queues and their members. Changes apply without a publish step. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Call queues and their members. Changes apply without a publish step.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: QueuesResource) -> None:
         self.list = resource.list
@@ -506,9 +509,13 @@ class RawQueuesResource:
 
 
 class StreamingQueuesResource:
-    """Call queues and their members. Changes apply without a publish step. Listings and downloads whose response body is read incrementally:
+    """Call queues and their members. Changes apply without a publish step.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: QueuesResource) -> None:
         self.list = to_streamed_response(resource.list)

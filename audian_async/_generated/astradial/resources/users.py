@@ -387,8 +387,11 @@ class UsersResource(BaseResource):
 
 
 class RawUsersResource:
-    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: UsersResource) -> None:
         self.list = resource.list
@@ -400,9 +403,13 @@ class RawUsersResource:
 
 
 class StreamingUsersResource:
-    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically. Listings and downloads whose response body is read incrementally:
+    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: UsersResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -531,8 +531,11 @@ class AccountsResource(BaseResource):
 
 
 class RawAccountsResource:
-    """Your account, its sub-accounts and the account hierarchy. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Your account, its sub-accounts and the account hierarchy.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: AccountsResource) -> None:
         self.create = to_raw_response(resource.create)
@@ -548,9 +551,13 @@ class RawAccountsResource:
 
 
 class StreamingAccountsResource:
-    """Your account, its sub-accounts and the account hierarchy. Listings and downloads whose response body is read incrementally:
+    """Your account, its sub-accounts and the account hierarchy.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: AccountsResource) -> None:
         self.list_sub_accounts = to_streamed_response(resource.list_sub_accounts)

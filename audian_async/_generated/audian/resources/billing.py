@@ -292,8 +292,11 @@ class BillingResource(BaseResource):
 
 
 class RawBillingResource:
-    """Balance, transactions, subscriptions and service plans. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Balance, transactions, subscriptions and service plans.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: BillingResource) -> None:
         self.list_transactions = to_raw_response(resource.list_transactions)

@@ -402,8 +402,11 @@ class CallflowsResource(BaseResource):
 
 
 class RawCallflowsResource:
-    """Call routing trees attached to numbers or patterns. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Call routing trees attached to numbers or patterns.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: CallflowsResource) -> None:
         self.list = resource.list
@@ -416,9 +419,13 @@ class RawCallflowsResource:
 
 
 class StreamingCallflowsResource:
-    """Call routing trees attached to numbers or patterns. Listings and downloads whose response body is read incrementally:
+    """Call routing trees attached to numbers or patterns.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: CallflowsResource) -> None:
         self.list = to_streamed_response(resource.list)

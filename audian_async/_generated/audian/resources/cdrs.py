@@ -222,8 +222,11 @@ class CdrsResource(BaseResource):
 
 
 class RawCdrsResource:
-    """Call detail records. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Call detail records.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: CdrsResource) -> None:
         self.list = resource.list
@@ -233,9 +236,13 @@ class RawCdrsResource:
 
 
 class StreamingCdrsResource:
-    """Call detail records. Listings and downloads whose response body is read incrementally:
+    """Call detail records.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: CdrsResource) -> None:
         self.list = to_streamed_response(resource.list)

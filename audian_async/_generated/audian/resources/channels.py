@@ -59,8 +59,11 @@ class ChannelsResource(BaseResource):
 
 
 class RawChannelsResource:
-    """Calls in progress. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Calls in progress.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: ChannelsResource) -> None:
         self.list = to_raw_response(resource.list)

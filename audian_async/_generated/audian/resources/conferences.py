@@ -518,8 +518,11 @@ class ConferencesResource(BaseResource):
 
 
 class RawConferencesResource:
-    """Conference bridges. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Conference bridges.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: ConferencesResource) -> None:
         self.list = resource.list
@@ -531,9 +534,13 @@ class RawConferencesResource:
 
 
 class StreamingConferencesResource:
-    """Conference bridges. Listings and downloads whose response body is read incrementally:
+    """Conference bridges.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: ConferencesResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -510,8 +510,11 @@ class DevicesResource(BaseResource):
 
 
 class RawDevicesResource:
-    """SIP phones, softphones, cell phones and fax endpoints. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """SIP phones, softphones, cell phones and fax endpoints.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: DevicesResource) -> None:
         self.list = resource.list
@@ -523,9 +526,13 @@ class RawDevicesResource:
 
 
 class StreamingDevicesResource:
-    """SIP phones, softphones, cell phones and fax endpoints. Listings and downloads whose response body is read incrementally:
+    """SIP phones, softphones, cell phones and fax endpoints.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: DevicesResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -314,8 +314,11 @@ class FaxesResource(BaseResource):
 
 
 class RawFaxesResource:
-    """Faxes sent and received. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Faxes sent and received.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: FaxesResource) -> None:
         self.list = resource.list
@@ -327,9 +330,13 @@ class RawFaxesResource:
 
 
 class StreamingFaxesResource:
-    """Faxes sent and received. Listings and downloads whose response body is read incrementally:
+    """Faxes sent and received.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: FaxesResource) -> None:
         self.list = to_streamed_response(resource.list)

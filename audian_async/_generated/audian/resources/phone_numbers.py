@@ -405,8 +405,11 @@ class PhoneNumbersResource(BaseResource):
 
 
 class RawPhoneNumbersResource:
-    """Phone numbers (DIDs) of an account, and the search for available numbers. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Phone numbers (DIDs) of an account, and the search for available numbers.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: PhoneNumbersResource) -> None:
         self.search = to_raw_response(resource.search)
@@ -419,9 +422,13 @@ class RawPhoneNumbersResource:
 
 
 class StreamingPhoneNumbersResource:
-    """Phone numbers (DIDs) of an account, and the search for available numbers. Listings and downloads whose response body is read incrementally:
+    """Phone numbers (DIDs) of an account, and the search for available numbers.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: PhoneNumbersResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -109,8 +109,11 @@ class PresenceResource(BaseResource):
 
 
 class RawPresenceResource:
-    """Presence (BLF) status of users. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Presence (BLF) status of users.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: PresenceResource) -> None:
         self.list = to_raw_response(resource.list)

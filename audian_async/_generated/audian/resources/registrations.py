@@ -59,8 +59,11 @@ class RegistrationsResource(BaseResource):
 
 
 class RawRegistrationsResource:
-    """SIP registrations of the account's devices. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """SIP registrations of the account's devices.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: RegistrationsResource) -> None:
         self.list = to_raw_response(resource.list)

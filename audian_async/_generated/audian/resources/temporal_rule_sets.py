@@ -328,8 +328,11 @@ class TemporalRuleSetsResource(BaseResource):
 
 
 class RawTemporalRuleSetsResource:
-    """Named sets of temporal rules. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Named sets of temporal rules.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: TemporalRuleSetsResource) -> None:
         self.list = resource.list
@@ -341,9 +344,13 @@ class RawTemporalRuleSetsResource:
 
 
 class StreamingTemporalRuleSetsResource:
-    """Named sets of temporal rules. Listings and downloads whose response body is read incrementally:
+    """Named sets of temporal rules.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: TemporalRuleSetsResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -401,8 +401,11 @@ class TemporalRulesResource(BaseResource):
 
 
 class RawTemporalRulesResource:
-    """Time-of-day and calendar rules for routing. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Time-of-day and calendar rules for routing.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: TemporalRulesResource) -> None:
         self.list = resource.list
@@ -414,9 +417,13 @@ class RawTemporalRulesResource:
 
 
 class StreamingTemporalRulesResource:
-    """Time-of-day and calendar rules for routing. Listings and downloads whose response body is read incrementally:
+    """Time-of-day and calendar rules for routing.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: TemporalRulesResource) -> None:
         self.list = to_streamed_response(resource.list)

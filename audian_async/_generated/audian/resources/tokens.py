@@ -93,8 +93,11 @@ class TokensResource(BaseResource):
 
 
 class RawTokensResource:
-    """The current auth token (details, logout). Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """The current auth token (details, logout).
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: TokensResource) -> None:
         self.info = to_raw_response(resource.info)

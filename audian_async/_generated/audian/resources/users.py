@@ -539,8 +539,11 @@ class UsersResource(BaseResource):
 
 
 class RawUsersResource:
-    """Users of an account. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Users of an account.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: UsersResource) -> None:
         self.list = resource.list
@@ -552,9 +555,13 @@ class RawUsersResource:
 
 
 class StreamingUsersResource:
-    """Users of an account. Listings and downloads whose response body is read incrementally:
+    """Users of an account.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: UsersResource) -> None:
         self.list = to_streamed_response(resource.list)

@@ -768,8 +768,11 @@ class VmboxesResource(BaseResource):
 
 
 class RawVmboxesResource:
-    """Voicemail boxes and their messages. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Voicemail boxes and their messages.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: VmboxesResource) -> None:
         self.list = resource.list
@@ -786,9 +789,13 @@ class RawVmboxesResource:
 
 
 class StreamingVmboxesResource:
-    """Voicemail boxes and their messages. Listings and downloads whose response body is read incrementally:
+    """Voicemail boxes and their messages.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: VmboxesResource) -> None:
         self.list = to_streamed_response(resource.list)

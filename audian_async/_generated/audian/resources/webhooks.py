@@ -381,8 +381,11 @@ class WebhooksResource(BaseResource):
 
 
 class RawWebhooksResource:
-    """Account events delivered to your URLs. Each call returns an `APIResponse` (typed result plus metadata);
-    listings and downloads are the resource's own (their pages and responses carry it)."""
+    """Account events delivered to your URLs.
+
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
     def __init__(self, resource: WebhooksResource) -> None:
         self.list = resource.list
@@ -394,9 +397,13 @@ class RawWebhooksResource:
 
 
 class StreamingWebhooksResource:
-    """Account events delivered to your URLs. Listings and downloads whose response body is read incrementally:
+    """Account events delivered to your URLs.
+
+    Listings and downloads whose response body is read incrementally:
     `async with resource.with_streaming_response.<operation>(...) as response`, then
-    `response.iter_bytes()`."""
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
     def __init__(self, resource: WebhooksResource) -> None:
         self.list = to_streamed_response(resource.list)
