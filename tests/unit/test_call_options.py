@@ -209,6 +209,25 @@ async def test_secrets_in_extra_headers_are_not_logged_or_shown(
     assert SECRET not in repr(error.request) and SECRET not in str(error.request.headers)
 
 
+async def test_secret_named_extra_headers_are_masked_in_errors(
+    audian: AsyncAudian, mock: respx.MockRouter
+) -> None:
+    route = mock.get(USER).respond(404, json={"error": "404", "message": "bad_identifier"})
+    headers = {
+        "X-Webhook-Secret": SECRET,
+        "Proxy-Authorization": f"Basic {SECRET}",
+        "X-Session-Token": SECRET,
+        "X-Trace": "t-1",
+    }
+    with pytest.raises(NotFoundError) as caught:
+        await audian.users.get("u1", extra_headers=headers)
+    assert route.calls[0].request.headers["x-webhook-secret"] == SECRET  # sent as given
+    shown = caught.value.request.headers
+    assert SECRET not in repr(caught.value.request) and SECRET not in str(dict(shown))
+    assert shown["x-webhook-secret"] == shown["proxy-authorization"] == "***"
+    assert shown["x-trace"] == "t-1"  # other headers stay readable
+
+
 async def test_astradial_per_call_options_and_the_menu_retries_field() -> None:
     base = "https://pbx.example.com/api/v1"
     with respx.mock(base_url=base) as router:
