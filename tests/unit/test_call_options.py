@@ -10,7 +10,6 @@ import pytest
 import respx
 
 from audian_async import (
-    APITimeoutError,
     AsyncAstradial,
     AsyncAudian,
     InternalServerError,
@@ -247,12 +246,3 @@ async def test_astradial_per_call_options_and_the_menu_retries_field() -> None:
     sent = route.calls[1].request
     assert json.loads(sent.content) == {"name": "Main", "extension": "6000", "max_retries": 2}
     assert sent.headers["x-trace"] == "t"
-
-
-async def test_timeout_error_names_the_call_under_a_per_call_deadline(
-    audian: AsyncAudian, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    record_sleeps(monkeypatch, frozen=True)
-    mock.get(USER).mock(side_effect=httpx.ReadTimeout("slow"))
-    with pytest.raises(APITimeoutError):
-        await audian.users.get("u1", deadline=0.5, max_retries=0)
