@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ._pagination import AsyncPaginator, Page
     from ._response import APIResponse
     from ._transport_aiohttp import AiohttpTransport
-    from ._types import NOT_GIVEN, NotGiven, Timeout
+    from ._types import NOT_GIVEN, CallOptions, NotGiven, Timeout
 
 __version__ = "0.1.0"
 
@@ -62,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "RequestInfo": "._info",
     "ResponseInfo": "._info",
     "NOT_GIVEN": "._types",
+    "CallOptions": "._types",
     "NotGiven": "._types",
     "Timeout": "._types",
     **{
@@ -111,6 +112,7 @@ __all__ = [
     "AuthInfo",
     "AuthenticationError",
     "BadRequestError",
+    "CallOptions",
     "ChargesRequiredError",
     "ClientClosedError",
     "ConflictError",

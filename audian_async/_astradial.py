@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ._auth import ApiKeyHeaderAuth, AuthStrategy, OrgKeyLoginAuth, PasswordLoginAuth
-from ._client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ClientBase
+from ._client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ClientBase, HttpClientArg, TransportArg
 from ._clock import Clock
 from ._errors import AudianError
 from ._generated.astradial import Resources as AstradialResources
@@ -161,8 +161,8 @@ class AsyncAstradial(ClientBase, AstradialResources):
         deadline: float | None = DEFAULT_DEADLINE,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
-        transport: Any = None,
+        http_client: HttpClientArg | None = None,
+        transport: TransportArg | None = None,
         validate: bool = True,
         refresh_margin: float = 300.0,
         clock: Clock | None = None,

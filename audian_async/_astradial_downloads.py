@@ -8,18 +8,16 @@ body as an async byte iterator.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Unpack
 
 import anyio
 
 from ._generated.astradial.resources.calls import CallsResource
 from ._generated.astradial.resources.ivrs import IvrsResource
-from ._resource import BaseResource
 from ._transport import StreamingResponse
-from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._types import CallOptions
 
 __all__ = ["AstradialCallsResource", "AstradialIvrsResource", "save_stream"]
 
@@ -48,16 +46,6 @@ async def save_stream(
     return target
 
 
-R = TypeVar("R", bound=BaseResource)
-
-
-def _with_deadline(resource: R, deadline: float | NotGiven | None) -> R:
-    """``resource``, or a view of it with another deadline (connections shared)."""
-    if isinstance(deadline, NotGiven):
-        return resource
-    return type(resource)(resource._core.derive(deadline=deadline))
-
-
 class AstradialCallsResource(CallsResource):
     """Call history, live calls, statistics, recordings, call journeys, and call control.
 
@@ -68,11 +56,7 @@ class AstradialCallsResource(CallsResource):
         self,
         call_id: str,
         path: str | os.PathLike[str],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
     ) -> Path:
         """Save a call's recording (audio/wav) to ``path``, streaming it (constant memory).
 
@@ -84,18 +68,13 @@ class AstradialCallsResource(CallsResource):
         Args:
             call_id: The call-history id of the call.
             path: Where to write the audio.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            deadline: overall budget of this download in seconds, the body included
-                (default: the client's ``deadline``; ``None``: no limit).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`,
+                `max_retries`, `extra_headers`, `extra_query`, `extra_body`, `validate`.
 
         Returns:
             The path written.
         """
-        download = _with_deadline(self, deadline).recording(
-            call_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
-        )
+        download = self.recording(call_id, **call_options)
         return await save_stream(download, path)
 
 
@@ -109,11 +88,7 @@ class AstradialIvrsResource(IvrsResource):
         self,
         ivr_id: str,
         path: str | os.PathLike[str],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
     ) -> Path:
         """Save an IVR's greeting audio (audio/wav) to ``path``, streaming it.
 
@@ -122,16 +97,11 @@ class AstradialIvrsResource(IvrsResource):
         Args:
             ivr_id: The IVR's id (a UUID).
             path: Where to write the audio.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            deadline: overall budget of this download in seconds, the body included
-                (default: the client's ``deadline``; ``None``: no limit).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`,
+                `max_retries`, `extra_headers`, `extra_query`, `extra_body`, `validate`.
 
         Returns:
             The path written.
         """
-        download = _with_deadline(self, deadline).greeting_audio(
-            ivr_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
-        )
+        download = self.greeting_audio(ivr_id, **call_options)
         return await save_stream(download, path)

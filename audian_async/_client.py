@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
 
 from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
 from ._clock import SYSTEM_CLOCK, Clock
@@ -20,7 +20,20 @@ from ._resource import ResourceHost
 from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
-__all__ = ["AsyncAudian", "AuthInfo"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AsyncAudian", "AuthInfo", "HttpClientArg", "TransportArg"]
+
+#: What ``transport=`` accepts: a name (``"httpx"``, ``"aiohttp"``; a ``str`` read from
+#: configuration is checked when the client is built), an httpx transport
+#: (``httpx.ASGITransport``, ``httpx.MockTransport`` ...), or an object with our transport's
+#: ``send``/``stream``/``aclose`` (``AiohttpTransport(...)``, your own).
+TransportArg: TypeAlias = (
+    'Literal["httpx", "aiohttp"] | str | httpx.AsyncBaseTransport | AsyncTransport'
+)
+#: What ``http_client=`` accepts: an ``httpx.AsyncClient`` you own (and close).
+HttpClientArg: TypeAlias = "httpx.AsyncClient"
 
 VERSION = "0.1.0"
 USER_AGENT = f"audian-async/{VERSION} python/{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
@@ -42,7 +55,9 @@ class AuthInfo:
         return f"AuthInfo(account_id={self.account_id!r}, owner_id={self.owner_id!r})"
 
 
-def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
+def build_transport(
+    http_client: HttpClientArg | None, transport: TransportArg | None
+) -> AsyncTransport:
     """The transport for the given injection (an ``httpx.AsyncClient``, a transport, or none)."""
     if http_client is not None and transport is not None:
         raise TypeError("pass either http_client or transport, not both")
@@ -59,7 +74,7 @@ def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
 
         return AiohttpTransport()
     if is_httpx_transport(transport):
-        return HttpxTransport(transport=transport)
+        return HttpxTransport(transport=cast("httpx.AsyncBaseTransport", transport))
     if isinstance(transport, AsyncTransport):
         return transport
     what = repr(transport) if isinstance(transport, str) else type(transport).__name__
@@ -84,8 +99,8 @@ class ClientBase(ResourceHost, AsyncCloseable):
         deadline: float | None,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
-        http_client: Any,
-        transport: Any,
+        http_client: HttpClientArg | None,
+        transport: TransportArg | None,
         validate: bool,
         account_id: str | None = None,
         clock: Clock | None = None,
@@ -232,8 +247,8 @@ class AsyncAudian(ClientBase, AudianResources):
         deadline: float | None = DEFAULT_DEADLINE,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
-        transport: Any = None,
+        http_client: HttpClientArg | None = None,
+        transport: TransportArg | None = None,
         validate: bool = True,
         refresh_margin: float = 60.0,
         clock: Clock | None = None,

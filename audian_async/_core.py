@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode
 
 from . import _json
@@ -29,6 +29,7 @@ from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ArgumentTypeError,
     AudianError,
     ClientClosedError,
     ValidationError,
@@ -39,16 +40,23 @@ from ._info import RequestInfo, ResponseInfo
 from ._policy import RetryPolicy
 from ._redact import SECRET_HEADERS, scrub, secrets_in
 from ._transport import StreamingResponse, TransportError
-from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from ._types import NOT_GIVEN, RAW_OPTION, NotGiven, Operation, Timeout
 
 if TYPE_CHECKING:
     from ._pagination import AsyncPaginator
+    from ._response import APIResponse
+
+R = TypeVar("R")
 
 __all__ = ["Core", "RequestOptions", "Shared"]
 
 
 class RequestOptions:
-    """Per-call overrides accepted by every generated method."""
+    """Per-call overrides of one generated method call (see :class:`~audian_async.CallOptions`).
+
+    ``raw`` is set by ``with_raw_response``: the call returns an
+    :class:`~audian_async.APIResponse` instead of its typed result.
+    """
 
     __slots__ = (
         "deadline",
@@ -56,6 +64,8 @@ class RequestOptions:
         "extra_body",
         "extra_headers",
         "extra_query",
+        "max_retries",
+        "raw",
         "timeout",
         "validate",
     )
@@ -69,6 +79,8 @@ class RequestOptions:
         deadline: float | NotGiven | None = NOT_GIVEN,
         validate: bool | None = None,
         envelope: Mapping[str, Any] | None = None,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        raw: bool = False,
     ) -> None:
         self.extra_headers = extra_headers
         self.extra_query = extra_query
@@ -78,6 +90,56 @@ class RequestOptions:
         self.validate = validate  # None: the client's setting; False skips body validation
         # Top-level keys beside `data` in a Kazoo request (`{"accept_charges": true}`).
         self.envelope = envelope
+        self.max_retries = max_retries
+        self.raw = raw
+
+    @classmethod
+    def of_call(
+        cls, given: Mapping[str, Any], envelope: Mapping[str, Any] | None = None
+    ) -> RequestOptions:
+        """The options of a call's keyword arguments (``**options`` of a generated method).
+
+        Raises:
+            TypeError: an argument that is no per-call option (a misspelt keyword).
+            ArgumentTypeError: ``deadline`` or ``max_retries`` of the wrong type.
+        """
+        unknown = given.keys() - _OPTION_NAMES
+        if unknown:
+            name = sorted(unknown)[0]
+            raise TypeError(
+                f"unexpected keyword argument {name!r} (the per-call options are "
+                + ", ".join(sorted(_OPTION_NAMES - {RAW_OPTION}))
+                + ")"
+            )
+        deadline = given.get("deadline", NOT_GIVEN)
+        if (
+            deadline is not NOT_GIVEN
+            and deadline is not None
+            and (
+                isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0
+            )
+        ):
+            raise ArgumentTypeError(
+                "deadline", "type", f"must be a number of seconds > 0 or None, not {deadline!r}"
+            )
+        max_retries = given.get("max_retries", NOT_GIVEN)
+        if max_retries is not NOT_GIVEN and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise ArgumentTypeError(
+                "max_retries", "type", f"must be a whole number >= 0, not {max_retries!r}"
+            )
+        return cls(
+            given.get("extra_headers"),
+            given.get("extra_query"),
+            given.get("extra_body"),
+            given.get("timeout", NOT_GIVEN),
+            deadline,
+            given.get("validate"),
+            envelope,
+            max_retries,
+            bool(given.get(RAW_OPTION, False)),
+        )
 
     def without_query(self) -> RequestOptions:
         """These options without ``extra_query`` (already merged into a paginator's query)."""
@@ -89,7 +151,23 @@ class RequestOptions:
             self.deadline,
             self.validate,
             self.envelope,
+            self.max_retries,
+            self.raw,
         )
+
+
+_OPTION_NAMES = frozenset(
+    {
+        "deadline",
+        "timeout",
+        "max_retries",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "validate",
+        RAW_OPTION,
+    }
+)
 
 
 class Shared:
@@ -317,7 +395,10 @@ class Core:
     # -- building requests -------------------------------------------------------------
 
     async def _target(
-        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+        self,
+        op: Operation[Any],
+        path_params: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
     ) -> tuple[str, str | None]:
         """:meth:`_target_now`, obtaining the credentials first when they name the account."""
         target = self._target_now(op, path_params, query)
@@ -329,7 +410,10 @@ class Core:
         return target
 
     def _target_now(
-        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+        self,
+        op: Operation[Any],
+        path_params: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
     ) -> tuple[str, str | None] | None:
         """The URL and the rate-limit bucket it spends, or ``None`` when the URL needs an
         account id that is not known yet.
@@ -355,7 +439,10 @@ class Core:
         return _with_query(url, query), bucket
 
     def _build_target(
-        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+        self,
+        op: Operation[Any],
+        path_params: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
     ) -> tuple[str, str | None] | None:
         """:meth:`_target_now` from the path template; remembers the route for this view's
         own account (the URL up to the first caller-given parameter, and the rest)."""
@@ -395,7 +482,7 @@ class Core:
                 self._routes[op.path] = (own_account, prefix, rest, bucket)
         return _with_query(url, query), bucket
 
-    def _body(self, op: Operation, body: Any, options: RequestOptions | None) -> bytes | None:
+    def _body(self, op: Operation[Any], body: Any, options: RequestOptions | None) -> bytes | None:
         if body is None and (options is None or options.extra_body is None):
             return None
         kept = getattr(body, "kept", None)  # values a model kept as the server sent them
@@ -423,7 +510,7 @@ class Core:
 
     def _call(
         self,
-        op: Operation,
+        op: Operation[Any],
         url: str,
         headers: list[tuple[str, str]],
         content: bytes | None,
@@ -432,11 +519,14 @@ class Core:
     ) -> Call:
         timeout = self.timeout
         deadline = self.deadline
+        policy = self.retry
         if options is not None:
             if options.timeout is not NOT_GIVEN:
                 timeout = Timeout.coerce(options.timeout)
-            if options.deadline is not NOT_GIVEN:
-                deadline = options.deadline  # type: ignore[assignment]
+            if not isinstance(options.deadline, NotGiven):
+                deadline = options.deadline
+            if not isinstance(options.max_retries, NotGiven):
+                policy = policy.replace(max_retries=options.max_retries)
         return Call(
             op.method,
             url,
@@ -445,7 +535,7 @@ class Core:
             op.path,
             op.retry_safe,
             op.auth,
-            self.retry,
+            policy,
             timeout,
             deadline,
             bucket,
@@ -453,9 +543,39 @@ class Core:
 
     # -- sending -----------------------------------------------------------------------
 
+    @overload
     async def request(
         self,
-        op: Operation,
+        op: Operation[R],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        options: RequestOptions | None = None,
+        raw: Literal[False] = False,
+        structure: Literal[True] = True,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> R: ...
+
+    @overload
+    async def request(
+        self,
+        op: Operation[Any],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        options: RequestOptions | None = None,
+        raw: Literal[True],
+        structure: bool = True,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> APIResponse[Any]: ...
+
+    async def request(
+        self,
+        op: Operation[Any],
         *,
         path_params: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
@@ -466,11 +586,14 @@ class Core:
         content: bytes | None = None,
         content_type: str | None = None,
     ) -> Any:
-        """Send ``op`` and return its typed result (or an :class:`APIResponse` with ``raw``).
+        """Send ``op`` and return its typed result, ``R`` of ``Operation[R]`` (or an
+        :class:`APIResponse` with ``raw``, or when ``options.raw`` is set by
+        ``with_raw_response``, whose wrapper gives that call its ``APIResponse`` type).
 
         ``content`` with ``content_type`` sends a body encoded by the caller (a multipart
-        upload) instead of the JSON ``body``. ``structure=False`` returns the decoded data
-        unstructured (pagination structures items itself).
+        upload, its ``extra_body`` already among its form fields) instead of the JSON
+        ``body``. ``structure=False`` returns the decoded data unstructured (pagination
+        structures items itself).
         """
         if self.shared.closed:
             raise ClientClosedError("this client is closed")
@@ -507,6 +630,8 @@ class Core:
         else:
             if options.extra_headers:
                 headers.extend(options.extra_headers.items())
+            if options.raw:
+                raw = True
             call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.send(call)
@@ -517,7 +642,13 @@ class Core:
             raise
 
     def _result(
-        self, op: Operation, answer: Answer, *, raw: bool, structure: bool, call: Call | None = None
+        self,
+        op: Operation[Any],
+        answer: Answer,
+        *,
+        raw: bool,
+        structure: bool,
+        call: Call | None = None,
     ) -> Any:
         """Classify a final answer: the typed result, or the error it stands for."""
         status = answer.status
@@ -583,7 +714,7 @@ class Core:
             )
         return result
 
-    def _invalid(self, op: Operation, answer: Answer, why: str) -> APIResponseValidationError:
+    def _invalid(self, op: Operation[Any], answer: Answer, why: str) -> APIResponseValidationError:
         body = answer.body
         rid = body.get("request_id") if type(body) is dict else None
         request_id = rid if isinstance(rid, str) else answer.headers.get("x-request-id")
@@ -596,7 +727,9 @@ class Core:
             request_id=request_id,
         )
 
-    def _status_error(self, op: Operation, answer: Answer, call: Call | None) -> APIStatusError:
+    def _status_error(
+        self, op: Operation[Any], answer: Answer, call: Call | None
+    ) -> APIStatusError:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
@@ -667,7 +800,7 @@ class Core:
 
     def paginate(
         self,
-        op: Operation,
+        op: Operation[Any],
         *,
         item_type: Any,
         path_params: Mapping[str, Any] | None = None,
@@ -710,7 +843,7 @@ class Core:
     @asynccontextmanager
     async def stream(
         self,
-        op: Operation,
+        op: Operation[Any],
         *,
         path_params: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
@@ -728,9 +861,14 @@ class Core:
             query = {**(query or {}), **options.extra_query}
         url, bucket = await self._target(op, path_params, query)
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
-        if options is not None and options.extra_headers:
-            headers.extend(options.extra_headers.items())
-        call = self._call(op, url, headers, None, options, bucket)
+        content = None
+        if options is not None:
+            if options.extra_body is not None:
+                content = self._body(op, None, options)
+                headers.append(("Content-Type", "application/json"))
+            if options.extra_headers:
+                headers.extend(options.extra_headers.items())
+        call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.open_stream(call)
         except APIError as exc:

@@ -35,7 +35,10 @@ CORE: dict[str, tuple[str, list[str]]] = {
         ["audian_async._pagination.AsyncPaginator", "audian_async._pagination.Page"],
     ),
     "responses": ("Raw responses", ["audian_async._response.APIResponse"]),
-    "options": ("Timeouts and options", ["audian_async._types.Timeout"]),
+    "options": (
+        "Timeouts and options",
+        ["audian_async._types.CallOptions", "audian_async._types.Timeout"],
+    ),
     "bulk": ("Bulk runner", ["audian_async.bulk"]),
     "testing": ("Simulator", ["audian_async.testing"]),
     "fastapi": ("FastAPI integration", ["audian_async.integrations.fastapi"]),
@@ -46,7 +49,7 @@ def resources(client: Any) -> list[tuple[str, type]]:
     """``(attribute, resource class)`` for every resource group the client exposes."""
     found = []
     for name in sorted(dir(type(client))):
-        if name.startswith("_") or name == "with_raw_response":
+        if name.startswith("_") or name in ("with_raw_response", "with_streaming_response"):
             continue
         attribute = inspect.getattr_static(client, name)
         if isinstance(attribute, cached_property):
@@ -62,7 +65,11 @@ def write_resource_page(api: str, title: str, name: str, cls: type) -> str:
             f"`client.{name}` groups these operations. Every one is also available as "
             f"`client.{name}.with_raw_response.<operation>(...)` (or "
             f"`client.with_raw_response.{name}`), which returns an `APIResponse` "
-            "with the typed result and the response metadata.\n\n"
+            "with the typed result and the response metadata. Listings and downloads are "
+            f"also available as `client.{name}.with_streaming_response.<operation>(...)`, an "
+            "`async with` block handing out the response body unread. Every operation takes "
+            "the per-call options of `CallOptions` (`deadline=`, `timeout=`, `max_retries=`, "
+            "`extra_headers=`, `extra_query=`, `extra_body=`, `validate=`).\n\n"
         )
         page.write(f"::: {cls.__module__}.{cls.__qualname__}\n")
         page.write(
