@@ -944,7 +944,7 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> str:
 _INVALID_FIELD = re.compile(r"\binvalid\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
-def _name_spec_values(exc: APIStatusError, op: Operation) -> None:
+def _name_spec_values(exc: APIStatusError, op: Operation[Any]) -> None:
     """``Invalid routing_type`` with no values listed: name those the spec knows (the server
     judged the value; the SDK never refuses an open enum's other values itself)."""
     said = exc.server_message or exc.error or ""
