@@ -33,6 +33,7 @@ from ._envelope import (
     success_body,
     validation_error,
 )
+from ._events import available as available_bindings
 from ._flat_accounts import FlatError, create_flat_account, flat_error, render_flat
 from ._forms import Upload, parse_form
 from ._jwt import Claims
@@ -463,6 +464,12 @@ def find_numbers(call: Call) -> Result:
 MAX_OFFERED = 100
 
 
+def websocket_bindings(call: Call) -> Result:
+    """``GET /v2/websockets``: the event socket's binding templates by module (no token needed,
+    as Kazoo's ``cb_websockets``)."""
+    return Result(available_bindings())
+
+
 # -- the route table --------------------------------------------------------------------------
 
 
@@ -496,6 +503,7 @@ def endpoints() -> list[Endpoint]:
             },
         ),
         Endpoint("/phone_numbers", {"GET": find_numbers}),
+        Endpoint("/websockets", {"GET": websocket_bindings}, public=True),
     ]
     from ._families import family_endpoints, family_kinds
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from audian_async._generated.audian.resources.users import UsersResource
     from audian_async._generated.audian.resources.vmboxes import VmboxesResource
     from audian_async._generated.audian.resources.webhooks import WebhooksResource
+    from audian_async._generated.audian.resources.websockets import WebsocketsResource
 
 __all__ = ["Resources"]
 
@@ -156,6 +157,13 @@ class Resources(ResourceHost):
         from audian_async._generated.audian.resources.tokens import TokensResource
 
         return TokensResource(self._core)
+
+    @cached_property
+    def websockets(self) -> WebsocketsResource:
+        """The realtime event socket's bindings (what a server offers to subscribe to)."""
+        from audian_async._generated.audian.resources.websockets import WebsocketsResource
+
+        return WebsocketsResource(self._core)
 
     @cached_property
     def with_raw_response(self) -> RawResources:
@@ -287,6 +295,13 @@ class RawResources(ResourceHost):
 
         return RawTokensResource(self._core)
 
+    @cached_property
+    def websockets(self) -> RawWebsocketsResource:
+        """The realtime event socket's bindings (what a server offers to subscribe to). (raw responses)"""
+        from audian_async._generated.audian.resources.websockets import RawWebsocketsResource
+
+        return RawWebsocketsResource(self._core)
+
 
 if TYPE_CHECKING:
     from audian_async._generated.audian.resources.accounts import RawAccountsResource
@@ -308,3 +323,4 @@ if TYPE_CHECKING:
     from audian_async._generated.audian.resources.users import RawUsersResource
     from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
     from audian_async._generated.audian.resources.webhooks import RawWebhooksResource
+    from audian_async._generated.audian.resources.websockets import RawWebsocketsResource
