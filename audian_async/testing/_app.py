@@ -105,7 +105,8 @@ class Simulator(Seeding):
     """A stateful simulator of the Audian API, usable as an ASGI application.
 
     Inspect it from tests through :attr:`state`, :attr:`requests`, :attr:`faults`,
-    :attr:`api_keys` and :attr:`contract_violations`.
+    :attr:`api_keys` and :attr:`contract_violations`. :attr:`events` is Kazoo's realtime
+    event socket, served on every websocket path (see :class:`~._events.Events`).
     """
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
