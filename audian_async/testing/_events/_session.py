@@ -114,8 +114,10 @@ class Session:
                 self.dropped_events += 1
                 self.hub.count_drop()
                 return False
+            idle_writer = not self._queue  # a writer with work left needs no wake-up
             self._queue.append(text)
-        self._notify()
+        if idle_writer:
+            self._notify()
         return True
 
     def kill(self) -> None:
@@ -130,6 +132,9 @@ class Session:
     async def run(self, receive: Receive, send: Send) -> None:
         """Serve the accepted socket until it ends, whichever way."""
         self._loop = asyncio.get_running_loop()
+        if self.closed:  # dropped (drop_sockets) while the upgrade was under way
+            self._abort()
+            return
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._writer, send)
             tg.start_soon(self._watchdog)
