@@ -10,6 +10,7 @@ blackhole's ``bh_call``, ``bh_object``, ``bh_fax`` and ``bh_conference`` modules
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,6 +61,9 @@ DOC_TYPES = (
 MODB_TYPES = frozenset({"fax", "mailbox_message"})
 
 
+_KEY_SAFE = re.compile(r"[A-Za-z0-9_~-]+")
+
+
 @dataclass(frozen=True)
 class Resolved:
     """A valid client binding: the binding echoed to the client and its subscription keys."""
@@ -83,7 +87,7 @@ def available() -> dict[str, list[str]]:
 
 def encode_segment(text: str) -> str:
     """One routing-key segment the way Kazoo encodes ids (``kz_amqp_util:encode``)."""
-    if text in ("", "*", "#"):
+    if text in ("", "*", "#") or _KEY_SAFE.fullmatch(text):
         return text
     out: list[str] = []
     for char in text:
@@ -202,10 +206,22 @@ def resolve(binding: str, account_id: str, now: float) -> Resolved | None:
     return None
 
 
-@lru_cache(maxsize=4096)
 def matches(pattern: str, routing_key: str) -> bool:
     """AMQP topic matching: ``*`` is exactly one segment, ``#`` zero or more."""
+    compiled = _compiled(pattern)
+    if compiled is not None:
+        return compiled.fullmatch(routing_key) is not None
     return _match(tuple(pattern.split(".")), tuple(routing_key.split(".")))
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    """A regular expression for a pattern without ``#`` (every routing key is new, a pattern
+    is not: compile patterns, not matches)."""
+    words = pattern.split(".")
+    if "#" in words:
+        return None
+    return re.compile(r"\.".join("[^.]*" if w == "*" else re.escape(w) for w in words))
 
 
 def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:

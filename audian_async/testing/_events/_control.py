@@ -5,11 +5,13 @@ simulator (``python -m audian_async.testing``). Plain JSON in and out (no Kazoo 
 
 * ``GET /_simulator/events``: ``{"open_sockets", "dropped_events", "published", "sockets": [...]}``;
 * ``POST /_simulator/events/calls`` ``{"event_name": "CHANNEL_CREATE", "account_id"?, "call_id"?,
-  ...fields}``: publish a call event, 201 ``{"call_id"}``;
+  "count"?, ...fields}``: publish a call event (``count`` of them, each with a fresh call id
+  unless ``call_id`` is given: a burst for benchmarks), 201 ``{"call_id", "published"}`` (the
+  first call id);
 * ``POST /_simulator/events/objects`` ``{"action": "doc_edited", "type": "user", "account_id"?,
   "id"?}``: publish a document change, 201 ``{"id"}``;
-* ``POST /_simulator/events/publish`` ``{"routing_key", "data", "name"?}``: any event, 200
-  ``{"matched"}``;
+* ``POST /_simulator/events/publish`` ``{"routing_key", "data", "name"?, "count"?}``: any
+  event (``count`` times: the fastest source, for benchmarks), 200 ``{"matched"}``;
 * ``POST /_simulator/events/drop``: abort every socket without a close frame, 200 ``{"dropped"}``.
 
 Bad input answers 400 ``{"error": "..."}``, an unknown account 404.
@@ -22,6 +24,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -36,6 +39,8 @@ __all__ = ["CONTROL_PREFIX", "build_control_app"]
 
 #: Where the control endpoint lives on the simulator.
 CONTROL_PREFIX = "/_simulator/events"
+#: Most call events one ``POST /calls`` publishes (its ``count``).
+MAX_COUNT = 100_000
 
 
 class _BadRequest(Exception):
@@ -64,6 +69,13 @@ def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
     if not isinstance(value, str) or not value:
         raise _BadRequest(f"{name} must be a non-empty string")
     return value
+
+
+def _count(body: dict[str, Any]) -> int:
+    count = body.pop("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COUNT:
+        raise _BadRequest(f"count must be an integer from 1 to {MAX_COUNT}")
+    return count
 
 
 def build_control_app(events: Events) -> ASGIApp:
@@ -96,13 +108,18 @@ def build_control_app(events: Events) -> ASGIApp:
         body = await _body(request)
         event_name = _text(body, "event_name", required=True)
         assert event_name is not None
-        call_id = events.publish_call(
-            event_name,
-            account_id=_text(body, "account_id", required=False),
-            call_id=_text(body, "call_id", required=False),
-            **body,
-        )
-        return JSONResponse({"call_id": call_id}, status_code=201)
+        count = _count(body)
+        account_id = _text(body, "account_id", required=False)
+        call_id = _text(body, "call_id", required=False)
+        first = events.publish_call(event_name, account_id=account_id, call_id=call_id, **body)
+        slice_size = events.burst_slice()
+        for sent in range(1, count):
+            if sent % slice_size == 0:
+                # Let the sockets' writers run between slices, as Kazoo's socket processes
+                # drain while events arrive: only a reader that does not keep up loses events.
+                await anyio.lowlevel.checkpoint()
+            events.publish_call(event_name, account_id=account_id, call_id=call_id, **body)
+        return JSONResponse({"call_id": first, "published": count}, status_code=201)
 
     async def objects(request: Request) -> JSONResponse:
         body = await _body(request)
@@ -124,7 +141,11 @@ def build_control_app(events: Events) -> ASGIApp:
         data = body.get("data", {})
         if not isinstance(data, dict):
             raise _BadRequest("data must be a JSON object")
-        matched = events.publish(routing_key, data, name=_text(body, "name", required=False))
+        name = _text(body, "name", required=False)
+        count = _count(body)
+        if count == 1:
+            return JSONResponse({"matched": events.publish(routing_key, data, name=name)})
+        matched = await events.publish_burst(routing_key, data, count, name=name)
         return JSONResponse({"matched": matched})
 
     async def drop(request: Request) -> JSONResponse:

@@ -105,8 +105,9 @@ class Session:
                 writing=self.writing_since is not None,
             )
 
-    def offer_event(self, text: str) -> bool:
-        """Queue an event unless ``max_queued`` messages wait already (then count a drop)."""
+    def offer_event(self, message: dict[str, Any] | str) -> bool:
+        """Queue an event (a message, or its JSON text) unless ``max_queued`` messages wait
+        already (then count a drop)."""
         with self._lock:
             if self.closed:
                 return False
@@ -114,6 +115,9 @@ class Session:
                 self.dropped_events += 1
                 self.hub.count_drop()
                 return False
+        # Only what will be sent is encoded.
+        text = message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+        with self._lock:
             idle_writer = not self._queue  # a writer with work left needs no wake-up
             self._queue.append(text)
         if idle_writer:

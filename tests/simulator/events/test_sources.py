@@ -133,7 +133,7 @@ def test_the_control_endpoint(sim: Simulator, port: int, token: str) -> None:
     client = subscribed_client(port, token, master, "call.*.*", "object.doc_edited.media")
     with httpx.Client(base_url=f"http://127.0.0.1:{port}/_simulator/events") as http:
         made = http.post("/calls", json={"event_name": "CHANNEL_ANSWER", "caller_id_name": "Eve"})
-        assert made.status_code == 201
+        assert made.status_code == 201 and made.json()["published"] == 1
         event = client.next_event()
         assert event["name"] == "CHANNEL_ANSWER" and event["data"]["caller_id_name"] == "Eve"
         assert event["data"]["call_id"] == made.json()["call_id"]
@@ -149,9 +149,25 @@ def test_the_control_endpoint(sim: Simulator, port: int, token: str) -> None:
         assert raw.json() == {"matched": 1}
         assert client.next_event()["data"] == {"call_id": "c9"}
 
+        burst = {"routing_key": f"call.{master}.CHANNEL_UNHOLD.c7", "data": {"Call-ID": "c7"}}
+        sim.events.max_queued = 10  # a burst lets the writer run: a reader keeping up loses none
+        assert http.post("/publish", json={**burst, "count": 45}).json() == {"matched": 45}
+        unheld = [client.next_event() for _ in range(45)]
+        assert {(e["name"], e["data"]["call_id"]) for e in unheld} == {(None, "c7")}
+        assert sim.events.dropped_events == 0
+        sim.events.max_queued = 50
+
         stats = http.get("").json()
         assert stats["open_sockets"] == 1 and stats["dropped_events"] == 0
         assert stats["sockets"][0]["account_id"] == master
+
+        burst = http.post("/calls", json={"event_name": "CHANNEL_HOLD", "count": 3})
+        assert burst.status_code == 201 and burst.json()["published"] == 3
+        held = [client.next_event()["data"]["call_id"] for _ in range(3)]
+        assert held[0] == burst.json()["call_id"] and len(set(held)) == 3
+        for count in (0, "2", True, 100_001):
+            refused = http.post("/calls", json={"event_name": "CHANNEL_HOLD", "count": count})
+            assert refused.status_code == 400 and "count" in refused.json()["error"]
 
         assert http.post("/calls", json={}).status_code == 400
         assert http.post("/calls", json={"event_name": "NOPE"}).status_code == 400
