@@ -42,7 +42,8 @@ class Events:
     * ``bucket_size`` (100) and ``bucket_refill_per_sec`` (10): the per-socket message bucket;
     * ``max_queued`` (50): messages waiting for a slow reader before events are dropped;
     * ``send_timeout`` (5 s): a write blocked that long kills the socket (no close frame);
-    * ``idle_timeout`` (3600 s): a socket the client sent nothing on for that long is closed;
+    * ``idle_timeout`` (3600 s): a socket the client sent no message on for that long is
+      closed (code 1000; protocol pings do not count here, the ASGI server answers them);
     * ``max_connections_per_ip`` (None): over it an upgrade is refused with 429;
     * ``pong`` (False): answer ``ping`` with ``{"response": "pong"}`` (Kazoo's optional
       ``bh_ping`` module) instead of ``{}``;

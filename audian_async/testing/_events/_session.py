@@ -49,6 +49,10 @@ class SocketInfo:
     sent: int
     dropped_events: int
     writing: bool
+    #: Client text messages handled, error replies sent, and those refused by the bucket.
+    received: int = 0
+    errors: int = 0
+    rate_limited: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class Session:
         #: (client binding, subscription key) pairs, in subscription order.
         self.bindings: list[tuple[str, str]] = []
         self.sent = 0
+        self.received = 0
+        self.errors = 0
+        self.rate_limited = 0
         self.dropped_events = 0
         self.writing_since: float | None = None
         self.last_received = hub.clock.monotonic()
@@ -103,6 +110,9 @@ class Session:
                 sent=self.sent,
                 dropped_events=self.dropped_events,
                 writing=self.writing_since is not None,
+                received=self.received,
+                errors=self.errors,
+                rate_limited=self.rate_limited,
             )
 
     def offer_event(self, message: dict[str, Any] | str) -> bool:
@@ -243,15 +253,13 @@ class Session:
             raise _Crash from None
         if not isinstance(payload, dict):
             raise _Crash
-        action = payload.get("action")
-        if not isinstance(action, str) or not action:
-            action = "noop"
-        request_id = payload.get("request_id")
-        if not isinstance(request_id, str) or not request_id:
-            request_id = uuid.uuid4().hex
+        self.received += 1
+        action = _binary(payload.get("action")) or "noop"
+        request_id = _binary(payload.get("request_id")) or uuid.uuid4().hex
         try:
             data = self._pipeline(action, payload)
         except _Failed as failure:
+            self.errors += 1
             return _reply(request_id, "error", {"errors": [failure.message]})
         return _reply(request_id, "success", data)
 
@@ -289,12 +297,13 @@ class Session:
         )
         self._tokens_at = now
         if self._tokens < 1:
+            self.rate_limited += 1
             raise _Failed(f"rate limiting threshold hit for {self.session_id}!")
         self._tokens -= 1
 
     def _authenticate(self, payload: dict[str, Any]) -> str:
-        token = payload.get("auth_token")
-        if not isinstance(token, str) or not token:
+        token = _binary(payload.get("auth_token"))
+        if token is None:
             raise _Failed("authentication token required")
         account_id = self.hub.verify_token(token)
         if account_id is None:
@@ -350,6 +359,15 @@ class Session:
         with self._lock:
             pairs = list(self.bindings)
         return [pair for pair in pairs if _bindings.matches(pair[1], routing_key)]
+
+
+def _binary(value: Any) -> str | None:
+    """``kz_json:get_ne_binary_value``: a non-empty string, a number as text, else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _reply(request_id: str, status: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -80,6 +80,16 @@ def test_unknown_actions_and_a_missing_action_answer_success(port: int, token: s
         }
 
 
+def test_numbers_are_read_as_text(port: int, token: str) -> None:
+    """Kazoo reads request_id and auth_token with get_ne_binary_value: 7 is "7"."""
+    with WsClient.connect(port) as client:
+        client.send({"action": "ping", "auth_token": token, "request_id": 7})
+        assert client.reply_to("7")["status"] == "success"
+    with WsClient.connect(port) as client:
+        client.send({"action": "ping", "auth_token": 12345, "request_id": "n"})
+        assert _errors(client.reply_to("n")) == ["failed to authenticate token 12345"]
+
+
 def test_a_missing_request_id_gets_an_invented_one(port: int, token: str) -> None:
     with WsClient.connect(port) as client:
         client.send({"action": "ping", "auth_token": token})
@@ -337,6 +347,8 @@ def test_the_message_bucket_on_the_simulators_clock(sim: Simulator, port: int, t
         sim.advance_clock(60)  # refilled to the brim, never beyond
         statuses = [client.request("ping")["status"] for _ in range(101)]
         assert statuses == ["success"] * 100 + ["error"]
+        info = sim.events.sockets[0]
+        assert (info.received, info.errors, info.rate_limited) == (208, 3, 3)
 
 
 def test_refused_messages_cost_a_token_too(sim: Simulator, port: int) -> None:
