@@ -114,6 +114,32 @@ def test_a_subscription_sees_only_its_own_account(sim: Simulator, port: int, tok
         assert event["data"]["account_id"] == master
 
 
+def test_faxes_publish_in_the_monthly_database(sim: Simulator, port: int, token: str) -> None:
+    master = sim.master_account_id
+    with (
+        subscribed_client(
+            port, token, master, "fax.object.doc_created", "object.doc_deleted.fax"
+        ) as client,
+        rest(sim, port) as http,
+    ):
+        body = {
+            "to_number": "+14155550100",
+            "from_number": "+14155550101",
+            "document": {"url": "https://files.example.com/contract.pdf"},
+        }
+        fax = http.put(f"/accounts/{master}/faxes", json={"data": body}).json()["data"]
+        created = client.next_event()
+        assert created["subscribed_key"] == "fax.object.doc_created"
+        assert created["data"]["id"] == fax["id"] and created["data"]["type"] == "fax"
+        assert created["data"]["database"].startswith(f"{_db(master)}-")
+        assert http.delete(f"/accounts/{master}/faxes/{fax['id']}").status_code == 200
+        deleted = client.next_event()
+        assert deleted["subscribed_key"] == "object.doc_deleted.fax"
+        assert deleted["subscription_key"] == created["subscription_key"].replace(
+            "doc_created", "doc_deleted"
+        )
+
+
 def test_publish_object_covers_types_the_simulator_does_not_store(
     sim: Simulator, port: int, token: str
 ) -> None:
