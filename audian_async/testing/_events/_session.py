@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import uuid
 from collections import deque
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from ._hub import Events
 
 __all__ = ["Session", "SocketInfo"]
+
+logger = logging.getLogger("audian_async.testing")
 
 SUBSCRIBE_KEYS = ("account_id", "binding")
 
@@ -228,7 +231,10 @@ class Session:
 
     async def _reader(self, receive: Receive) -> None:
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except Exception:  # the connection broke under the read
+                break
             kind = message["type"]
             if kind == "websocket.disconnect":
                 break
@@ -238,6 +244,10 @@ class Session:
             try:
                 reply = self.handle(message["text"])
             except _Crash:
+                self._close_soon(1011)
+                return
+            except Exception:  # a simulator bug: close as Kazoo's crashed handler would
+                logger.exception("event socket %s: handling a message failed", self.session_id)
                 self._close_soon(1011)
                 return
             self._enqueue_reply(reply)
