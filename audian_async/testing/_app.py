@@ -135,7 +135,10 @@ class Simulator(Seeding):
         )
         self._bootstrap()
         self._app = Starlette(
-            routes=[Mount(prefix, app=factory(self._core)) for prefix, factory in ROUTERS]
+            routes=[
+                *_astradial.root_routes(self._core),  # /health, beside /api/v1
+                *(Mount(prefix, app=factory(self._core)) for prefix, factory in ROUTERS),
+            ]
         )
 
     # -- inspection and control ---------------------------------------------------------------

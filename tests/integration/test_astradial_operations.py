@@ -413,7 +413,8 @@ async def test_calls(
     assert all(c.status is not None for c in calls)  # OSS: read from `disposition`
     page = await astra.calls.history(page=1, per_page=10)
     assert (len(page.items or []), page.total, page.has_more) == (10, seeded, True)
-    assert (await astra.calls.count()).total == seeded
+    # The open-source server counts its own (empty) call_records table, not the CDRs.
+    assert (await astra.calls.count()).total == (0 if target.oss else seeded)
     assert (await astra.calls.stats()).total_calls == seeded  # OSS: from `totals`
     answered = next(c for c in calls if c.recording_url)
     # The OSS server serves recordings to a JWT only: log in with email and password.

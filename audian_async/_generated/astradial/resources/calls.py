@@ -22,6 +22,8 @@ from audian_async._generated.astradial.models.call_originated import CallOrigina
 from audian_async._generated.astradial.models.call_stats import CallStats
 from audian_async._generated.astradial.models.destination_type import DestinationType
 from audian_async._generated.astradial.models.live_call import LiveCall
+from audian_async._generated.astradial.models.recording_control import RecordingControl
+from audian_async._generated.astradial.models.recording_deletion import RecordingDeletion
 from audian_async._model import Unwrap
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -147,6 +149,36 @@ _RECORDING = Operation(
     auth=True,
     path_params=["call_id"],
     stream=True,
+)
+_SET_RECORDING = Operation(
+    id="calls.set_recording",
+    method="POST",
+    path="/calls/{call_id}/recording",
+    retry_safe=False,
+    envelope="plain",
+    wrap_body=False,
+    body_schema={
+        "schema": {"$ref": "#/components/schemas/RecordingControlInput"},
+        "registry": SCHEMAS,
+    },
+    body_mode="create",
+    response=RecordingControl,
+    pagination="none",
+    auth=True,
+    path_params=["call_id"],
+    stream=False,
+)
+_DELETE_RECORDING = Operation(
+    id="calls.delete_recording",
+    method="DELETE",
+    path="/calls/{call_id}/recording",
+    retry_safe=True,
+    envelope="plain",
+    response=RecordingDeletion,
+    pagination="none",
+    auth=True,
+    path_params=["call_id"],
+    stream=False,
 )
 _JOURNEY = Operation(
     id="calls.journey",
@@ -573,6 +605,87 @@ class CallsResource(BaseResource):
             },
             query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def set_recording(
+        self,
+        call_id: str,
+        *,
+        enabled: bool,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> RecordingControl:
+        """Turn recording on or off for a live call (open-source server).
+
+        Open-source server only (the hosted service does not document it). The call id is the
+        live call's id as the server tracks it; a call that is not live answers 404 `Call not
+        found`.
+
+        `POST /calls/{call_id}/recording` (not retried once it may have reached the server).
+
+        Args:
+            call_id: The call-history id of the call.
+            enabled: Record (`true`) or stop recording (`false`).
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        fields: dict[str, Any] = {
+            "enabled": enabled,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _SET_RECORDING,
+            path_params={
+                "call_id": call_id,
+            },
+            query=None,
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+        )
+
+    async def delete_recording(
+        self,
+        call_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> RecordingDeletion:
+        """Delete a call's recording (open-source server).
+
+        Open-source server only. Removes the file and clears the call's recording reference; 404
+        `Call not found or not owned by this org`, or 404 `No recording file associated with
+        this call` (a second delete).
+
+        `DELETE /calls/{call_id}/recording`.
+
+        Args:
+            call_id: The call-history id of the call.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _DELETE_RECORDING,
+            path_params={
+                "call_id": call_id,
+            },
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
     async def journey(
@@ -1099,6 +1212,95 @@ class RawCallsResource(BaseResource):
             },
             query=None,
             options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def set_recording(
+        self,
+        call_id: str,
+        *,
+        enabled: bool,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[RecordingControl]:
+        """Turn recording on or off for a live call (open-source server).
+
+        Open-source server only (the hosted service does not document it). The call id is the
+        live call's id as the server tracks it; a call that is not live answers 404 `Call not
+        found`.
+
+        `POST /calls/{call_id}/recording` (not retried once it may have reached the server).
+
+        Args:
+            call_id: The call-history id of the call.
+            enabled: Record (`true`) or stop recording (`false`).
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        fields: dict[str, Any] = {
+            "enabled": enabled,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _SET_RECORDING,
+            path_params={
+                "call_id": call_id,
+            },
+            query=None,
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            raw=True,
+        )
+
+    async def delete_recording(
+        self,
+        call_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[RecordingDeletion]:
+        """Delete a call's recording (open-source server).
+
+        Open-source server only. Removes the file and clears the call's recording reference; 404
+        `Call not found or not owned by this org`, or 404 `No recording file associated with
+        this call` (a second delete).
+
+        `DELETE /calls/{call_id}/recording`.
+
+        Args:
+            call_id: The call-history id of the call.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _DELETE_RECORDING,
+            path_params={
+                "call_id": call_id,
+            },
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
         )
 
     async def journey(

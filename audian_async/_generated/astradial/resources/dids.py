@@ -11,6 +11,8 @@ from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.action_result import ActionResult
 from audian_async._generated.astradial.models.did import Did
 from audian_async._generated.astradial.models.did_routing_type import DidRoutingType
+from audian_async._generated.astradial.models.my_pool_numbers import MyPoolNumbers
+from audian_async._generated.astradial.models.pool_number import PoolNumber
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -121,6 +123,42 @@ _RELEASE_TO_POOL = Operation(
     envelope="plain",
     response=ActionResult,
     empty_ok=True,
+    pagination="none",
+    auth=True,
+    path_params=["did_id"],
+    stream=False,
+)
+_LIST_AVAILABLE = Operation(
+    id="dids.list_available",
+    method="GET",
+    path="/did-pool/available",
+    retry_safe=True,
+    envelope="plain",
+    response=list[PoolNumber],
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_MY_POOL_NUMBERS = Operation(
+    id="dids.my_pool_numbers",
+    method="GET",
+    path="/did-pool/my",
+    retry_safe=True,
+    envelope="plain",
+    response=MyPoolNumbers,
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_CANCEL_POOL_REQUEST = Operation(
+    id="dids.cancel_pool_request",
+    method="POST",
+    path="/did-pool/{did_id}/cancel-request",
+    retry_safe=False,
+    envelope="plain",
+    response=ActionResult,
     pagination="none",
     auth=True,
     path_params=["did_id"],
@@ -441,7 +479,9 @@ class DidsResource(BaseResource):
         """Release a number back to the DID pool.
 
         Documented on docs.astradial.com; the open-source server has no such route (only an
-        administrators' `/did-pool/admin/{id}/release`) and answers `RouteNotFoundError`.
+        administrators' `/did-pool/admin/{id}/release`, which the SDK does not cover) and
+        answers `RouteNotFoundError`. There, give a number back with `dids.cancel_pool_request`
+        while it is pending, or ask an administrator.
 
         `POST /did-pool/{did_id}/release` (not retried once it may have reached the server).
 
@@ -455,6 +495,103 @@ class DidsResource(BaseResource):
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _RELEASE_TO_POOL,
+            path_params={
+                "did_id": did_id,
+            },
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    def list_available(
+        self,
+        *,
+        max_items: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> AsyncPaginator[PoolNumber]:
+        """Numbers in the pool that can be requested (open-source server).
+
+        Open-source server only. Cheapest first, then by number.
+
+        `GET /did-pool/available`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return self._core.paginate(
+            _LIST_AVAILABLE,
+            item_type=PoolNumber,
+            path_params={},
+            query=None,
+            max_items=max_items,
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def my_pool_numbers(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> MyPoolNumbers:
+        """Your organisation's pool numbers and pending requests (open-source server).
+
+        Open-source server only.
+
+        `GET /did-pool/my`.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _MY_POOL_NUMBERS,
+            path_params={},
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def cancel_pool_request(
+        self,
+        did_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> ActionResult:
+        """Cancel your request for a pool number (open-source server).
+
+        Open-source server only. 403 `Cannot cancel this request` when the number is not pending
+        for your organisation (a second cancel included); 404 `DID not found`.
+
+        `POST /did-pool/{did_id}/cancel-request` (not retried once it may have reached the server).
+
+        Args:
+            did_id: The requested number's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _CANCEL_POOL_REQUEST,
             path_params={
                 "did_id": did_id,
             },
@@ -802,7 +939,9 @@ class RawDidsResource(BaseResource):
         """Release a number back to the DID pool.
 
         Documented on docs.astradial.com; the open-source server has no such route (only an
-        administrators' `/did-pool/admin/{id}/release`) and answers `RouteNotFoundError`.
+        administrators' `/did-pool/admin/{id}/release`, which the SDK does not cover) and
+        answers `RouteNotFoundError`. There, give a number back with `dids.cancel_pool_request`
+        while it is pending, or ask an administrator.
 
         `POST /did-pool/{did_id}/release` (not retried once it may have reached the server).
 
@@ -819,6 +958,114 @@ class RawDidsResource(BaseResource):
         """
         return await self._core.request(  # type: ignore[no-any-return]
             _RELEASE_TO_POOL,
+            path_params={
+                "did_id": did_id,
+            },
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
+    def list_available(
+        self,
+        *,
+        max_items: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> AsyncPaginator[PoolNumber]:
+        """Numbers in the pool that can be requested (open-source server).
+
+        Open-source server only. Cheapest first, then by number.
+
+        `GET /did-pool/available`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return self._core.paginate(
+            _LIST_AVAILABLE,
+            item_type=PoolNumber,
+            path_params={},
+            query=None,
+            max_items=max_items,
+            options=self._options(extra_headers, extra_query, None, timeout, validate),
+        )
+
+    async def my_pool_numbers(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[MyPoolNumbers]:
+        """Your organisation's pool numbers and pending requests (open-source server).
+
+        Open-source server only.
+
+        `GET /did-pool/my`.
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _MY_POOL_NUMBERS,
+            path_params={},
+            query=None,
+            options=None
+            if extra_headers is None
+            and extra_query is None
+            and timeout is NOT_GIVEN
+            and validate is None
+            else self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
+    async def cancel_pool_request(
+        self,
+        did_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[ActionResult]:
+        """Cancel your request for a pool number (open-source server).
+
+        Open-source server only. 403 `Cannot cancel this request` when the number is not pending
+        for your organisation (a second cancel included); 404 `DID not found`.
+
+        `POST /did-pool/{did_id}/cancel-request` (not retried once it may have reached the server).
+
+        Args:
+            did_id: The requested number's id.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        return await self._core.request(  # type: ignore[no-any-return]
+            _CANCEL_POOL_REQUEST,
             path_params={
                 "did_id": did_id,
             },

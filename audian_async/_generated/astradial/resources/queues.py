@@ -159,6 +159,21 @@ _REMOVE_MEMBER = Operation(
     path_params=["queue_id", "extension"],
     stream=False,
 )
+_SET_MUSIC = Operation(
+    id="queues.set_music",
+    method="PUT",
+    path="/queues/{queue_id}/music",
+    retry_safe=True,
+    envelope="plain",
+    wrap_body=False,
+    body_schema={"schema": {"$ref": "#/components/schemas/QueueMusicInput"}, "registry": SCHEMAS},
+    body_mode="action",
+    response=Queue,
+    pagination="none",
+    auth=True,
+    path_params=["queue_id"],
+    stream=False,
+)
 
 
 class QueuesResource(BaseResource):
@@ -234,7 +249,7 @@ class QueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -334,7 +349,7 @@ class QueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update. `None` removes it.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -573,6 +588,47 @@ class QueuesResource(BaseResource):
             else self._options(extra_headers, extra_query, None, timeout, validate),
         )
 
+    async def set_music(
+        self,
+        queue_id: str,
+        *,
+        music_on_hold: str | NotGiven = NOT_GIVEN,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> Queue:
+        """Set a queue's music-on-hold class (open-source server).
+
+        Open-source server only. Without `music_on_hold` nothing changes (the queue is returned
+        as it is); 404 `Queue not found`.
+
+        `PUT /queues/{queue_id}/music`.
+
+        Args:
+            queue_id: The queue's id.
+            music_on_hold: The class, e.g. `default` (see `media.list_music_classes`).
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+        """
+        fields: dict[str, Any] = {
+            "music_on_hold": music_on_hold,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _SET_MUSIC,
+            path_params={
+                "queue_id": queue_id,
+            },
+            query=None,
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+        )
+
 
 class RawQueuesResource(BaseResource):
     """Call queues and their members. Changes apply without a publish step. Every call returns an `APIResponse` (result plus metadata)."""
@@ -644,7 +700,7 @@ class RawQueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -751,7 +807,7 @@ class RawQueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update. `None` removes it.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
             extra_body: more fields to send, beyond the documented ones.
             extra_headers: more headers for this call.
@@ -1010,5 +1066,50 @@ class RawQueuesResource(BaseResource):
             and timeout is NOT_GIVEN
             and validate is None
             else self._options(extra_headers, extra_query, None, timeout, validate),
+            raw=True,
+        )
+
+    async def set_music(
+        self,
+        queue_id: str,
+        *,
+        music_on_hold: str | NotGiven = NOT_GIVEN,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        validate: bool | None = None,
+    ) -> APIResponse[Queue]:
+        """Set a queue's music-on-hold class (open-source server).
+
+        Open-source server only. Without `music_on_hold` nothing changes (the queue is returned
+        as it is); 404 `Queue not found`.
+
+        `PUT /queues/{queue_id}/music`.
+
+        Args:
+            queue_id: The queue's id.
+            music_on_hold: The class, e.g. `default` (see `media.list_music_classes`).
+            extra_body: more fields to send, beyond the documented ones.
+            extra_headers: more headers for this call.
+            extra_query: more query parameters for this call.
+            timeout: per-attempt timeout override for this call.
+            validate: `False` skips client-side validation for this call (`None`: the client's
+                setting).
+
+        Returns:
+            An `APIResponse` holding the typed result and the response metadata.
+        """
+        fields: dict[str, Any] = {
+            "music_on_hold": music_on_hold,
+        }
+        return await self._core.request(  # type: ignore[no-any-return]
+            _SET_MUSIC,
+            path_params={
+                "queue_id": queue_id,
+            },
+            query=None,
+            body=fields,
+            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
             raw=True,
         )
