@@ -486,6 +486,7 @@ class CallsResource(BaseResource):
     async def count(
         self,
         *,
+        status: str | NotGiven = NOT_GIVEN,
         direction: CallDirection | str | NotGiven = NOT_GIVEN,
         disposition: CallDisposition | str | NotGiven = NOT_GIVEN,
         from_: str | NotGiven = NOT_GIVEN,
@@ -501,12 +502,15 @@ class CallsResource(BaseResource):
         """Count the calls matching the call-history filters.
 
         The response shape is not documented; the OSS server answers `{total, active, completed,
-        failed, average_duration, total_duration}` (and reads only `from` and `to` of the
-        filters). Unknown keys are kept in `extra`.
+        failed, average_duration, total_duration}`. It counts its own `call_records` table, not
+        the phone system's call records that `list`, `history` and `stats` read: on a server
+        whose calls come from Asterisk it answers zeros. It reads only `status`, `from` and `to`
+        (as dates). Unknown keys are kept in `extra`.
 
         `GET /calls/count`.
 
         Args:
+            status: OSS: a call-record status, such as `completed` or `failed`.
             direction: Direction of a call.
             disposition: How a call ended.
             from_: Caller number or extension.
@@ -525,6 +529,7 @@ class CallsResource(BaseResource):
             path_params={},
             query=self._query(
                 {
+                    "status": status,
                     "direction": direction,
                     "disposition": disposition,
                     "from": from_,
@@ -1082,6 +1087,7 @@ class RawCallsResource(BaseResource):
     async def count(
         self,
         *,
+        status: str | NotGiven = NOT_GIVEN,
         direction: CallDirection | str | NotGiven = NOT_GIVEN,
         disposition: CallDisposition | str | NotGiven = NOT_GIVEN,
         from_: str | NotGiven = NOT_GIVEN,
@@ -1097,12 +1103,15 @@ class RawCallsResource(BaseResource):
         """Count the calls matching the call-history filters.
 
         The response shape is not documented; the OSS server answers `{total, active, completed,
-        failed, average_duration, total_duration}` (and reads only `from` and `to` of the
-        filters). Unknown keys are kept in `extra`.
+        failed, average_duration, total_duration}`. It counts its own `call_records` table, not
+        the phone system's call records that `list`, `history` and `stats` read: on a server
+        whose calls come from Asterisk it answers zeros. It reads only `status`, `from` and `to`
+        (as dates). Unknown keys are kept in `extra`.
 
         `GET /calls/count`.
 
         Args:
+            status: OSS: a call-record status, such as `completed` or `failed`.
             direction: Direction of a call.
             disposition: How a call ended.
             from_: Caller number or extension.
@@ -1124,6 +1133,7 @@ class RawCallsResource(BaseResource):
             path_params={},
             query=self._query(
                 {
+                    "status": status,
                     "direction": direction,
                     "disposition": disposition,
                     "from": from_,
