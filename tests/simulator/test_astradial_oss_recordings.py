@@ -42,6 +42,7 @@ def test_every_recording_is_replayed() -> None:
         "media",
         "org_users",
         "outbound_routes",
+        "sql_errors",
         "trunks",
         "webhooks",
     ]

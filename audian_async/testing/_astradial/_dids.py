@@ -41,6 +41,7 @@ def render_did(
 
 #: Columns a create answer leaves out (Sequelize returns what the INSERT set or defaulted).
 _NOT_IN_CREATE_ANSWER = (
+    "description",
     "routing_type",
     "routing_destination",
     "requested_by_org",

@@ -100,6 +100,24 @@ OSS_QUEUE_UPDATABLE = (
     "timeout_destination",
     "timeout_destination_type",
 )
+#: The columns of the server's queue INSERT, in its order (its error quotes them).
+QUEUE_INSERT_COLUMNS = [
+    "id",
+    "org_id",
+    "name",
+    "number",
+    "strategy",
+    "timeout",
+    "music_on_hold",
+    "asterisk_queue_name",
+    "recording_enabled",
+    "wrap_up_time",
+    *(k for k in OSS_QUEUE_COLUMNS if k not in ("recording_enabled", "greeting_id")),
+    "timeout_destination_type",
+    "status",
+    "created_at",
+    "updated_at",
+]
 #: Columns a create answer leaves out (Sequelize returns what the INSERT set or defaulted).
 _NOT_IN_CREATE_ANSWER = (
     "greeting_id",
@@ -183,7 +201,6 @@ def _apply_queue(
         ("strategy", "music_on_hold") if ctx.oss else ("ring_strategy", "moh_class")
     )
     strategies = OSS_STRATEGIES if ctx.oss else DOC_STRATEGIES
-    columns = ["id", "org_id", "name", "number", "strategy", "timeout"]
     if strategy_key in body and body[strategy_key] not in strategies:
         if ctx.oss and not creating:
             raise sql_update_error(
@@ -194,7 +211,9 @@ def _apply_queue(
                 row["id"],
             )
         if ctx.oss:
-            raise sql_error("Data truncated for column 'strategy' at row 1", "queues", columns)
+            raise sql_error(
+                "Data truncated for column 'strategy' at row 1", "queues", QUEUE_INSERT_COLUMNS
+            )
         raise Reject(400, {"error": "Invalid ring_strategy", "valid_values": list(strategies)})
     kind = body.get("timeout_destination_type")
     if not ctx.oss and kind is not None and kind not in TIMEOUT_DESTINATIONS:
@@ -224,7 +243,19 @@ def _apply_queue(
                 row[name] = value
         if "status" in body:
             if body["status"] not in ("active", "inactive", "paused"):
-                raise sql_error("Data truncated for column 'status' at row 1", "queues", columns)
+                if creating:
+                    raise sql_error(
+                        "Data truncated for column 'status' at row 1",
+                        "queues",
+                        QUEUE_INSERT_COLUMNS,
+                    )
+                raise sql_update_error(
+                    ctx.state,
+                    "Data truncated for column 'status' at row 1",
+                    "queues",
+                    {"status": body["status"]},
+                    row["id"],
+                )
             row["status"] = body["status"]
     if "name" in body:
         if not _present(body, "name"):

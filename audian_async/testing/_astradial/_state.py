@@ -139,18 +139,43 @@ def update_sql(table: str, columns: list[str]) -> str:
 
 
 def sql_error(
-    message: str, table: str, columns: list[str], params: list[Any] | None = None
+    message: str,
+    table: str,
+    columns: list[str],
+    params: list[Any] | None = None,
+    *,
+    errno: int = 1265,
+    sqlstate: str = "01000",
 ) -> Reject:
     """The open-source server's 500 for a refused INSERT into ``table``."""
-    return mariadb_error(message, insert_sql(table, columns), params or [None] * len(columns))
+    return mariadb_error(
+        message,
+        insert_sql(table, columns),
+        params or [None] * len(columns),
+        errno=errno,
+        sqlstate=sqlstate,
+    )
+
+
+#: MariaDB's "Data too long" (a value over a column's length): error number and SQL state.
+TOO_LONG_ERRNO, TOO_LONG_STATE = 1406, "22001"
 
 
 def sql_update_error(
-    state: AstradialState, message: str, table: str, changes: Mapping[str, Any], row_id: str
+    state: AstradialState,
+    message: str,
+    table: str,
+    changes: Mapping[str, Any],
+    row_id: str,
+    *,
+    errno: int = 1265,
+    sqlstate: str = "01000",
 ) -> Reject:
     """The open-source server's 500 for a refused UPDATE: the changed values are quoted."""
     params = [*changes.values(), state.sql_time(), row_id]
-    return mariadb_error(message, update_sql(table, list(changes)), params)
+    return mariadb_error(
+        message, update_sql(table, list(changes)), params, errno=errno, sqlstate=sqlstate
+    )
 
 
 # -- tokens -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._state import AstradialState, Ctx, Reject, Reply, _find, sql_update_error
+from ._state import AstradialState, Ctx, Reject, Reply, _find, sql_error, sql_update_error
 
 # -- trunks ------------------------------------------------------------------------------------
 
@@ -36,6 +36,29 @@ _TYPE_HELP = {
     "outbound": "We register TO remote provider (we initiate registration)",
     "peer2peer": "No registration - SIP OPTIONS keepalive only",
 }
+#: The columns of the server's trunk INSERT, in the model's order (unset credentials are left
+#: out); its error quotes them.
+_TRUNK_INSERT = [
+    "id",
+    "org_id",
+    "name",
+    "host",
+    "username",
+    "password",
+    "port",
+    "transport",
+    "trunk_type",
+    "retry_interval",
+    "expiration",
+    "contact_user",
+    "max_channels",
+    "status",
+    "asterisk_peer_name",
+    "registration_status",
+    "configuration",
+    "created_at",
+    "updated_at",
+]
 #: ``settings.max_trunks`` of a new organisation.
 MAX_TRUNKS = 5
 
@@ -119,7 +142,10 @@ def _check_trunk_columns(ctx: Ctx, row_id: str | None, changes: Mapping[str, Any
                 row_id,
             )
         if value is not None and value not in allowed:
-            raise Reject(500, {"error": f"Data truncated for column '{column}' at row 1"})
+            columns = [
+                c for c in _TRUNK_INSERT if c not in ("username", "password") or changes.get(c)
+            ]
+            raise sql_error(f"Data truncated for column '{column}' at row 1", "sip_trunks", columns)
 
 
 def list_trunks(ctx: Ctx) -> Reply:

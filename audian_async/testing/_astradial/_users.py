@@ -13,6 +13,8 @@ from ._state import (
     DOC_ROLES,
     OSS_RING_TARGETS,
     OSS_ROLES,
+    TOO_LONG_ERRNO,
+    TOO_LONG_STATE,
     USER_STATUSES,
     AstradialState,
     Ctx,
@@ -82,7 +84,9 @@ def asterisk_endpoint(state: AstradialState, row: Mapping[str, Any]) -> str:
     return f"{state.context_prefix(row['org_id'])}_{row['extension']}"
 
 
-def _insert_error(ctx: Ctx, body: Mapping[str, Any], message: str) -> Reject:
+def _insert_error(
+    ctx: Ctx, body: Mapping[str, Any], message: str, *, errno: int = 1265, sqlstate: str = "01000"
+) -> Reject:
     """The 500 of a refused user INSERT: the driver's text with the statement."""
     columns = ["id", "org_id", "username", "email", "extension"]
     if body.get("full_name") is not None:
@@ -99,7 +103,7 @@ def _insert_error(ctx: Ctx, body: Mapping[str, Any], message: str) -> Reject:
         "created_at",
         "updated_at",
     ]
-    return sql_error(message, "users", columns)
+    return sql_error(message, "users", columns, errno=errno, sqlstate=sqlstate)
 
 
 def _check_user_fields(
@@ -122,8 +126,16 @@ def _check_user_fields(
                         "users",
                         {"extension": ext},
                         current["id"],
+                        errno=TOO_LONG_ERRNO,
+                        sqlstate=TOO_LONG_STATE,
                     )
-                raise _insert_error(ctx, body, "Data too long for column 'extension' at row 1")
+                raise _insert_error(
+                    ctx,
+                    body,
+                    "Data too long for column 'extension' at row 1",
+                    errno=TOO_LONG_ERRNO,
+                    sqlstate=TOO_LONG_STATE,
+                )
             raise Reject(400, {"error": "Invalid extension", "message": "extension is too long"})
     if "email" in body and body["email"] is not None and not _EMAIL.match(str(body["email"])):
         if ctx.oss:
