@@ -10,6 +10,7 @@ every spec operation reached both.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,6 +334,13 @@ async def test_queue_settings_the_oss_server_ignores_are_reported(
             "timeout_destination",
         }
         assert queue.timeout_destination_type == "hangup"  # the server's default
+        # ... and `update` stores them there: no warning, the values come back.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IgnoredFieldWarning)
+            stored = await astra.queues.update(
+                queue.id, timeout_destination_type="queue", timeout_destination="5001"
+            )
+        assert (stored.timeout_destination_type, stored.timeout_destination) == ("queue", "5001")
     else:
         queue = await astra.queues.create(**kwargs)  # type: ignore[arg-type]
         assert queue.timeout_destination == "5001"
