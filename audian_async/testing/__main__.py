@@ -107,12 +107,12 @@ def banner(sim: Simulator, base_url: str) -> str:
         f"  master account: {sim.master_account_id}",
         *(f"  api key: {key}" for key in config.api_keys),
         f"Astradial API base: {base_url}/api/v1  ({flavour}; base_url={base_url})",
-        "  phone system: "
-        + ("fake, up" if config.astradial_pbx_up else "none (call control answers 500)"),
         *(f"  api key (X-API-Key): {key}" for key in config.astradial_api_keys),
         f"  login (email / password): {config.astradial_email} / {config.astradial_password}",
         f"  org key / secret (POST /auth/login): {config.astradial_org_api_key} / "
         f"{config.astradial_org_api_secret}",
+        "  phone system: "
+        + ("fake, up" if config.astradial_pbx_up else "none (call control answers 500)"),
     ]
     return "\n".join(lines)
 
