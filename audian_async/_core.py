@@ -249,6 +249,15 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
+def _climb(url: str) -> str:
+    """``url`` with its ``..`` path segments resolved (transports may send them as they are)."""
+    import posixpath
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=posixpath.normpath(parts.path)))
+
+
 def _compile_path(path: str) -> tuple[str, ...]:
     """``path`` as literal pieces with the placeholder names between them (cached)."""
     template = _TEMPLATES[path] = tuple(_PLACEHOLDER.split(path))
@@ -473,6 +482,8 @@ class Core:
             pieces.append(encode_segment(value, name))
             pieces.append(template[i + 1])
         url = "".join(pieces)
+        if template[0].startswith("/../"):  # a route beside the API's prefix (``/health``)
+            url = _climb(url)
         if own_account is not None or "account_id" not in template[1::2]:
             if prefix is None:  # no caller-given parameter: the whole URL is fixed
                 self._routes[op.path] = (own_account, url, (), bucket)
@@ -984,10 +995,17 @@ def _type_name(tp: Any) -> str:
     return str(getattr(tp, "__name__", tp))
 
 
+#: The keys of a bare error body (``{"error": ..., "message": ...}``).
+_ERROR_KEYS = frozenset({"error", "message", "details"})
+
+
 def _reports_failure(body: Any) -> bool:
-    """A body that says the call failed: ``{"status": "error"}`` or ``{"success": false}``."""
+    """A body that says the call failed: ``{"status": "error"}``, ``{"success": false}``, or a
+    bare ``{"error": ...}`` (the open-source Astradial server answers some misses 200)."""
     return isinstance(body, Mapping) and (
-        body.get("status") == "error" or body.get("success") is False
+        body.get("status") == "error"
+        or body.get("success") is False
+        or ("error" in body and body.keys() <= _ERROR_KEYS)
     )
 
 

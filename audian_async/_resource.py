@@ -218,7 +218,7 @@ class BaseResource(ResourceHost):
                     request_id=request_id,
                     request=response.request,
                 ) from exc
-        _check_echo(op.id, body, data, echo, type(parsed))
+        _check_echo(op.id, body, data, echo, type(parsed), _server_drops(op))
         if options is None or not options.raw:
             return cast(R, parsed)
         import attrs
@@ -229,12 +229,39 @@ class BaseResource(ResourceHost):
         return f"<{type(self).__name__}>"
 
 
+def _server_drops(op: Operation[Any]) -> Mapping[str, tuple[str, ...]]:
+    """``{field: keys}`` of the body's ``x-echo: {dropped-by: {answer-has: keys}}`` fields.
+
+    Such a field is not stored by one server, whose answer then leaves it out; that server is
+    recognised by ``keys`` in its answer. Read once per operation from the body's schema.
+    """
+    cached = _DROPS.get(op.id)
+    if cached is not None:
+        return cached
+    drops: dict[str, tuple[str, ...]] = {}
+    spec = op.body_schema or {}
+    registry: Mapping[str, Any] = spec.get("registry") or {}
+    ref = str((spec.get("schema") or {}).get("$ref", ""))
+    schema = registry.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+    for name, prop in (schema.get("properties") or {}).items():
+        echo = prop.get("x-echo") if isinstance(prop, Mapping) else None
+        dropped = echo.get("dropped-by") if isinstance(echo, Mapping) else None
+        if isinstance(dropped, Mapping) and dropped.get("answer-has"):
+            drops[name] = tuple(str(k) for k in dropped["answer-has"])
+    _DROPS[op.id] = drops
+    return drops
+
+
+_DROPS: dict[str, Mapping[str, tuple[str, ...]]] = {}
+
+
 def _check_echo(
     operation: str,
     sent: Any,
     answer: Any,
     echo: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]], bool]],
     model: type,
+    drops: Mapping[str, tuple[str, ...]] | None = None,
 ) -> None:
     """Warn when the server answered success but did not apply a field (spec ``x-echo``).
 
@@ -242,7 +269,8 @@ def _check_echo(
     A field is checked only when the answer carries it (under its name or an alias), so a
     server that echoes less is never accused; for a field the spec marks
     ``missing: ignored`` (always in the documented object), a missing key means the server
-    does not know the field. Emits one
+    does not know the field. A field marked ``dropped-by`` a server (``drops``: the answer keys
+    that recognise it) counts as ignored when that server's answer leaves it out. Emits one
     :class:`~audian_async.IgnoredFieldWarning` per ignored field (make it an error with
     ``warnings.simplefilter("error", IgnoredFieldWarning)``).
     """
@@ -256,7 +284,9 @@ def _check_echo(
             continue
         names = [json_names.get(attribute, attribute), *aliases.get(attribute, ())]
         present = [n for n in names if n in answer]
-        if not present and not missing_is_ignored:
+        marks = (drops or {}).get(name)
+        dropped = bool(marks) and all(k in answer for k in marks or ())
+        if not present and not (missing_is_ignored or dropped):
             continue  # the answer does not say: nothing to compare
         got = next((answer[n] for n in present if answer[n] is not None), None)
         if got == want or (got is not None and str(got) in same.get(str(want), ())):

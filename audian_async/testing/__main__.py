@@ -8,7 +8,8 @@ printed 64-character API key at ``PUT /v2/api_auth``, or pass it as
 and password (``POST /api/v1/auth/user-login``), or the organisation key and secret
 (``POST /api/v1/auth/login``). The banner prints both base URLs and all these credentials.
 ``--astradial-flavour oss`` answers Astradial like the open-source server instead of the
-documented API.
+documented API; ``--astradial-no-pbx`` answers its call control as a server without its phone
+system does (500; a fake phone system answers by default).
 
 Rate limiting is off by default: a development simulator should not slow a bulk job down.
 ``--rate-limit kazoo`` (Kazoo's own bucket: 100 tokens, refilled at 10 a second) or
@@ -106,6 +107,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="demo call traffic on the event socket: RATE calls a second (CHANNEL_CREATE, "
         "CHANNEL_ANSWER, CHANNEL_DESTROY), in the master account",
     )
+    parser.add_argument(
+        "--astradial-no-pbx",
+        action="store_true",
+        help="answer Astradial call control as a server without its phone system does (500); "
+        "by default a fake phone system answers",
+    )
     return parser.parse_args(argv)
 
 
@@ -128,6 +135,8 @@ def banner(sim: Simulator, base_url: str) -> str:
         f"  login (email / password): {config.astradial_email} / {config.astradial_password}",
         f"  org key / secret (POST /auth/login): {config.astradial_org_api_key} / "
         f"{config.astradial_org_api_secret}",
+        "  phone system: "
+        + ("fake, up" if config.astradial_pbx_up else "none (call control answers 500)"),
         f"Event socket: {base_url.replace('http', 'ws', 1)}/v2/websocket  "
         f"(control: {base_url}{CONTROL_PREFIX})",
     ]
@@ -149,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_contract=not args.no_contract,
         seed=args.seed,
         astradial_oss_shapes=args.astradial_flavour == "oss",
+        astradial_pbx_up=not args.astradial_no_pbx,
     )
     try:
         sim = Simulator(config)

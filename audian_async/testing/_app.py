@@ -142,7 +142,10 @@ class Simulator(Seeding):
         self._events_control = build_control_app(self.events)
         self._bootstrap()
         self._app = Starlette(
-            routes=[Mount(prefix, app=factory(self._core)) for prefix, factory in ROUTERS]
+            routes=[
+                *_astradial.root_routes(self._core),  # /health, beside /api/v1
+                *(Mount(prefix, app=factory(self._core)) for prefix, factory in ROUTERS),
+            ]
         )
 
     # -- inspection and control ---------------------------------------------------------------

@@ -96,6 +96,9 @@ class SimulatorConfig:
     #: does not create it (a migration does); without it every ``/auth/user-login`` answers
     #: 500 with SQL text (reference 5e).
     astradial_org_users_table: bool = True
+    #: The fake phone system the call-control routes reach (on by default). False answers as
+    #: an open-source server without Asterisk does: live calls and call control give 500.
+    astradial_pbx_up: bool = True
     #: Lifetime of login JWTs in seconds (24 h like the real server); then 401.
     astradial_token_lifetime: int = 86_400
     #: Call-history records (CDRs) seeded for the main organisation.

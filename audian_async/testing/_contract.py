@@ -15,10 +15,11 @@ repository's ``spec/`` next to the package; every ``*.yaml``/``*.yml`` with ``op
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -55,6 +56,7 @@ class _Operation:
     parameters: tuple[Mapping[str, Any], ...] = ()
     request_body: Mapping[str, Any] | None = None
     partial: bool = False  # a merge update: fields of the body are optional
+    error_in_body: bool = False  # x-error-in-body: a 2xx may carry the error body instead
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -126,10 +128,19 @@ class Contract:
                                 ),
                                 request_body=op.get("requestBody"),
                                 partial=method == "patch" or bool(op.get("x-partial")),
+                                error_in_body=bool(op.get("x-error-in-body")),
                             )
                         )
-            operations.sort(key=lambda o: o.params)
-            self._bases.append((_base_path(document), operations))
+            base = _base_path(document)
+            # A template that climbs out of the base (``/../../health``) is served beside it.
+            outside = [o for o in operations if "/../" in o.template]
+            for n, op in enumerate(outside):
+                resolved = posixpath.normpath(base + op.template)
+                outside[n] = replace(op, pattern=_template_regex(resolved))
+            inside = sorted((o for o in operations if o not in outside), key=lambda o: o.params)
+            self._bases.append((base, inside))
+            if outside:
+                self._bases.append(("", outside))
         self._bases.sort(key=lambda b: len(b[0]), reverse=True)
 
     @classmethod
@@ -190,6 +201,11 @@ class Contract:
         except ValueError:
             return [f"{where}: the body is not valid JSON"]
         schema = media.get("schema")
+        if op.error_in_body and status < 300 and _reports_failure(instance):
+            # x-error-in-body: a failure answered with a success status has the error's shape.
+            fallback = self._response(op, 599) or {}
+            json_media = (fallback.get("content") or {}).get("application/json") or {}
+            schema = json_media.get("schema") if isinstance(json_media, Mapping) else None
         if not isinstance(schema, Mapping):
             return []
         validator = Validator(op.document, check_formats=False)
@@ -268,3 +284,10 @@ class Contract:
             return None
         resolved = Validator(op.document).resolve(chosen)
         return resolved
+
+
+def _reports_failure(body: Any) -> bool:
+    """The core's test for an error answered with a 2xx (``audian_async._core``)."""
+    from .._core import _reports_failure as core_test
+
+    return core_test(body)

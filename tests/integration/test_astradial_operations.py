@@ -10,6 +10,7 @@ every spec operation reached both.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,6 +334,13 @@ async def test_queue_settings_the_oss_server_ignores_are_reported(
             "timeout_destination",
         }
         assert queue.timeout_destination_type == "hangup"  # the server's default
+        # ... and `update` stores them there: no warning, the values come back.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IgnoredFieldWarning)
+            stored = await astra.queues.update(
+                queue.id, timeout_destination_type="queue", timeout_destination="5001"
+            )
+        assert (stored.timeout_destination_type, stored.timeout_destination) == ("queue", "5001")
     else:
         queue = await astra.queues.create(**kwargs)  # type: ignore[arg-type]
         assert queue.timeout_destination == "5001"
@@ -413,7 +421,8 @@ async def test_calls(
     assert all(c.status is not None for c in calls)  # OSS: read from `disposition`
     page = await astra.calls.history(page=1, per_page=10)
     assert (len(page.items or []), page.total, page.has_more) == (10, seeded, True)
-    assert (await astra.calls.count()).total == seeded
+    # The open-source server counts its own (empty) call_records table, not the CDRs.
+    assert (await astra.calls.count()).total == (0 if target.oss else seeded)
     assert (await astra.calls.stats()).total_calls == seeded  # OSS: from `totals`
     answered = next(c for c in calls if c.recording_url)
     # The OSS server serves recordings to a JWT only: log in with email and password.

@@ -42,3 +42,15 @@ def test_banner_names_both_apis_and_the_rate_limit() -> None:
 def test_module_docstring_describes_both_apis() -> None:
     doc = audian_async.testing.__doc__ or ""
     assert "Astradial" in doc and "/api/v1" in doc and "astradial_api_key" in doc
+
+
+def test_the_phone_system_is_up_unless_asked_otherwise() -> None:
+    assert parse_args([]).astradial_no_pbx is False
+    assert parse_args(["--astradial-no-pbx"]).astradial_no_pbx is True
+    up = banner(Simulator(SimulatorConfig(bucket_size=None)), "http://127.0.0.1:8080")
+    assert "phone system: fake, up" in up
+    down = banner(
+        Simulator(SimulatorConfig(bucket_size=None, astradial_pbx_up=False)),
+        "http://127.0.0.1:8080",
+    )
+    assert "phone system: none (call control answers 500)" in down

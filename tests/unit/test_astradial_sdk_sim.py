@@ -157,11 +157,13 @@ async def test_call_history_pages_through_both_envelopes(
     assert [len(p.items) for p in pages] == [20, 20, 5] and pages[0].total == 45
 
     count = await astra.calls.count()
-    assert count.total == 45
+    # The open-source server counts its own call_records table (empty), not the CDRs.
+    assert count.total == (0 if oss(sim) else 45)
     stats = await astra.calls.stats()
     totals = stats.totals if oss(sim) else stats
     assert totals is not None and totals.total_calls == 45
-    assert stats.weekly is not None and len(stats.weekly) == 7
+    # Open-source: the days of the last week that had calls (seeded every 5 hours up to now).
+    assert stats.weekly is not None and len(stats.weekly) == (8 if oss(sim) else 7)
 
 
 async def test_live_calls_and_call_control(astra: AsyncAstradial, sim: Simulator) -> None:
@@ -232,7 +234,10 @@ async def test_dids(astra: AsyncAstradial, sim: Simulator) -> None:
     assert updated.routing_type == "queue"
     pool = next(d["id"] for d in astradial_state(sim).dids.values() if d["org_id"] is None)
     taken = await astra.dids.request_from_pool(pool)
-    assert taken is not None and taken.success is True
+    if oss(sim):  # a request awaiting an administrator
+        assert taken is not None and taken.message == "Number requested, awaiting admin approval"
+    else:
+        assert taken is not None and taken.success is True
     with pytest.raises(ConflictError):
         await astra.dids.request_from_pool(pool)
     if oss(sim):  # no such route on the OSS server: a distinct NotFoundError

@@ -12,11 +12,18 @@ from typing import TYPE_CHECKING
 from audian_async._resource import ResourceHost
 
 if TYPE_CHECKING:
+    from audian_async._generated.astradial.resources.api_keys import ApiKeysResource
     from audian_async._generated.astradial.resources.calls import CallsResource
     from audian_async._generated.astradial.resources.dids import DidsResource
     from audian_async._generated.astradial.resources.ivrs import IvrsResource
+    from audian_async._generated.astradial.resources.media import MediaResource
+    from audian_async._generated.astradial.resources.org_users import OrgUsersResource
+    from audian_async._generated.astradial.resources.outbound_routes import OutboundRoutesResource
     from audian_async._generated.astradial.resources.queues import QueuesResource
+    from audian_async._generated.astradial.resources.server import ServerResource
+    from audian_async._generated.astradial.resources.trunks import TrunksResource
     from audian_async._generated.astradial.resources.users import UsersResource
+    from audian_async._generated.astradial.resources.webhooks import WebhooksResource
 
 __all__ = ["Resources"]
 
@@ -60,6 +67,57 @@ class Resources(ResourceHost):
         return IvrsResource(self._core)
 
     @cached_property
+    def trunks(self) -> TrunksResource:
+        """SIP trunks to your providers. Open-source server only: the hosted service does not document these operations (`x-astradial-oss`)."""
+        from audian_async._generated.astradial.resources.trunks import TrunksResource
+
+        return TrunksResource(self._core)
+
+    @cached_property
+    def outbound_routes(self) -> OutboundRoutesResource:
+        """Outbound routes: which trunk dials which numbers. Open-source server only (not documented by the hosted service)."""
+        from audian_async._generated.astradial.resources.outbound_routes import (
+            OutboundRoutesResource,
+        )
+
+        return OutboundRoutesResource(self._core)
+
+    @cached_property
+    def webhooks(self) -> WebhooksResource:
+        """Event webhooks (signed call events POSTed to your URL). Open-source server only (not documented by the hosted service)."""
+        from audian_async._generated.astradial.resources.webhooks import WebhooksResource
+
+        return WebhooksResource(self._core)
+
+    @cached_property
+    def api_keys(self) -> ApiKeysResource:
+        """The organisation's API keys (a key's secret is shown once, at creation). Open-source server only (not documented by the hosted service)."""
+        from audian_async._generated.astradial.resources.api_keys import ApiKeysResource
+
+        return ApiKeysResource(self._core)
+
+    @cached_property
+    def media(self) -> MediaResource:
+        """Music-on-hold classes and stored greetings. Open-source server only (not documented by the hosted service)."""
+        from audian_async._generated.astradial.resources.media import MediaResource
+
+        return MediaResource(self._core)
+
+    @cached_property
+    def org_users(self) -> OrgUsersResource:
+        """The people who sign in to the organisation (email and password) and their roles; not SIP users. Open-source server only (not documented by the hosted service)."""
+        from audian_async._generated.astradial.resources.org_users import OrgUsersResource
+
+        return OrgUsersResource(self._core)
+
+    @cached_property
+    def server(self) -> ServerResource:
+        """Server health and the SIP address phones register to. Open-source server only (not documented by the hosted service); neither needs credentials."""
+        from audian_async._generated.astradial.resources.server import ServerResource
+
+        return ServerResource(self._core)
+
+    @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
         return RawResources(self)
@@ -101,6 +159,41 @@ class RawResources:
         """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. (raw responses)"""
         return self._resources.ivrs.with_raw_response
 
+    @property
+    def trunks(self) -> RawTrunksResource:
+        """SIP trunks to your providers. Open-source server only: the hosted service does not document these operations (`x-astradial-oss`). (raw responses)"""
+        return self._resources.trunks.with_raw_response
+
+    @property
+    def outbound_routes(self) -> RawOutboundRoutesResource:
+        """Outbound routes: which trunk dials which numbers. Open-source server only (not documented by the hosted service). (raw responses)"""
+        return self._resources.outbound_routes.with_raw_response
+
+    @property
+    def webhooks(self) -> RawWebhooksResource:
+        """Event webhooks (signed call events POSTed to your URL). Open-source server only (not documented by the hosted service). (raw responses)"""
+        return self._resources.webhooks.with_raw_response
+
+    @property
+    def api_keys(self) -> RawApiKeysResource:
+        """The organisation's API keys (a key's secret is shown once, at creation). Open-source server only (not documented by the hosted service). (raw responses)"""
+        return self._resources.api_keys.with_raw_response
+
+    @property
+    def media(self) -> RawMediaResource:
+        """Music-on-hold classes and stored greetings. Open-source server only (not documented by the hosted service). (raw responses)"""
+        return self._resources.media.with_raw_response
+
+    @property
+    def org_users(self) -> RawOrgUsersResource:
+        """The people who sign in to the organisation (email and password) and their roles; not SIP users. Open-source server only (not documented by the hosted service). (raw responses)"""
+        return self._resources.org_users.with_raw_response
+
+    @property
+    def server(self) -> RawServerResource:
+        """Server health and the SIP address phones register to. Open-source server only (not documented by the hosted service); neither needs credentials. (raw responses)"""
+        return self._resources.server.with_raw_response
+
 
 class StreamingResources:
     """Resources whose listings and downloads hand out their response body unread."""
@@ -133,8 +226,29 @@ class StreamingResources:
         """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. (streamed responses)"""
         return self._resources.ivrs.with_streaming_response
 
+    @property
+    def trunks(self) -> StreamingTrunksResource:
+        """SIP trunks to your providers. Open-source server only: the hosted service does not document these operations (`x-astradial-oss`). (streamed responses)"""
+        return self._resources.trunks.with_streaming_response
+
+    @property
+    def outbound_routes(self) -> StreamingOutboundRoutesResource:
+        """Outbound routes: which trunk dials which numbers. Open-source server only (not documented by the hosted service). (streamed responses)"""
+        return self._resources.outbound_routes.with_streaming_response
+
+    @property
+    def webhooks(self) -> StreamingWebhooksResource:
+        """Event webhooks (signed call events POSTed to your URL). Open-source server only (not documented by the hosted service). (streamed responses)"""
+        return self._resources.webhooks.with_streaming_response
+
+    @property
+    def media(self) -> StreamingMediaResource:
+        """Music-on-hold classes and stored greetings. Open-source server only (not documented by the hosted service). (streamed responses)"""
+        return self._resources.media.with_streaming_response
+
 
 if TYPE_CHECKING:
+    from audian_async._generated.astradial.resources.api_keys import RawApiKeysResource
     from audian_async._generated.astradial.resources.calls import (
         RawCallsResource,
         StreamingCallsResource,
@@ -147,11 +261,29 @@ if TYPE_CHECKING:
         RawIvrsResource,
         StreamingIvrsResource,
     )
+    from audian_async._generated.astradial.resources.media import (
+        RawMediaResource,
+        StreamingMediaResource,
+    )
+    from audian_async._generated.astradial.resources.org_users import RawOrgUsersResource
+    from audian_async._generated.astradial.resources.outbound_routes import (
+        RawOutboundRoutesResource,
+        StreamingOutboundRoutesResource,
+    )
     from audian_async._generated.astradial.resources.queues import (
         RawQueuesResource,
         StreamingQueuesResource,
     )
+    from audian_async._generated.astradial.resources.server import RawServerResource
+    from audian_async._generated.astradial.resources.trunks import (
+        RawTrunksResource,
+        StreamingTrunksResource,
+    )
     from audian_async._generated.astradial.resources.users import (
         RawUsersResource,
         StreamingUsersResource,
+    )
+    from audian_async._generated.astradial.resources.webhooks import (
+        RawWebhooksResource,
+        StreamingWebhooksResource,
     )

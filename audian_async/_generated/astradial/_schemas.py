@@ -19,6 +19,109 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "ApiKey": {
+        "description": "An organisation API key. `api_secret` is present once, in the answer to "
+        "`create`; `api_key`, `api_secret` and `api_secret_hash` are masked in reprs.",
+        "properties": {
+            "api_key": {
+                "description": "The key (`ak_...`), sent as `X-API-Key`.",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-secret": True,
+            },
+            "api_secret": {
+                "description": "The secret (`as_...`); in the answer to `create` only.",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-secret": True,
+            },
+            "api_secret_hash": {
+                "description": "Hash of the secret (the answer to `update` carries it).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-secret": True,
+            },
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "created_by": {
+                "description": "Who created it.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "id": {
+                "description": "Unique identifier (not the key).",
+                "readOnly": True,
+                "type": "string",
+            },
+            "last_used_at": {
+                "description": "Last use.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "message": {
+                "description": "The server's reminder to store the secret.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "name": {"description": "Name.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "permissions": {
+                "description": "What the key may do, e.g. `calls.read`.",
+                "items": {"type": "string"},
+                "type": ["array", "null"],
+            },
+            "status": {
+                "description": "`active` or `revoked`.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "updated_at": {
+                "description": "Last change (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "ApiKeyInput": {
+        "description": "A key's name and permissions.",
+        "properties": {
+            "name": {"description": "Name.", "minLength": 1, "type": "string"},
+            "permissions": {
+                "description": "What the key may do (default: every available permission).",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+        },
+        "required": ["name"],
+        "type": "object",
+    },
+    "ApiKeyList": {
+        "description": "The organisation's keys and the permissions a key can have.",
+        "properties": {
+            "available_permissions": {
+                "description": "Every permission a key can be given.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "keys": {
+                "description": "Every key, newest first (revoked ones included).",
+                "items": {"$ref": "#/components/schemas/ApiKey"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
     "Call": {
         "description": "A call-history record. The OSS server sends raw CDR columns instead of some "
         "documented keys (`disposition` for `status`, `src`/`dst`, `billsec`, `linkedid` "
@@ -310,6 +413,16 @@ SCHEMAS: dict[str, Any] = {
     "Did": {
         "description": "A phone number (DID) and its inbound routing.",
         "properties": {
+            "asterisk_extension": {
+                "description": "OSS: the phone system's extension for the number.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "call_limit": {
+                "description": "OSS: concurrent calls allowed (0: no limit).",
+                "readOnly": True,
+                "type": ["integer", "null"],
+            },
             "created_at": {
                 "description": "Creation time (ISO 8601).",
                 "readOnly": True,
@@ -348,8 +461,23 @@ SCHEMAS: dict[str, Any] = {
                 "readOnly": True,
                 "type": ["string", "null"],
             },
+            "requested_at": {
+                "description": "OSS: when an organisation requested it from the pool.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "requested_by_org": {
+                "description": "OSS: the organisation that requested it.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
             "routing_destination": {
                 "description": "Where the number routes to (format depends on `routing_type`).",
+                "type": ["string", "null"],
+            },
+            "routing_rule_id": {
+                "description": "OSS: id of a routing rule.",
+                "readOnly": True,
                 "type": ["string", "null"],
             },
             "routing_type": {
@@ -359,6 +487,12 @@ SCHEMAS: dict[str, Any] = {
             "status": {
                 "description": "`active`, `inactive` or `pending`.",
                 "type": ["string", "null"],
+            },
+            "trunk": {
+                "description": "OSS: its trunk (`{name, host}` in `list` and `get`, `{id, "
+                "name}` in `my_pool_numbers`).",
+                "readOnly": True,
+                "type": ["object", "null"],
             },
             "trunk_id": {"description": "Id of the SIP trunk.", "type": ["string", "null"]},
             "updated_at": {
@@ -450,6 +584,63 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "x-sdk-model": False,
     },
+    "Greeting": {
+        "description": "A stored greeting.",
+        "properties": {
+            "audio_file": {"description": "The audio file, once made.", "type": ["string", "null"]},
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "language": {
+                "description": "Text-to-speech language, e.g. `en-IN`.",
+                "type": ["string", "null"],
+            },
+            "name": {"description": "Name.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "status": {"description": "`active` or `inactive`.", "type": ["string", "null"]},
+            "text": {"description": "What it says.", "type": ["string", "null"]},
+            "updated_at": {
+                "description": "Last change (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
+            "voice": {
+                "description": "Text-to-speech voice, e.g. `en-IN-Wavenet-D`.",
+                "type": ["string", "null"],
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "GreetingCreateInput": {
+        "description": "A greeting to store.",
+        "properties": {
+            "audio_file": {"description": "An audio file already on the server.", "type": "string"},
+            "language": {
+                "description": "Text-to-speech language, e.g. `en-IN`.",
+                "maxLength": 10,
+                "type": "string",
+            },
+            "name": {"description": "Name.", "minLength": 1, "type": "string"},
+            "text": {"description": "What it says.", "minLength": 1, "type": "string"},
+            "voice": {
+                "description": "Text-to-speech voice, e.g. `en-IN-Wavenet-D`.",
+                "maxLength": 50,
+                "type": "string",
+            },
+        },
+        "required": ["name", "text"],
+        "type": "object",
+    },
     "GreetingInput": {
         "properties": {
             "language": {"description": "TTS language (default: the IVR's).", "type": "string"},
@@ -486,6 +677,29 @@ SCHEMAS: dict[str, Any] = {
             },
         },
         "required": ["channel_id"],
+        "type": "object",
+    },
+    "Health": {
+        "description": "The server's health.",
+        "properties": {
+            "activeCalls": {
+                "description": "Calls in progress.",
+                "type": ["integer", "null"],
+                "x-py-name": "active_calls",
+            },
+            "services": {
+                "additionalProperties": {"type": "string"},
+                "description": "`database`, `eventListener`, `ari`, `ami`: "
+                "`connected`/`running` or `disconnected`/`stopped`.",
+                "type": ["object", "null"],
+            },
+            "status": {"description": "`healthy`.", "type": ["string", "null"]},
+            "timestamp": {"description": "Server time (ISO 8601).", "type": ["string", "null"]},
+            "uptime": {
+                "description": "Seconds since the server started.",
+                "type": ["number", "null"],
+            },
+        },
         "type": "object",
     },
     "Ivr": {
@@ -685,6 +899,60 @@ SCHEMAS: dict[str, Any] = {
         },
         "type": "object",
     },
+    "MusicClass": {
+        "description": "An organisation's music-on-hold class.",
+        "properties": {
+            "class": {
+                "description": "Short name.",
+                "type": ["string", "null"],
+                "x-py-name": "class_name",
+            },
+            "file_count": {"description": "Audio files in it.", "type": ["integer", "null"]},
+            "files": {
+                "description": "Its audio files (`filename`, `size`, `uploaded_at`).",
+                "items": {"type": "object"},
+                "type": "array",
+            },
+            "moh_class_name": {
+                "description": "The class to give a queue.",
+                "type": ["string", "null"],
+            },
+        },
+        "type": "object",
+    },
+    "MusicClasses": {
+        "description": "The music-on-hold classes.",
+        "properties": {
+            "org_classes": {
+                "description": "The organisation's own classes.",
+                "items": {"$ref": "#/components/schemas/MusicClass"},
+                "type": "array",
+            },
+            "system_classes": {
+                "description": "Classes every organisation has (`default`).",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
+    "MyPoolNumbers": {
+        "description": "Your organisation's numbers from the pool.",
+        "properties": {
+            "assigned": {
+                "description": "Numbers assigned to you, each with a summary "
+                "of its trunk (`trunk`).",
+                "items": {"$ref": "#/components/schemas/Did"},
+                "type": "array",
+            },
+            "pending": {
+                "description": "Your requests awaiting an administrator.",
+                "items": {"$ref": "#/components/schemas/PoolNumber"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
     "OrgLoginRequest": {
         "properties": {
             "api_key": {
@@ -720,6 +988,123 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "x-sdk-model": False,
     },
+    "OrgUser": {
+        "description": "A person who signs in to the organisation (not a SIP user).",
+        "properties": {
+            "created_at": {
+                "description": "Creation time.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "email": {"description": "Email address (sign-in name).", "type": ["string", "null"]},
+            "extension": {"description": "Their extension, if any.", "type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "last_login": {
+                "description": "Last sign-in.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "name": {"description": "Name.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "role": {
+                "anyOf": [{"$ref": "#/components/schemas/OrgUserRole"}, {"type": "null"}],
+                "description": "`owner`, `admin`, `manager` or `agent`.",
+            },
+            "status": {
+                "description": "`invited`, `active` or `suspended`.",
+                "type": ["string", "null"],
+            },
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "OrgUserInvite": {
+        "description": "Someone to invite.",
+        "properties": {
+            "email": {"description": "Email address.", "minLength": 1, "type": "string"},
+            "extension": {"description": "Their extension.", "maxLength": 10, "type": "string"},
+            "name": {"description": "Name.", "minLength": 1, "type": "string"},
+            "role": {
+                "$ref": "#/components/schemas/OrgUserRole",
+                "description": "`owner`, `admin`, `manager` or `agent` (default).",
+            },
+        },
+        "required": ["email", "name"],
+        "type": "object",
+    },
+    "OrgUserList": {
+        "description": '`{"data": [...], "total"}`.',
+        "properties": {
+            "data": {"items": {"$ref": "#/components/schemas/OrgUser"}, "type": "array"},
+            "total": {"type": "integer"},
+        },
+        "required": ["data"],
+        "type": "object",
+    },
+    "OrgUserProfile": {
+        "description": "The signed-in account with its permissions; with an API key (nobody "
+        'signed in) `{"role": "org_admin", "message": ...}` and no id.',
+        "properties": {
+            "email": {"description": "Email address.", "type": ["string", "null"]},
+            "extension": {"description": "Their extension, if any.", "type": ["string", "null"]},
+            "id": {
+                "description": "Unique identifier (absent with an API key).",
+                "type": ["string", "null"],
+            },
+            "last_login": {"description": "Last sign-in.", "type": ["string", "null"]},
+            "message": {"description": "Explanation (API key).", "type": ["string", "null"]},
+            "name": {"description": "Name.", "type": ["string", "null"]},
+            "permissions": {
+                "description": "What the role may do.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "role": {
+                "description": "`owner`, `admin`, `manager`, `agent`, or "
+                "`org_admin` with an API key.",
+                "type": ["string", "null"],
+            },
+            "status": {"description": "Status.", "type": ["string", "null"]},
+        },
+        "type": "object",
+    },
+    "OrgUserRole": {
+        "description": "Sign-in role: `owner`, `admin`, `manager` or `agent`.",
+        "enum": ["owner", "admin", "manager", "agent"],
+        "type": "string",
+        "x-open-enum": True,
+    },
+    "OrgUserRoleInput": {
+        "properties": {
+            "role": {
+                "$ref": "#/components/schemas/OrgUserRole",
+                "description": "`owner`, `admin`, `manager` or `agent`.",
+            }
+        },
+        "required": ["role"],
+        "type": "object",
+    },
+    "OrgUserUpdate": {
+        "description": "What `org_users.update` changes.",
+        "properties": {
+            "extension": {
+                "description": "Extension (empty or null clears it).",
+                "maxLength": 10,
+                "type": ["string", "null"],
+            },
+            "name": {"description": "Name.", "minLength": 1, "type": "string"},
+            "status": {
+                "description": "`active` or `suspended`.",
+                "enum": ["active", "suspended"],
+                "type": "string",
+            },
+        },
+        "type": "object",
+    },
     "OriginateToAiRequest": {
         "properties": {
             "ai_agent_app": {
@@ -746,6 +1131,145 @@ SCHEMAS: dict[str, Any] = {
             },
         },
         "required": ["to"],
+        "type": "object",
+    },
+    "OutboundRoute": {
+        "description": "An outbound route (which trunk dials which numbers).",
+        "properties": {
+            "caller_id_name_override": {
+                "description": "Caller-ID name sent.",
+                "type": ["string", "null"],
+            },
+            "caller_id_override": {
+                "description": "Caller-ID number sent.",
+                "type": ["string", "null"],
+            },
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "description": {"description": "Free-text description.", "type": ["string", "null"]},
+            "dial_pattern": {
+                "description": "Asterisk dial pattern, e.g. `_9XXXXXXXXX`.",
+                "type": ["string", "null"],
+            },
+            "dial_prefix": {
+                "description": "Prefix that selects the route.",
+                "type": ["string", "null"],
+            },
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "max_channels": {
+                "description": "Concurrent calls allowed.",
+                "type": ["integer", "null"],
+            },
+            "name": {"description": "Name.", "type": ["string", "null"]},
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "prepend_digits": {"description": "Digits added in front.", "type": ["string", "null"]},
+            "priority": {"description": "Lower is tried first.", "type": ["integer", "null"]},
+            "recording_enabled": {
+                "description": "Record calls on this route.",
+                "type": ["boolean", "null"],
+            },
+            "route_type": {
+                "description": "`emergency`, `local`, `long_distance`, "
+                "`international`, `toll_free` or `custom`.",
+                "type": ["string", "null"],
+            },
+            "status": {"description": "`active` or `inactive`.", "type": ["string", "null"]},
+            "strip_digits": {
+                "description": "Digits removed from the front.",
+                "type": ["integer", "null"],
+            },
+            "time_conditions": {"description": "When the route applies (free-form)."},
+            "trunk": {
+                "anyOf": [{"$ref": "#/components/schemas/Trunk"}, {"type": "null"}],
+                "description": "The trunk: a summary in listings, the whole trunk otherwise.",
+                "readOnly": True,
+            },
+            "trunk_id": {"description": "Id of the trunk.", "type": ["string", "null"]},
+            "updated_at": {
+                "description": "Last change (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
+            "user_permissions": {"description": "Who may use it (free-form)."},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "OutboundRouteInput": {
+        "description": "The writable fields of an outbound route.",
+        "properties": {
+            "caller_id_name_override": {"description": "Caller-ID name sent.", "type": "string"},
+            "caller_id_override": {"description": "Caller-ID number sent.", "type": "string"},
+            "description": {"description": "Free-text description.", "type": "string"},
+            "dial_pattern": {
+                "description": "Asterisk dial pattern, e.g. `_9XXXXXXXXX`.",
+                "minLength": 1,
+                "type": "string",
+            },
+            "dial_prefix": {"description": "Prefix that selects the route.", "type": "string"},
+            "max_channels": {
+                "description": "Concurrent calls allowed.",
+                "minimum": 1,
+                "type": "integer",
+            },
+            "name": {"description": "Name.", "minLength": 1, "type": "string"},
+            "prepend_digits": {"description": "Digits added in front.", "type": "string"},
+            "priority": {"description": "Lower is tried first (default 10).", "type": "integer"},
+            "recording_enabled": {
+                "description": "Record calls on this route (default false).",
+                "type": "boolean",
+            },
+            "route_type": {
+                "description": "`emergency`, `local`, `long_distance`, "
+                "`international`, `toll_free` or "
+                "`custom` (default).",
+                "type": "string",
+            },
+            "status": {
+                "description": "`active` or `inactive` (update only; routes are created `active`).",
+                "type": "string",
+            },
+            "strip_digits": {
+                "description": "Digits removed from the front (default 0).",
+                "minimum": 0,
+                "type": "integer",
+            },
+            "trunk_id": {
+                "description": "Id of one of your trunks.",
+                "minLength": 1,
+                "type": "string",
+            },
+        },
+        "required": ["name", "trunk_id", "dial_pattern"],
+        "type": "object",
+    },
+    "PoolNumber": {
+        "description": "A number of the DID pool.",
+        "properties": {
+            "description": {"description": "Free-text description.", "type": ["string", "null"]},
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "monthly_price": {
+                "description": "Monthly price.",
+                "type": ["number", "string", "null"],
+            },
+            "number": {"description": "E.164 number.", "type": ["string", "null"]},
+            "provider": {"description": "Provider of the number.", "type": ["string", "null"]},
+            "region": {"description": "Region of the number.", "type": ["string", "null"]},
+            "requested_at": {
+                "description": "When you requested it (pending requests).",
+                "type": ["string", "null"],
+            },
+        },
+        "required": ["id"],
         "type": "object",
     },
     "Queue": {
@@ -852,18 +1376,25 @@ SCHEMAS: dict[str, Any] = {
             },
             "timeout_destination": {
                 "description": "Where to go; its format depends on "
-                "the type. Ignored by the open-source "
-                "server (an `IgnoredFieldWarning` says "
-                "so).",
+                "the type. The open-source server does "
+                "not store it on create and leaves it "
+                "out of the answer (an "
+                "`IgnoredFieldWarning` says so; that "
+                "server is recognised by "
+                "`asterisk_queue_name` in its answer); "
+                "it stores it on update.",
                 "type": ["string", "null"],
-                "x-echo": True,
+                "x-echo": {
+                    "dropped-by": {"answer-has": ["asterisk_queue_name"], "server": "open-source"}
+                },
             },
             "timeout_destination_type": {
                 "$ref": "#/components/schemas/QueueTimeoutDestinationType",
                 "description": "Kind of `timeout_destination`. "
-                "Ignored by the open-source "
-                "server (an `IgnoredFieldWarning` "
-                "says so).",
+                "The open-source server ignores "
+                "it on create (answers `hangup`; "
+                "an `IgnoredFieldWarning` says "
+                "so) and stores it on update.",
                 "x-echo": True,
             },
         },
@@ -963,6 +1494,16 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "x-require-any": ["extension", "user_id", "user_ids"],
     },
+    "QueueMusicInput": {
+        "properties": {
+            "music_on_hold": {
+                "description": "The class, e.g. `default` (see `media.list_music_classes`).",
+                "minLength": 1,
+                "type": "string",
+            }
+        },
+        "type": "object",
+    },
     "QueueStrategy": {
         "description": "How a queue rings its members (the OSS server also has `random`).",
         "enum": ["ringall", "linear", "rrmemory", "leastrecent", "fewestcalls"],
@@ -975,12 +1516,97 @@ SCHEMAS: dict[str, Any] = {
         "type": "string",
         "x-open-enum": True,
     },
+    "RecordingControl": {
+        "description": "A live call's recording state.",
+        "properties": {
+            "call_id": {"description": "The call.", "type": ["string", "null"]},
+            "message": {
+                "description": "`Recording started` or `Recording stopped`.",
+                "type": ["string", "null"],
+            },
+            "recording_enabled": {
+                "description": "Whether the call is now recorded.",
+                "type": ["boolean", "null"],
+            },
+        },
+        "type": "object",
+    },
+    "RecordingControlInput": {
+        "properties": {
+            "enabled": {
+                "description": "Record (`true`) or stop recording (`false`).",
+                "type": "boolean",
+            }
+        },
+        "required": ["enabled"],
+        "type": "object",
+    },
+    "RecordingDeletion": {
+        "description": "What `calls.delete_recording` removed.",
+        "properties": {
+            "call_id": {"description": "The call.", "type": ["string", "null"]},
+            "deleted_from": {
+                "additionalProperties": {"type": "boolean"},
+                "description": "Where the file was found and removed: "
+                '`{"local": bool, "gcs": bool}`.',
+                "type": ["object", "null"],
+            },
+            "filename": {
+                "description": "The recording file that was removed.",
+                "type": ["string", "null"],
+            },
+            "success": {
+                "description": "Whether the action succeeded.",
+                "type": ["boolean", "null"],
+            },
+        },
+        "type": "object",
+    },
     "RingTarget": {
         "description": "Where a user's calls ring. Documented `sip` or `phone` (the OSS server says "
         "`ext` for `sip`).",
         "enum": ["sip", "phone"],
         "type": "string",
         "x-open-enum": True,
+    },
+    "Role": {
+        "description": "A role and what it may do.",
+        "properties": {
+            "level": {"description": "Rank (higher includes lower).", "type": ["integer", "null"]},
+            "permissions": {
+                "description": "What it may do.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "role": {"description": "Name.", "type": ["string", "null"]},
+        },
+        "type": "object",
+    },
+    "RoleChange": {
+        "description": "A role change.",
+        "properties": {
+            "id": {"description": "The account.", "type": ["string", "null"]},
+            "previous_role": {"description": "The role before.", "type": ["string", "null"]},
+            "role": {"description": "The new role.", "type": ["string", "null"]},
+        },
+        "type": "object",
+    },
+    "RoleList": {
+        "properties": {"roles": {"items": {"$ref": "#/components/schemas/Role"}, "type": "array"}},
+        "required": ["roles"],
+        "type": "object",
+    },
+    "ServerInfo": {
+        "description": "Where SIP phones register.",
+        "properties": {
+            "hostname": {
+                "description": "The server machine's host name.",
+                "type": ["string", "null"],
+            },
+            "sip_host": {"description": "SIP host.", "type": ["string", "null"]},
+            "sip_port": {"description": "SIP port.", "type": ["integer", "null"]},
+        },
+        "type": "object",
     },
     "SipCredentials": {
         "description": "SIP credentials to register a softphone. The password is plaintext and "
@@ -1042,6 +1668,178 @@ SCHEMAS: dict[str, Any] = {
         "required": ["destination"],
         "type": "object",
         "x-require-any": ["call_id", "channel_id"],
+    },
+    "Trunk": {
+        "description": "A SIP trunk (its password comes back in every answer; it is masked in reprs).",
+        "properties": {
+            "asterisk_peer_name": {
+                "description": "The phone system's name for the trunk.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "configuration": {
+                "description": "Extra phone-system settings.",
+                "readOnly": True,
+                "type": ["object", "null"],
+            },
+            "contact_user": {
+                "description": "Contact user for registration (`outbound`).",
+                "type": ["string", "null"],
+            },
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "expiration": {
+                "description": "Registration lifetime, seconds (`outbound`).",
+                "type": ["integer", "null"],
+            },
+            "host": {
+                "description": "Provider host (null for `inbound`).",
+                "type": ["string", "null"],
+            },
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "last_registration": {
+                "description": "Last registration time.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "max_channels": {
+                "description": "Concurrent calls allowed.",
+                "type": ["integer", "null"],
+            },
+            "name": {
+                "description": "Name, unique within the organisation.",
+                "type": ["string", "null"],
+            },
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "password": {
+                "description": "SIP password.",
+                "type": ["string", "null"],
+                "x-secret": True,
+            },
+            "port": {
+                "description": "Provider port (null for `inbound`).",
+                "type": ["integer", "null"],
+            },
+            "registration_status": {
+                "description": "`registered`, `unregistered`, `failed` or `unknown`.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "retry_interval": {
+                "description": "Registration retry interval, seconds (`outbound`).",
+                "type": ["integer", "null"],
+            },
+            "status": {
+                "description": "`active`, `inactive` or `maintenance`.",
+                "type": ["string", "null"],
+            },
+            "transport": {
+                "anyOf": [{"$ref": "#/components/schemas/TrunkTransport"}, {"type": "null"}],
+                "description": "`udp`, `tcp` or `tls`.",
+            },
+            "trunk_type": {
+                "anyOf": [{"$ref": "#/components/schemas/TrunkType"}, {"type": "null"}],
+                "description": "`outbound`, `inbound` or `peer2peer`.",
+            },
+            "updated_at": {
+                "description": "Last change (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
+            "username": {"description": "SIP user name.", "type": ["string", "null"]},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "TrunkInput": {
+        "description": "The writable fields of a SIP trunk.",
+        "properties": {
+            "contact_user": {
+                "description": "Contact user for registration (`outbound`; default the user name).",
+                "type": "string",
+            },
+            "expiration": {
+                "description": "Registration lifetime, seconds (`outbound`; default 3600).",
+                "type": "integer",
+            },
+            "host": {
+                "description": "Provider host (required for `outbound` and `peer2peer`).",
+                "type": "string",
+            },
+            "max_channels": {
+                "description": "Concurrent calls (default 10). Applied by "
+                "`update` only (an `IgnoredFieldWarning` says "
+                "so on create).",
+                "maximum": 1000,
+                "minimum": 1,
+                "type": "integer",
+                "x-echo": True,
+            },
+            "name": {
+                "description": "Name, unique within the organisation.",
+                "maxLength": 255,
+                "minLength": 2,
+                "type": "string",
+            },
+            "password": {
+                "description": "SIP password (required for `outbound` and `inbound`).",
+                "type": "string",
+                "x-secret": True,
+            },
+            "port": {
+                "description": "Provider port (default 5060).",
+                "maximum": 65535,
+                "minimum": 1,
+                "type": "integer",
+            },
+            "retry_interval": {
+                "description": "Registration retry interval, seconds (`outbound`; default 60).",
+                "type": "integer",
+            },
+            "status": {
+                "description": "`active`, `inactive` or `maintenance`. Applied by "
+                "`update` only (an `IgnoredFieldWarning` says so on "
+                "create).",
+                "type": "string",
+                "x-echo": True,
+            },
+            "transport": {
+                "$ref": "#/components/schemas/TrunkTransport",
+                "description": "`udp` (default), `tcp` or `tls`.",
+            },
+            "trunk_type": {
+                "$ref": "#/components/schemas/TrunkType",
+                "description": "`outbound` (default), `inbound` or `peer2peer`.",
+            },
+            "username": {
+                "description": "SIP user name (required for `outbound` and `inbound`).",
+                "type": "string",
+            },
+        },
+        "required": ["name"],
+        "type": "object",
+    },
+    "TrunkTransport": {
+        "description": "SIP transport.",
+        "enum": ["udp", "tcp", "tls"],
+        "type": "string",
+        "x-open-enum": True,
+    },
+    "TrunkType": {
+        "description": "`outbound` (you register to the provider), `inbound` (the provider registers "
+        "to you) or `peer2peer` (no registration).",
+        "enum": ["outbound", "inbound", "peer2peer"],
+        "type": "string",
+        "x-open-enum": True,
     },
     "User": {
         "description": "A user (SIP extension) of your organisation.",
@@ -1165,10 +1963,15 @@ SCHEMAS: dict[str, Any] = {
             },
             "phone_number": {
                 "description": "E.164 number (required when `ring_target` is "
-                "`phone`). Ignored by the open-source server "
-                "(an `IgnoredFieldWarning` says so).",
+                "`phone`). Not stored by the open-source "
+                "server, whose create answer leaves it out: an "
+                "`IgnoredFieldWarning` says so (that server is "
+                "recognised by `asterisk_endpoint` in its "
+                "answer).",
                 "type": ["string", "null"],
-                "x-echo": True,
+                "x-echo": {
+                    "dropped-by": {"answer-has": ["asterisk_endpoint"], "server": "open-source"}
+                },
             },
             "recording_enabled": {
                 "description": "Record calls (open-source name; `call_recording` sends it too).",
@@ -1245,5 +2048,116 @@ SCHEMAS: dict[str, Any] = {
         "enum": ["admin", "supervisor", "agent", "user"],
         "type": "string",
         "x-open-enum": True,
+    },
+    "Webhook": {
+        "description": "An event webhook (its signing secret comes back in every answer; masked in "
+        "reprs).",
+        "properties": {
+            "active": {"description": "Whether events are delivered.", "type": ["boolean", "null"]},
+            "created_at": {
+                "description": "Creation time (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["createdAt"],
+            },
+            "events": {
+                "description": "Event names, e.g. `call.answered`, `call.ended`.",
+                "items": {"type": "string"},
+                "type": ["array", "null"],
+            },
+            "failure_count": {
+                "description": "Failed deliveries.",
+                "readOnly": True,
+                "type": ["integer", "null"],
+            },
+            "headers": {
+                "description": "Extra headers sent.",
+                "readOnly": True,
+                "type": ["object", "null"],
+            },
+            "id": {"description": "Unique identifier.", "readOnly": True, "type": "string"},
+            "last_delivery": {
+                "description": "Last delivery time.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "last_status": {
+                "description": "HTTP status of the last delivery.",
+                "readOnly": True,
+                "type": ["integer", "null"],
+            },
+            "org_id": {
+                "description": "Id of the organisation.",
+                "readOnly": True,
+                "type": ["string", "null"],
+            },
+            "retry_count": {
+                "description": "Delivery attempts after a failure (default 3).",
+                "type": ["integer", "null"],
+            },
+            "secret": {
+                "description": "HMAC-SHA256 signing secret.",
+                "type": ["string", "null"],
+                "x-secret": True,
+            },
+            "timeout": {
+                "description": "Delivery timeout, milliseconds.",
+                "readOnly": True,
+                "type": ["integer", "null"],
+            },
+            "updated_at": {
+                "description": "Last change (ISO 8601).",
+                "readOnly": True,
+                "type": ["string", "null"],
+                "x-aliases": ["updatedAt"],
+            },
+            "url": {"description": "Where events are POSTed.", "type": ["string", "null"]},
+        },
+        "required": ["id"],
+        "type": "object",
+    },
+    "WebhookInput": {
+        "description": "The writable fields of a webhook.",
+        "properties": {
+            "active": {
+                "description": "Deliver events. Applied by `update` only (an "
+                "`IgnoredFieldWarning` says so on create).",
+                "type": "boolean",
+                "x-echo": True,
+            },
+            "events": {
+                "description": "Event names: `call.initiated`, `call.ringing`, "
+                "`call.answered`, `call.ended`, `call.failed`, "
+                "`queue.entered`, `queue.abandoned`, "
+                "`queue.answered`, `user.registered`, "
+                "`user.unregistered`, `trunk.registered`, "
+                "`trunk.failed` (others are refused with 500 "
+                "`Invalid event`).",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "type": "array",
+            },
+            "retry_count": {
+                "description": "Delivery attempts after a failure. Applied "
+                "by `update` only (an `IgnoredFieldWarning` "
+                "says so on create).",
+                "maximum": 10,
+                "minimum": 0,
+                "type": "integer",
+                "x-echo": True,
+            },
+            "secret": {
+                "description": "Signing secret (default: the server makes one).",
+                "type": "string",
+                "x-secret": True,
+            },
+            "url": {
+                "description": "Where events are POSTed (a URL).",
+                "minLength": 1,
+                "type": "string",
+            },
+        },
+        "required": ["url", "events"],
+        "type": "object",
     },
 }

@@ -24,13 +24,24 @@ organisation; another organisation's ids answer 404.
 Tests reach the state with :func:`astradial_state` (``astradial_state(sim).pbx_up = False``
 makes the live-call endpoints fail like an unreachable PBX).
 
+Both flavours also serve the open-source server's own operations (trunks, outbound routes,
+webhooks, API keys, the DID pool's requests, music on hold and greetings, recording control,
+organisation users and roles, server info, and ``/health`` beside ``/api/v1``), in its shapes:
+the hosted service does not document them, and they are the only shapes known.
+
+Call control talks to a fake phone system, up by default (``astradial_pbx_up``); set it
+False, or ``astradial_state(sim).pbx_up = False``, to answer as a server without Asterisk
+(500 on live calls and call control, ``disconnected`` links in ``/health``).
+
 Modules, by resource: ``_state`` (rows, tokens, request context), ``_auth``, ``_users``,
-``_dids``, ``_queues``, ``_ivrs``, ``_calls``, ``_control`` and ``_routes`` (the app).
+``_dids``, ``_queues``, ``_ivrs``, ``_calls``, ``_control``, ``_trunks`` (trunks, outbound
+routes), ``_org`` (webhooks, API keys, organisation users, roles), ``_media`` (music on hold,
+greetings, recording control, server info, health) and ``_routes`` (the app).
 """
 
 from __future__ import annotations
 
-from ._routes import build_app
+from ._routes import build_app, root_routes
 from ._state import AstradialState, astradial_state
 
-__all__ = ["AstradialState", "astradial_state", "build_app"]
+__all__ = ["AstradialState", "astradial_state", "build_app", "root_routes"]

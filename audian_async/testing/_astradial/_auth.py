@@ -53,7 +53,8 @@ def user_login(state: AstradialState, body: Mapping[str, Any]) -> Reply:
     login = state.logins.get(str(email).lower())
     if login is None:
         raise Reject(404, {"error": "No account found with this email."})
-    if not hmac.compare_digest(str(password), login["password"]):
+    stored = login.get("password")
+    if stored is None or not hmac.compare_digest(str(password), stored):
         raise Reject(401, {"error": "Invalid password."})
     if login["status"] == "no_org":
         raise Reject(
@@ -79,6 +80,7 @@ def user_login(state: AstradialState, body: Mapping[str, Any]) -> Reply:
         "permissions": [],
     }
     token = state.tokens.mint(claims, state.config.astradial_token_lifetime)
+    login["last_login"] = state.now()
     user: dict[str, Any] = {"id": login["id"], "email": login["email"], "role": login["role"]}
     if state.oss:
         user.update(

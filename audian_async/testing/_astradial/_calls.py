@@ -14,40 +14,11 @@ from ._state import _ROLE_RANK, ANCHOR, AstradialState, Ctx, Reject, Reply
 
 
 def render_call(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]:
-    """A call-history row: documented keys, or the OSS server's raw CDR columns."""
+    """A call-history row: documented keys, or the OSS server's CDR columns and derived fields
+    (the SELECT of its ``GET /calls``)."""
     recording = f"/api/v1/calls/{row['id']}/recording" if row["has_recording"] else None
     if state.oss:
-        # Raw CDR columns plus the derived fields; empty values are "" (not null) and the
-        # hangup cause is a Q.850 code as text (reference 5e).
-        answered = row["disposition"] == "ANSWERED"
-        return {
-            "id": row["id"],
-            "calldate": state.iso(row["start"]),
-            "clid": f'"{row["from"]}" <{row["from"]}>',
-            "src": row["from"],
-            "dst": row["to"],
-            "channel": row["channel"],
-            "dstchannel": f"PJSIP/{row['to']}-{row['id']:08x}" if answered else "",
-            "lastapp": "Dial",
-            "lastdata": f"PJSIP/{row['to']}",
-            "duration": row["duration"],
-            "billsec": row["talk_time"],
-            "disposition": row["disposition"],
-            "uniqueid": row["uniqueid"],
-            "linkedid": row["linkedid"],
-            "recordingfile": f"{row['uniqueid']}.wav" if row["has_recording"] else "",
-            "caller_id": row["from"],
-            "direction": row["direction"],
-            "queue_name": row["queue"] or "",
-            "hangup_cause": _Q850[row["disposition"]],
-            "from_number": row["from"],
-            "to_number": row["to"],
-            "started_at": state.iso(row["start"]),
-            "ended_at": state.iso(row["end"]),
-            "talk_time": row["talk_time"],
-            "recording_url": recording or "",
-            "answered_by": row["to"] if answered else "",
-        }
+        return _oss_call(state, row)
     return {
         "id": str(row["id"]),
         "from_number": row["from"],
@@ -59,6 +30,114 @@ def render_call(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]
         "started_at": state.iso(row["start"]),
         "ended_at": state.iso(row["end"]),
         "recording_url": recording,
+    }
+
+
+#: Hangup causes (``userfield``'s first part) as the server's CASE names them.
+_CAUSES = {
+    "0": "Not Set",
+    "1": "Unallocated Number",
+    "16": "Normal Clearing",
+    "17": "User Busy",
+    "18": "No User Responding",
+    "19": "No Answer",
+    "21": "Call Rejected",
+    "27": "Destination Out of Order",
+    "31": "Normal Unspecified",
+    "34": "No Circuit Available",
+    "38": "Network Out of Order",
+    "127": "Interworking",
+}
+
+
+def cdr(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The seeded call as its ``asterisk_cdr`` row."""
+    prefix = state.context_prefix(row["org_id"])
+    answered = row["disposition"] == "ANSWERED"
+    context = {"inbound": "incoming", "outbound": "outbound", "internal": "internal"}
+    return {
+        "id": row["id"],
+        "calldate": state.iso(row["start"]),
+        "clid": f'"{row["from"]}" <{row["from"]}>',
+        "src": row["from"],
+        "dst": row["to"],
+        "dcontext": prefix + context[row["direction"]],
+        "channel": row["channel"],
+        "dstchannel": f"PJSIP/{row['to']}-{row['id']:08x}" if answered else "",
+        "lastapp": "Dial",
+        "lastdata": f"PJSIP/{row['to']}",
+        "duration": row["duration"],
+        "billsec": row["talk_time"],
+        "disposition": row["disposition"],
+        "amaflags": 3,
+        "accountcode": row["org_id"],
+        "uniqueid": row["uniqueid"],
+        "linkedid": row["linkedid"],
+        "userfield": f"{_Q850[row['disposition']]}|caller",
+        "recordingfile": f"{row['uniqueid']}.wav" if row["has_recording"] else "",
+        "peeraccount": "",
+        "sequence": 0,
+    }
+
+
+def _oss_call(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]:
+    raw = cdr(state, row)
+    cause, _, source = raw["userfield"].partition("|")
+    dst = raw["dstchannel"]
+    endpoint = dst.split("/")[-1].split("-")[0].split("_")[-1] if dst.startswith("PJSIP/") else None
+    answered = raw["disposition"] == "ANSWERED"
+    return {
+        **raw,
+        "hangup_reason": _CAUSES.get(cause, f"Cause {cause}"),
+        "queue_name": row["queue"],
+        "queue_wait_time": None,
+        "answered_agent": None,
+        "started_at": raw["calldate"],
+        "ended_at": state.iso(row["end"]),
+        "from_number": raw["src"],
+        "caller_id": raw["clid"],
+        "to_number": raw["dst"],
+        "talk_time": raw["billsec"],
+        "wait_time": raw["duration"] - raw["billsec"],
+        "direction": row["direction"],
+        "rang_extension": endpoint,
+        "answered_by": endpoint if answered else None,
+        "answered_type": ("human" if dst.startswith("PJSIP/") else "prompt") if answered else None,
+        "queue_name_display": row["queue"],
+        "hangup_cause": cause,
+        "hangup_source": source or None,
+        "disconnected_by": "system",
+        "recording_url": (
+            f"/api/v1/calls/{row['id']}/recording"
+            if raw["recordingfile"] and raw["billsec"] > 0
+            else None
+        ),
+    }
+
+
+def history_item(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``GET /calls/history`` item: the server maps the CDR columns to these names."""
+    raw = cdr(state, row)
+    return {
+        "id": raw["id"],
+        "started_at": raw["calldate"],
+        "ended_at": state.iso(row["end"]),
+        "from_number": raw["src"],
+        "to_number": raw["dst"],
+        "duration": raw["duration"],
+        "talk_time": raw["billsec"],
+        "status": raw["disposition"],
+        "org_id": raw["accountcode"],
+        "channel_id": raw["channel"],
+        "call_id": raw["uniqueid"],
+        "linkedid": raw["linkedid"],
+        "recording_file": raw["recordingfile"],
+        "direction": row["direction"],
+        "recording_url": (
+            f"/api/v1/calls/{row['id']}/recording"
+            if raw["recordingfile"] and raw["billsec"] > 0
+            else None
+        ),
     }
 
 
@@ -155,7 +234,10 @@ def call_history(ctx: Ctx) -> Reply:
     return Reply(
         200,
         {
-            "items": [render_call(ctx.state, c) for c in rows[start : start + limit]],
+            "items": [
+                history_item(ctx.state, c) if ctx.oss else render_call(ctx.state, c)
+                for c in rows[start : start + limit]
+            ],
             "total": total,
             "page": page,
             "pages": math.ceil(total / limit),
@@ -167,22 +249,30 @@ def call_history(ctx: Ctx) -> Reply:
 def count_calls(ctx: Ctx) -> Reply:
     """``GET /calls/count`` (the OSS server reads only ``from`` and ``to``)."""
     if ctx.oss:
-        # Only `from` and `to` are read, as dates (the last one inclusive); integers, zeros
-        # on an empty table.
-        dates = {"date_from": ctx.query["from"]} if ctx.query.get("from") else {}
-        if ctx.query.get("to"):
-            dates["date_to"] = ctx.query["to"]
-        ctx = Ctx(ctx.state, ctx.method, ctx.path, ctx.params, dates, ctx.body, ctx.who)
-        rows = _filtered_calls(ctx)
-        total_duration = sum(c["duration"] for c in rows)
+        # The server counts its own call_records table (its model), not asterisk_cdr, which
+        # the listings read: on a server the phone system fills, it stays empty. `status`,
+        # `from` and `to` (dates, compared with started_at) are read; `active` counts the
+        # server's in-memory calls (only its test-event route adds any).
+        rows = [r for r in ctx.state.call_records if r["org_id"] == ctx.org]
+        if ctx.query.get("status"):
+            rows = [r for r in rows if r["status"] == ctx.query["status"]]
+        for key, sign in (("from", 1), ("to", -1)):
+            if ctx.query.get(key):
+                try:
+                    edge = datetime.fromisoformat(ctx.query[key]).replace(tzinfo=UTC).timestamp()
+                except ValueError:
+                    rows = []  # new Date("...") is invalid: nothing compares
+                    continue
+                rows = [r for r in rows if sign * (r["started"] - edge) >= 0]
+        total_duration = sum(r.get("duration") or 0 for r in rows)
         return Reply(
             200,
             {
                 "total": len(rows),
-                "active": len([c for c in ctx.state.live if c["org_id"] == ctx.org]),
-                "completed": len([c for c in rows if c["disposition"] == "ANSWERED"]),
-                "failed": len([c for c in rows if c["disposition"] != "ANSWERED"]),
-                "average_duration": total_duration // len(rows) if rows else 0,
+                "active": 0,
+                "completed": len([r for r in rows if r["status"] == "completed"]),
+                "failed": len([r for r in rows if r["status"] == "failed"]),
+                "average_duration": round(total_duration / len(rows)) if rows else 0,
                 "total_duration": total_duration,
             },
         )
@@ -221,20 +311,60 @@ def call_stats(ctx: Ctx) -> Reply:
         "avg_duration": avg,
     }
     if ctx.oss:
-        if not rows:  # SUM() over no rows: null, not 0
-            totals = {k: (0 if k == "total_calls" else None) for k in totals}
-        else:
-            totals["avg_duration"] = f"{avg:.4f}"
-        totals.pop("internal")
-        return Reply(200, {"weekly": weekly, "totals": totals})
+        return Reply(200, _oss_stats(ctx, rows))
     return Reply(200, {**totals, "weekly": weekly})
 
 
-def _pbx_down(ctx: Ctx) -> Reject:
+def _oss_stats(ctx: Ctx, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The server's two queries: the last 7 days by day (days with calls only), all-time totals
+    (SUMs are null over no rows; ``missed`` is ``NO ANSWER`` only; the average talk time of
+    the answered, rounded)."""
+    today = datetime.fromtimestamp(ctx.state.now(), tz=UTC).date()
+    days: dict[str, dict[str, Any]] = {}
+    for c in sorted(rows, key=lambda c: c["start"]):
+        day = datetime.fromtimestamp(c["start"], tz=UTC).date()
+        if day >= today - timedelta(days=7):
+            entry = days.setdefault(
+                day.isoformat(), {"date": day.isoformat(), "inbound": 0, "outbound": 0}
+            )
+            if c["direction"] in ("inbound", "outbound"):
+                entry[c["direction"]] += 1
+    talked = [c["talk_time"] for c in rows if c["talk_time"] > 0]
+    if not rows:
+        totals: dict[str, Any] = {
+            "total_calls": 0,
+            "inbound": None,
+            "outbound": None,
+            "answered": None,
+            "missed": None,
+            "avg_duration": None,
+        }
+    else:
+        totals = {
+            "total_calls": len(rows),
+            "inbound": len([c for c in rows if c["direction"] == "inbound"]),
+            "outbound": len([c for c in rows if c["direction"] == "outbound"]),
+            "answered": len([c for c in rows if c["disposition"] == "ANSWERED" and c["talk_time"]]),
+            "missed": len([c for c in rows if c["disposition"] == "NO ANSWER"]),
+            "avg_duration": round(sum(talked) / len(talked)) if talked else None,
+        }
+    return {"weekly": list(days.values()), "totals": totals}
+
+
+#: The refused manager connection, as Node words it (AMI's default port).
+REFUSED = "connect ECONNREFUSED 127.0.0.1:5038"
+#: What each call-control route of the open-source server answers without its phone system.
+_DOWN = {
+    "live": {"error": "Failed to fetch live calls from Asterisk", "message": REFUSED},
+    "click_to_call": {"error": "Failed to initiate call via AMI", "details": REFUSED},
+    "originate": {"error": "Failed to initiate AI agent call", "details": REFUSED},
+    "control": {"error": REFUSED},  # transfer, hangup: the bare error message
+}
+
+
+def _pbx_down(ctx: Ctx, action: str = "live") -> Reject:
     if ctx.oss:
-        return Reject(
-            500, {"error": "Failed to connect to Asterisk", "message": "AMI connection refused"}
-        )
+        return Reject(500, dict(_DOWN[action]))
     return Reject(500, {"status": "error", "message": "PBX unreachable"})
 
 

@@ -34,7 +34,7 @@ def transfer(ctx: Ctx) -> Reply:
     if ctx.oss and kind not in ("extension", "queue", "external"):
         raise Reject(400, {"error": "Invalid destination_type"})
     if not ctx.state.pbx_up:
-        raise _pbx_down(ctx)
+        raise _pbx_down(ctx, "control")
     row = _live_channel(ctx, str(channel))
     row["to"] = str(body["destination"])
     return Reply(
@@ -55,7 +55,7 @@ def hangup_channel(ctx: Ctx) -> Reply:
     if not channel:
         raise Reject(400, {"error": "channel_id required"})
     if not ctx.state.pbx_up:
-        raise _pbx_down(ctx)
+        raise _pbx_down(ctx, "control")
     row = _live_channel(ctx, str(channel))
     ctx.state.live.remove(row)
     return Reply(200, {"success": True, "channel_id": row["channel_id"]})
@@ -82,7 +82,7 @@ def click_to_call(ctx: Ctx) -> Reply:
         raise Reject(400, {"status": "error", "message": "Invalid to_type"})
     _int(body, "timeout", low=1)
     if not ctx.state.pbx_up:
-        raise _pbx_down(ctx)
+        raise _pbx_down(ctx, "click_to_call")
     source = str(body["from"])
     if (
         _DIGITS.match(source)
@@ -137,7 +137,7 @@ def originate_to_ai(ctx: Ctx) -> Reply:
     if wss is not None and not str(wss).startswith(("wss://", "ws://")):
         raise Reject(400, {"error": "wss_url must start with wss:// or ws://"})
     if not ctx.state.pbx_up:
-        raise _pbx_down(ctx)
+        raise _pbx_down(ctx, "originate")
     to = str(body["to"])
     channel = ctx.state.next_channel(to if len(to) <= 4 else "trunk")
     if ctx.oss:

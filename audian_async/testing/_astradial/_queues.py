@@ -19,6 +19,7 @@ from ._state import (
     _int,
     _present,
     sql_error,
+    sql_update_error,
 )
 
 # -- queues -----------------------------------------------------------------------------------
@@ -55,29 +56,111 @@ def _member_view(
     }
 
 
-def render_queue(state: AstradialState, row: Mapping[str, Any]) -> dict[str, Any]:
-    """A queue as the server sends it."""
+#: The open-source server's queue columns beyond the common ones, with the model's defaults.
+OSS_QUEUE_COLUMNS: dict[str, Any] = {
+    "recording_enabled": False,
+    "announce_frequency": 30,
+    "announce_holdtime": False,
+    "announce_position": "yes",
+    "announce_position_limit": 5,
+    "join_empty": False,
+    "leave_when_empty": True,
+    "ring_inuse": False,
+    "ring_sound": "ring",
+    "retry": 5,
+    "service_level": 60,
+    "weight": 0,
+    "autopause": "no",
+    "autopausedelay": 0,
+    "autopausebusy": False,
+    "autopauseunavail": False,
+    "max_callers": 0,
+    "periodic_announce": None,
+    "periodic_announce_frequency": 60,
+    "min_announce_frequency": 15,
+    "relative_periodic_announce": False,
+    "announce_round_seconds": 0,
+    "queue_youarenext": "queue-youarenext",
+    "queue_thereare": "queue-thereare",
+    "queue_callswaiting": "queue-callswaiting",
+    "queue_holdtime": "queue-holdtime",
+    "queue_minutes": "queue-minutes",
+    "queue_seconds": "queue-seconds",
+    "queue_thankyou": "queue-thankyou",
+    "queue_reporthold": "queue-reporthold",
+    "reportholdtime": True,
+    "memberdelay": 0,
+    "timeoutpriority": "app",
+    "greeting_id": None,
+}
+#: What ``PUT /queues/{id}`` writes (the server's ``allowedFields``, stored names).
+OSS_QUEUE_UPDATABLE = (
+    *(k for k in OSS_QUEUE_COLUMNS if k != "greeting_id"),
+    "greeting_id",
+    "timeout_destination",
+    "timeout_destination_type",
+)
+#: The columns of the server's queue INSERT, in its order (its error quotes them).
+QUEUE_INSERT_COLUMNS = [
+    "id",
+    "org_id",
+    "name",
+    "number",
+    "strategy",
+    "timeout",
+    "music_on_hold",
+    "asterisk_queue_name",
+    "recording_enabled",
+    "wrap_up_time",
+    *(k for k in OSS_QUEUE_COLUMNS if k not in ("recording_enabled", "greeting_id")),
+    "timeout_destination_type",
+    "status",
+    "created_at",
+    "updated_at",
+]
+#: Columns a create answer leaves out (Sequelize returns what the INSERT set or defaulted).
+_NOT_IN_CREATE_ANSWER = (
+    "greeting_id",
+    "max_wait_time",
+    "periodic_announce",
+    "timeout_destination",
+    "members",
+)
+
+
+def render_queue(
+    state: AstradialState, row: Mapping[str, Any], *, created: bool = False, members: bool = True
+) -> dict[str, Any]:
+    """A queue as the server sends it (the open-source server: its 48 columns, and the members
+    where the handler includes them: listings and ``get``)."""
     if state.oss:
-        return {
+        out = {
             "id": row["id"],
             "org_id": row["org_id"],
-            "number": row["number"],
             "name": row["name"],
+            "number": row["number"],
             "strategy": row["strategy"],
             "timeout": row["timeout"],
-            "music_on_hold": row["moh"],
             "max_wait_time": row["max_wait_time"],
+            "music_on_hold": row["moh"],
+            "asterisk_queue_name": state.context_prefix(row["org_id"]) + row["number"],
             "wrap_up_time": row["wrap_up_time"],
-            # the open-source server never stores these (it ignores them): its default
-            "timeout_destination_type": "hangup",
-            "timeout_destination": None,
+            **{k: row.get("oss", {}).get(k, v) for k, v in OSS_QUEUE_COLUMNS.items()},
+            "timeout_destination": row["timeout_destination"],
+            "timeout_destination_type": row["timeout_destination_type"] or "hangup",
             "status": row["status"],
+            "createdAt": state.iso(row["created"]),
+            "updatedAt": state.iso(row["updated"]),
             "members": [
                 _member_view(state, m, embedded=True) for m in state.members.get(row["id"], [])
             ],
-            "createdAt": state.iso(row["created"]),
-            "updatedAt": state.iso(row["updated"]),
         }
+        if created:
+            for name in _NOT_IN_CREATE_ANSWER:
+                del out[name]
+        elif not members:
+            del out["members"]
+        return out
     return {
         "id": row["id"],
         "org_id": row["org_id"],
@@ -111,15 +194,26 @@ def _number_taken(
     )
 
 
-def _apply_queue(ctx: Ctx, row: dict[str, Any], body: Mapping[str, Any]) -> None:
+def _apply_queue(
+    ctx: Ctx, row: dict[str, Any], body: Mapping[str, Any], *, creating: bool = False
+) -> None:
     strategy_key, moh_key = (
         ("strategy", "music_on_hold") if ctx.oss else ("ring_strategy", "moh_class")
     )
     strategies = OSS_STRATEGIES if ctx.oss else DOC_STRATEGIES
-    columns = ["id", "org_id", "name", "number", "strategy", "timeout"]
     if strategy_key in body and body[strategy_key] not in strategies:
+        if ctx.oss and not creating:
+            raise sql_update_error(
+                ctx.state,
+                "Data truncated for column 'strategy' at row 1",
+                "queues",
+                {"strategy": body["strategy"]},
+                row["id"],
+            )
         if ctx.oss:
-            raise sql_error("Data truncated for column 'strategy' at row 1", "queues", columns)
+            raise sql_error(
+                "Data truncated for column 'strategy' at row 1", "queues", QUEUE_INSERT_COLUMNS
+            )
         raise Reject(400, {"error": "Invalid ring_strategy", "valid_values": list(strategies)})
     kind = body.get("timeout_destination_type")
     if not ctx.oss and kind is not None and kind not in TIMEOUT_DESTINATIONS:
@@ -149,7 +243,19 @@ def _apply_queue(ctx: Ctx, row: dict[str, Any], body: Mapping[str, Any]) -> None
                 row[name] = value
         if "status" in body:
             if body["status"] not in ("active", "inactive", "paused"):
-                raise sql_error("Data truncated for column 'status' at row 1", "queues", columns)
+                if creating:
+                    raise sql_error(
+                        "Data truncated for column 'status' at row 1",
+                        "queues",
+                        QUEUE_INSERT_COLUMNS,
+                    )
+                raise sql_update_error(
+                    ctx.state,
+                    "Data truncated for column 'status' at row 1",
+                    "queues",
+                    {"status": body["status"]},
+                    row["id"],
+                )
             row["status"] = body["status"]
     if "name" in body:
         if not _present(body, "name"):
@@ -160,7 +266,20 @@ def _apply_queue(ctx: Ctx, row: dict[str, Any], body: Mapping[str, Any]) -> None
     if moh_key in body:
         row["moh"] = body[moh_key]
     if ctx.oss:
-        return  # the documented names (ring_strategy, moh_class, timeout_destination*) are ignored
+        # The documented names (ring_strategy, moh_class) are ignored; a create takes none of
+        # the other columns, an update takes its allowedFields, timeout destination included.
+        if not creating:
+            extra = row.setdefault("oss", {})
+            for name in OSS_QUEUE_UPDATABLE:
+                if body.get(name) is None:
+                    continue
+                if name.startswith("timeout_destination"):
+                    row[name] = body[name]
+                else:
+                    extra[name] = body[name]
+        elif body.get("recording_enabled") is not None:
+            row.setdefault("oss", {})["recording_enabled"] = body["recording_enabled"]
+        return
     for name in ("timeout_destination_type", "timeout_destination"):
         if name in body:
             row[name] = body[name]
@@ -181,12 +300,14 @@ def create_queue(ctx: Ctx) -> Reply:
             raise Reject(400, {"error": "name and number are required"})
         raise Reject(400, {"error": "Missing required fields", "required_fields": missing})
     scratch: dict[str, Any] = {"id": None}
-    _apply_queue(ctx, scratch, body)
+    _apply_queue(ctx, scratch, body, creating=True)
     row = ctx.state._insert_queue(
         ctx.org, {"number": scratch["number"], "name": scratch["name"]}, ctx.state.now()
     )
-    _apply_queue(ctx, row, body)
-    return Reply(201, render_queue(ctx.state, row))
+    if ctx.oss:
+        row.update(timeout=30, max_wait_time=None)  # the handler's defaults
+    _apply_queue(ctx, row, body, creating=True)
+    return Reply(201, render_queue(ctx.state, row, created=True))
 
 
 def get_queue(ctx: Ctx) -> Reply:
@@ -200,7 +321,16 @@ def update_queue(ctx: Ctx) -> Reply:
     row = _find(ctx.state.queues, ctx.params["queue_id"], ctx.org, "Queue not found")
     _apply_queue(ctx, row, ctx.body)
     row["updated"] = ctx.state.now()
-    return Reply(200, render_queue(ctx.state, row))
+    return Reply(200, render_queue(ctx.state, row, members=False))
+
+
+def set_music(ctx: Ctx) -> Reply:
+    """``PUT /queues/{queue_id}/music`` (open-source server): ``music_on_hold`` only."""
+    row = _find(ctx.state.queues, ctx.params["queue_id"], ctx.org, "Queue not found")
+    if ctx.body.get("music_on_hold") is not None:
+        row["moh"] = ctx.body["music_on_hold"]
+        row["updated"] = ctx.state.now()
+    return Reply(200, render_queue(ctx.state, row, members=False))
 
 
 def delete_queue(ctx: Ctx) -> Reply:

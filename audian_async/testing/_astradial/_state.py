@@ -81,11 +81,101 @@ class Reply:
     content_type: str = "application/json"
 
 
-def sql_error(message: str, table: str, columns: list[str]) -> Reject:
-    """The OSS server's 500 whose ``error`` is the database driver's text, SQL included."""
+#: The MariaDB driver's ``debugLen``: the SQL text quoted in an error stops after this much.
+DEBUG_LEN = 256
+
+
+def _sql_param(value: Any) -> str:
+    """A parameter as the MariaDB driver quotes it (``Parser.logParam``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def sql_text(sql: str, params: list[Any]) -> str:
+    """The statement and its parameters as the driver quotes them in an error (``displaySql``).
+
+    The parameters are stored values (a user's SIP password among them): that is what the
+    open-source server puts in a 500's ``error``. Long statements are cut at ``DEBUG_LEN``.
+    """
+    if len(sql) > DEBUG_LEN:
+        return sql[:DEBUG_LEN] + "..."
+    text = sql + " - parameters:["
+    for n, value in enumerate(params):
+        text += ("," if n else "") + _sql_param(value)
+        if len(text) > DEBUG_LEN:
+            return text[:DEBUG_LEN] + "..."
+    return text + "]"
+
+
+def mariadb_error(
+    message: str, sql: str, params: list[Any], *, errno: int = 1265, sqlstate: str = "01000"
+) -> Reject:
+    """The open-source server's 500: the driver's message, the SQL and its parameters."""
+    head = f"(conn:{_CONN}, no: {errno}, SQLState: {sqlstate}) {message}"
+    return Reject(500, {"error": f"{head}\nsql: {sql_text(sql, params)}"})
+
+
+_CONN = 12
+
+
+def insert_sql(table: str, columns: list[str]) -> str:
+    """Sequelize's INSERT for ``columns``."""
     cols = ",".join(f"`{c}`" for c in columns)
     marks = ",".join("?" for _ in columns)
-    return Reject(500, {"error": f"{message}: INSERT INTO `{table}` ({cols}) VALUES ({marks});"})
+    return f"INSERT INTO `{table}` ({cols}) VALUES ({marks});"
+
+
+def update_sql(table: str, columns: list[str]) -> str:
+    """Sequelize's UPDATE of ``columns`` (``updated_at`` last) by id."""
+    sets = ",".join(f"`{c}`=?" for c in [*columns, "updated_at"])
+    return f"UPDATE `{table}` SET {sets} WHERE `id` = ?"
+
+
+def sql_error(
+    message: str,
+    table: str,
+    columns: list[str],
+    params: list[Any] | None = None,
+    *,
+    errno: int = 1265,
+    sqlstate: str = "01000",
+) -> Reject:
+    """The open-source server's 500 for a refused INSERT into ``table``."""
+    return mariadb_error(
+        message,
+        insert_sql(table, columns),
+        params or [None] * len(columns),
+        errno=errno,
+        sqlstate=sqlstate,
+    )
+
+
+#: MariaDB's "Data too long" (a value over a column's length): error number and SQL state.
+TOO_LONG_ERRNO, TOO_LONG_STATE = 1406, "22001"
+
+
+def sql_update_error(
+    state: AstradialState,
+    message: str,
+    table: str,
+    changes: Mapping[str, Any],
+    row_id: str,
+    *,
+    errno: int = 1265,
+    sqlstate: str = "01000",
+) -> Reject:
+    """The open-source server's 500 for a refused UPDATE: the changed values are quoted."""
+    params = [*changes.values(), state.sql_time(), row_id]
+    return mariadb_error(
+        message, update_sql(table, list(changes)), params, errno=errno, sqlstate=sqlstate
+    )
 
 
 # -- tokens -----------------------------------------------------------------------------------
@@ -168,8 +258,10 @@ class AstradialState:
         self._rng = random.Random(f"astradial-{seed}")
         self._ids = 0
         self.tokens = JwtIssuer(self._rng.randbytes(32), core.clock.time)
-        #: Set False to make live-call control fail like an unreachable PBX (500).
-        self.pbx_up = True
+        #: The fake phone system: set False to answer as a server without Asterisk does (500
+        #: on live calls and call control; ``/health`` reports its links disconnected).
+        self.pbx_up = self.config.astradial_pbx_up
+        self.started = core.clock.time()
         #: Set False to make greeting generation fail like an exhausted TTS quota (500).
         self.tts_available = True
         self.orgs: dict[str, dict[str, Any]] = {}
@@ -187,7 +279,17 @@ class AstradialState:
         self.greetings: dict[str, bytes] = {}
         self.published: dict[str, int] = {}
         self.calls: list[dict[str, Any]] = []
+        #: Rows of the server's own ``call_records`` table, which ``calls.count`` reads (the
+        #: call listings read the phone system's ``asterisk_cdr``); empty unless a test adds.
+        self.call_records: list[dict[str, Any]] = []
         self.live: list[dict[str, Any]] = []
+        self.trunks: dict[str, dict[str, Any]] = {}
+        self.routes: dict[str, dict[str, Any]] = {}
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.api_keys: dict[str, dict[str, Any]] = {}
+        self.greeting_rows: dict[str, dict[str, Any]] = {}
+        #: Recording switched on or off per live call (``POST /calls/{id}/recording``).
+        self.live_recording: dict[str, bool] = {}
         self._channels = 0
         self._member_ids = 0
         self._seed()
@@ -214,6 +316,60 @@ class AstradialState:
         if self.oss:
             return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def sql_time(self) -> str:
+        """Now as Sequelize binds a date (the server's +05:30 zone, milliseconds)."""
+        moment = datetime.fromtimestamp(self.now() + 5.5 * 3600, tz=UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+    def context_prefix(self, org_id: str) -> str:
+        """The organisation's phone-system prefix, such as ``org_mxdjvwyd_``."""
+        return f"org_{org_id.replace('-', '')[:8]}_"
+
+    def add_api_key(
+        self,
+        org_id: str,
+        key: str,
+        *,
+        name: str,
+        permissions: list[str],
+        created_by: str | None,
+    ) -> dict[str, Any]:
+        """A row of ``org_api_keys``; the key authenticates from now on."""
+        now = self.now()
+        row: dict[str, Any] = {
+            "id": self.new_id(),
+            "org_id": org_id,
+            "name": name,
+            "api_key": key,
+            "permissions": list(permissions),
+            "created_by": created_by,
+            "secret_hash": None,
+            "created": now,
+            "updated": now,
+        }
+        self.api_keys[row["id"]] = row
+        self.keys[key] = org_id
+        return row
+
+    def add_login(
+        self, email: str, *, name: str, org_id: str | None, role: str, status: str
+    ) -> dict[str, Any]:
+        """A row of ``org_users`` (an email login; no password until one is set)."""
+        row = {
+            "id": self.new_id(),
+            "email": email,
+            "name": name,
+            "password": None,
+            "org_id": org_id,
+            "role": role,
+            "status": status,
+            "extension": None,
+            "last_login": None,
+            "created": self.now(),
+        }
+        self.logins[email] = row
+        return row
 
     def next_channel(self, prefix: str) -> str:
         """A new Asterisk channel name such as ``PJSIP/1001-0000000a``."""
@@ -298,11 +454,12 @@ class AstradialState:
                 "routing_type": routing[0],
                 "routing_destination": routing[1],
                 "description": None,
-                "status": "active" if org else "inactive",
+                # the open-source server lists only active pool numbers as available
+                "status": "active" if org or self.oss else "inactive",
                 "trunk_id": None,
                 "recording_enabled": False,
                 "pool_status": "assigned" if org else "available",
-                "monthly_price": "499.00",
+                "monthly_price": 499 if self.oss else "499.00",
                 "region": "IN-KA",
                 "provider": "simulated",
                 "created": t0,
@@ -327,6 +484,12 @@ class AstradialState:
                     "started": self.now() - 30 - 60 * n,
                 }
             )
+        # The configured ``ak_`` keys are rows of org_api_keys, as on the server.
+        for n, key in enumerate(self.config.astradial_api_keys, 1):
+            default = ["calls.read", "calls.write", "calls.click_to_call"]  # the model's
+            self.add_api_key(
+                main, key, name=f"Simulator key {n}", permissions=default, created_by=None
+            )
 
     def _seed_calls(self, org_id: str, count: int) -> None:
         base = len(self.calls)
@@ -335,7 +498,11 @@ class AstradialState:
             n = base + i
             direction = DIRECTIONS[i % 3]
             disposition = ("ANSWERED", "ANSWERED", "NO ANSWER", "BUSY", "FAILED")[(i * 7) % 5]
+            # The open-source flavour dates them up to now, so date filters find them (its
+            # statistics read the last 7 days); the documented flavour from ANCHOR.
             start = ANCHOR.timestamp() + i * 5 * 3600 + (i * 13 % 60) * 60
+            if self.oss:
+                start = self.now() - (count - i) * 5 * 3600 + (i * 13 % 60) * 60
             ext = users[i % len(users)] if users else "1001"
             external = f"+9199444{21100 + i:05d}"
             src, dst = {

@@ -13,6 +13,8 @@ from ._state import (
     DOC_ROLES,
     OSS_RING_TARGETS,
     OSS_ROLES,
+    TOO_LONG_ERRNO,
+    TOO_LONG_STATE,
     USER_STATUSES,
     AstradialState,
     Ctx,
@@ -21,6 +23,7 @@ from ._state import (
     _find,
     _present,
     sql_error,
+    sql_update_error,
 )
 
 #: Fields the open-source server does not know: dropped from creates and updates, which
@@ -47,11 +50,16 @@ def render_user(
             "routing_destination": None,
             "ring_target": "ext" if row["ring_target"] == "sip" else row["ring_target"],
             "phone_number": row["phone_number"],
-            "asterisk_endpoint": row["username"],
+            "asterisk_endpoint": asterisk_endpoint(state, row),
             "createdAt": state.iso(row["created"]),
             "updatedAt": state.iso(row["updated"]),
         }
         if created:
+            # Sequelize answers what the INSERT set or defaulted: no phone_number (never
+            # written: the data loss goes unseen), no routing_destination, no unset name.
+            del out["phone_number"], out["routing_destination"]
+            if out["full_name"] is None:
+                del out["full_name"]
             out["sip_password"] = row["sip_password"]
         return out
     return {
@@ -71,6 +79,33 @@ def render_user(
     }
 
 
+def asterisk_endpoint(state: AstradialState, row: Mapping[str, Any]) -> str:
+    """The server's ``${context_prefix}_${extension}``."""
+    return f"{state.context_prefix(row['org_id'])}_{row['extension']}"
+
+
+def _insert_error(
+    ctx: Ctx, body: Mapping[str, Any], message: str, *, errno: int = 1265, sqlstate: str = "01000"
+) -> Reject:
+    """The 500 of a refused user INSERT: the driver's text with the statement."""
+    columns = ["id", "org_id", "username", "email", "extension"]
+    if body.get("full_name") is not None:
+        columns.append("full_name")
+    columns += [
+        "role",
+        "status",
+        "password_hash",
+        "sip_password",
+        "asterisk_endpoint",
+        "recording_enabled",
+        "routing_type",
+        "ring_target",
+        "created_at",
+        "updated_at",
+    ]
+    return sql_error(message, "users", columns, errno=errno, sqlstate=sqlstate)
+
+
 def _check_user_fields(
     ctx: Ctx, body: Mapping[str, Any], current: Mapping[str, Any] | None
 ) -> None:
@@ -84,8 +119,22 @@ def _check_user_fields(
             )
         if len(str(ext)) > 10:
             if ctx.oss:
-                raise sql_error(
-                    "Data too long for column 'extension' at row 1", "sip_users", columns
+                if current is not None:
+                    raise sql_update_error(
+                        ctx.state,
+                        "Data too long for column 'extension' at row 1",
+                        "users",
+                        {"extension": ext},
+                        current["id"],
+                        errno=TOO_LONG_ERRNO,
+                        sqlstate=TOO_LONG_STATE,
+                    )
+                raise _insert_error(
+                    ctx,
+                    body,
+                    "Data too long for column 'extension' at row 1",
+                    errno=TOO_LONG_ERRNO,
+                    sqlstate=TOO_LONG_STATE,
                 )
             raise Reject(400, {"error": "Invalid extension", "message": "extension is too long"})
     if "email" in body and body["email"] is not None and not _EMAIL.match(str(body["email"])):
@@ -94,14 +143,30 @@ def _check_user_fields(
         raise Reject(400, {"error": "Invalid email"})
     roles = OSS_ROLES if ctx.oss else DOC_ROLES
     if "role" in body and body["role"] not in roles:
+        if ctx.oss and current is not None:
+            raise sql_update_error(
+                ctx.state,
+                "Data truncated for column 'role' at row 1",
+                "users",
+                {"role": body["role"]},
+                current["id"],
+            )
         if ctx.oss:
-            raise sql_error("Data truncated for column 'role' at row 1", "sip_users", columns)
+            raise _insert_error(ctx, body, "Data truncated for column 'role' at row 1")
         raise Reject(
             422, {"error": "Invalid role", "message": f"role must be one of: {', '.join(roles)}"}
         )
     if "status" in body and body["status"] not in USER_STATUSES:
+        if ctx.oss and current is not None:
+            raise sql_update_error(
+                ctx.state,
+                "Data truncated for column 'status' at row 1",
+                "users",
+                {"status": body["status"]},
+                current["id"],
+            )
         if ctx.oss:
-            raise sql_error("Data truncated for column 'status' at row 1", "sip_users", columns)
+            raise _insert_error(ctx, body, "Data truncated for column 'status' at row 1")
         raise Reject(422, {"error": "Invalid status"})
     if ctx.oss:
         return  # ring_target and phone_number are ignored, never checked
@@ -244,7 +309,7 @@ def sip_credentials(ctx: Ctx) -> Reply:
             200,
             {
                 "sip_password": row["sip_password"],
-                "endpoint": row["username"],
+                "endpoint": asterisk_endpoint(ctx.state, row),
                 "extension": row["extension"],
             },
         )

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .action_result import ActionResult
+    from .api_key import ApiKey
+    from .api_key_input import ApiKeyInput
+    from .api_key_list import ApiKeyList
     from .call import Call
     from .call_count import CallCount
     from .call_direction import CallDirection
@@ -27,9 +30,12 @@ if TYPE_CHECKING:
     from .did_input import DidInput
     from .did_routing_input import DidRoutingInput
     from .did_routing_type import DidRoutingType
+    from .greeting import Greeting
+    from .greeting_create_input import GreetingCreateInput
     from .greeting_input import GreetingInput
     from .greeting_result import GreetingResult
     from .hangup_request import HangupRequest
+    from .health import Health
     from .ivr import Ivr
     from .ivr_action_type import IvrActionType
     from .ivr_input import IvrInput
@@ -37,23 +43,54 @@ if TYPE_CHECKING:
     from .menu_input import MenuInput
     from .menu_option import MenuOption
     from .menu_result import MenuResult
+    from .music_class import MusicClass
+    from .music_classes import MusicClasses
+    from .my_pool_numbers import MyPoolNumbers
+    from .org_user import OrgUser
+    from .org_user_invite import OrgUserInvite
+    from .org_user_list import OrgUserList
+    from .org_user_profile import OrgUserProfile
+    from .org_user_role import OrgUserRole
+    from .org_user_role_input import OrgUserRoleInput
+    from .org_user_update import OrgUserUpdate
+    from .org_user_update_status import OrgUserUpdateStatus
     from .originate_to_ai_request import OriginateToAiRequest
+    from .outbound_route import OutboundRoute
+    from .outbound_route_input import OutboundRouteInput
+    from .pool_number import PoolNumber
     from .queue import Queue
     from .queue_input import QueueInput
     from .queue_member import QueueMember
     from .queue_member_batch import QueueMemberBatch
     from .queue_member_input import QueueMemberInput
+    from .queue_music_input import QueueMusicInput
     from .queue_strategy import QueueStrategy
     from .queue_timeout_destination_type import QueueTimeoutDestinationType
+    from .recording_control import RecordingControl
+    from .recording_control_input import RecordingControlInput
+    from .recording_deletion import RecordingDeletion
     from .ring_target import RingTarget
+    from .role import Role
+    from .role_change import RoleChange
+    from .role_list import RoleList
+    from .server_info import ServerInfo
     from .sip_credentials import SipCredentials
     from .transfer_request import TransferRequest
+    from .trunk import Trunk
+    from .trunk_input import TrunkInput
+    from .trunk_transport import TrunkTransport
+    from .trunk_type import TrunkType
     from .user import User
     from .user_input import UserInput
     from .user_role import UserRole
+    from .webhook import Webhook
+    from .webhook_input import WebhookInput
 
 _MODULES: dict[str, str] = {
     "ActionResult": "action_result",
+    "ApiKey": "api_key",
+    "ApiKeyInput": "api_key_input",
+    "ApiKeyList": "api_key_list",
     "Call": "call",
     "CallCount": "call_count",
     "CallDirection": "call_direction",
@@ -73,9 +110,12 @@ _MODULES: dict[str, str] = {
     "DidInput": "did_input",
     "DidRoutingInput": "did_routing_input",
     "DidRoutingType": "did_routing_type",
+    "Greeting": "greeting",
+    "GreetingCreateInput": "greeting_create_input",
     "GreetingInput": "greeting_input",
     "GreetingResult": "greeting_result",
     "HangupRequest": "hangup_request",
+    "Health": "health",
     "Ivr": "ivr",
     "IvrActionType": "ivr_action_type",
     "IvrInput": "ivr_input",
@@ -83,24 +123,55 @@ _MODULES: dict[str, str] = {
     "MenuInput": "menu_input",
     "MenuOption": "menu_option",
     "MenuResult": "menu_result",
+    "MusicClass": "music_class",
+    "MusicClasses": "music_classes",
+    "MyPoolNumbers": "my_pool_numbers",
+    "OrgUser": "org_user",
+    "OrgUserInvite": "org_user_invite",
+    "OrgUserList": "org_user_list",
+    "OrgUserProfile": "org_user_profile",
+    "OrgUserRole": "org_user_role",
+    "OrgUserRoleInput": "org_user_role_input",
+    "OrgUserUpdate": "org_user_update",
+    "OrgUserUpdateStatus": "org_user_update_status",
     "OriginateToAiRequest": "originate_to_ai_request",
+    "OutboundRoute": "outbound_route",
+    "OutboundRouteInput": "outbound_route_input",
+    "PoolNumber": "pool_number",
     "Queue": "queue",
     "QueueInput": "queue_input",
     "QueueMember": "queue_member",
     "QueueMemberBatch": "queue_member_batch",
     "QueueMemberInput": "queue_member_input",
+    "QueueMusicInput": "queue_music_input",
     "QueueStrategy": "queue_strategy",
     "QueueTimeoutDestinationType": "queue_timeout_destination_type",
+    "RecordingControl": "recording_control",
+    "RecordingControlInput": "recording_control_input",
+    "RecordingDeletion": "recording_deletion",
     "RingTarget": "ring_target",
+    "Role": "role",
+    "RoleChange": "role_change",
+    "RoleList": "role_list",
+    "ServerInfo": "server_info",
     "SipCredentials": "sip_credentials",
     "TransferRequest": "transfer_request",
+    "Trunk": "trunk",
+    "TrunkInput": "trunk_input",
+    "TrunkTransport": "trunk_transport",
+    "TrunkType": "trunk_type",
     "User": "user",
     "UserInput": "user_input",
     "UserRole": "user_role",
+    "Webhook": "webhook",
+    "WebhookInput": "webhook_input",
 }
 
 __all__ = [
     "ActionResult",
+    "ApiKey",
+    "ApiKeyInput",
+    "ApiKeyList",
     "Call",
     "CallCount",
     "CallDirection",
@@ -120,9 +191,12 @@ __all__ = [
     "DidInput",
     "DidRoutingInput",
     "DidRoutingType",
+    "Greeting",
+    "GreetingCreateInput",
     "GreetingInput",
     "GreetingResult",
     "HangupRequest",
+    "Health",
     "Ivr",
     "IvrActionType",
     "IvrInput",
@@ -130,20 +204,48 @@ __all__ = [
     "MenuInput",
     "MenuOption",
     "MenuResult",
+    "MusicClass",
+    "MusicClasses",
+    "MyPoolNumbers",
+    "OrgUser",
+    "OrgUserInvite",
+    "OrgUserList",
+    "OrgUserProfile",
+    "OrgUserRole",
+    "OrgUserRoleInput",
+    "OrgUserUpdate",
+    "OrgUserUpdateStatus",
     "OriginateToAiRequest",
+    "OutboundRoute",
+    "OutboundRouteInput",
+    "PoolNumber",
     "Queue",
     "QueueInput",
     "QueueMember",
     "QueueMemberBatch",
     "QueueMemberInput",
+    "QueueMusicInput",
     "QueueStrategy",
     "QueueTimeoutDestinationType",
+    "RecordingControl",
+    "RecordingControlInput",
+    "RecordingDeletion",
     "RingTarget",
+    "Role",
+    "RoleChange",
+    "RoleList",
+    "ServerInfo",
     "SipCredentials",
     "TransferRequest",
+    "Trunk",
+    "TrunkInput",
+    "TrunkTransport",
+    "TrunkType",
     "User",
     "UserInput",
     "UserRole",
+    "Webhook",
+    "WebhookInput",
 ]
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -31,6 +31,12 @@ class Did(Model):
         monthly_price: Monthly price.
         region: Region of the number.
         provider: Provider of the number.
+        call_limit: OSS: concurrent calls allowed (0: no limit).
+        asterisk_extension: OSS: the phone system's extension for the number.
+        routing_rule_id: OSS: id of a routing rule.
+        requested_at: OSS: when an organisation requested it from the pool.
+        requested_by_org: OSS: the organisation that requested it.
+        trunk: OSS: its trunk (`{name, host}` in `list` and `get`, `{id, name}` in `my_pool_numbers`).
         created_at: Creation time (ISO 8601). Also read from `createdAt`.
         updated_at: Last update time (ISO 8601). Also read from `updatedAt`.
         extra: JSON keys the spec does not define, kept as received.
@@ -42,6 +48,8 @@ class Did(Model):
     }
     __read_only__: ClassVar[frozenset[str]] = frozenset(
         [
+            "asterisk_extension",
+            "call_limit",
             "created_at",
             "id",
             "monthly_price",
@@ -49,6 +57,10 @@ class Did(Model):
             "pool_status",
             "provider",
             "region",
+            "requested_at",
+            "requested_by_org",
+            "routing_rule_id",
+            "trunk",
             "updated_at",
         ]
     )
@@ -66,5 +78,11 @@ class Did(Model):
     monthly_price: float | str | None = None
     region: str | None = None
     provider: str | None = None
+    call_limit: int | None = None
+    asterisk_extension: str | None = None
+    routing_rule_id: str | None = None
+    requested_at: str | None = None
+    requested_by_org: str | None = None
+    trunk: dict[str, Any] | None = None
     created_at: str | None = None
     updated_at: str | None = None

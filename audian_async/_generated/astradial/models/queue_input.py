@@ -24,7 +24,7 @@ class QueueInput(Model):
         ring_strategy: How a queue rings its members (the OSS server also has `random`).
         timeout: Seconds to ring before falling through.
         timeout_destination_type: Where a queue sends a caller nobody answered.
-        timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+        timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update.
         moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
         extra: JSON keys the spec does not define, kept as received.
     """

@@ -24,7 +24,7 @@ class UserInput(Model):
         full_name: The user's name (required by the documentation).
         role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it.
         ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`).
-        phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+        phone_number: E.164 number (required when `ring_target` is `phone`). Not stored by the open-source server, whose create answer leaves it out: an `IgnoredFieldWarning` says so (that server is recognised by `asterisk_endpoint` in its answer).
         call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so).
         outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
         username: SIP username (the OSS server requires it on create).

@@ -21,6 +21,8 @@ from audian_async._generated.astradial.models.call_originated import CallOrigina
 from audian_async._generated.astradial.models.call_stats import CallStats
 from audian_async._generated.astradial.models.destination_type import DestinationType
 from audian_async._generated.astradial.models.live_call import LiveCall
+from audian_async._generated.astradial.models.recording_control import RecordingControl
+from audian_async._generated.astradial.models.recording_deletion import RecordingDeletion
 from audian_async._model import Unwrap
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -146,6 +148,36 @@ _RECORDING: Operation[Any] = Operation(
     auth=True,
     path_params=["call_id"],
     stream=True,
+)
+_SET_RECORDING: Operation[RecordingControl] = Operation(
+    id="calls.set_recording",
+    method="POST",
+    path="/calls/{call_id}/recording",
+    retry_safe=False,
+    envelope="plain",
+    wrap_body=False,
+    body_schema={
+        "schema": {"$ref": "#/components/schemas/RecordingControlInput"},
+        "registry": SCHEMAS,
+    },
+    body_mode="create",
+    response=RecordingControl,
+    pagination="none",
+    auth=True,
+    path_params=["call_id"],
+    stream=False,
+)
+_DELETE_RECORDING: Operation[RecordingDeletion] = Operation(
+    id="calls.delete_recording",
+    method="DELETE",
+    path="/calls/{call_id}/recording",
+    retry_safe=True,
+    envelope="plain",
+    response=RecordingDeletion,
+    pagination="none",
+    auth=True,
+    path_params=["call_id"],
+    stream=False,
 )
 _JOURNEY: Operation[CallJourney] = Operation(
     id="calls.journey",
@@ -421,6 +453,7 @@ class CallsResource(BaseResource):
     async def count(
         self,
         *,
+        status: str | NotGiven = NOT_GIVEN,
         direction: CallDirection | str | NotGiven = NOT_GIVEN,
         disposition: CallDisposition | str | NotGiven = NOT_GIVEN,
         from_: str | NotGiven = NOT_GIVEN,
@@ -433,12 +466,15 @@ class CallsResource(BaseResource):
         """Count the calls matching the call-history filters.
 
         The response shape is not documented; the OSS server answers `{total, active, completed,
-        failed, average_duration, total_duration}` (and reads only `from` and `to` of the
-        filters). Unknown keys are kept in `extra`.
+        failed, average_duration, total_duration}`. It counts its own `call_records` table, not
+        the phone system's call records that `list`, `history` and `stats` read: on a server
+        whose calls come from Asterisk it answers zeros. It reads only `status`, `from` and `to`
+        (as dates). Unknown keys are kept in `extra`.
 
         `GET /calls/count`.
 
         Args:
+            status: OSS: a call-record status, such as `completed` or `failed`.
             direction: Direction of a call.
             disposition: How a call ended.
             from_: Caller number or extension.
@@ -454,6 +490,7 @@ class CallsResource(BaseResource):
             path_params={},
             query=self._query(
                 {
+                    "status": status,
                     "direction": direction,
                     "disposition": disposition,
                     "from": from_,
@@ -512,6 +549,67 @@ class CallsResource(BaseResource):
         """
         return self._core.stream(
             _RECORDING,
+            path_params={
+                "call_id": call_id,
+            },
+            query=None,
+            options=self._options(call_options) if call_options else None,
+        )
+
+    async def set_recording(
+        self,
+        call_id: str,
+        *,
+        enabled: bool,
+        **call_options: Unpack[CallOptions],
+    ) -> RecordingControl:
+        """Turn recording on or off for a live call (open-source server).
+
+        Open-source server only (the hosted service does not document it). The call id is the
+        live call's id as the server tracks it; a call that is not live answers 404 `Call not
+        found`.
+
+        `POST /calls/{call_id}/recording` (not retried once it may have reached the server).
+
+        Args:
+            call_id: The call-history id of the call.
+            enabled: Record (`true`) or stop recording (`false`).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
+        """
+        fields: dict[str, Any] = {
+            "enabled": enabled,
+        }
+        return await self._core.request(
+            _SET_RECORDING,
+            path_params={
+                "call_id": call_id,
+            },
+            query=None,
+            body=fields,
+            options=self._options(call_options) if call_options else None,
+        )
+
+    async def delete_recording(
+        self,
+        call_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> RecordingDeletion:
+        """Delete a call's recording (open-source server).
+
+        Open-source server only. Removes the file and clears the call's recording reference; 404
+        `Call not found or not owned by this org`, or 404 `No recording file associated with
+        this call` (a second delete).
+
+        `DELETE /calls/{call_id}/recording`.
+
+        Args:
+            call_id: The call-history id of the call.
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
+        """
+        return await self._core.request(
+            _DELETE_RECORDING,
             path_params={
                 "call_id": call_id,
             },
@@ -632,6 +730,8 @@ class RawCallsResource:
         self.count = to_raw_response(resource.count)
         self.stats = to_raw_response(resource.stats)
         self.recording = resource.recording
+        self.set_recording = to_raw_response(resource.set_recording)
+        self.delete_recording = to_raw_response(resource.delete_recording)
         self.journey = to_raw_response(resource.journey)
         self.transfer = to_raw_response(resource.transfer)
         self.hangup_channel = to_raw_response(resource.hangup_channel)

@@ -11,6 +11,8 @@ from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.action_result import ActionResult
 from audian_async._generated.astradial.models.did import Did
 from audian_async._generated.astradial.models.did_routing_type import DidRoutingType
+from audian_async._generated.astradial.models.my_pool_numbers import MyPoolNumbers
+from audian_async._generated.astradial.models.pool_number import PoolNumber
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
@@ -121,6 +123,42 @@ _RELEASE_TO_POOL: Operation[ActionResult | None] = Operation(
     envelope="plain",
     response=ActionResult,
     empty_ok=True,
+    pagination="none",
+    auth=True,
+    path_params=["did_id"],
+    stream=False,
+)
+_LIST_AVAILABLE: Operation[Any] = Operation(
+    id="dids.list_available",
+    method="GET",
+    path="/did-pool/available",
+    retry_safe=True,
+    envelope="plain",
+    response=list[PoolNumber],
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_MY_POOL_NUMBERS: Operation[MyPoolNumbers] = Operation(
+    id="dids.my_pool_numbers",
+    method="GET",
+    path="/did-pool/my",
+    retry_safe=True,
+    envelope="plain",
+    response=MyPoolNumbers,
+    pagination="none",
+    auth=True,
+    path_params=[],
+    stream=False,
+)
+_CANCEL_POOL_REQUEST: Operation[ActionResult] = Operation(
+    id="dids.cancel_pool_request",
+    method="POST",
+    path="/did-pool/{did_id}/cancel-request",
+    retry_safe=False,
+    envelope="plain",
+    response=ActionResult,
     pagination="none",
     auth=True,
     path_params=["did_id"],
@@ -377,7 +415,9 @@ class DidsResource(BaseResource):
         """Release a number back to the DID pool.
 
         Documented on docs.astradial.com; the open-source server has no such route (only an
-        administrators' `/did-pool/admin/{id}/release`) and answers `RouteNotFoundError`.
+        administrators' `/did-pool/admin/{id}/release`, which the SDK does not cover) and
+        answers `RouteNotFoundError`. There, give a number back with `dids.cancel_pool_request`
+        while it is pending, or ask an administrator.
 
         `POST /did-pool/{did_id}/release` (not retried once it may have reached the server).
 
@@ -388,6 +428,80 @@ class DidsResource(BaseResource):
         """
         return await self._core.request(
             _RELEASE_TO_POOL,
+            path_params={
+                "did_id": did_id,
+            },
+            query=None,
+            options=self._options(call_options) if call_options else None,
+        )
+
+    def list_available(
+        self,
+        *,
+        max_items: int | None = None,
+        **call_options: Unpack[CallOptions],
+    ) -> AsyncPaginator[PoolNumber]:
+        """Numbers in the pool that can be requested (open-source server).
+
+        Open-source server only. Cheapest first, then by number.
+
+        `GET /did-pool/available`.
+
+        Args:
+            max_items: stop after this many items (the server sends the whole listing in
+                one response).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
+        """
+        return self._core.paginate(
+            _LIST_AVAILABLE,
+            item_type=PoolNumber,
+            path_params={},
+            query=None,
+            max_items=max_items,
+            options=self._options(call_options) if call_options else None,
+        )
+
+    async def my_pool_numbers(
+        self,
+        **call_options: Unpack[CallOptions],
+    ) -> MyPoolNumbers:
+        """Your organisation's pool numbers and pending requests (open-source server).
+
+        Open-source server only.
+
+        `GET /did-pool/my`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
+        """
+        return await self._core.request(
+            _MY_POOL_NUMBERS,
+            path_params={},
+            query=None,
+            options=self._options(call_options) if call_options else None,
+        )
+
+    async def cancel_pool_request(
+        self,
+        did_id: str,
+        **call_options: Unpack[CallOptions],
+    ) -> ActionResult:
+        """Cancel your request for a pool number (open-source server).
+
+        Open-source server only. 403 `Cannot cancel this request` when the number is not pending
+        for your organisation (a second cancel included); 404 `DID not found`.
+
+        `POST /did-pool/{did_id}/cancel-request` (not retried once it may have reached the server).
+
+        Args:
+            did_id: The requested number's id.
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
+        """
+        return await self._core.request(
+            _CANCEL_POOL_REQUEST,
             path_params={
                 "did_id": did_id,
             },
@@ -412,6 +526,9 @@ class RawDidsResource:
         self.set_routing = to_raw_response(resource.set_routing)
         self.request_from_pool = to_raw_response(resource.request_from_pool)
         self.release_to_pool = to_raw_response(resource.release_to_pool)
+        self.list_available = resource.list_available
+        self.my_pool_numbers = to_raw_response(resource.my_pool_numbers)
+        self.cancel_pool_request = to_raw_response(resource.cancel_pool_request)
 
 
 class StreamingDidsResource:
@@ -425,3 +542,4 @@ class StreamingDidsResource:
 
     def __init__(self, resource: DidsResource) -> None:
         self.list = to_streamed_response(resource.list)
+        self.list_available = to_streamed_response(resource.list_available)

@@ -159,6 +159,21 @@ _REMOVE_MEMBER: Operation[None] = Operation(
     path_params=["queue_id", "extension"],
     stream=False,
 )
+_SET_MUSIC: Operation[Queue] = Operation(
+    id="queues.set_music",
+    method="PUT",
+    path="/queues/{queue_id}/music",
+    retry_safe=True,
+    envelope="plain",
+    wrap_body=False,
+    body_schema={"schema": {"$ref": "#/components/schemas/QueueMusicInput"}, "registry": SCHEMAS},
+    body_mode="action",
+    response=Queue,
+    pagination="none",
+    auth=True,
+    path_params=["queue_id"],
+    stream=False,
+)
 
 
 class QueuesResource(BaseResource):
@@ -230,7 +245,7 @@ class QueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`).
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
             timeout_destination_type: Where a queue sends a caller nobody answered.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
+            timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
             **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
                 `extra_headers`, `extra_query`, `extra_body`, `validate`.
@@ -309,7 +324,7 @@ class QueuesResource(BaseResource):
             ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
             ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
+            timeout_destination: Where to go; its format depends on the type. The open-source server does not store it on create and leaves it out of the answer (an `IgnoredFieldWarning` says so; that server is recognised by `asterisk_queue_name` in its answer); it stores it on update. `None` removes it.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
             **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
                 `extra_headers`, `extra_query`, `extra_body`, `validate`.
@@ -488,6 +503,39 @@ class QueuesResource(BaseResource):
             options=self._options(call_options) if call_options else None,
         )
 
+    async def set_music(
+        self,
+        queue_id: str,
+        *,
+        music_on_hold: str | NotGiven = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
+    ) -> Queue:
+        """Set a queue's music-on-hold class (open-source server).
+
+        Open-source server only. Without `music_on_hold` nothing changes (the queue is returned
+        as it is); 404 `Queue not found`.
+
+        `PUT /queues/{queue_id}/music`.
+
+        Args:
+            queue_id: The queue's id.
+            music_on_hold: The class, e.g. `default` (see `media.list_music_classes`).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
+        """
+        fields: dict[str, Any] = {
+            "music_on_hold": music_on_hold,
+        }
+        return await self._core.request(
+            _SET_MUSIC,
+            path_params={
+                "queue_id": queue_id,
+            },
+            query=None,
+            body=fields,
+            options=self._options(call_options) if call_options else None,
+        )
+
 
 class RawQueuesResource:
     """Call queues and their members. Changes apply without a publish step.
@@ -506,6 +554,7 @@ class RawQueuesResource:
         self.add_member = to_raw_response(resource.add_member)
         self.remove_member_by_user = to_raw_response(resource.remove_member_by_user)
         self.remove_member = to_raw_response(resource.remove_member)
+        self.set_music = to_raw_response(resource.set_music)
 
 
 class StreamingQueuesResource:
