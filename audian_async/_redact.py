@@ -40,6 +40,7 @@ SECRET_FIELD_NAMES = frozenset(
         "org_secret",
         "bridge_password",
         "password_hash",
+        "api_secret_hash",
     }
 )
 
