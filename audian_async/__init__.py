@@ -45,6 +45,16 @@ if TYPE_CHECKING:
     from ._response import APIResponse
     from ._transport_aiohttp import AiohttpTransport
     from ._types import NOT_GIVEN, NotGiven, Timeout
+    from .events import (
+        CallEvent,
+        Event,
+        EventStream,
+        EventStreamError,
+        EventStreamStats,
+        Gap,
+        ObjectEvent,
+        SubscriptionError,
+    )
 
 __version__ = "0.1.0"
 
@@ -62,6 +72,19 @@ _EXPORTS: dict[str, str] = {
     "NOT_GIVEN": "._types",
     "NotGiven": "._types",
     "Timeout": "._types",
+    **{
+        name: ".events"
+        for name in (
+            "CallEvent",
+            "Event",
+            "EventStream",
+            "EventStreamError",
+            "EventStreamStats",
+            "Gap",
+            "ObjectEvent",
+            "SubscriptionError",
+        )
+    },
     **{
         name: "._errors"
         for name in (
@@ -107,14 +130,21 @@ __all__ = [
     "AuthInfo",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "ChargesRequiredError",
     "ConflictError",
+    "Event",
+    "EventStream",
+    "EventStreamError",
+    "EventStreamStats",
+    "Gap",
     "IgnoredFieldWarning",
     "InternalServerError",
     "Model",
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
+    "ObjectEvent",
     "Page",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -122,6 +152,7 @@ __all__ = [
     "RequestInfo",
     "ResponseInfo",
     "RouteNotFoundError",
+    "SubscriptionError",
     "Timeout",
     "UnprocessableEntityError",
     "ValidationError",
