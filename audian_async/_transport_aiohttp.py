@@ -264,6 +264,8 @@ class _AiohttpWebSocket:
                 code = self._ws.close_code
                 if msg.type == kinds.CLOSE and isinstance(msg.data, int):
                     code = msg.data
+                if code is None or code == 1006:  # 1006: no close frame came (RFC 6455)
+                    raise WebSocketClosed("websocket dropped: no close frame")
                 raise WebSocketClosed(
                     f"websocket closed by the server ({code})",
                     code=code,

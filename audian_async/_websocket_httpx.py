@@ -87,6 +87,8 @@ class _HttpxWebSocket:
             try:
                 event = await self._session.receive()
             except httpx_ws.WebSocketDisconnect as exc:
+                if exc.code == 1006:  # no close frame came (RFC 6455)
+                    raise WebSocketClosed("websocket dropped: no close frame") from exc
                 raise WebSocketClosed(
                     f"websocket closed by the server ({exc.code})", code=exc.code, reason=exc.reason
                 ) from exc
