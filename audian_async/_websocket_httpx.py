@@ -61,6 +61,19 @@ def unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return leaves[0] if len(leaves) == 1 else group
 
 
+def _is_library_failure(exc: BaseException, httpx_ws: Any, wsproto: Any) -> bool:
+    import httpcore
+
+    return isinstance(
+        exc,
+        httpx_ws.HTTPXWSException
+        | wsproto.utilities.ProtocolError
+        | httpcore.NetworkError
+        | httpcore.ProtocolError
+        | OSError,
+    )
+
+
 class _HttpxWebSocket:
     """:class:`~audian_async._transport.WebSocketConnection` over an httpx-ws session."""
 
@@ -142,5 +155,10 @@ async def connect(
             raise
         if isinstance(unwrapped, httpx.HTTPError) and not opened:
             raise _translate(unwrapped) from unwrapped
+        if _is_library_failure(unwrapped, httpx_ws, wsproto):
+            # httpx-ws's reader task failed (a protocol violation, a network error it does
+            # not translate): the socket is gone, a drop like any other.
+            name = type(unwrapped).__name__
+            raise WebSocketClosed(f"websocket dropped: {name}") from unwrapped
     if unwrapped is not None:
         raise unwrapped  # outside the handler: the group is no part of its story

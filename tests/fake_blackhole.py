@@ -40,6 +40,8 @@ from audian_async._transport import (
 from audian_async._types import Timeout
 from tests.virtual import FakeKazoo
 
+CRASH = "\x00crash"
+
 CALL_EVENTS = {
     "CHANNEL_CREATE",
     "CHANNEL_ANSWER",
@@ -81,6 +83,7 @@ class FakeSocket:
         self.bindings: list[str] = []
         self.received: list[dict[str, Any]] = []
         self.silent = False
+        self.crashed = False
         self.closed = False
         self.level = server.bucket
         self.refilled_at = server.clock.now()
@@ -183,6 +186,8 @@ class ClientEnd:
             text = None
         if text is None:
             raise WebSocketClosed("websocket dropped: connection lost")
+        if text == CRASH:
+            raise RuntimeError("a websocket library failed in its own way")
         return text
 
     async def aclose(self) -> None:
@@ -271,6 +276,14 @@ class FakeBlackhole:
         for sock in self.open_sockets:
             sock.drop()
 
+    def crash_all(self) -> None:
+        """The websocket library fails under the stream: its receive raises an exception of
+        its own and closing the socket raises WebSocketClosed (what the httpx-ws adapter
+        raises when httpx-ws's reader task dies)."""
+        for sock in self.open_sockets:
+            sock.crashed = True
+            sock.push(CRASH)
+
     def silence_all(self) -> None:
         for sock in self.open_sockets:
             sock.silent = True
@@ -301,6 +314,8 @@ class FakeBlackhole:
             end.closed = True
             sock.closed = True
             self.closed_ends.append(end)
+        if sock.crashed:
+            raise WebSocketClosed("websocket dropped: RemoteProtocolError")
 
 
 class FakeWsTransport(HttpxTransport):

@@ -425,41 +425,52 @@ class EventStream:
             raise EventStreamError(
                 "no account id to subscribe: pass account_id= (or auth_token= with account_id=)"
             )
-        headers = tuple(self._core.default_headers.items())
+        headers = tuple(
+            (k, v)
+            for k, v in self._core.default_headers.items()
+            if k.lower() != "sec-websocket-protocol"  # Kazoo refuses any subprotocol (400)
+        )
         subscribed = False
-        async with transport.websocket(
-            self.url,
-            headers,
-            timeout=self._core.timeout,
-            max_message_size=self._max_message_size,
-        ) as ws:
-            assert self._buffer is not None and self._ready is not None
-            async with anyio.create_task_group() as group:
-                sock = _Socket(ws, token, MessageBucket(self._clock), group.cancel_scope)
-                group.start_soon(self._read, sock)
-                try:
-                    if lost_at is not None:
-                        self._buffer.hold()
-                    await self._subscribe_all(sock, account)
-                    subscribed = True
-                    self._subscribed_account = account
-                    if lost_at is not None:
-                        self.stats.reconnects += 1
-                        gap = Gap(
-                            reconnected=True,
-                            dropped=0,
-                            started_at=lost_at,
-                            ended_at=self._clock.now(),
-                            attempts=attempts,
-                            reason=reason,
-                        )
-                        self._buffer.release(gap)
-                    self._ready.set()
-                    await self._keepalive(sock)
-                except Exception as exc:
-                    sock.fail(exc)
-                sock.scope.cancel()
-        error = sock.error or _Lost("the socket ended")
+        sock: _Socket | None = None
+        try:
+            async with transport.websocket(
+                self.url,
+                headers,
+                timeout=self._core.timeout,
+                max_message_size=self._max_message_size,
+            ) as ws:
+                assert self._buffer is not None and self._ready is not None
+                async with anyio.create_task_group() as group:
+                    sock = _Socket(ws, token, MessageBucket(self._clock), group.cancel_scope)
+                    group.start_soon(self._read, sock)
+                    try:
+                        if lost_at is not None:
+                            self._buffer.hold()
+                        await self._subscribe_all(sock, account)
+                        subscribed = True
+                        self._subscribed_account = account
+                        if lost_at is not None:
+                            self.stats.reconnects += 1
+                            gap = Gap(
+                                reconnected=True,
+                                dropped=0,
+                                started_at=lost_at,
+                                ended_at=self._clock.now(),
+                                attempts=attempts,
+                                reason=reason,
+                            )
+                            self._buffer.release(gap)
+                        self._ready.set()
+                        await self._keepalive(sock)
+                    except Exception as exc:
+                        sock.fail(exc)
+                    sock.scope.cancel()
+        except TransportError as exc:
+            # The socket failed under the stream (a library's own task): a loss like any other.
+            if subscribed:
+                raise _Subscribed(exc) from None
+            raise
+        error = (sock.error if sock is not None else None) or _Lost("the socket ended")
         if subscribed:
             raise _Subscribed(error)
         raise error

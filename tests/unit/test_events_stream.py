@@ -427,6 +427,25 @@ def test_bad_frames_are_skipped_and_counted_never_crash_the_reader() -> None:
     run_virtual(main)
 
 
+def test_a_websocket_library_failing_under_the_stream_is_a_reconnect_with_a_gap() -> None:
+    async def main() -> None:
+        clock = LoopClock(epoch=EPOCH)
+        server = FakeBlackhole(clock)
+        async with (
+            _client(server, clock) as audian,
+            audian.events.subscribe("call.*.*") as events,
+        ):
+            server.crash_all()
+            gap = await _next(events)
+            assert isinstance(gap, Gap) and gap.reconnected
+            assert len(server.sockets) == 2
+            server.publish_call("CHANNEL_CREATE", "c2")
+            event = await _next(events)
+            assert isinstance(event, CallEvent) and event.call_id == "c2"
+
+    run_virtual(main)
+
+
 def test_big_messages_are_accepted() -> None:
     """Failure mode 7 (the stream's side): the socket is opened with a limit far above 64
     KiB and a 300 KiB event is delivered whole (the adapters' side is tested over loopback
