@@ -85,19 +85,15 @@ class EventBuffer:
             self._held = []
 
     def release(self, gap: Gap | None) -> None:
-        """Add ``gap`` (if any), then the events held back since :meth:`hold`."""
+        """Add ``gap`` (if any, merged with the events dropped while held back), then the
+        events held back since :meth:`hold`."""
         held, self._held = self._held or [], None
-        self._held_dropped = 0
+        dropped, self._held_dropped = self._held_dropped, 0
+        if dropped:
+            now = self._clock.now()
+            overflow = Gap(reconnected=False, dropped=dropped, started_at=now, ended_at=now)
+            gap = overflow if gap is None else gap.merge(overflow)
         if gap is not None:
-            if self._held_dropped:
-                gap = gap.merge(
-                    Gap(
-                        reconnected=False,
-                        dropped=self._held_dropped,
-                        started_at=gap.started_at,
-                        ended_at=gap.ended_at,
-                    )
-                )
             tail = self._items[-1] if self._items else None
             if isinstance(tail, Gap):
                 self._items.pop()

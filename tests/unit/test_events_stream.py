@@ -530,7 +530,8 @@ async def test_leaving_or_cancelling_closes_the_socket_and_every_task_on_asyncio
 
         task = asyncio.create_task(consume())
         await server.connected.wait()
-        await asyncio.sleep(0.05)
+        while not server.sockets[0].bindings:  # a gate, not a timer: subscribed
+            await asyncio.sleep(0)
         assert len(asyncio.all_tasks()) > before + 1  # supervisor and reader run
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
