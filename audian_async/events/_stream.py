@@ -371,6 +371,13 @@ class EventStream:
             delay = self._backoff.delay(failures, self._rng)
             if isinstance(error, WebSocketUpgradeRefused):
                 delay = max(delay, _retry_after(error.headers))
+            _log(
+                "event socket %s (%s); attempt %d in %.2fs",
+                "lost" if failures == 1 and lost_at is not None else "not open",
+                reason,
+                failures,
+                delay,
+            )
             await self._clock.sleep(delay)
 
     def _check_fatal_upgrade(self, error: BaseException | None) -> None:
@@ -460,6 +467,12 @@ class EventStream:
                                 reason=reason,
                             )
                             self._buffer.release(gap)
+                            _log(
+                                "event socket resubscribed after %.2fs (%d attempts): "
+                                "events of the gap are lost",
+                                gap.ended_at - gap.started_at,
+                                attempts,
+                            )
                         self._ready.set()
                         await self._keepalive(sock)
                     except Exception as exc:
@@ -574,6 +587,13 @@ class _Subscribed(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _log(message: str, *args: Any) -> None:
+    """Log at INFO on the package logger (reasons and URLs only: never a token)."""
+    from .._logging import logger
+
+    logger.info(message, *args)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float:

@@ -229,7 +229,11 @@ def test_an_expired_token_is_replaced_single_flight_before_resubscribing() -> No
     run_virtual(main)
 
 
-def test_a_refused_token_is_refreshed_once_then_authentication_error_from_the_iterator() -> None:
+def test_a_refused_token_is_refreshed_once_then_authentication_error_from_the_iterator(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG", logger="audian_async")
+
     async def main() -> None:
         clock = LoopClock(epoch=EPOCH)
         server = FakeBlackhole(clock)
@@ -253,6 +257,9 @@ def test_a_refused_token_is_refreshed_once_then_authentication_error_from_the_it
             assert server.kazoo.exchanges == 3
             for token in server.kazoo.valid:
                 assert token not in str(info.value)
+                assert token not in caplog.text
+            assert "event socket lost" in caplog.text
+            assert "resubscribed" in caplog.text
 
     run_virtual(main)
 
