@@ -85,6 +85,10 @@ class Events:
             raise ValidationError("account_id", "type", "must be a non-empty string")
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
             raise ValidationError("buffer_size", "minimum", "must be a whole number >= 1")
+        if max_attempts is not None and (
+            isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1
+        ):
+            raise ValidationError("max_attempts", "minimum", "must be a whole number >= 1 or None")
         for name, value in (
             ("ping_interval", ping_interval),
             ("ping_timeout", ping_timeout),

@@ -326,10 +326,13 @@ class EventStream:
     async def _reconnect_forever(self, transport: SupportsWebSocket) -> None:
         assert self._buffer is not None and self._ready is not None
         failures = 0  # consecutive waits since the last subscribed socket (or the start)
+        failed = 0  # consecutive connection attempts that failed (a drop is not one)
         refreshed = False  # the token was refreshed once after a refusal
         lost_at: float | None = None  # when the last subscribed socket was lost
         lost_reason: str | None = None
         while True:
+            if self._core.shared.closed:
+                raise EventStreamError("the client was closed: the event stream ends")
             cred = await self._credentials()
             error: BaseException | None = None
             try:
@@ -350,21 +353,21 @@ class EventStream:
                 continue
             except _Subscribed as done:
                 error = done.error
-                failures, refreshed = 0, False
+                failures, failed, refreshed = 0, 0, False
                 lost_at = self._clock.now()
                 lost_reason = str(error) or type(error).__name__
             except (_Lost, TransportError) as exc:
                 error = exc
+                failed += 1
             if self._state == "closed":
                 return
             failures += 1
             reason = str(error) or type(error).__name__
             self.stats.last_error = reason
             self._check_fatal_upgrade(error)
-            if self._max_attempts is not None and failures > self._max_attempts:
+            if self._max_attempts is not None and failed >= self._max_attempts:
                 raise APIConnectionError(
-                    f"the event socket could not be reopened after {self._max_attempts} "
-                    f"attempts: {reason}",
+                    f"the event socket could not be opened in {failed} attempts: {reason}",
                     method="GET",
                     url=self.url,
                 )
@@ -404,7 +407,7 @@ class EventStream:
             except (APIConnectionError, InternalServerError, RateLimitError) as exc:
                 failures += 1
                 self.stats.last_error = f"credentials: {exc}"
-                if self._max_attempts is not None and failures > self._max_attempts:
+                if self._max_attempts is not None and failures >= self._max_attempts:
                     raise
                 await self._clock.sleep(self._backoff.delay(failures, self._rng))
                 continue

@@ -494,9 +494,11 @@ def test_refused_bindings_and_upgrades_raise_typed_errors() -> None:
                     pass
             server.refusals = ["refused"] * 10
             stream = audian.events.subscribe("call.*.*", max_attempts=3, backoff=NO_JITTER)
-            with pytest.raises(APIConnectionError, match="after 3 attempts"):
+            upgrades = server.upgrades
+            with pytest.raises(APIConnectionError, match="in 3 attempts"):
                 async with stream:
                     pass
+            assert server.upgrades - upgrades == 3
             assert server.open_sockets == []
 
     run_virtual(main)
@@ -551,6 +553,21 @@ async def test_leaving_or_cancelling_closes_the_socket_and_every_task_on_asyncio
         assert server.open_sockets == [] and len(asyncio.all_tasks()) == before
 
 
+def test_closing_the_client_ends_its_streams_with_a_typed_error() -> None:
+    async def main() -> None:
+        clock = LoopClock(epoch=EPOCH)
+        server = FakeBlackhole(clock)
+        audian = _client(server, clock)
+        async with audian.events.subscribe("call.*.*") as events:
+            await audian.aclose()
+            server.drop_all()
+            with pytest.raises(EventStreamError, match="client was closed"):
+                await _next(events)
+        assert server.upgrades == 1
+
+    run_virtual(main)
+
+
 def test_a_transport_without_websockets_gets_a_clear_error_and_rest_keeps_working() -> None:
     from tests.virtual import FakeKazoo
 
@@ -599,6 +616,8 @@ def test_subscribe_checks_its_arguments_before_connecting() -> None:
                 audian.events.subscribe("call.*.*", buffer_size=0)
             with pytest.raises(ValidationError, match="ping_timeout"):
                 audian.events.subscribe("call.*.*", ping_timeout=-1)
+            with pytest.raises(ValidationError, match="max_attempts"):
+                audian.events.subscribe("call.*.*", max_attempts=0)
         assert server.upgrades == 0
         with pytest.raises(ValidationError, match="events_url"):
             AsyncAudian(api_key=API_KEY, events_url="https://x/v2/websocket")
