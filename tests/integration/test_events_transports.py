@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -182,8 +184,11 @@ async def _exercise(transport: SupportsWebSocket, url: str, app: WsApp) -> None:
 
 
 @contextmanager
-def dropping_server() -> Iterator[str]:
-    """A raw TCP server that completes the websocket handshake, then drops the connection
+def dropping_server(
+    tls: ssl.SSLContext | None = None, greeting: str | None = None
+) -> Iterator[str]:
+    """A raw TCP (or TLS) server that completes the websocket handshake, sends ``greeting``
+    as a text frame if given, reads the client's first message, then drops the connection
     without a close frame (what a dead proxy or a killed server does)."""
     import base64
     import hashlib
@@ -196,8 +201,9 @@ def dropping_server() -> Iterator[str]:
 
     def run() -> None:
         try:
-            conn, _ = listener.accept()
-        except OSError:
+            raw, _ = listener.accept()
+            conn = tls.wrap_socket(raw, server_side=True) if tls is not None else raw
+        except OSError:  # ssl.SSLError included: the client refused our certificate
             return
         with conn:
             request = b""
@@ -214,12 +220,15 @@ def dropping_server() -> Iterator[str]:
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
             )
+            if greeting is not None:
+                payload = greeting.encode()
+                conn.sendall(bytes([0x81, len(payload)]) + payload)  # one short text frame
             conn.recv(4096)  # the client's first message, then the connection is dropped
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        yield f"ws://127.0.0.1:{port}/"
+        yield f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/"
     finally:
         listener.close()
         thread.join(timeout=10)
@@ -242,6 +251,57 @@ def test_a_dropped_connection_is_a_websocket_closed_without_code(backend: str, k
             await transport.aclose()
 
     anyio.run(main, backend=backend)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _server_tls() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(DATA / "loopback-test.pem", DATA / "loopback-test.key")
+    return context
+
+
+@pytest.mark.parametrize(
+    ("backend", "kind"), [("asyncio", "httpx"), ("trio", "httpx"), ("asyncio", "aiohttp")]
+)
+def test_tls_is_verified_on_websockets(backend: str, kind: str) -> None:
+    """wss:// goes through the transport's TLS settings: an untrusted certificate is refused
+    by default (a connection failure, nothing sent), and trusting its CA lets it through."""
+
+    def make(verify: Any) -> Any:
+        if kind == "httpx":
+            return HttpxTransport(verify=verify)
+        return AiohttpTransport(verify=verify)
+
+    async def main() -> None:
+        default = make(True)
+        trusting = make(ssl.create_default_context(cafile=str(DATA / "loopback-test.pem")))
+        try:
+            with dropping_server(_server_tls()) as untrusted, anyio.fail_after(20):
+                with pytest.raises(TransportError) as refused:
+                    async with _open(default, untrusted):
+                        pass
+                assert refused.value.sent is False
+                assert "certificate" in _chain(refused.value).lower()
+            with dropping_server(_server_tls(), greeting="hello-tls") as trusted:
+                with anyio.fail_after(20):
+                    async with _open(trusting, trusted) as ws:
+                        assert await ws.receive_text() == "hello-tls"
+        finally:
+            await default.aclose()
+            await trusting.aclose()
+
+    anyio.run(main, backend=backend)
+
+
+def _chain(exc: BaseException | None) -> str:
+    """The messages of ``exc`` and of its causes (trio's TLS errors are nested deeper)."""
+    parts = []
+    while exc is not None:
+        parts.append(f"{type(exc).__name__}: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    return " <- ".join(parts)
 
 
 def _closed_port() -> int:
