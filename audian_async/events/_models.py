@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,7 +13,6 @@ __all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "normalize_keys", "parse_
 OBJECT_ACTIONS = frozenset({"doc_created", "doc_edited", "doc_deleted"})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """An event the server delivered on a binding of this stream.
 
@@ -23,16 +22,66 @@ class Event:
         data: the whole payload, keys lower-cased with ``-`` turned into ``_`` (nothing dropped).
         routing_key: the server's routing key of the event, if given.
         subscription_key: the server's internal binding, if given.
+
+    The payload is normalised when first read (the reader task only decodes the frame), so
+    an application that looks at few events pays for few.
     """
 
-    name: str
-    binding: str
-    data: Mapping[str, Any] = field(repr=False)
-    routing_key: str | None = None
-    subscription_key: str | None = None
+    __slots__ = ("_data", "_raw", "binding", "name", "routing_key", "subscription_key")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        binding: str,
+        data: Any,
+        routing_key: str | None = None,
+        subscription_key: str | None = None,
+    ) -> None:
+        self.name = name
+        self.binding = binding
+        self.routing_key = routing_key
+        self.subscription_key = subscription_key
+        self._raw = data
+        self._data: Mapping[str, Any] | None = None
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The whole payload, keys normalised (``Caller-ID-Number`` -> ``caller_id_number``)."""
+        data = self._data
+        if data is None:
+            raw = self._raw
+            if isinstance(raw, Mapping):
+                try:
+                    data = normalize_keys(raw)
+                except RecursionError:  # nested deeper than Python recurses: kept as sent
+                    data = raw
+            else:
+                data = {"value": raw}
+            self._data, self._raw = data, None
+        return data
+
+    def _text(self, *names: str) -> str | None:
+        return _text(self.data, *names)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Event)
+        return (self.name, self.binding, self.routing_key, self.subscription_key, self.data) == (
+            other.name,
+            other.binding,
+            other.routing_key,
+            other.subscription_key,
+            other.data,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, mutable payload
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, binding={self.binding!r})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEvent(Event):
     """A call event (``call.<EVENT>.<CALL_ID>`` bindings).
 
@@ -44,17 +93,52 @@ class CallEvent(Event):
         account_id: the account the call belongs to, if given.
     """
 
-    call_id: str | None = None
-    event_name: str | None = None
-    direction: str | None = None
-    caller_id_name: str | None = None
-    caller_id_number: str | None = None
-    callee_id_name: str | None = None
-    callee_id_number: str | None = None
-    account_id: str | None = None
+    __slots__ = ()
+
+    @property
+    def call_id(self) -> str | None:
+        """The call (channel) id."""
+        return self._text("call_id")
+
+    @property
+    def event_name(self) -> str | None:
+        """``CHANNEL_CREATE``, ``CHANNEL_ANSWER``, ``CHANNEL_DESTROY`` ..."""
+        return self._text("event_name") or self.name or None
+
+    @property
+    def direction(self) -> str | None:
+        """``inbound`` or ``outbound``, if given."""
+        return self._text("call_direction", "direction")
+
+    @property
+    def caller_id_name(self) -> str | None:
+        """The caller's name, if given."""
+        return self._text("caller_id_name")
+
+    @property
+    def caller_id_number(self) -> str | None:
+        """The caller's number, if given."""
+        return self._text("caller_id_number")
+
+    @property
+    def callee_id_name(self) -> str | None:
+        """The callee's name, if given."""
+        return self._text("callee_id_name")
+
+    @property
+    def callee_id_number(self) -> str | None:
+        """The callee's number, if given."""
+        return self._text("callee_id_number")
+
+    @property
+    def account_id(self) -> str | None:
+        """The account the call belongs to, if given."""
+        return _account_of(self.data)
+
+    def __repr__(self) -> str:
+        return f"CallEvent(name={self.name!r}, binding={self.binding!r}, call_id={self.call_id!r})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectEvent(Event):
     """A document change (``object.<action>.<type>`` bindings).
 
@@ -65,10 +149,40 @@ class ObjectEvent(Event):
         account_id: the account the document belongs to, if known.
     """
 
-    action: str | None = None
-    type: str | None = None
-    id: str | None = None
-    account_id: str | None = None
+    __slots__ = ()
+
+    @property
+    def action(self) -> str | None:
+        """``doc_created``, ``doc_edited`` or ``doc_deleted``."""
+        if self.name in OBJECT_ACTIONS:
+            return self.name
+        found = self._text("event_name", "action")
+        if found is None:
+            parts = self.binding.split(".")
+            if len(parts) > 1 and parts[1] in OBJECT_ACTIONS:
+                found = parts[1]
+        return found
+
+    @property
+    def type(self) -> str | None:
+        """The document type (``user``, ``device`` ...)."""
+        return self._text("type", "pvt_type")
+
+    @property
+    def id(self) -> str | None:
+        """The document id."""
+        return self._text("id", "_id", "doc_id")
+
+    @property
+    def account_id(self) -> str | None:
+        """The account the document belongs to, if known."""
+        return _account_of(self.data)
+
+    def __repr__(self) -> str:
+        return (
+            f"ObjectEvent(action={self.action!r}, type={self.type!r}, id={self.id!r}, "
+            f"binding={self.binding!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,17 +221,33 @@ class Gap:
         )
 
 
+_KEYS: dict[str, str] = {}  # normalised key names (bounded: see _key)
+
+
 def _key(name: str) -> str:
-    return name.lower().replace("-", "_")
+    found = _KEYS.get(name)
+    if found is None:
+        found = name.lower().replace("-", "_")
+        if len(_KEYS) < 4096:  # a server's key names are few; never grow without bound
+            _KEYS[name] = found
+    return found
 
 
 def normalize_keys(value: Any) -> Any:
     """``value`` with every object key lower-cased and ``-`` turned into ``_`` (as Kazoo's
     blackhole sends them; a server that does not is normalised here)."""
+    kind = type(value)
+    if kind is dict:
+        return {
+            _key(k) if type(k) is str else _key(str(k)): (
+                normalize_keys(v) if type(v) is dict or type(v) is list else v
+            )
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [normalize_keys(v) if type(v) is dict or type(v) is list else v for v in value]
     if isinstance(value, Mapping):
         return {_key(str(k)): normalize_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalize_keys(v) for v in value]
     return value
 
 
@@ -164,39 +294,17 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     raw = message.get("data")
     if raw is None:
         raw = message.get("args")
-    data = normalize_keys(raw) if isinstance(raw, Mapping) else {"value": raw}
     binding = _text(message, "subscribed_key", "binding", "subscription_key", "routing_key") or ""
-    name = _text(message, "name", "event_name") or _text(data, "event_name", "event_category") or ""
-    common: dict[str, Any] = {
-        "name": name,
-        "binding": binding,
-        "data": data,
-        "routing_key": _text(message, "routing_key"),
-        "subscription_key": _text(message, "subscription_key"),
-    }
+    name = _text(message, "name", "event_name")
+    if name is None and isinstance(raw, Mapping):
+        name = _text(raw, "event_name", "Event-Name", "event_category", "Event-Category")
+    name = name or ""
     kind = _kind(binding, name)
-    if kind == "call":
-        return CallEvent(
-            **common,
-            call_id=_text(data, "call_id"),
-            event_name=_text(data, "event_name") or name or None,
-            direction=_text(data, "call_direction", "direction"),
-            caller_id_name=_text(data, "caller_id_name"),
-            caller_id_number=_text(data, "caller_id_number"),
-            callee_id_name=_text(data, "callee_id_name"),
-            callee_id_number=_text(data, "callee_id_number"),
-            account_id=_account_of(data),
-        )
-    if kind == "object":
-        parts = binding.split(".")
-        action = name if name in OBJECT_ACTIONS else _text(data, "event_name", "action")
-        if action is None and len(parts) > 1 and parts[1] in OBJECT_ACTIONS:
-            action = parts[1]
-        return ObjectEvent(
-            **common,
-            action=action,
-            type=_text(data, "type", "pvt_type"),
-            id=_text(data, "id", "_id", "doc_id"),
-            account_id=_account_of(data),
-        )
-    return Event(**common)
+    cls = CallEvent if kind == "call" else ObjectEvent if kind == "object" else Event
+    return cls(
+        name=name,
+        binding=binding,
+        data=raw,
+        routing_key=_text(message, "routing_key"),
+        subscription_key=_text(message, "subscription_key"),
+    )

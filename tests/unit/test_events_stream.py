@@ -453,6 +453,28 @@ def test_a_websocket_library_failing_under_the_stream_is_a_reconnect_with_a_gap(
     run_virtual(main)
 
 
+def test_event_payloads_are_normalised_at_every_depth_and_never_lost() -> None:
+    from audian_async.events._models import parse_event
+
+    event = parse_event(
+        {
+            "action": "event",
+            "subscribed_key": "call.*.*",
+            "name": "CHANNEL_BRIDGE",
+            "data": {"Call-ID": "c1", "Other-Leg": [{"Caller-ID-Number": "1"}], "n": None},
+        }
+    )
+    assert isinstance(event, CallEvent) and event.call_id == "c1"
+    assert event.data == {"call_id": "c1", "other_leg": [{"caller_id_number": "1"}], "n": None}
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):  # deeper than Python recurses: the payload is kept as sent
+        node["Next-Level"] = {}
+        node = node["Next-Level"]
+    nested = parse_event({"action": "event", "subscribed_key": "x.y.z", "data": deep})
+    assert nested.data is deep
+
+
 def test_big_messages_are_accepted() -> None:
     """Failure mode 7 (the stream's side): the socket is opened with a limit far above 64
     KiB and a 300 KiB event is delivered whole (the adapters' side is tested over loopback
