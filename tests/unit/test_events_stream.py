@@ -466,6 +466,30 @@ def test_event_payloads_are_normalised_at_every_depth_and_never_lost() -> None:
     )
     assert isinstance(event, CallEvent) and event.call_id == "c1"
     assert event.data == {"call_id": "c1", "other_leg": [{"caller_id_number": "1"}], "n": None}
+    leg = parse_event(
+        {
+            "action": "event",
+            "subscribed_key": "call.CHANNEL_ANSWER.*",
+            "name": "CHANNEL_ANSWER",
+            "data": {"Custom-Channel-Vars": {"Account-ID": "b" * 32}},
+        }
+    )
+    assert isinstance(leg, CallEvent) and leg.account_id == "b" * 32
+    doc = parse_event(
+        {
+            "action": "event",
+            "subscribed_key": "object.*.device",
+            "name": "doc_deleted",
+            "data": {"ID": "d1", "Type": "device", "Database": "account%2F12%2F34%2F5678-201501"},
+        }
+    )
+    assert isinstance(doc, ObjectEvent)
+    assert (doc.action, doc.type, doc.id, doc.account_id) == (
+        "doc_deleted",
+        "device",
+        "d1",
+        "12345678",
+    )
     deep: dict[str, Any] = {}
     node = deep
     for _ in range(5000):  # deeper than Python recurses: the payload is kept as sent
@@ -617,6 +641,27 @@ def test_a_transport_without_websockets_gets_a_clear_error_and_rest_keeps_workin
         ) as audian:
             assert (await audian.users.get("u7")).id == "u7"
             with pytest.raises(EventStreamError, match="cannot open websockets"):
+                async with audian.events.subscribe("call.*.*"):
+                    pass
+
+    run_virtual(main)
+
+
+def test_without_httpx_ws_the_stream_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from audian_async._transport import HttpxTransport
+    from tests.virtual import FakeKazoo
+
+    monkeypatch.setitem(sys.modules, "httpx_ws", None)  # as if the extra were not installed
+
+    async def main() -> None:
+        clock = LoopClock(epoch=EPOCH)
+        transport = HttpxTransport(transport=FakeKazoo(clock).transport())
+        async with AsyncAudian(
+            api_key=API_KEY, base_url=BASE, transport=transport, clock=clock
+        ) as audian:
+            with pytest.raises(EventStreamError, match=r"\.\[events\]"):
                 async with audian.events.subscribe("call.*.*"):
                     pass
 
