@@ -21,7 +21,7 @@ import anyio
 import pytest
 import uvicorn
 
-from audian_async import AsyncAudian, CallEvent
+from audian_async import AsyncAudian, CallEvent, Gap
 from audian_async._transport import (
     HttpxTransport,
     SupportsWebSocket,
@@ -32,6 +32,7 @@ from audian_async._transport import (
 )
 from audian_async._transport_aiohttp import AiohttpTransport
 from audian_async._types import Timeout
+from audian_async.events import Backoff
 from tests.helpers import ACCOUNT
 
 BIG = 300 * 1024
@@ -42,6 +43,7 @@ class WsApp:
 
     def __init__(self) -> None:
         self.subprotocols: list[list[str]] = []
+        self.flaky: dict[str, bool] = {}  # path -> close its next socket after one event
         self.headers: list[dict[str, str]] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -76,8 +78,12 @@ class WsApp:
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text") or ""
-            if path == "/v2/websocket":
+            if path.endswith("/v2/websocket"):
                 await self._blackhole(text, send)
+                if path.startswith("/flaky/") and self.flaky.pop(path, False):
+                    # the server goes away after one event (a restart): 1001, going away
+                    await send({"type": "websocket.close", "code": 1001, "reason": "restart"})
+                    return
             elif text == "big":
                 await send({"type": "websocket.send", "text": "b" * BIG})
             elif text == "close":
@@ -348,5 +354,38 @@ def test_a_stream_end_to_end_over_loopback(backend: str, transport: str, url: st
             assert all(isinstance(e, CallEvent) and e.call_id == "c1" for e in got)
             assert {e.binding for e in got} == {"call.CHANNEL_CREATE.*", "call.*.*"}
             assert all(len(e.data["blob"]) == BIG for e in got)
+
+    anyio.run(main, backend=backend)
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport"), [("asyncio", "httpx"), ("trio", "httpx"), ("asyncio", "aiohttp")]
+)
+def test_a_stream_reconnects_over_loopback_after_the_server_goes_away(
+    backend: str, transport: str, url: str, app: WsApp
+) -> None:
+    """A real socket closed by the server (1001) after one event: the stream opens a new
+    one and subscribes again, yields the Gap, then the new socket's event."""
+    path = f"/flaky/{backend}-{transport}/v2/websocket"
+    app.flaky[path] = True
+
+    async def main() -> None:
+        async with AsyncAudian(
+            auth_token="t0k3n",
+            account_id=ACCOUNT,
+            base_url="http://127.0.0.1:1/v2",
+            transport=transport,
+            events_url=url + path,
+        ) as audian:
+            stream = audian.events.subscribe("call.*.*", backoff=Backoff(initial=0.01))
+            with anyio.fail_after(20):
+                async with stream as events:
+                    first = await events.__anext__()
+                    gap = await events.__anext__()
+                    second = await events.__anext__()
+            assert isinstance(first, CallEvent) and isinstance(second, CallEvent)
+            assert isinstance(gap, Gap) and gap.reconnected
+            assert "1001" in (gap.reason or "")
+            assert events.stats.reconnects == 1
 
     anyio.run(main, backend=backend)
