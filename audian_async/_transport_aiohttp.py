@@ -69,6 +69,9 @@ if TYPE_CHECKING:
 __all__ = ["AiohttpTransport"]
 
 DEFAULT_KEEPALIVE_TIMEOUT = 15.0
+#: How long closing a websocket waits for the server's close frame (a silent socket is being
+#: replaced: do not wait long).
+_WS_CLOSE_TIMEOUT = 2.0
 _EXTRA_HINT = (
     "AiohttpTransport needs aiohttp: `pip install aiohttp` "
     "(or the extra, from a clone: `pip install '.[aiohttp]'`)"
@@ -520,7 +523,7 @@ class AiohttpTransport(AsyncCloseable):
                     max_msg_size=max_message_size,
                     autoping=True,
                     heartbeat=None,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10.0),
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=_WS_CLOSE_TIMEOUT),
                 )
         except aiohttp.WSServerHandshakeError as exc:
             refused_headers = _headers_dict(exc.headers) if exc.headers else {}
@@ -534,7 +537,12 @@ class AiohttpTransport(AsyncCloseable):
         try:
             yield _AiohttpWebSocket(ws)
         finally:
-            await ws.close()
+            import anyio
+
+            # A close frame and the wait for its answer (at most ws_close) are not cut short
+            # by the cancellation that is ending the stream: the connection is released.
+            with anyio.CancelScope(shield=True):
+                await ws.close()
 
     async def aclose(self) -> None:
         """Close the session and its connections (a no-op if none was opened)."""
