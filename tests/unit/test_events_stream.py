@@ -130,7 +130,12 @@ def test_events_url_and_for_account_view_subscribe_their_own() -> None:
         clock = LoopClock(epoch=EPOCH)
         server = FakeBlackhole(clock)
         other = "b" * 32
-        async with _client(server, clock, events_url="ws://10.0.0.5:5555/") as audian:
+        async with _client(
+            server,
+            clock,
+            events_url="ws://10.0.0.5:5555/",
+            default_headers={"Sec-WebSocket-Protocol": "chat", "X-Trace": "1"},
+        ) as audian:
             view = audian.for_account(other)
             async with view.events.subscribe("call.*.*"):
                 pass
@@ -139,6 +144,9 @@ def test_events_url_and_for_account_view_subscribe_their_own() -> None:
         subscribes = [m["data"]["account_id"] for m in server.messages]
         assert subscribes == [other, "c" * 32]
         assert server.urls == ["ws://10.0.0.5:5555/", "ws://10.0.0.5:5555/"]
+        # default headers go along, except a subprotocol (Kazoo answers any with 400)
+        assert all(h["x-trace"] == "1" for h in server.headers_seen)
+        assert not any("sec-websocket-protocol" in h for h in server.headers_seen)
 
     run_virtual(main)
 
