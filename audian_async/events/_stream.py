@@ -219,6 +219,11 @@ class EventStream:
         """The account whose events this stream receives (known once connected)."""
         return self._subscribed_account or self._account_id
 
+    @property
+    def buffered(self) -> int:
+        """Events received and not yet read by the application."""
+        return len(self._buffer) if self._buffer is not None else 0
+
     # -- the application's side ----------------------------------------------------------
 
     async def __aenter__(self) -> Self:

@@ -137,6 +137,7 @@ async def _uses_events(audian: AsyncAudian) -> None:
             assert_type(events.stats, EventStreamStats)
             assert_type(events.stats.dropped, int)
             assert_type(events.account_id, str | None)
+            assert_type(events.buffered, int)
             async for item in events:
                 assert_type(item, Event | Gap)
                 if isinstance(item, Gap):

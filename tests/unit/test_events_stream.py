@@ -395,7 +395,7 @@ def test_overflow_during_a_reconnect_merges_into_one_gap() -> None:
             for n in range(4):
                 server.publish_call("CHANNEL_CREATE", f"b{n}")
             await anyio.sleep(0.1)
-            while len(events._buffer or ()):
+            while events.buffered:
                 items.append(await _next(events))
             gaps = [i for i in items if isinstance(i, Gap)]
             calls = [i.call_id for i in items if isinstance(i, CallEvent)]
