@@ -9,7 +9,7 @@ nox.options.sessions = ["tests", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
-CODEGEN = ["openapi-python-client==0.29.1", "ruff==0.17.6", "pyyaml>=6,<7"]
+CODEGEN = ["openapi-python-client==0.29.1", "ruff==0.17.6", "jinja2>=3,<4"]
 TEST = [
     "pytest>=8,<10",
     "pytest-asyncio>=1.0,<2",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         AuthenticationError,
         BadRequestError,
         ChargesRequiredError,
+        ClientClosedError,
         ConflictError,
         IgnoredFieldWarning,
         InternalServerError,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         RouteNotFoundError,
+        UnexpectedValueWarning,
         UnprocessableEntityError,
         ValidationError,
     )
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from ._pagination import AsyncPaginator, Page
     from ._response import APIResponse
     from ._transport_aiohttp import AiohttpTransport
-    from ._types import NOT_GIVEN, NotGiven, Timeout
+    from ._types import NOT_GIVEN, CallOptions, NotGiven, Timeout
     from .events import (
         CallEvent,
         Event,
@@ -70,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "RequestInfo": "._info",
     "ResponseInfo": "._info",
     "NOT_GIVEN": "._types",
+    "CallOptions": "._types",
     "NotGiven": "._types",
     "Timeout": "._types",
     **{
@@ -99,6 +102,7 @@ _EXPORTS: dict[str, str] = {
             "AuthenticationError",
             "BadRequestError",
             "ChargesRequiredError",
+            "ClientClosedError",
             "ConflictError",
             "InternalServerError",
             "IgnoredFieldWarning",
@@ -107,6 +111,7 @@ _EXPORTS: dict[str, str] = {
             "PermissionDeniedError",
             "RateLimitError",
             "RouteNotFoundError",
+            "UnexpectedValueWarning",
             "UnprocessableEntityError",
             "ValidationError",
         )
@@ -131,7 +136,9 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CallEvent",
+    "CallOptions",
     "ChargesRequiredError",
+    "ClientClosedError",
     "ConflictError",
     "Event",
     "EventStream",
@@ -154,6 +161,7 @@ __all__ = [
     "RouteNotFoundError",
     "SubscriptionError",
     "Timeout",
+    "UnexpectedValueWarning",
     "UnprocessableEntityError",
     "ValidationError",
     "__version__",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ._auth import ApiKeyHeaderAuth, AuthStrategy, OrgKeyLoginAuth, PasswordLoginAuth
-from ._client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ClientBase
+from ._client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ClientBase, HttpClientArg, TransportArg
 from ._clock import Clock
 from ._errors import AudianError
 from ._generated.astradial import Resources as AstradialResources
@@ -108,14 +108,14 @@ class AsyncAstradial(ClientBase, AstradialResources):
     by logging in again shortly before it expires, and after a 401 (once, or again while each
     401 answers a token that may have expired); concurrent calls share one login.
     A rejected login (wrong password, unknown email, no organisation, an organisation
-    awaiting approval) raises :class:`~audian_async.AuthenticationError` with the server's
+    awaiting approval) raises [`AuthenticationError`][audian_async._errors.AuthenticationError] with the server's
     message.
 
     The documentation and the open-source server disagree on several names and shapes. The
     client sends a setting both servers name differently under both names, reads answers
-    under both, warns (:class:`~audian_async.IgnoredFieldWarning`) when a write succeeded but
+    under both, warns ([`IgnoredFieldWarning`][audian_async._errors.IgnoredFieldWarning]) when a write succeeded but
     the server kept another value for a field it was sent, and raises
-    :class:`~audian_async.RouteNotFoundError` for an operation the server does not have (see
+    [`RouteNotFoundError`][audian_async._errors.RouteNotFoundError] for an operation the server does not have (see
     the README's table). Unknown response fields are kept in each model's ``extra``;
     documented enums are open (new values come through as plain strings).
 
@@ -129,7 +129,7 @@ class AsyncAstradial(ClientBase, AstradialResources):
         org_id: the organisation to log in to, when the email belongs to several (OSS).
         base_url: your server, e.g. ``https://pbx.example.com:8000``; ``/api/v1`` is
             appended unless the URL already ends with it. Default: ``ASTRADIAL_BASE_URL``.
-        timeout: per-attempt timeouts (seconds, or a :class:`~audian_async.Timeout`).
+        timeout: per-attempt timeouts (seconds, or a [`Timeout`][audian_async._types.Timeout]).
         deadline: overall budget of one call in seconds, retries and backoff included.
         max_retries: retries after a transient failure (0 disables them).
         default_headers: headers sent with every request.
@@ -161,8 +161,8 @@ class AsyncAstradial(ClientBase, AstradialResources):
         deadline: float | None = DEFAULT_DEADLINE,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
-        transport: Any = None,
+        http_client: HttpClientArg | None = None,
+        transport: TransportArg | None = None,
         validate: bool = True,
         refresh_margin: float = 300.0,
         clock: Clock | None = None,

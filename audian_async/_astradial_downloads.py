@@ -8,17 +8,16 @@ body as an async byte iterator.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import anyio
 
 from ._generated.astradial.resources.calls import CallsResource
 from ._generated.astradial.resources.ivrs import IvrsResource
 from ._transport import StreamingResponse
-from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._types import CallOptions
 
 __all__ = ["AstradialCallsResource", "AstradialIvrsResource", "save_stream"]
 
@@ -50,55 +49,46 @@ async def save_stream(
 class AstradialCallsResource(CallsResource):
     """Call history, live calls, statistics, recordings, call journeys, and call control.
 
-    The generated operations, plus :meth:`download_recording`.
+    The generated operations, plus [`download_recording`][audian_async._astradial_downloads.AstradialCallsResource.download_recording].
     """
 
     async def download_recording(
         self,
         call_id: str,
         path: str | os.PathLike[str],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
     ) -> Path:
         """Save a call's recording (audio/wav) to ``path``, streaming it (constant memory).
 
         `GET /calls/{call_id}/recording`. The file appears only once complete (it is written
-        to ``<path>.part`` and renamed). 404 (:class:`~audian_async.NotFoundError`) when the
+        to ``<path>.part`` and renamed). 404 ([`NotFoundError`][audian_async._errors.NotFoundError]) when the
         call has no recording. The OSS server accepts only a Bearer JWT on this route: use
         an email + password client there.
 
         Args:
             call_id: The call-history id of the call.
             path: Where to write the audio.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`,
+                `max_retries`, `extra_headers`, `extra_query`, `extra_body`, `validate`.
 
         Returns:
             The path written.
         """
-        download = self.recording(
-            call_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
-        )
+        download = self.recording(call_id, **call_options)
         return await save_stream(download, path)
 
 
 class AstradialIvrsResource(IvrsResource):
     """IVR menus: greeting, digit options and publishing.
 
-    The generated operations, plus :meth:`download_greeting_audio`.
+    The generated operations, plus [`download_greeting_audio`][audian_async._astradial_downloads.AstradialIvrsResource.download_greeting_audio].
     """
 
     async def download_greeting_audio(
         self,
         ivr_id: str,
         path: str | os.PathLike[str],
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        **call_options: Unpack[CallOptions],
     ) -> Path:
         """Save an IVR's greeting audio (audio/wav) to ``path``, streaming it.
 
@@ -107,14 +97,11 @@ class AstradialIvrsResource(IvrsResource):
         Args:
             ivr_id: The IVR's id (a UUID).
             path: Where to write the audio.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`,
+                `max_retries`, `extra_headers`, `extra_query`, `extra_body`, `validate`.
 
         Returns:
             The path written.
         """
-        download = self.greeting_audio(
-            ivr_id, extra_headers=extra_headers, extra_query=extra_query, timeout=timeout
-        )
+        download = self.greeting_audio(ivr_id, **call_options)
         return await save_stream(download, path)

@@ -127,16 +127,26 @@ def _login_failed(
     method: str,
     path: str,
     secrets: tuple[str, ...],
+    refused: str,
 ) -> AuthenticationError:
+    """The error for credentials a server refused: ``refused`` says which and what to check,
+    before the server's own words (``404 bad_identifier`` says little on its own)."""
     exc = build_status_error(
         status, scrub(body, secrets), headers=headers, method=method, url=path, auth_failure=True
     )
     assert isinstance(exc, AuthenticationError)
+    exc.message = f"{refused} ({exc.message})"
+    exc.args = (exc.message,)
     return exc
 
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+_KEY_REFUSED = (
+    "the API key was refused (unknown, malformed or disabled): check api_key / AUDIAN_API_KEY"
+)
 
 
 class KazooApiKeyAuth:
@@ -155,7 +165,9 @@ class KazooApiKeyAuth:
         if status >= 400:
             # Kazoo answers 404 for an unknown key, 400 for a malformed one, 401 when disabled.
             if status in (400, 401, 403, 404):
-                raise _login_failed(status, body, headers, "PUT", "/api_auth", self.secrets())
+                raise _login_failed(
+                    status, body, headers, "PUT", "/api_auth", self.secrets(), _KEY_REFUSED
+                )
             raise build_status_error(
                 status, scrub(body, self.secrets()), headers=headers, method="PUT", url="/api_auth"
             )
@@ -262,7 +274,16 @@ class PasswordLoginAuth:
             payload["org_id"] = self.org_id
         status, headers, body = await send("POST", self.path, payload)
         if 400 <= status < 500 and status != 429:
-            raise _login_failed(status, body, headers, "POST", self.path, self.secrets())
+            raise _login_failed(
+                status,
+                body,
+                headers,
+                "POST",
+                self.path,
+                self.secrets(),
+                "the email and password were refused: check email / password "
+                "(ASTRADIAL_EMAIL / ASTRADIAL_PASSWORD)",
+            )
         if status >= 400:
             raise build_status_error(
                 status, scrub(body, self.secrets()), headers=headers, method="POST", url=self.path
@@ -328,7 +349,15 @@ class OrgKeyLoginAuth:
         payload = {"api_key": self.api_key, "api_secret": self.api_secret}
         status, headers, body = await send("POST", self.path, payload)
         if 400 <= status < 500 and status != 429:
-            raise _login_failed(status, body, headers, "POST", self.path, self.secrets())
+            raise _login_failed(
+                status,
+                body,
+                headers,
+                "POST",
+                self.path,
+                self.secrets(),
+                "the organisation API key and secret were refused: check api_key / api_secret",
+            )
         if status >= 400:
             raise build_status_error(
                 status, scrub(body, self.secrets()), headers=headers, method="POST", url=self.path

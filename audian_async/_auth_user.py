@@ -65,7 +65,16 @@ class KazooUserAuth:
         status, headers, body = await send("PUT", "/user_auth", {"data": self.payload()})
         if status >= 400:
             if status in (400, 401, 403, 404):
-                raise _login_failed(status, body, headers, "PUT", "/user_auth", self.secrets())
+                raise _login_failed(
+                    status,
+                    body,
+                    headers,
+                    "PUT",
+                    "/user_auth",
+                    self.secrets(),
+                    "the username and password were refused for this account: check username, "
+                    "password and account_name",
+                )
             raise build_status_error(
                 status,
                 scrub(body, self.secrets()),

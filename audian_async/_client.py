@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
 
 from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
 from ._clock import SYSTEM_CLOCK, Clock
@@ -22,9 +22,21 @@ from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_http
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
 if TYPE_CHECKING:
+    import httpx
+
     from .events import Events
 
-__all__ = ["AsyncAudian", "AuthInfo"]
+__all__ = ["AsyncAudian", "AuthInfo", "HttpClientArg", "TransportArg"]
+
+#: What ``transport=`` accepts: a name (``"httpx"``, ``"aiohttp"``; a ``str`` read from
+#: configuration is checked when the client is built), an httpx transport
+#: (``httpx.ASGITransport``, ``httpx.MockTransport`` ...), or an object with our transport's
+#: ``send``/``stream``/``aclose`` (``AiohttpTransport(...)``, your own).
+TransportArg: TypeAlias = (
+    'Literal["httpx", "aiohttp"] | str | httpx.AsyncBaseTransport | AsyncTransport'
+)
+#: What ``http_client=`` accepts: an ``httpx.AsyncClient`` you own (and close).
+HttpClientArg: TypeAlias = "httpx.AsyncClient"
 
 VERSION = "0.1.0"
 USER_AGENT = f"audian-async/{VERSION} python/{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
@@ -46,7 +58,9 @@ class AuthInfo:
         return f"AuthInfo(account_id={self.account_id!r}, owner_id={self.owner_id!r})"
 
 
-def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
+def build_transport(
+    http_client: HttpClientArg | None, transport: TransportArg | None
+) -> AsyncTransport:
     """The transport for the given injection (an ``httpx.AsyncClient``, a transport, or none)."""
     if http_client is not None and transport is not None:
         raise TypeError("pass either http_client or transport, not both")
@@ -63,7 +77,7 @@ def build_transport(http_client: Any, transport: Any) -> AsyncTransport:
 
         return AiohttpTransport()
     if is_httpx_transport(transport):
-        return HttpxTransport(transport=transport)
+        return HttpxTransport(transport=cast("httpx.AsyncBaseTransport", transport))
     if isinstance(transport, AsyncTransport):
         return transport
     what = repr(transport) if isinstance(transport, str) else type(transport).__name__
@@ -88,8 +102,8 @@ class ClientBase(ResourceHost, AsyncCloseable):
         deadline: float | None,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
-        http_client: Any,
-        transport: Any,
+        http_client: HttpClientArg | None,
+        transport: TransportArg | None,
         validate: bool,
         account_id: str | None = None,
         clock: Clock | None = None,
@@ -168,7 +182,7 @@ class ClientBase(ResourceHost, AsyncCloseable):
 
     @property
     def is_closed(self) -> bool:
-        """True once :meth:`aclose` was called."""
+        """True once `aclose()` was called."""
         return self._core.shared.closed
 
     async def aclose(self) -> None:
@@ -177,7 +191,7 @@ class ClientBase(ResourceHost, AsyncCloseable):
             self._core.shared.closed = True
             engine = self._core.engine
             if engine.authenticator is not None:
-                engine.authenticator.close()
+                await engine.authenticator.aclose()  # stops the exchange before the transport
             await engine.transport.aclose()
 
 
@@ -201,7 +215,7 @@ class AsyncAudian(ClientBase, AudianResources):
         account_realm: the user's account, by realm (instead of ``account_name``).
         account_id: the account to act on; default: the credentials' account.
         base_url: default ``AUDIAN_BASE_URL`` or ``https://api.audian.com:8443/v2``.
-        timeout: per-attempt timeouts (seconds, or a :class:`Timeout`).
+        timeout: per-attempt timeouts (seconds, or a [`Timeout`][audian_async._types.Timeout]).
         deadline: overall budget of one call in seconds, retries and backoff included.
         max_retries: retries after a transient failure (0 disables them).
         default_headers: headers sent with every request.
@@ -220,7 +234,7 @@ class AsyncAudian(ClientBase, AudianResources):
         clock: where the SDK reads time and sleeps (default: the system clocks). Tests can
             pass ``audian_async.testing.LoopClock()`` and run on virtual time.
         events_url: the realtime event socket (default: ``base_url``'s host and port,
-            ``/v2/websocket``, ``wss`` for ``https``); see :attr:`events`.
+            ``/v2/websocket``, ``wss`` for ``https``); see `events`.
     """
 
     _events_url: str | None = None
@@ -240,8 +254,8 @@ class AsyncAudian(ClientBase, AudianResources):
         deadline: float | None = DEFAULT_DEADLINE,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
-        transport: Any = None,
+        http_client: HttpClientArg | None = None,
+        transport: TransportArg | None = None,
         validate: bool = True,
         refresh_margin: float = 60.0,
         clock: Clock | None = None,
@@ -294,7 +308,7 @@ class AsyncAudian(ClientBase, AudianResources):
         """Realtime events (the event socket): ``async with audian.events.subscribe(...)``.
 
         Needs the ``events`` extra on the default transport (``pip install 'audian-async[events]'``;
-        ``transport="aiohttp"`` needs nothing more). A :meth:`for_account` view subscribes
+        ``transport="aiohttp"`` needs nothing more). A `for_account()` view subscribes
         its own account.
         """
         from .events import Events
@@ -308,7 +322,7 @@ class AsyncAudian(ClientBase, AudianResources):
 
     @property
     def account_id(self) -> str | None:
-        """The account this client acts on (known after the first call or :meth:`authenticate`)."""
+        """The account this client acts on (known after the first call or `authenticate()`)."""
         if self._core.account_id is not None:
             return self._core.account_id
         auth = self._core.shared.authenticator

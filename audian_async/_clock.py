@@ -8,9 +8,12 @@ clock (:class:`LoopClock` under trio's ``MockClock``).
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["Clock", "LoopClock", "SystemClock"]
+__all__ = ["Clock", "LoopClock", "SystemClock", "run_until"]
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -80,3 +83,47 @@ class LoopClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+async def run_until(
+    clock: Clock, deadline: float | None, fn: Callable[..., Awaitable[T]], *args: Any
+) -> tuple[bool, T | None]:
+    """``(True, await fn(*args))``, or ``(False, None)`` once ``clock`` reaches ``deadline``
+    (a ``clock.now()`` value; ``None``: no limit) first, ``fn`` then cancelled.
+
+    The limit is measured on ``clock``, not on the event loop's clock: a clock of the SDK's own
+    (``SystemClock``, ``LoopClock``) runs at the loop's pace and is waited on by a cancel scope;
+    any other clock is waited on through its ``sleep``, in a task beside ``fn``.
+    """
+    if deadline is None:
+        return True, await fn(*args)
+    import anyio
+
+    remaining = max(0.0, deadline - clock.now())
+    if type(clock) in _LOOP_PACED:
+        with anyio.move_on_after(remaining):
+            return True, await fn(*args)
+        return False, None
+    done = False
+    result: T | None = None
+    error: Exception | None = None
+    async with anyio.create_task_group() as group:
+
+        async def ring() -> None:
+            await clock.sleep(remaining)
+            group.cancel_scope.cancel()
+
+        group.start_soon(ring)
+        try:
+            result = await fn(*args)
+            done = True
+        except Exception as exc:  # raised as it is, not wrapped in the task group's group
+            error = exc
+        group.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return done, result
+
+
+# Clocks whose `now()` runs at the event loop's pace: a cancel scope measures their time.
+_LOOP_PACED = (SystemClock, LoopClock)

@@ -4,14 +4,22 @@ Hooks are generated once per class (cattrs caches them): JSON names that differ 
 names are renamed, unknown keys are collected into ``Model.extra`` (and merged back on
 unstructure), unset (``None``) fields are omitted on the way out, and documented enums stay
 tolerant: a value the spec does not list is kept as a plain string instead of failing.
+
+Reading never invents data. A value either has the documented type, or is read as what it
+means in Kazoo's own coercion (``"true"``/``"false"`` as booleans, a whole number sent as a
+float as the integer), or it is kept exactly as the server sent it, flagged with an
+:class:`~audian_async.UnexpectedValueWarning`, and written back unchanged by an update.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 import importlib
 import types
 import typing
+import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -22,8 +30,119 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._model import Model, Unwrap
+from ._redact import REDACTED, SECRET_FIELD_NAMES
 
-__all__ = ["converter", "structure", "unstructure"]
+__all__ = ["converter", "kept_values", "structure", "unstructure"]
+
+
+class _Kept(Exception):
+    """A value that cannot be read as its documented type: its field keeps it as sent."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        super().__init__(f"expected {expected}, got {type(value).__name__}")
+
+
+def _read_bool(value: Any, _: Any = None) -> bool:
+    if value is True or value is False:
+        return value
+    if value == "true" and type(value) is str:  # the forms kz_term:to_boolean/1 accepts
+        return True
+    if value == "false" and type(value) is str:
+        return False
+    raise _Kept("bool", value)
+
+
+def _read_int(value: Any, _: Any = None) -> int:
+    cls = type(value)
+    if cls is int:
+        return value  # type: ignore[no-any-return]
+    if cls is float and value.is_integer():
+        return int(value)  # the same JSON number; Kazoo's `integer` takes only this form
+    raise _Kept("int", value)
+
+
+def _read_float(value: Any, _: Any = None) -> float:
+    cls = type(value)
+    if cls is float or cls is int:  # an integer is a JSON number: kept as it is
+        return value  # type: ignore[no-any-return]
+    raise _Kept("float", value)
+
+
+def _read_str(value: Any, _: Any = None) -> str:
+    if isinstance(value, str):
+        return value
+    raise _Kept("str", value)
+
+
+_READERS: dict[type, Callable[[Any, Any], Any]] = {
+    bool: _read_bool,
+    int: _read_int,
+    float: _read_float,
+    str: _read_str,
+}
+
+# id(model) -> {Python name: the value kept as sent}, for models holding such values. Entries
+# leave with their model (weakref.finalize).
+_KEPT: dict[int, dict[str, Any]] = {}
+
+
+def _remember_kept(model: Model, kept: dict[str, Any]) -> None:
+    key = id(model)
+    _KEPT[key] = kept
+    weakref.finalize(model, _KEPT.pop, key, None)
+
+
+def _warn_kept(cls: type[Model], key: str, name: str, value: Any, expected: str) -> None:
+    from ._errors import UnexpectedValueWarning
+
+    secret = name in cls.__secret_fields__ or key in SECRET_FIELD_NAMES
+    warnings.warn(
+        UnexpectedValueWarning(cls.__name__, key, REDACTED if secret else value, expected),
+        stacklevel=2,
+    )
+
+
+def _describe(tp: Any) -> str:
+    """A type as a reader would write it: ``list[str]``, ``CallForward``, ``bool``."""
+    if _is_union(tp):
+        return " | ".join(_describe(m) for m in typing.get_args(tp) if m is not type(None))
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is not None and args:
+        return f"{_describe(origin)}[{', '.join(_describe(a) for a in args)}]"
+    return str(getattr(tp, "__name__", tp))
+
+
+def kept_values(model: Model, prefix: str = "") -> dict[str, Any]:
+    """The values ``model`` (and the models inside it) kept as sent and still hold, by dotted
+    JSON path (``call_forward.enabled``, ``entries.0.number``); empty when there are none."""
+    out: dict[str, Any] = {}
+    if _KEPT:
+        _collect_kept(model, prefix, out)
+    return out
+
+
+def _collect_kept(value: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(value, Model):
+        cls = type(value)
+        kept = _KEPT.get(id(value))
+        for a in attrs.fields(cls):
+            if a.name == "extra":
+                continue
+            item = getattr(value, a.name)
+            key = cls.__json_names__.get(a.name, a.name)
+            where = f"{path}.{key}" if path else key
+            if kept is not None and a.name in kept and item is kept[a.name]:
+                out[where] = item
+            elif isinstance(item, Model | list | dict):
+                _collect_kept(item, where, out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, Model | list | dict):
+                _collect_kept(item, f"{path}.{i}", out)
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            if isinstance(item, Model | list | dict):
+                _collect_kept(item, f"{path}.{k}" if path else str(k), out)
 
 
 class _LazyModels(Mapping[str, Any]):
@@ -71,6 +190,14 @@ def _is_optional_primitive(t: Any) -> bool:
         and type(None) in args
         and all(a is type(None) or a in _PRIMITIVES for a in args)
     )
+
+
+def _is_list(t: Any) -> bool:
+    return typing.get_origin(t) is list
+
+
+def _is_dict(t: Any) -> bool:
+    return typing.get_origin(t) is dict
 
 
 def _is_union(t: Any) -> bool:
@@ -121,9 +248,7 @@ def _make_converter() -> cattrs.Converter:
                 if isinstance(data, Model):
                     return data
                 if not isinstance(data, Mapping):
-                    raise TypeError(
-                        f"{cls.__name__} expects a JSON object, got {type(data).__name__}"
-                    )
+                    raise _Kept(f"a JSON object ({cls.__name__})", data)
             if lift is not None and isinstance(data.get(lift), Mapping):
                 # x-lift: `{"totals": {"total_calls": 3}}` also fills the top-level field.
                 fill = {k: v for k, v in data[lift].items() if k in known and data.get(k) is None}
@@ -136,6 +261,7 @@ def _make_converter() -> cattrs.Converter:
                 plain.update(_plain_fields(fields))
             kwargs: dict[str, Any] = {}
             extra: dict[str, Any] | None = None
+            kept: dict[str, Any] | None = None
             for key, value in data.items():
                 # Most values need no change: passed under the field's name when of a class
                 # the field keeps as it is.
@@ -155,11 +281,23 @@ def _make_converter() -> cattrs.Converter:
                 name, hook, tp, as_is = field
                 if as_is is None or type(value) in as_is:
                     kwargs[name] = value
-                else:
+                    continue
+                try:
                     kwargs[name] = hook(value, tp)
+                except RecursionError:
+                    raise
+                except Exception:  # not readable as documented: kept as sent
+                    kwargs[name] = value
+                    if kept is None:
+                        kept = {}
+                    kept[name] = value
+                    _warn_kept(cls, key, name, value, _describe(tp))
             if extra is not None:
                 kwargs["extra"] = extra
-            return cls(**kwargs)
+            model = cls(**kwargs)
+            if kept is not None:
+                _remember_kept(model, kept)
+            return model
 
         return structure
 
@@ -174,8 +312,21 @@ def _make_converter() -> cattrs.Converter:
             **renames,  # type: ignore[arg-type]
         )
 
+        json_names = cls.__json_names__
+
         def unstructure(obj: Model) -> dict[str, Any]:
-            out: dict[str, Any] = base(obj)
+            if _KEPT and id(obj) in _KEPT:
+                # Values kept as sent go back as they are: the typed hooks would rewrite them.
+                same = {k: v for k, v in _KEPT[id(obj)].items() if getattr(obj, k) is v}
+                if same:
+                    clone = copy.copy(obj)
+                    for name in same:
+                        object.__setattr__(clone, name, None)
+                    out = unstructure(clone)
+                    for name, value in same.items():
+                        out[json_names.get(name, name)] = value
+                    return out
+            out = base(obj)
             if obj.extra:
                 merged = dict(conv.unstructure(obj.extra))
                 merged.update(out)
@@ -188,6 +339,8 @@ def _make_converter() -> cattrs.Converter:
         members = cls._value2member_map_
 
         def structure(value: Any, _: Any) -> Any:
+            if type(value) is dict or type(value) is list:
+                raise _Kept(f"a value of {cls.__name__}", value)
             return members.get(value, value)
 
         return structure
@@ -202,11 +355,12 @@ def _make_converter() -> cattrs.Converter:
         if len(members) == 1:
             inner = members[0]
             if inner in _PRIMITIVES:
-                # cattrs structures these as inner(value): skip the call when it changes nothing
+                read = _READERS[inner]
+
                 def structure_primitive(value: Any, _: Any) -> Any:
                     if value is None or type(value) is inner:
                         return value
-                    return inner(value)
+                    return read(value, inner)
 
                 return structure_primitive
             inner_hook = _lazy_hook(conv, inner)
@@ -228,6 +382,32 @@ def _make_converter() -> cattrs.Converter:
         # A union of JSON primitives (str | int ...): keep the decoded value as it is.
         return lambda value, _: value
 
+    def structure_list(tp: Any) -> Callable[[Any, Any], Any]:
+        (item,) = typing.get_args(tp) or (Any,)
+        item_hook = _lazy_hook(conv, item)
+
+        def structure(value: Any, _: Any) -> Any:
+            if type(value) is not list:
+                raise _Kept("a JSON array", value)
+            return [item_hook(v, item) for v in value]
+
+        return structure
+
+    def structure_dict(tp: Any) -> Callable[[Any, Any], Any]:
+        _, item = typing.get_args(tp) or (str, Any)
+        item_hook = _lazy_hook(conv, item)
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise _Kept("a JSON object", value)
+            return {k: item_hook(v, item) for k, v in value.items()}
+
+        return structure
+
+    for primitive, reader in _READERS.items():
+        conv.register_structure_hook(primitive, reader)
+    conv.register_structure_hook_factory(_is_list, structure_list)
+    conv.register_structure_hook_factory(_is_dict, structure_dict)
     conv.register_structure_hook_factory(_is_model, structure_model)
     conv.register_unstructure_hook_factory(_is_model, unstructure_model)
     conv.register_structure_hook_factory(_is_enum, structure_enum)
@@ -289,6 +469,8 @@ def _field_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
         lookup = enums[0]._value2member_map_
 
         def structure_enum_field(value: Any, _: Any) -> Any:
+            if type(value) is dict or type(value) is list:
+                raise _Kept(f"a value of {enums[0].__name__}", value)
             return None if value is None else lookup.get(value, value)
 
         return structure_enum_field

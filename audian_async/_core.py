@@ -16,36 +16,47 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode
 
 from . import _json
 from ._auth import Credentials
-from ._engine import Answer, Call, Engine, _Undecodable
+from ._clock import run_until
+from ._engine import Answer, Call, Engine, _Undecodable, shown_path
 from ._errors import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ArgumentTypeError,
     AudianError,
+    ClientClosedError,
     ValidationError,
+    add_hint,
     build_status_error,
 )
 from ._info import RequestInfo, ResponseInfo
 from ._policy import RetryPolicy
-from ._redact import scrub
+from ._redact import SECRET_HEADERS, scrub, secrets_in
 from ._transport import StreamingResponse, TransportError
-from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from ._types import NOT_GIVEN, RAW_OPTION, NotGiven, Operation, Timeout
 
 if TYPE_CHECKING:
     from ._pagination import AsyncPaginator
+    from ._response import APIResponse
+
+R = TypeVar("R")
 
 __all__ = ["Core", "RequestOptions", "Shared"]
 
 
 class RequestOptions:
-    """Per-call overrides accepted by every generated method."""
+    """Per-call overrides of one generated method call (see :class:`~audian_async.CallOptions`).
+
+    ``raw`` is set by ``with_raw_response``: the call returns an
+    :class:`~audian_async.APIResponse` instead of its typed result.
+    """
 
     __slots__ = (
         "deadline",
@@ -53,6 +64,8 @@ class RequestOptions:
         "extra_body",
         "extra_headers",
         "extra_query",
+        "max_retries",
+        "raw",
         "timeout",
         "validate",
     )
@@ -66,6 +79,8 @@ class RequestOptions:
         deadline: float | NotGiven | None = NOT_GIVEN,
         validate: bool | None = None,
         envelope: Mapping[str, Any] | None = None,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        raw: bool = False,
     ) -> None:
         self.extra_headers = extra_headers
         self.extra_query = extra_query
@@ -75,6 +90,56 @@ class RequestOptions:
         self.validate = validate  # None: the client's setting; False skips body validation
         # Top-level keys beside `data` in a Kazoo request (`{"accept_charges": true}`).
         self.envelope = envelope
+        self.max_retries = max_retries
+        self.raw = raw
+
+    @classmethod
+    def of_call(
+        cls, given: Mapping[str, Any], envelope: Mapping[str, Any] | None = None
+    ) -> RequestOptions:
+        """The options of a call's keyword arguments (``**options`` of a generated method).
+
+        Raises:
+            TypeError: an argument that is no per-call option (a misspelt keyword).
+            ArgumentTypeError: ``deadline`` or ``max_retries`` of the wrong type.
+        """
+        unknown = given.keys() - _OPTION_NAMES
+        if unknown:
+            name = sorted(unknown)[0]
+            raise TypeError(
+                f"unexpected keyword argument {name!r} (the per-call options are "
+                + ", ".join(sorted(_OPTION_NAMES - {RAW_OPTION}))
+                + ")"
+            )
+        deadline = given.get("deadline", NOT_GIVEN)
+        if (
+            deadline is not NOT_GIVEN
+            and deadline is not None
+            and (
+                isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0
+            )
+        ):
+            raise ArgumentTypeError(
+                "deadline", "type", f"must be a number of seconds > 0 or None, not {deadline!r}"
+            )
+        max_retries = given.get("max_retries", NOT_GIVEN)
+        if max_retries is not NOT_GIVEN and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise ArgumentTypeError(
+                "max_retries", "type", f"must be a whole number >= 0, not {max_retries!r}"
+            )
+        return cls(
+            given.get("extra_headers"),
+            given.get("extra_query"),
+            given.get("extra_body"),
+            given.get("timeout", NOT_GIVEN),
+            deadline,
+            given.get("validate"),
+            envelope,
+            max_retries,
+            bool(given.get(RAW_OPTION, False)),
+        )
 
     def without_query(self) -> RequestOptions:
         """These options without ``extra_query`` (already merged into a paginator's query)."""
@@ -86,7 +151,23 @@ class RequestOptions:
             self.deadline,
             self.validate,
             self.envelope,
+            self.max_retries,
+            self.raw,
         )
+
+
+_OPTION_NAMES = frozenset(
+    {
+        "deadline",
+        "timeout",
+        "max_retries",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "validate",
+        RAW_OPTION,
+    }
+)
 
 
 class Shared:
@@ -314,7 +395,10 @@ class Core:
     # -- building requests -------------------------------------------------------------
 
     async def _target(
-        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+        self,
+        op: Operation[Any],
+        path_params: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
     ) -> tuple[str, str | None]:
         """:meth:`_target_now`, obtaining the credentials first when they name the account."""
         target = self._target_now(op, path_params, query)
@@ -326,7 +410,10 @@ class Core:
         return target
 
     def _target_now(
-        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+        self,
+        op: Operation[Any],
+        path_params: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
     ) -> tuple[str, str | None] | None:
         """The URL and the rate-limit bucket it spends, or ``None`` when the URL needs an
         account id that is not known yet.
@@ -352,7 +439,10 @@ class Core:
         return _with_query(url, query), bucket
 
     def _build_target(
-        self, op: Operation, path_params: Mapping[str, Any] | None, query: Mapping[str, Any] | None
+        self,
+        op: Operation[Any],
+        path_params: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
     ) -> tuple[str, str | None] | None:
         """:meth:`_target_now` from the path template; remembers the route for this view's
         own account (the URL up to the first caller-given parameter, and the rest)."""
@@ -392,9 +482,10 @@ class Core:
                 self._routes[op.path] = (own_account, prefix, rest, bucket)
         return _with_query(url, query), bucket
 
-    def _body(self, op: Operation, body: Any, options: RequestOptions | None) -> bytes | None:
+    def _body(self, op: Operation[Any], body: Any, options: RequestOptions | None) -> bytes | None:
         if body is None and (options is None or options.extra_body is None):
             return None
+        kept = getattr(body, "kept", None)  # values a model kept as the server sent them
         data = prepare_body(body) if body is not None else {}
         if options is not None and options.extra_body:
             if not isinstance(data, dict):
@@ -406,7 +497,7 @@ class Core:
             from ._validate import validate_body
 
             schema, registry = op.body_schema["schema"], op.body_schema["registry"]
-            validate_body(data, schema, registry, partial=op.body_mode == "patch")
+            data = validate_body(data, schema, registry, partial=op.body_mode == "patch", kept=kept)
         if op.wrap_body:
             data = {"data": data}
             if options is not None and options.envelope:
@@ -419,7 +510,7 @@ class Core:
 
     def _call(
         self,
-        op: Operation,
+        op: Operation[Any],
         url: str,
         headers: list[tuple[str, str]],
         content: bytes | None,
@@ -428,11 +519,14 @@ class Core:
     ) -> Call:
         timeout = self.timeout
         deadline = self.deadline
+        policy = self.retry
         if options is not None:
             if options.timeout is not NOT_GIVEN:
                 timeout = Timeout.coerce(options.timeout)
-            if options.deadline is not NOT_GIVEN:
-                deadline = options.deadline  # type: ignore[assignment]
+            if not isinstance(options.deadline, NotGiven):
+                deadline = options.deadline
+            if not isinstance(options.max_retries, NotGiven):
+                policy = policy.replace(max_retries=options.max_retries)
         return Call(
             op.method,
             url,
@@ -441,7 +535,7 @@ class Core:
             op.path,
             op.retry_safe,
             op.auth,
-            self.retry,
+            policy,
             timeout,
             deadline,
             bucket,
@@ -449,9 +543,39 @@ class Core:
 
     # -- sending -----------------------------------------------------------------------
 
+    @overload
     async def request(
         self,
-        op: Operation,
+        op: Operation[R],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        options: RequestOptions | None = None,
+        raw: Literal[False] = False,
+        structure: Literal[True] = True,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> R: ...
+
+    @overload
+    async def request(
+        self,
+        op: Operation[Any],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        options: RequestOptions | None = None,
+        raw: Literal[True],
+        structure: bool = True,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> APIResponse[Any]: ...
+
+    async def request(
+        self,
+        op: Operation[Any],
         *,
         path_params: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
@@ -462,14 +586,17 @@ class Core:
         content: bytes | None = None,
         content_type: str | None = None,
     ) -> Any:
-        """Send ``op`` and return its typed result (or an :class:`APIResponse` with ``raw``).
+        """Send ``op`` and return its typed result, ``R`` of ``Operation[R]`` (or an
+        :class:`APIResponse` with ``raw``, or when ``options.raw`` is set by
+        ``with_raw_response``, whose wrapper gives that call its ``APIResponse`` type).
 
         ``content`` with ``content_type`` sends a body encoded by the caller (a multipart
-        upload) instead of the JSON ``body``. ``structure=False`` returns the decoded data
-        unstructured (pagination structures items itself).
+        upload, its ``extra_body`` already among its form fields) instead of the JSON
+        ``body``. ``structure=False`` returns the decoded data unstructured (pagination
+        structures items itself).
         """
         if self.shared.closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         if content is None:
@@ -503,6 +630,8 @@ class Core:
         else:
             if options.extra_headers:
                 headers.extend(options.extra_headers.items())
+            if options.raw:
+                raw = True
             call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.send(call)
@@ -513,7 +642,13 @@ class Core:
             raise
 
     def _result(
-        self, op: Operation, answer: Answer, *, raw: bool, structure: bool, call: Call | None = None
+        self,
+        op: Operation[Any],
+        answer: Answer,
+        *,
+        raw: bool,
+        structure: bool,
+        call: Call | None = None,
     ) -> Any:
         """Classify a final answer: the typed result, or the error it stands for."""
         status = answer.status
@@ -527,15 +662,17 @@ class Core:
         if op.error_in_body and _reports_failure(decoded):
             # Documented for Astradial call control: a failure answered with a 2xx status.
             request = self._request_info(call) if call is not None else None
+            response = self._response_info(answer, request, call)
             raise build_status_error(
                 status,
-                decoded,
-                headers=answer.headers,
+                scrub(decoded, self._secrets(call)),
+                headers=response.headers,
                 method=op.method,
                 url=op.path,
                 retries_taken=answer.retries,
                 request=request,
-                response=self._response_info(answer, request),
+                response=response,
+                path=self._shown_path(call),
             )
         enveloped = op.envelope == "kazoo" and type(decoded) is dict and "data" in decoded
         data = decoded["data"] if enveloped else decoded
@@ -577,7 +714,7 @@ class Core:
             )
         return result
 
-    def _invalid(self, op: Operation, answer: Answer, why: str) -> APIResponseValidationError:
+    def _invalid(self, op: Operation[Any], answer: Answer, why: str) -> APIResponseValidationError:
         body = answer.body
         rid = body.get("request_id") if type(body) is dict else None
         request_id = rid if isinstance(rid, str) else answer.headers.get("x-request-id")
@@ -590,43 +727,80 @@ class Core:
             request_id=request_id,
         )
 
-    def _status_error(self, op: Operation, answer: Answer, call: Call | None) -> APIStatusError:
+    def _status_error(
+        self, op: Operation[Any], answer: Answer, call: Call | None
+    ) -> APIStatusError:
         body = answer.body
         if isinstance(body, _Undecodable) or (body is None and answer.content):
             body = answer.content.decode("utf-8", "replace")
+        secrets = self._secrets(call)
         if isinstance(body, Mapping | list | str):
-            body = scrub(body, self._secrets())
+            body = scrub(body, secrets)
         request = self._request_info(call) if call is not None else None
-        return build_status_error(
+        response = self._response_info(answer, request, call)
+        exc = build_status_error(
             answer.status,
             body,
-            headers=answer.headers,
+            headers=response.headers,
             method=op.method,
             url=op.path,
             retries_taken=answer.retries,
             auth_failure=answer.status == 401 and answer.auth_used,
             request=request,
-            response=self._response_info(answer, request),
+            response=response,
             now=self.engine.clock.wall(),
+            path=self._shown_path(call),
         )
+        if answer.status in (400, 422) and op.body_schema is not None:
+            _name_spec_values(exc, op)
+        return exc
 
-    def _secrets(self) -> tuple[str, ...]:
+    def _secrets(self, call: Call | None = None) -> tuple[str, ...]:
+        """Every secret an error about ``call`` must not show (on the error path only).
+
+        The client's own (API key, password), the live credentials (the token or JWT held
+        now, the one ``call`` was sent with, those a 401 retired lately), and every secret
+        value the request body carried (passwords, SIP secrets, PINs: the spec's ``x-secret``
+        fields).
+        """
         auth = self.engine.authenticator
-        return tuple(auth.strategy.secrets()) if auth is not None else ()
+        found: list[str] = []
+        if auth is not None:
+            found.extend(auth.strategy.secrets())
+            if auth.current is not None:
+                found.extend(_credential_values(auth.current.headers))
+            for retired in self.engine.retired:
+                found.extend(_credential_values(retired.headers))
+        if call is not None:
+            found.extend(_credential_values(call.headers))
+            if call.content:
+                found.extend(_body_secrets(call.content))
+        return tuple(found)
+
+    def _shown_path(self, call: Call | None) -> str | None:
+        """The path ``call`` went to, with its ids (secrets scrubbed), for messages."""
+        if call is None:
+            return None
+        path = shown_path(call)
+        return scrub(path, self._secrets()) if self.engine.authenticator is not None else path
 
     def _request_info(self, call: Call) -> RequestInfo:
         """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
-        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets())
+        return RequestInfo(call.method, call.url, call.headers, secrets=self._secrets(call))
 
-    def _response_info(self, answer: Answer, request: RequestInfo | None) -> ResponseInfo:
+    def _response_info(
+        self, answer: Answer, request: RequestInfo | None, call: Call | None = None
+    ) -> ResponseInfo:
         """What an exception shows of ``answer`` (credential headers masked)."""
-        return ResponseInfo(answer.status, answer.headers, request=request, secrets=self._secrets())
+        return ResponseInfo(
+            answer.status, answer.headers, request=request, secrets=self._secrets(call)
+        )
 
     # -- pagination and streaming ------------------------------------------------------
 
     def paginate(
         self,
-        op: Operation,
+        op: Operation[Any],
         *,
         item_type: Any,
         path_params: Mapping[str, Any] | None = None,
@@ -669,7 +843,7 @@ class Core:
     @asynccontextmanager
     async def stream(
         self,
-        op: Operation,
+        op: Operation[Any],
         *,
         path_params: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
@@ -682,35 +856,72 @@ class Core:
         failure is not retried.
         """
         if self.shared.closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         if options is not None and options.extra_query:
             query = {**(query or {}), **options.extra_query}
         url, bucket = await self._target(op, path_params, query)
         headers: list[tuple[str, str]] = [("Accept", "*/*"), *self.default_headers.items()]
-        if options is not None and options.extra_headers:
-            headers.extend(options.extra_headers.items())
-        call = self._call(op, url, headers, None, options, bucket)
+        content = None
+        if options is not None:
+            if options.extra_body is not None:
+                content = self._body(op, None, options)
+                headers.append(("Content-Type", "application/json"))
+            if options.extra_headers:
+                headers.extend(options.extra_headers.items())
+        call = self._call(op, url, headers, content, options, bucket)
         try:
             answer = await self.engine.open_stream(call)
         except APIError as exc:
             if exc.request is None:
                 exc.request = self._request_info(call)
             raise
-        if answer.status >= 300:
-            self._result(op, answer, raw=False, structure=False, call=call)  # raises its error
+        if answer.status >= 400:  # its body was read and its connection closed
+            self._result(op, answer, raw=False, structure=False, call=call)  # raises
         assert answer.stream is not None and answer.stream_cm is not None
         try:
-            yield answer.stream
+            if answer.status >= 300:  # a redirect: its connection is closed below
+                self._result(op, answer, raw=False, structure=False, call=call)  # raises
+            yield self._bounded(answer.stream, call, answer.started)
         except TransportError as exc:  # the body broke off: not retried once handed out
             error = APITimeoutError if exc.timeout else APIConnectionError
             raise error(
-                f"{op.method} {op.path}: {exc}",
+                f"{op.method} {self._shown_path(call)}: {exc}",
                 method=op.method,
                 url=op.path,
                 request=self._request_info(call),
             ) from exc
         finally:
-            await answer.stream_cm.__aexit__(None, None, None)
+            import anyio
+
+            with anyio.CancelScope(shield=True):  # a cancelled caller still closes it
+                await answer.stream_cm.__aexit__(None, None, None)
+
+    def _bounded(self, stream: StreamingResponse, call: Call, started: float) -> StreamingResponse:
+        """``stream`` with its body reads bounded by the call's deadline (on the client's
+        clock, counted from when the call started, as the rest of the call)."""
+        if call.deadline is None:
+            return stream
+        clock = self.engine.clock
+        deadline = started + call.deadline
+        chunks = stream.chunks
+
+        async def bounded() -> AsyncIterator[bytes]:
+            while True:
+                try:
+                    done, chunk = await run_until(clock, deadline, anext, chunks)
+                except StopAsyncIteration:
+                    return
+                if not done:
+                    raise APITimeoutError(
+                        f"{call.method} {call.path}: deadline of {call.deadline}s exceeded "
+                        "while reading the body",
+                        method=call.method,
+                        url=call.path,
+                        request=self._request_info(call),
+                    )
+                yield chunk  # type: ignore[misc]
+
+        return StreamingResponse(stream.status, stream.headers, bounded(), stream.raw)
 
 
 # Request ids need to be unique, not secret: no system call per request.
@@ -728,6 +939,45 @@ def _with_query(url: str, query: Mapping[str, Any] | None) -> str:
         if qs:
             return f"{url}?{qs}"
     return url
+
+
+_INVALID_FIELD = re.compile(r"\binvalid\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _name_spec_values(exc: APIStatusError, op: Operation[Any]) -> None:
+    """``Invalid routing_type`` with no values listed: name those the spec knows (the server
+    judged the value; the SDK never refuses an open enum's other values itself)."""
+    said = exc.server_message or exc.error or ""
+    match = _INVALID_FIELD.search(said)
+    if match is None or "valid values" in exc.message or op.body_schema is None:
+        return
+    from ._validate import spec_values
+
+    values = spec_values(op.body_schema["schema"], op.body_schema["registry"], match.group(1))
+    if values:
+        add_hint(exc, f"valid values (spec): {', '.join(str(v) for v in values)}")
+
+
+def _credential_values(headers: Any) -> list[str]:
+    """The secret values of credential headers (a Bearer token without its scheme)."""
+    found = []
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token)
+    return found
+
+
+def _body_secrets(content: bytes) -> list[str]:
+    """The secret values a JSON request body carried (none for any other body)."""
+    if content[:1] not in (b"{", b"["):
+        return []
+    try:
+        return secrets_in(_json.loads(content))
+    except (ValueError, RecursionError):
+        return []
 
 
 def _type_name(tp: Any) -> str:

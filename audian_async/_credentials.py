@@ -21,14 +21,11 @@ Refresh rules:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._auth import AuthSend, AuthStrategy, Credentials, jwt_claims
-from ._clock import SYSTEM_CLOCK, Clock
-from ._errors import APITimeoutError, AudianError
-
-if TYPE_CHECKING:
-    import anyio
+from ._clock import SYSTEM_CLOCK, Clock, run_until
+from ._errors import APITimeoutError, AudianError, ClientClosedError
 
 __all__ = ["Authenticator", "fresh_copy"]
 
@@ -50,9 +47,9 @@ def fresh_copy(exc: BaseException) -> BaseException:
 
 
 class _Exchange:
-    """One run of the strategy's ``login``; waiters wait on ``done``."""
+    """One run of the strategy's ``login``; waiters wait on ``done``, ``scope`` stops it."""
 
-    __slots__ = ("done", "error", "previous", "result", "scope")
+    __slots__ = ("done", "error", "previous", "result", "scope", "task")
 
     def __init__(self, previous: Credentials | None) -> None:
         import anyio
@@ -61,7 +58,8 @@ class _Exchange:
         self.previous = previous
         self.result: Credentials | None = None
         self.error: BaseException | None = None
-        self.scope: anyio.CancelScope | None = None
+        self.scope = anyio.CancelScope()  # cancellable before its task first runs
+        self.task: Any = None  # the asyncio task running it (a strong reference)
 
 
 class Authenticator:
@@ -125,7 +123,7 @@ class Authenticator:
         if cred is not None:
             return cred
         if self._closed:
-            raise AudianError("this client is closed")
+            raise ClientClosedError("this client is closed")
         exchange = self._exchange or self._start(send)
         return await self._wait(exchange, deadline)
 
@@ -136,12 +134,18 @@ class Authenticator:
             if self._exchange is None and self._send is not None and not self._closed:
                 self._start(self._send)
 
-    def close(self) -> None:
-        """Stop a running exchange (the client is closing)."""
+    async def aclose(self) -> None:
+        """Stop a running exchange and wait for it to end (the client is closing): its
+        waiters get `ClientClosedError`, and nothing of it outlives
+        the client."""
         self._closed = True
         exchange = self._exchange
-        if exchange is not None and exchange.scope is not None:
+        if exchange is not None:
+            import anyio
+
             exchange.scope.cancel()
+            with anyio.CancelScope(shield=True):  # cancelled, it ends at its next await
+                await exchange.done.wait()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -149,25 +153,30 @@ class Authenticator:
         exchange = _Exchange(self._credentials)
         self._exchange = exchange
         self.exchanges += 1
-        _spawn(self._run, exchange, send)
+        exchange.task = _spawn(self._run, exchange, send)
         return exchange
 
     async def _run(self, exchange: _Exchange, send: AuthSend) -> None:
-        import anyio
-
         try:
-            with anyio.CancelScope() as scope:
-                exchange.scope = scope
-                started = self._clock.now()
-                cred = await self.strategy.login(send)
-                self._schedule(cred, exchange.previous, started)
-                exchange.result = cred
-                self._credentials = cred
-                self.logins += 1
+            with exchange.scope:
+                if not self._closed:  # closed before this task first ran: send nothing
+                    started = self._clock.now()
+                    cred = await self.strategy.login(send)
+                    self._schedule(cred, exchange.previous, started)
+                    exchange.result = cred
+                    self._credentials = cred
+                    self.logins += 1
             if exchange.result is None:
-                exchange.error = AudianError("the credential exchange was stopped: client closed")
+                exchange.error = ClientClosedError(
+                    "the client was closed during the credential exchange"
+                )
         except Exception as exc:
             exchange.error = exc
+            if self._closed:  # it failed because the client closed under it
+                exchange.error = ClientClosedError(
+                    "the client was closed during the credential exchange"
+                )
+                exchange.error.__cause__ = exc
             previous = exchange.previous
             if previous is not None and self._credentials is previous:
                 # A background refresh failed while the token still works: try again later.
@@ -181,19 +190,14 @@ class Authenticator:
             exchange.done.set()
 
     async def _wait(self, exchange: _Exchange, deadline: float | None) -> Credentials:
-        import anyio
-
         if not exchange.done.is_set():
-            if deadline is None:
-                await exchange.done.wait()
-            else:
-                with anyio.move_on_after(max(0.0, deadline - self._clock.now())):
-                    await exchange.done.wait()
-                if not exchange.done.is_set():
-                    raise APITimeoutError(
-                        "the call's deadline ran out while waiting for credentials "
-                        "(the exchange goes on for other calls)"
-                    )
+            # The deadline is a time of the client's clock: waited on through that clock.
+            await run_until(self._clock, deadline, exchange.done.wait)
+            if not exchange.done.is_set():
+                raise APITimeoutError(
+                    "the call's deadline ran out while waiting for credentials "
+                    "(the exchange goes on for other calls)"
+                )
         if exchange.error is not None:
             raise fresh_copy(exchange.error)
         assert exchange.result is not None
@@ -239,11 +243,12 @@ class Authenticator:
         cred.refresh_at = refresh_at if refresh_at < cred.expires_at else None
 
 
-_TASKS: set[Any] = set()
+def _spawn(fn: Any, *args: Any) -> Any:
+    """Run ``fn(*args)`` as a task of the event loop, owned by no caller: the authenticator
+    keeps it (the asyncio task returned), stops it and waits for it on close.
 
-
-def _spawn(fn: Any, *args: Any) -> None:
-    """Run ``fn(*args)`` as a task of the event loop, owned by no caller."""
+    Under trio, where every task needs a nursery and the client has none of its own, it is
+    a system task; ``fn`` lets no exception out (see ``_run``)."""
     import asyncio
 
     try:
@@ -252,7 +257,5 @@ def _spawn(fn: Any, *args: Any) -> None:
         import trio
 
         trio.lowlevel.spawn_system_task(fn, *args)
-        return
-    task = loop.create_task(fn(*args))
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
+        return None
+    return loop.create_task(fn(*args))

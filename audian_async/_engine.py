@@ -20,6 +20,7 @@ error is the caller's job (:mod:`._core`).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -40,7 +41,7 @@ from ._policy import RetryPolicy, parse_retry_after
 from ._transport import AsyncTransport, RawResponse, StreamingResponse, TransportError
 from ._types import Timeout
 
-__all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body"]
+__all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body", "shown_path"]
 
 _DEBUG = 10
 # A 401 on refreshable credentials is replayed with new ones once per call; a 401 that answers
@@ -189,6 +190,17 @@ def _expired(cred: Credentials, now: float) -> bool:
     return cred.earliest_expiry is not None and now >= cred.earliest_expiry
 
 
+def shown_path(call: Call) -> str:
+    """The path ``call`` was sent to, relative to the API's base (``/accounts/ab12/users/u1``):
+    what messages show, where ``call.path`` is its template."""
+    full = _path_of(call.url)
+    depth = call.path.count("/")
+    parts = full.split("/")
+    if depth == 0 or len(parts) <= depth:
+        return full
+    return "/".join(["", *parts[-depth:]])
+
+
 def _path_of(url: str) -> str:
     scheme_end = url.find("//")
     start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
@@ -223,6 +235,8 @@ class Engine:
         self._buckets: dict[str, RateLimiter] = {}
         self.clock = clock
         self.exchange_send: Any = None  # set by the client: sends credential exchanges
+        # Credentials a 401 retired lately: still secrets an error must not show.
+        self.retired: deque[Credentials] = deque(maxlen=8)
         from ._logging import logger  # logging loads with the first client, not the import
 
         self._logger = logger
@@ -261,7 +275,7 @@ class Engine:
             remaining = None if deadline is None else deadline - now
             if remaining is not None and remaining <= 0:
                 raise APITimeoutError(
-                    f"{call.method} {call.path}: deadline of {call.deadline}s exceeded "
+                    f"{call.method} {shown_path(call)}: deadline of {call.deadline}s exceeded "
                     f"after {retries} retries",
                     method=call.method,
                     url=call.path,
@@ -306,7 +320,7 @@ class Engine:
                 if not policy.failure_retryable(sent=exc.sent, retry_safe=call.retry_safe):
                     cls = APIOutcomeUnknownTimeoutError if exc.timeout else APIOutcomeUnknownError
                     raise cls(
-                        f"{call.method} {call.path}: {exc}; the request may have been applied: "
+                        f"{call.method} {shown_path(call)}: {exc}; the request may have been applied: "
                         "its outcome is unknown (not retried automatically, to avoid a duplicate)",
                         method=call.method,
                         url=call.path,
@@ -319,7 +333,7 @@ class Engine:
                         continue
                 cls2 = APITimeoutError if exc.timeout else APIConnectionError
                 raise cls2(
-                    f"{call.method} {call.path} ({_origin_of(call.url)}): {exc}",
+                    f"{call.method} {shown_path(call)} ({_origin_of(call.url)}): {exc}",
                     method=call.method,
                     url=call.path,
                 ) from exc
@@ -328,7 +342,7 @@ class Engine:
                 raise
             status = response.status
             body: Any = None
-            if not stream:
+            if not stream or status >= 400:  # a streamed error answer was read: decode it too
                 body = decode_body(response.content, response.headers)  # type: ignore[union-attr]
             advised = (
                 parse_retry_after(response.headers, now=clock.wall())
@@ -366,6 +380,7 @@ class Engine:
                 and (replays == 0 or (replays < MAX_REPLAYS and _expired(cred, clock.now())))
             ):
                 auth.retire(cred)  # the first 401 for a token starts the exchange
+                self.retired.append(cred)
                 replays += 1
                 continue
             if (
@@ -418,7 +433,7 @@ class Engine:
                 else "the server's rate-limit bucket is empty"
             )
             error = RateLimitError(
-                f"429: {call.method} {call.path}: rate limited: {what}; another {exc.wait:.2f}s "
+                f"429: {call.method} {shown_path(call)}: rate limited: {what}; another {exc.wait:.2f}s "
                 "would exceed this call's deadline or max_retry_after (not sent)",
                 status_code=429,
                 method=call.method,
@@ -438,7 +453,10 @@ class Engine:
         try:
             content = await response.read()
         finally:
-            await cm.__aexit__(None, None, None)
+            import anyio
+
+            with anyio.CancelScope(shield=True):  # a cancelled caller still closes it
+                await cm.__aexit__(None, None, None)
         return RawResponse(response.status, response.headers, content, response.raw), cm
 
     async def _backoff(self, call: Call, wait: float, why: str, debug: bool) -> None:

@@ -1,6 +1,6 @@
 """The exception hierarchy, and the mapping from an HTTP error response to an exception.
 
-Every exception raised by the SDK derives from :class:`AudianError`. Messages never carry
+Every exception raised by the SDK derives from [`AudianError`][audian_async._errors.AudianError]. Messages never carry
 secrets: values echoed back by a server for secret fields are redacted before they reach an
 exception, and request bodies are never part of a message.
 """
@@ -25,12 +25,14 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChargesRequiredError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
     "PaymentRequiredError",
     "RouteNotFoundError",
     "IgnoredFieldWarning",
+    "UnexpectedValueWarning",
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
@@ -40,6 +42,11 @@ __all__ = [
 
 class AudianError(Exception):
     """Base class of every exception raised by audian-async."""
+
+
+class ClientClosedError(AudianError):
+    """The client was closed: a call made after ``aclose()``, or waiting for credentials
+    when it closed. Nothing more is sent through a closed client."""
 
 
 class ValidationError(AudianError, ValueError):
@@ -57,7 +64,7 @@ class ValidationError(AudianError, ValueError):
 
 
 class ArgumentTypeError(ValidationError, TypeError):
-    """A call argument of the wrong type (a :class:`ValidationError` that is also a
+    """A call argument of the wrong type (a [`ValidationError`][audian_async._errors.ValidationError] that is also a
     ``TypeError``); nothing was sent."""
 
 
@@ -67,8 +74,9 @@ class APIError(AudianError):
     Attributes:
         message: the message.
         method: the HTTP method.
-        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``).
-        request: the request that failed (:class:`~audian_async.RequestInfo`: method, full
+        url: the operation's path template (``/accounts/{account_id}/users/{user_id}``); the
+            message shows the path requested, with its ids.
+        request: the request that failed ([`RequestInfo`][audian_async._info.RequestInfo]: method, full
             URL, headers, credentials masked), when one was sent.
     """
 
@@ -149,8 +157,8 @@ class APIStatusError(APIError):
         body: the decoded body (secret values redacted), or the raw text.
         retries_taken: how many retries were made before giving up.
         headers: the response headers (lower-case names; credentials a server echoes masked).
-        request: the request (:class:`~audian_async.RequestInfo`, credentials masked).
-        response: the response (:class:`~audian_async.ResponseInfo`: status and headers,
+        request: the request ([`RequestInfo`][audian_async._info.RequestInfo], credentials masked).
+        response: the response ([`ResponseInfo`][audian_async._info.ResponseInfo]: status and headers,
             credentials masked).
     """
 
@@ -329,8 +337,12 @@ def build_status_error(
     request: RequestInfo | None = None,
     response: ResponseInfo | None = None,
     now: float | None = None,
+    path: str | None = None,
 ) -> APIStatusError:
     """Build the typed exception for an error response (body already decoded, or raw text).
+
+    ``url`` is the operation's path template (the exception's ``url``); the message shows
+    ``path``, the path actually requested with its ids, when given.
 
     ``request`` and ``response`` describe the exchange (credentials masked); without them
     they are built from ``method``, ``url``, ``status`` and ``headers``. ``now`` (Unix time,
@@ -363,7 +375,10 @@ def build_status_error(
                     fields.append(f"{field} ({rule}{': ' + str(text) if text else ''})")
         if fields:
             msg += "; " + "; ".join(fields[:10])
-    msg += f" [{method} {url}"
+    listed = _listed_values(details)
+    if listed:
+        msg += f"; valid values: {listed}"
+    msg += f" [{method} {path or url}"
     if request_id:
         msg += f", request_id={request_id}"
     msg += "]"
@@ -389,6 +404,26 @@ def build_status_error(
     return exc
 
 
+def _listed_values(details: Any) -> str | None:
+    """The valid values an error body lists (Astradial ``valid_types``), joined for a message."""
+    if not isinstance(details, Mapping):
+        return None
+    for key in ("valid_types", "valid_values", "allowed_values"):
+        values = details.get(key)
+        if isinstance(values, list) and values:
+            return ", ".join(str(v) for v in values[:20])
+    return None
+
+
+def add_hint(exc: APIError, hint: str) -> None:
+    """Append ``hint`` to ``exc``'s message, before its ``[METHOD /path ...]`` tail."""
+    message = exc.message
+    tail = message.rfind(" [")
+    message = f"{message[:tail]}; {hint}{message[tail:]}" if tail >= 0 else f"{message}; {hint}"
+    exc.message = message
+    exc.args = (message,)
+
+
 class PaymentRequiredError(APIStatusError):
     """402: the request needs money (Kazoo: ``no_credit``, ``no_payment_token`` ...)."""
 
@@ -412,7 +447,7 @@ class RouteNotFoundError(NotFoundError):
 
     Raised when the 404 body is the server's unknown-route answer (the open-source Astradial
     server: ``{"error": "Not Found", "message": "Endpoint GET /api/v1/ivrs not found"}``):
-    the operation is not supported by this server. Catch :class:`NotFoundError` to handle
+    the operation is not supported by this server. Catch [`NotFoundError`][audian_async._errors.NotFoundError] to handle
     both kinds alike.
     """
 
@@ -456,4 +491,29 @@ class IgnoredFieldWarning(UserWarning):
         super().__init__(
             f"{operation}: the server answered success but did not apply {field}={sent!r} "
             f"(it answered {answered!r}); this server ignores the field"
+        )
+
+
+class UnexpectedValueWarning(UserWarning):
+    """A value a server sent could not be read as the spec's type; it was kept as sent.
+
+    The model holds the value exactly as decoded (``"maybe"`` where a boolean is documented,
+    ``5`` where a string is), and sends it back unchanged on a write, so nothing is lost or
+    altered. Kazoo's own string booleans (``"true"``/``"false"``) and whole numbers sent as
+    floats are read as what they mean, without a warning. Attributes: ``model`` (class
+    name), ``field`` (JSON name), ``value`` (as sent; ``***`` for a secret field) and
+    ``expected`` (the documented type).
+    """
+
+    def __init__(self, model: str, field: str, value: Any, expected: str) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.expected = expected
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(
+            f"{model}.{field}: the server sent {shown} where {expected} is documented; "
+            "kept as sent (a write sends it back unchanged)"
         )

@@ -1,8 +1,10 @@
 """What an exception says about the request it was raised for, and the response, secrets masked.
 
-:class:`RequestInfo` and :class:`ResponseInfo` are small, immutable and safe to log: the
-credential headers (``X-Auth-Token``, ``X-API-Key``, ``Authorization``, cookies) are masked,
-known secrets (the API key, the token) are scrubbed from every value, and secret-named query
+[`RequestInfo`][audian_async._info.RequestInfo] and
+[`ResponseInfo`][audian_async._info.ResponseInfo] are small, immutable and safe to log: the
+credential headers (``X-Auth-Token``, ``X-API-Key``, ``Authorization``, cookies) and headers
+whose name says secret, token or password (a caller's ``extra_headers``) are masked, known
+secrets (the API key, the token) are scrubbed from every value, and secret-named query
 parameters and URL passwords are masked. They never hold the transport's own objects (an
 ``httpx.Request`` carries the credentials).
 """
@@ -20,6 +22,15 @@ __all__ = ["RequestInfo", "ResponseInfo", "safe_url"]
 # Response headers that may carry credentials too (Kazoo echoes X-Auth-Token).
 _SECRET_RESPONSE_HEADERS = frozenset({"set-cookie", "www-authenticate", "proxy-authorization"})
 _SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "jwt")
+
+
+# Header names that say they carry a credential (an `X-Webhook-Secret` given in
+# extra_headers, `Proxy-Authorization`), beyond the API's own credential headers.
+_SECRET_HEADER_WORDS = (*_SECRET_WORDS, "api-key", "authorization", "cookie")
+
+
+def _secret_header(name: str) -> bool:
+    return any(word in name for word in _SECRET_HEADER_WORDS)
 
 
 def _secret_param(name: str) -> bool:
@@ -72,7 +83,7 @@ def _safe_headers(
     out: dict[str, str] = {}
     for name, value in mask_headers(headers):
         key = name.lower()
-        value = REDACTED if key in extra else _scrub_text(value, secrets)
+        value = REDACTED if key in extra or _secret_header(key) else _scrub_text(value, secrets)
         out[key] = f"{out[key]}, {value}" if key in out else value
     return MappingProxyType(out)
 

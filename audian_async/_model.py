@@ -52,7 +52,7 @@ class Model:
         return result
 
     def to_write_dict(self) -> dict[str, Any]:
-        """:meth:`to_dict` without the server-owned (``readOnly``) fields and their aliases.
+        """`to_dict()` without the server-owned (``readOnly``) fields and their aliases.
 
         This is what an update sends when given a fetched model: ids, timestamps, generated
         secrets (a SIP password) and the like never travel back to the server.

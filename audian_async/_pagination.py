@@ -3,21 +3,23 @@
 A paginator fetches pages lazily, one at a time, so memory stays bounded by one page however
 long the listing is. ``async for item in paginator`` walks items across pages;
 ``paginator.pages()`` walks pages with their metadata; ``await paginator`` fetches the first
-page only (a :class:`Page`, which can fetch the one after it: ``await page.get_next_page()``).
+page only (a [`Page`][audian_async._pagination.Page], which can fetch the one after it: ``await page.get_next_page()``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from ._errors import APIResponseValidationError
+from ._errors import APIResponseValidationError, ValidationError
 from ._response import APIResponse
 
 if TYPE_CHECKING:
     from ._core import Core, RequestOptions
+    from ._transport import StreamingResponse
     from ._types import Operation
 
 __all__ = ["AsyncPaginator", "Page"]
@@ -29,15 +31,15 @@ T = TypeVar("T")
 class Page(Generic[T]):
     """One page of a listing.
 
-    ``for item in page`` walks this page's items only. :meth:`has_next_page` and
-    :meth:`get_next_page` step to the following page by hand (``async for`` on the paginator
+    ``for item in page`` walks this page's items only. [`has_next_page`][audian_async._pagination.Page.has_next_page] and
+    [`get_next_page`][audian_async._pagination.Page.get_next_page] step to the following page by hand (``async for`` on the paginator
     does this for you).
 
     Attributes:
         items: the page's items.
         next_start_key: the cursor of the next page (Kazoo), ``None`` on the last page.
         total: the total count when the server reports one (Astradial calls).
-        response: the page's :class:`~audian_async.APIResponse` (request id, page size,
+        response: the page's [`APIResponse`][audian_async._response.APIResponse] (request id, page size,
             headers ...).
     """
 
@@ -67,7 +69,7 @@ class Page(Generic[T]):
         """Fetch the page after this one.
 
         Raises:
-            StopAsyncIteration: this is the last page (check :meth:`has_next_page` first).
+            StopAsyncIteration: this is the last page (check [`has_next_page`][audian_async._pagination.Page.has_next_page] first).
         """
         if self._paginator is None or self._next_cursor is None:
             raise StopAsyncIteration("this is the last page")
@@ -87,7 +89,7 @@ class AsyncPaginator(Generic[T]):
     """A lazily fetched listing: nothing is sent before it is iterated or awaited.
 
     * ``async for item in paginator``: every item, page after page (memory: one page).
-    * ``page = await paginator``: the first :class:`Page` only (``page.items``,
+    * ``page = await paginator``: the first [`Page`][audian_async._pagination.Page] only (``page.items``,
       ``page.has_next_page()``, ``await page.get_next_page()``).
     * ``paginator.pages()``: every page with its metadata; ``await paginator.collect()``:
       every item in a list; ``await paginator.first()``: the first item or ``None``.
@@ -96,7 +98,7 @@ class AsyncPaginator(Generic[T]):
     def __init__(
         self,
         core: Core,
-        op: Operation,
+        op: Operation[Any],
         *,
         path_params: Mapping[str, Any],
         query: dict[str, Any],
@@ -120,7 +122,7 @@ class AsyncPaginator(Generic[T]):
         return self._iter_items()
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        """``await paginator`` gives the first page (see :meth:`first_page`)."""
+        """``await paginator`` gives the first page (see [`first_page`][audian_async._pagination.AsyncPaginator.first_page])."""
         return self.first_page().__await__()
 
     async def first_page(self) -> Page[T]:
@@ -173,10 +175,50 @@ class AsyncPaginator(Generic[T]):
         return [item async for item in self]
 
     async def first(self) -> T | None:
-        """The first item, or ``None`` for an empty listing (fetches one page at most)."""
-        async for item in self:
+        """The first item, or ``None`` for an empty listing.
+
+        It asks for one item (``page_size=1`` on a Kazoo listing, ``limit=1`` on an
+        offset one), whatever page size the paginator was given; a listing fetched whole
+        (``paginate=False``, or one the server does not page) is fetched as asked.
+        """
+        probe = self
+        if self._paginate and self._op.pagination in ("start_key", "offset"):
+            probe = AsyncPaginator(
+                self._core,
+                self._op,
+                path_params=self._path_params,
+                query=self._query,
+                item_type=self._item_type,
+                page_size=1,
+                max_items=1,
+                options=self._options,
+            )
+        async for item in probe:
             return item
         return None
+
+    def stream(self) -> AbstractAsyncContextManager[StreamingResponse]:
+        """The first page's response body, unread (``with_streaming_response``).
+
+        Send the request of the first page (or, with ``paginate=False``, of the whole
+        listing) and hand out the body to read incrementally inside ``async with``: a large
+        listing can go to a file without being held in memory. Error statuses raise as
+        usual before the body is handed out.
+
+        Raises:
+            ValidationError: ``max_items`` was given (a body cannot be cut at an item).
+        """
+        if self._max_items is not None:
+            raise ValidationError(
+                "max_items", "type", "a streamed listing is the server's body: drop max_items"
+            )
+        if self._op.pagination == "offset":
+            query, _ = self._offset_query(None)
+        else:
+            query = self._start_key_query(None)
+        return self._core.stream(
+            self._op, path_params=self._path_params, query=query, options=self._options
+        )
 
     async def _fetch(self, query: dict[str, Any]) -> APIResponse[Any]:
         response: APIResponse[Any] = await self._core.request(
@@ -221,16 +263,22 @@ class AsyncPaginator(Generic[T]):
             request=response.request,
         )
 
-    async def _start_key_page(self, start_key: Any) -> Page[T]:
+    def _start_key_query(self, start_key: Any) -> dict[str, Any]:
         query = dict(self._query)
         if not self._paginate:
             query["paginate"] = "false"
-            response = await self._fetch(query)
-            return Page(self._items(response.parsed, response), None, None, response)
+            return query
         if self._page_size is not None:
             query["page_size"] = self._page_size
         if start_key is not None:
             query["start_key"] = start_key
+        return query
+
+    async def _start_key_page(self, start_key: Any) -> Page[T]:
+        query = self._start_key_query(start_key)
+        if not self._paginate:
+            response = await self._fetch(query)
+            return Page(self._items(response.parsed, response), None, None, response)
         response = await self._fetch(query)
         next_key = response.envelope.get("next_start_key")
         if next_key == "":
@@ -244,13 +292,17 @@ class AsyncPaginator(Generic[T]):
             paginator=self,
         )
 
-    async def _offset_page(self, offset: int | None) -> Page[T]:
+    def _offset_query(self, offset: int | None) -> tuple[dict[str, Any], int]:
         query = dict(self._query)
-        limit = self._page_size or int(query.get("limit") or 50)
-        query["limit"] = limit
+        query["limit"] = self._page_size or int(query.get("limit") or 50)
         if offset is None:
             offset = int(query.get("offset") or 0)
         query["offset"] = offset
+        return query, offset
+
+    async def _offset_page(self, offset: int | None) -> Page[T]:
+        query, offset = self._offset_query(offset)
+        limit = query["limit"]
         response = await self._fetch(query)
         body = response.parsed
         rows = body.get("data") if isinstance(body, Mapping) else body

@@ -6,19 +6,33 @@ import enum
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar, cast
 
 from ._errors import APIResponseValidationError, ArgumentTypeError, IgnoredFieldWarning
 from ._redact import REDACTED, SECRET_FIELD_NAMES
-from ._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from ._types import NOT_GIVEN, NotGiven, Operation
 
 if TYPE_CHECKING:
     from ._core import Core, RequestOptions
 
 __all__ = ["BaseResource", "ResourceHost"]
 
+R = TypeVar("R")
+
 #: Seconds from 0000-01-01 (Erlang's Gregorian calendar) to the Unix epoch.
 GREGORIAN_OFFSET = 62_167_219_200
+
+
+class _KeptBody(dict[str, Any]):
+    """A request body built from a model holding values kept as the server sent them.
+
+    ``kept`` maps their dotted JSON paths to those values: client-side validation lets them
+    through unchanged (the server's own data), and checks anything the caller changed.
+    """
+
+    def __init__(self, data: Mapping[str, Any], kept: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self.kept = kept
 
 
 class ResourceHost:
@@ -38,40 +52,29 @@ class BaseResource(ResourceHost):
 
     @staticmethod
     def _options(
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-        timeout: float | Timeout | NotGiven,
-        validate: bool | None = None,
-        envelope: Mapping[str, Any] | None = None,
-    ) -> RequestOptions | None:
-        if (
-            extra_headers is None
-            and extra_query is None
-            and extra_body is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            and envelope is None
-        ):
-            return None
+        given: Mapping[str, Any], envelope: Mapping[str, Any] | None = None
+    ) -> RequestOptions:
+        """The :class:`~audian_async._core.RequestOptions` of a call's ``**options``.
+
+        Generated methods call it only when options were given (``if options``): a plain call
+        builds nothing.
+        """
         from ._core import RequestOptions
 
-        return RequestOptions(
-            extra_headers, extra_query, extra_body, timeout, validate=validate, envelope=envelope
-        )
+        return RequestOptions.of_call(given, envelope)
 
     def _query(
         self,
         query: dict[str, Any],
         schemas: Mapping[str, Any],
-        validate: bool | None,
+        options: Mapping[str, Any],
     ) -> dict[str, Any]:
         """``query``, its given values checked against their spec schemas first.
 
         Raises :class:`~audian_async.ValidationError` naming the parameter and the rule, before
         anything is sent (unless validation is off for the call or the client).
         """
-        enabled = self._core.validating(validate)
+        enabled = self._core.validating(options.get("validate"))
         if enabled and schemas:
             from ._core import prepare_body
             from ._validate import validate_body
@@ -91,12 +94,13 @@ class BaseResource(ResourceHost):
         fields: Mapping[str, Any],
         upload: tuple[str, str, bytes | BinaryIO, str],
         schema: Mapping[str, Any],
-        validate: bool | None,
+        options: Mapping[str, Any],
     ) -> tuple[bytes, str]:
         """A ``multipart/form-data`` body: the given text fields (checked against ``schema``
-        first) and one file, given as bytes or a binary file object."""
+        first), the call's ``extra_body`` as more fields, and one file, given as bytes or a
+        binary file object."""
         given = {k: v for k, v in fields.items() if v is not NOT_GIVEN and v is not None}
-        enabled = self._core.validating(validate)
+        enabled = self._core.validating(options.get("validate"))
         if enabled:
             from ._validate import validate_body
 
@@ -115,6 +119,9 @@ class BaseResource(ResourceHost):
         from ._multipart import encode_multipart
 
         text = {k: str(v) for k, v in given.items()}
+        extra = options.get("extra_body")
+        if extra:
+            text.update({k: str(v) for k, v in extra.items()})
         return encode_multipart(text, name, filename, bytes(data), content_type)
 
     @staticmethod
@@ -140,6 +147,12 @@ class BaseResource(ResourceHost):
                 "body", "type", f"must be a model or a mapping, not {type(body).__name__}"
             )
         merged.update({k: v for k, v in fields.items() if v is not NOT_GIVEN})
+        if isinstance(body, Model):
+            from ._convert import kept_values
+
+            kept = kept_values(body)
+            if kept:  # values the model kept as the server sent them go back unvalidated
+                return _KeptBody(merged, kept)
         return merged
 
     @staticmethod
@@ -159,20 +172,23 @@ class BaseResource(ResourceHost):
             for other in others:
                 if out.get(other, NOT_GIVEN) is NOT_GIVEN:
                     out[other] = value
-        return out
+        kept = getattr(body, "kept", None)
+        return _KeptBody(out, kept) if kept else out
 
     async def _send_checked(
         self,
-        op: Operation,
+        op: Operation[R],
         echo: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]], bool]],
         *,
         path_params: Mapping[str, Any],
         query: Mapping[str, Any] | None,
         body: Any,
         options: RequestOptions | None,
-        raw: bool,
-    ) -> Any:
-        """Send a write, then check its answer for fields the server ignored (``x-echo``)."""
+    ) -> R:
+        """Send a write, then check its answer for fields the server ignored (``x-echo``).
+
+        The result is typed by the caller's ``Operation[R]`` (an ``APIResponse`` when the
+        options ask for the raw response)."""
         from ._convert import structure
 
         response = await self._core.request(
@@ -203,11 +219,11 @@ class BaseResource(ResourceHost):
                     request=response.request,
                 ) from exc
         _check_echo(op.id, body, data, echo, type(parsed))
-        if not raw:
-            return parsed
+        if options is None or not options.raw:
+            return cast(R, parsed)
         import attrs
 
-        return attrs.evolve(response, parsed=parsed)
+        return cast(R, attrs.evolve(response, parsed=parsed))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

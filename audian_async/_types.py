@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeAlias, final
+from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypedDict, TypeVar, final
 
-__all__ = ["NOT_GIVEN", "AsyncCloseable", "NotGiven", "Operation", "Timeout"]
+__all__ = ["NOT_GIVEN", "AsyncCloseable", "CallOptions", "NotGiven", "Operation", "Timeout"]
+
+R = TypeVar("R")
 
 
 @final
@@ -114,7 +116,7 @@ class Timeout:
 
     @classmethod
     def coerce(cls, value: float | Timeout | Any) -> Timeout:
-        """Accept a number (every phase), a :class:`Timeout`, or an ``httpx.Timeout``-like object."""
+        """Accept a number (every phase), a [`Timeout`][audian_async._types.Timeout], or an ``httpx.Timeout``-like object."""
         if isinstance(value, Timeout):
             return value
         if value is None:
@@ -140,12 +142,43 @@ class Timeout:
         return Timeout(cap(self.connect), cap(self.read), cap(self.write), cap(self.pool))
 
 
+class CallOptions(TypedDict, total=False):
+    """Per-call options every generated method accepts as keyword arguments.
+
+    Attributes:
+        deadline: overall budget of this call in seconds, retries and backoff included
+            (``None``: no budget); overrides the client's ``deadline``.
+        timeout: per-attempt timeouts (seconds, or a :class:`Timeout`); overrides the
+            client's ``timeout``.
+        max_retries: retries after a transient failure for this call (0 disables them).
+        extra_headers: more headers for this call (credential headers are masked wherever
+            the SDK shows a request).
+        extra_query: more query parameters for this call.
+        extra_body: more JSON fields merged into the body (or form fields of an upload).
+        validate: ``False`` skips client-side validation for this call (``None``: the
+            client's setting).
+    """
+
+    deadline: float | NotGiven | None
+    timeout: float | Timeout | NotGiven | None
+    max_retries: int | NotGiven
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, Any] | None
+    extra_body: Mapping[str, Any] | None
+    validate: bool | None
+
+
+#: The keyword ``with_raw_response`` adds to a call's options (not a public option).
+RAW_OPTION: Final = "_raw"
+
 PaginationStyle: TypeAlias = Literal["none", "start_key", "offset"]
 BodyMode: TypeAlias = Literal["create", "replace", "patch", "action"]
 
 
-class Operation:
+class Operation(Generic[R]):
     """Everything the core needs to know about one API operation (built by generated code).
+
+    ``Operation[R]``: a call of it returns ``R`` (the generated module annotates each one).
 
     Attributes:
         id: the spec's operationId (``users.create``).

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._errors import ValidationError
 
-__all__ = ["validate_body"]
+__all__ = ["spec_values", "validate_body"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -77,11 +77,14 @@ def _join(path: str, key: str | int) -> str:
 
 
 class _Validator:
-    __slots__ = ("partial", "schemas")
+    __slots__ = ("kept", "partial", "schemas")
 
-    def __init__(self, schemas: Mapping[str, Any], partial: bool) -> None:
+    def __init__(
+        self, schemas: Mapping[str, Any], partial: bool, kept: Mapping[str, Any] | None = None
+    ) -> None:
         self.schemas = schemas
         self.partial = partial
+        self.kept = kept
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in schema:
@@ -93,17 +96,24 @@ class _Validator:
             schema = target
         return schema
 
-    def check(self, value: Any, schema: Mapping[str, Any], path: str) -> None:
+    def check(self, value: Any, schema: Mapping[str, Any], path: str) -> Any:
+        """Raise on the first violation; return ``value`` as it is to be sent (the same
+        object, or a copy with whole floats in integer-typed places made integers)."""
+        kept = self.kept
+        if kept is not None and path in kept:
+            sent = kept[path]
+            if type(value) is type(sent) and value == sent:
+                return value  # the server's own value, kept as it sent it: sent back unchanged
         schema = self.resolve(schema)
         if value is None and self.partial:
-            return  # PATCH: null deletes the key
+            return value  # PATCH: null deletes the key
         for sub in schema.get("allOf", ()):
-            self.check(value, sub, path)
+            value = self.check(value, sub, path)
         variants = schema.get("anyOf") or schema.get("oneOf")
         if variants:
-            self._check_variants(value, variants, path)
+            value = self._check_variants(value, variants, path)
         if "if" in schema:
-            self._check_conditional(value, schema, path)
+            value = self._check_conditional(value, schema, path)
         types = schema.get("type")
         if types is not None:
             names = [types] if isinstance(types, str) else list(types)
@@ -114,8 +124,10 @@ class _Validator:
                 raise ValidationError(
                     path or "body", "type", f"must be {expected}, not {_json_type(value)}"
                 )
+            if type(value) is float and "integer" in names and "number" not in names:
+                value = int(value)  # whole (else refused above): Draft 4 takes only 32400
         if value is None:
-            return
+            return value
         if "enum" in schema and not schema.get("x-open-enum"):
             allowed = schema["enum"]
             if value not in allowed:
@@ -128,23 +140,23 @@ class _Validator:
         elif isinstance(value, int | float) and not isinstance(value, bool):
             self._check_number(value, schema, path)
         elif isinstance(value, list | tuple):
-            self._check_array(value, schema, path)
+            return self._check_array(value, schema, path)
         elif isinstance(value, Mapping):
-            self._check_object(value, schema, path)
+            return self._check_object(value, schema, path)
+        return value
 
-    def _check_variants(self, value: Any, variants: Any, path: str) -> None:
+    def _check_variants(self, value: Any, variants: Any, path: str) -> Any:
         first: ValidationError | None = None
         for variant in variants:
             try:
-                self.check(value, variant, path)
+                return self.check(value, variant, path)
             except ValidationError as exc:
                 first = first or exc
-            else:
-                return
         if first is not None:
             raise first
+        return value
 
-    def _check_conditional(self, value: Any, schema: Mapping[str, Any], path: str) -> None:
+    def _check_conditional(self, value: Any, schema: Mapping[str, Any], path: str) -> Any:
         """JSON Schema ``if``/``then``/``else``: a rule that applies only when ``if`` matches.
 
         ``if`` is always evaluated strictly (a partial update matches only when it carries the
@@ -158,9 +170,9 @@ class _Validator:
         else:
             branch, matched = schema.get("then"), True
         if branch is None:
-            return
+            return value
         try:
-            self.check(value, branch, path)
+            return self.check(value, branch, path)
         except ValidationError as exc:
             if not matched:
                 raise
@@ -209,7 +221,7 @@ class _Validator:
 
     def _check_array(
         self, value: list[Any] | tuple[Any, ...], schema: Mapping[str, Any], path: str
-    ) -> None:
+    ) -> Any:
         if "minItems" in schema and len(value) < schema["minItems"]:
             raise ValidationError(
                 path, "minItems", f"must have at least {schema['minItems']} items"
@@ -223,11 +235,17 @@ class _Validator:
                     raise ValidationError(path, "uniqueItems", "must not contain duplicates")
                 seen.append(item)
         items = schema.get("items")
+        out: list[Any] | None = None
         if isinstance(items, Mapping):
             for i, item in enumerate(value):
-                self.check(item, items, _join(path, i))
+                checked = self.check(item, items, _join(path, i))
+                if checked is not item:
+                    if out is None:
+                        out = list(value)
+                    out[i] = checked
+        return value if out is None else out
 
-    def _check_object(self, value: Mapping[str, Any], schema: Mapping[str, Any], path: str) -> None:
+    def _check_object(self, value: Mapping[str, Any], schema: Mapping[str, Any], path: str) -> Any:
         props: Mapping[str, Any] = schema.get("properties", {})
         if not self.partial:
             for name in schema.get("required", ()):
@@ -242,16 +260,21 @@ class _Validator:
                     _join(path, any_of[0]), "required", f"at least one of {listed} is required"
                 )
         additional = schema.get("additionalProperties", True)
+        out: dict[str, Any] | None = None
         for key, item in value.items():
             sub = props.get(key)
-            if sub is not None:
-                self.check(item, sub, _join(path, key))
-            elif additional is False:
+            if sub is None and additional is False:
                 raise ValidationError(
                     _join(path, key), "additionalProperties", "is not a known field"
                 )
-            elif isinstance(additional, Mapping):
-                self.check(item, additional, _join(path, key))
+            if sub is None and not isinstance(additional, Mapping):
+                continue
+            checked = self.check(item, additional if sub is None else sub, _join(path, key))
+            if checked is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = checked
+        return value if out is None else out
 
 
 def _describe_condition(condition: Mapping[str, Any]) -> str:
@@ -289,11 +312,48 @@ def _json_type(value: Any) -> str:
 
 
 def validate_body(
-    body: Any, schema: Mapping[str, Any], schemas: Mapping[str, Any], *, partial: bool
-) -> None:
-    """Raise :class:`ValidationError` if ``body`` (JSON-ready) breaks ``schema``.
+    body: Any,
+    schema: Mapping[str, Any],
+    schemas: Mapping[str, Any],
+    *,
+    partial: bool,
+    kept: Mapping[str, Any] | None = None,
+) -> Any:
+    """Raise :class:`ValidationError` if ``body`` (JSON-ready) breaks ``schema``; return the
+    body to send: ``body`` itself, or a copy whose whole floats in integer-typed places are
+    integers (Kazoo's Draft 4 schemas refuse ``300.0`` where an integer is asked).
 
     ``schemas`` resolves ``#/components/schemas/<Name>`` references. With ``partial`` (PATCH),
     required fields are not enforced and ``null`` is accepted anywhere (it deletes a key).
+    ``kept`` (dotted path -> value) names values a fetched model kept as the server sent them:
+    they pass unchecked while unchanged.
     """
-    _Validator(schemas, partial).check(body, schema, "")
+    return _Validator(schemas, partial, kept).check(body, schema, "")
+
+
+def spec_values(
+    schema: Mapping[str, Any], schemas: Mapping[str, Any], field: str
+) -> list[Any] | None:
+    """The values the spec lists for the body property ``field`` (an enum, open or not, found
+    through ``$ref``, ``allOf``, ``anyOf`` and ``oneOf``), or ``None`` when it lists none."""
+    resolver = _Validator(schemas, False)
+    try:
+        body = resolver.resolve(schema)
+        prop = body.get("properties", {}).get(field)
+        return None if prop is None else _enum_of(resolver, prop, 0)
+    except KeyError:
+        return None
+
+
+def _enum_of(resolver: _Validator, schema: Mapping[str, Any], depth: int) -> list[Any] | None:
+    schema = resolver.resolve(schema)
+    if "enum" in schema:
+        return [v for v in schema["enum"] if v is not None]
+    if depth > 4:
+        return None
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(key, ()):
+            found = _enum_of(resolver, sub, depth + 1)
+            if found:
+                return found
+    return None

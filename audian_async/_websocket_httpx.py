@@ -75,7 +75,7 @@ def _is_library_failure(exc: BaseException, httpx_ws: Any, wsproto: Any) -> bool
 
 
 class _HttpxWebSocket:
-    """:class:`~audian_async._transport.WebSocketConnection` over an httpx-ws session."""
+    """``WebSocketConnection`` over an httpx-ws session."""
 
     __slots__ = ("_closed", "_session", "_wsproto")
 

@@ -35,7 +35,10 @@ CORE: dict[str, tuple[str, list[str]]] = {
         ["audian_async._pagination.AsyncPaginator", "audian_async._pagination.Page"],
     ),
     "responses": ("Raw responses", ["audian_async._response.APIResponse"]),
-    "options": ("Timeouts and options", ["audian_async._types.Timeout"]),
+    "options": (
+        "Timeouts and options",
+        ["audian_async._types.CallOptions", "audian_async._types.Timeout"],
+    ),
     "events": ("Realtime events", ["audian_async.events"]),
     "bulk": ("Bulk runner", ["audian_async.bulk"]),
     "testing": ("Simulator", ["audian_async.testing"]),
@@ -48,7 +51,11 @@ def resources(client: Any) -> list[tuple[str, type]]:
     (``events``, the event socket, has its own page among the core classes)."""
     found = []
     for name in sorted(dir(type(client))):
-        if name.startswith("_") or name in ("with_raw_response", "events"):
+        if name.startswith("_") or name in (
+            "with_raw_response",
+            "with_streaming_response",
+            "events",
+        ):
             continue
         attribute = inspect.getattr_static(client, name)
         if isinstance(attribute, cached_property):
@@ -64,7 +71,11 @@ def write_resource_page(api: str, title: str, name: str, cls: type) -> str:
             f"`client.{name}` groups these operations. Every one is also available as "
             f"`client.{name}.with_raw_response.<operation>(...)` (or "
             f"`client.with_raw_response.{name}`), which returns an `APIResponse` "
-            "with the typed result and the response metadata.\n\n"
+            "with the typed result and the response metadata. Listings and downloads are "
+            f"also available as `client.{name}.with_streaming_response.<operation>(...)`, an "
+            "`async with` block handing out the response body unread. Every operation takes "
+            "the per-call options of `CallOptions` (`deadline=`, `timeout=`, `max_retries=`, "
+            "`extra_headers=`, `extra_query=`, `extra_body=`, `validate=`).\n\n"
         )
         page.write(f"::: {cls.__module__}.{cls.__qualname__}\n")
         page.write(

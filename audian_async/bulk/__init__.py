@@ -3,7 +3,7 @@
 The bulk runner is for provisioning jobs: thousands of users, devices or numbers created
 through the SDK. It pulls inputs lazily from any iterable or async iterable (at most about
 ``concurrency`` are held at once), runs the operation on each with a fixed pool of workers,
-and ends every input it pulled as exactly one :class:`Success` or :class:`Failure`, or, if
+and ends every input it pulled as exactly one [`Success`][audian_async.bulk.Success] or [`Failure`][audian_async.bulk.Failure], or, if
 the run is cancelled, counts it as cancelled.
 
 Example::
@@ -53,12 +53,12 @@ How errors are handled (with the SDK's one retry policy: full-jitter backoff fro
   is retried only after ``reconcile`` says it is not there; without ``reconcile`` it fails
   (the SDK itself already retried it if the operation was idempotent).
 * ``APIOutcomeUnknownError`` (a create that may have been applied): ``reconcile(input)`` is
-  called; a non-``None`` answer is the input's :class:`Success` (``reconciled=True``), ``None``
+  called; a non-``None`` answer is the input's [`Success`][audian_async.bulk.Success] (``reconciled=True``), ``None``
   retries the operation. Without ``reconcile`` the input fails with that error: a create is
   never blindly retried. Errors raised by ``reconcile`` are retried a few times with backoff,
   then the input fails.
 * Anything else (``BadRequestError``, ``ConflictError``, ``ValidationError``, non-SDK
-  exceptions): :class:`Failure` at once, no retry.
+  exceptions): [`Failure`][audian_async.bulk.Failure] at once, no retry.
 
 Cancellation (a cancelled enclosing scope, or Ctrl-C cancelling the main task) stops the run:
 inputs in flight are counted as ``cancelled``, never reported as failures and never journaled
@@ -146,9 +146,9 @@ async def run_bulk(
             plain line every 2 seconds without terminal or ``rich``) and always print the
             final summary. ``False``: print nothing, not even on interruption.
         total: the expected number of inputs, for the ETA (default: ``len(inputs)`` if sized).
-        on_outcome: called with each :class:`Success` / :class:`Failure` as it finishes (may
+        on_outcome: called with each [`Success`][audian_async.bulk.Success] / [`Failure`][audian_async.bulk.Failure] as it finishes (may
             be async). An exception it raises stops the run and is re-raised.
-        keep_failures: how many :class:`Failure` objects the summary keeps (the count of all
+        keep_failures: how many [`Failure`][audian_async.bulk.Failure] objects the summary keeps (the count of all
             failures is always exact).
         backoff_base: ceiling of the first retry's backoff in seconds (full jitter); it
             doubles per attempt of the same input.
@@ -156,7 +156,7 @@ async def run_bulk(
         unit: what the inputs are, for the summary line (``"users"``: "812.0 users/s").
 
     Returns:
-        The :class:`BulkSummary`. Cancellation (Ctrl-C included) propagates after the journal
+        The [`BulkSummary`][audian_async.bulk.BulkSummary]. Cancellation (Ctrl-C included) propagates after the journal
         is flushed and, unless progress is ``False``, the summary line is printed with
         "interrupted"; an exception from the source or from
         ``on_outcome`` is re-raised after the in-flight inputs were cancelled.
@@ -189,7 +189,7 @@ async def run_bulk(
 
 
 class BulkStream(Generic[T, R]):
-    """The outcomes of a bulk run, as they finish; made by :func:`bulk_iter`.
+    """The outcomes of a bulk run, as they finish; made by [`bulk_iter`][audian_async.bulk.bulk_iter].
 
     Enter it, then iterate::
 
@@ -201,7 +201,7 @@ class BulkStream(Generic[T, R]):
     The run happens in a task group that lives as long as the ``async with`` block (so it is
     safe under structured concurrency: no work outlives the block). Leaving the block before the
     stream ends cancels the remaining work: inputs in flight are counted as cancelled.
-    Outcomes already finished but not yet taken are counted in :attr:`summary` (and
+    Outcomes already finished but not yet taken are counted in [`summary`][audian_async.bulk.BulkStream.summary] (and
     journaled) without being yielded.
     """
 
@@ -299,10 +299,10 @@ def bulk_iter(
     backoff_base: float = 0.5,
     backoff_max: float = 30.0,
 ) -> BulkStream[T, R]:
-    """Like :func:`run_bulk`, but stream the outcomes: ``async with bulk_iter(...) as s``.
+    """Like [`run_bulk`][audian_async.bulk.run_bulk], but stream the outcomes: ``async with bulk_iter(...) as s``.
 
-    Arguments are those of :func:`run_bulk`. Iterate the entered stream for each
-    :class:`Success` / :class:`Failure` in finishing order; ``stream.summary`` has the counts.
+    Arguments are those of [`run_bulk`][audian_async.bulk.run_bulk]. Iterate the entered stream for each
+    [`Success`][audian_async.bulk.Success] / [`Failure`][audian_async.bulk.Failure] in finishing order; ``stream.summary`` has the counts.
     A slow consumer slows the run (a small buffer, then the workers wait), so memory stays
     bounded. An exception from the source is raised from the iteration.
     """

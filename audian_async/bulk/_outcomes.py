@@ -1,5 +1,5 @@
-"""What a bulk run reports: one :class:`Success` or :class:`Failure` per input, and the
-:class:`BulkSummary` of the run."""
+"""What a bulk run reports: one [`Success`][audian_async.bulk.Success] or [`Failure`][audian_async.bulk.Failure] per input, and the
+[`BulkSummary`][audian_async.bulk.BulkSummary] of the run."""
 
 from __future__ import annotations
 

@@ -49,7 +49,13 @@ def make_reporter(mode: bool | None, total: int | None) -> Reporter | None:
     if _isatty(stream):
         try:
             return _RichReporter(total)
-        except Exception:  # rich missing (ImportError) or unusable here: plain lines
+        except ImportError as exc:  # rich missing: plain lines
+            if mode:  # a bar was asked for: say what gives one
+                from .._extras import missing_extra
+
+                with contextlib.suppress(OSError, ValueError):
+                    print(missing_extra(exc, "progress", "a live bar", ("rich",)), file=stream)
+        except Exception:  # rich unusable here: plain lines
             pass
     if mode is None:
         return _LineReporter(stream, total, interval=QUIET_INTERVAL, quiet=True)

@@ -4,8 +4,8 @@
         async for event in events:
             ...
 
-Items are :class:`CallEvent`, :class:`ObjectEvent`, :class:`Event` (anything else) and
-:class:`Gap` (events were lost: after a reconnect, or dropped by a full buffer). See
+Items are ``CallEvent``, ``ObjectEvent``, ``Event`` (anything else) and
+``Gap`` (events were lost: after a reconnect, or dropped by a full buffer). See
 ``docs/events.md``.
 """
 

@@ -3,7 +3,7 @@
 Overflow policy: **drop the oldest event**. The reader never waits for the application (the
 server drops events for, and then kills, a socket that is not read promptly), so when the
 application falls behind by ``capacity`` events the oldest buffered one is discarded, counted
-in ``stats.dropped``, and a :class:`~audian_async.events.Gap` marker takes its place at the
+in ``stats.dropped``, and a ``Gap`` marker takes its place at the
 head of the buffer, so the application learns of the loss where it happened. Markers next to
 each other merge, so the buffer never holds more than ``capacity`` events and ``capacity + 1``
 markers.
@@ -44,7 +44,7 @@ class EventBuffer:
         return self._events
 
     def put(self, event: Event) -> None:
-        """Add an event (held back while a new socket resubscribes: see :meth:`hold`)."""
+        """Add an event (held back while a new socket resubscribes: see ``hold``)."""
         self._stats.received += 1
         if self._held is not None:
             self._held.append(event)
@@ -86,7 +86,7 @@ class EventBuffer:
 
     def release(self, gap: Gap | None) -> None:
         """Add ``gap`` (if any, merged with the events dropped while held back), then the
-        events held back since :meth:`hold`."""
+        events held back since ``hold``."""
         held, self._held = self._held or [], None
         dropped, self._held_dropped = self._held_dropped, 0
         if dropped:
@@ -117,7 +117,7 @@ class EventBuffer:
         self._ready.set()
 
     async def wait(self) -> None:
-        """Wait until something was added (or :meth:`wake`)."""
+        """Wait until something was added (or ``wake``)."""
         import anyio
 
         if not self._items:

@@ -1,5 +1,5 @@
-"""Errors of the event stream (besides the SDK's own :class:`~audian_async.AuthenticationError`,
-:class:`~audian_async.APIStatusError` and :class:`~audian_async.APIConnectionError`)."""
+"""Errors of the event stream (besides the SDK's own ``AuthenticationError``,
+``APIStatusError`` and ``APIConnectionError``)."""
 
 from __future__ import annotations
 

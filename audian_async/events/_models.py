@@ -1,4 +1,4 @@
-"""What an event stream yields: typed events, and the markers of events lost (:class:`Gap`)."""
+"""What an event stream yields: typed events, and the markers of events lost (``Gap``)."""
 
 from __future__ import annotations
 

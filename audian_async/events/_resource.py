@@ -62,7 +62,7 @@ class Events:
             account_id: the account to watch (default: this client's, or its
                 ``for_account`` view's).
             buffer_size: events held for the application; when it falls behind, the oldest
-                are dropped (counted in ``stats.dropped`` and marked by a :class:`Gap`).
+                are dropped (counted in ``stats.dropped`` and marked by a ``Gap``).
             ping_interval: seconds between application pings on a quiet socket.
             ping_timeout: a ping unanswered this long means the socket is dead: reconnect.
             reply_timeout: how long a subscribe may wait for its reply.
@@ -71,7 +71,7 @@ class Events:
             backoff: waits between reconnection attempts (default 0.25 s doubling to 30 s,
                 jittered).
             max_attempts: consecutive failed attempts before the stream fails with
-                :class:`~audian_async.APIConnectionError` (default: never give up).
+                ``APIConnectionError`` (default: never give up).
             rng: the random source of the jitter (tests).
         """
         if not bindings:

@@ -6,7 +6,7 @@ Tasks (all inside the stream's task group, all ended when the ``async with`` end
   single-flight credentials), subscribes every binding (one binding per message, each reply
   checked, paced by the socket's message bucket), pings, and reconnects with jittered
   exponential backoff when the socket drops or goes silent;
-* a *reader* per socket drains it continuously into the bounded :class:`EventBuffer`
+* a *reader* per socket drains it continuously into the bounded ``EventBuffer``
   (drop-oldest, counted) and hands replies to the requests waiting for them.
 
 The application only reads the buffer, so a slow application never stalls the socket.
@@ -165,14 +165,14 @@ class _Socket:
 class EventStream:
     """Events of the bindings of one subscription: ``async with`` it, then ``async for``.
 
-    Yields :class:`~audian_async.events.Event` (:class:`CallEvent`, :class:`ObjectEvent`, or
-    the generic event) and :class:`~audian_async.events.Gap` markers where events were lost.
+    Yields ``Event`` (``CallEvent``, ``ObjectEvent``, or
+    the generic event) and ``Gap`` markers where events were lost.
     Each stream has its own socket. Raises, from ``async with`` (first connection) or from the
-    iteration (later): :class:`~audian_async.AuthenticationError` (token refused even after a
-    refresh, or not refreshable), :class:`SubscriptionError` (a binding refused),
-    :class:`~audian_async.APIStatusError` (upgrade refused with a status that is not retried),
-    :class:`~audian_async.APIConnectionError` (``max_attempts`` consecutive failures),
-    :class:`EventStreamError`.
+    iteration (later): ``AuthenticationError`` (token refused even after a
+    refresh, or not refreshable), ``SubscriptionError`` (a binding refused),
+    ``APIStatusError`` (upgrade refused with a status that is not retried),
+    ``APIConnectionError`` (``max_attempts`` consecutive failures),
+    ``EventStreamError``.
     """
 
     def __init__(

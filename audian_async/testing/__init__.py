@@ -29,25 +29,35 @@ The embedded simulator keeps Kazoo's token bucket by default (100 tokens, 10 a s
 
 from __future__ import annotations
 
-from ._app import ROUTERS, Simulator
-from ._config import DEFAULT_API_KEY, SimulatorConfig
-from ._faults import (
-    ConnectionDropped,
-    Delay,
-    DropAfter,
-    DropBefore,
-    Fault,
-    RandomFault,
-    ScriptedFault,
-    Status,
-    delay,
-    drop_after,
-    drop_before,
-    status,
-)
-from ._inspect import RecordedRequest, RequestLog, StateView, StoredDoc
-from ._process import ProcessServer, serve_in_process
-from ._server import RunningServer, serve
+try:
+    from ._app import ROUTERS, Simulator
+    from ._config import DEFAULT_API_KEY, SimulatorConfig
+    from ._faults import (
+        ConnectionDropped,
+        Delay,
+        DropAfter,
+        DropBefore,
+        Fault,
+        RandomFault,
+        ScriptedFault,
+        Status,
+        delay,
+        drop_after,
+        drop_before,
+        status,
+    )
+    from ._inspect import RecordedRequest, RequestLog, StateView, StoredDoc
+    from ._process import ProcessServer, serve_in_process
+    from ._server import RunningServer, serve
+except ImportError as exc:  # starlette, uvicorn or pyyaml missing: name the extra
+    from .._extras import missing_extra
+
+    _error = missing_extra(
+        exc, "simulator", "audian_async.testing (the simulator)", ("starlette", "uvicorn", "yaml")
+    )
+    if _error is exc:
+        raise
+    raise _error from None
 
 __all__ = [
     "DEFAULT_API_KEY",

@@ -1,4 +1,4 @@
-"""Assembly of the simulator: the :class:`Simulator` ASGI object and the routers it mounts.
+"""Assembly of the simulator: the [`Simulator`][audian_async.testing.Simulator] ASGI object and the routers it mounts.
 
 The outer layer (``Simulator.__call__``) is plain ASGI: it buffers the request body, logs the
 request, applies faults (which must act below any framework to really drop connections),
@@ -103,8 +103,8 @@ async def _drop_connection(receive: Receive) -> None:
 class Simulator(Seeding):
     """A stateful simulator of the Audian API, usable as an ASGI application.
 
-    Inspect it from tests through :attr:`state`, :attr:`requests`, :attr:`faults`,
-    :attr:`api_keys` and :attr:`contract_violations`.
+    Inspect it from tests through `state`, `requests`, `faults`,
+    [`api_keys`][audian_async.testing.Simulator.api_keys] and `contract_violations`.
     """
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
@@ -121,7 +121,7 @@ class Simulator(Seeding):
             node=Core.node_name(self.config.seed),
             master_account_id=master_id,
         )
-        #: Fault injection rules (see :mod:`audian_async.testing._faults`).
+        #: Fault injection rules (see `audian_async.testing._faults`).
         self.faults = FaultController()
         #: Every request served: method, path, status (None when dropped).
         self.requests = RequestLog()
@@ -162,7 +162,7 @@ class Simulator(Seeding):
 
     @property
     def default_api_key(self) -> str:
-        """The first configured API key (by default :data:`DEFAULT_API_KEY`)."""
+        """The first configured API key (by default `DEFAULT_API_KEY`)."""
         return self.config.api_keys[0] if self.config.api_keys else DEFAULT_API_KEY
 
     @property
@@ -342,7 +342,7 @@ class Simulator(Seeding):
                 "status": "error",
                 "error": "500",
                 "message": "simulator contract violation",
-                "data": {"detail": problems},
+                "data": {"message": _violation_summary(problems), "detail": problems},
             }
         )
         return (
@@ -379,7 +379,7 @@ class Simulator(Seeding):
                 "status": "error",
                 "error": "500",
                 "message": "simulator contract violation",
-                "data": {"detail": problems},
+                "data": {"message": _violation_summary(problems), "detail": problems},
             }
         )
         request_id = _response_header(headers, b"x-request-id") or ""
@@ -428,3 +428,9 @@ class Simulator(Seeding):
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _violation_summary(problems: list[str]) -> str:
+    """The answer's message for contract violations: the causes themselves (first three)."""
+    shown = "; ".join(problems[:3])
+    return shown + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")

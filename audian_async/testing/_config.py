@@ -84,9 +84,9 @@ class SimulatorConfig:
     #: ``X-API-Key`` keys of the main organisation.
     astradial_api_keys: tuple[str, ...] = (DEFAULT_ASTRADIAL_API_KEY,)
     #: The main organisation's own key (``org_...``): accepted in ``X-API-Key`` and, with
-    #: :attr:`astradial_org_api_secret`, by ``POST /api/v1/auth/login``.
+    #: `astradial_org_api_secret`, by ``POST /api/v1/auth/login``.
     astradial_org_api_key: str = DEFAULT_ASTRADIAL_ORG_KEY
-    #: The secret paired with :attr:`astradial_org_api_key`.
+    #: The secret paired with `astradial_org_api_key`.
     astradial_org_api_secret: str = DEFAULT_ASTRADIAL_ORG_SECRET
     #: Dashboard login (``POST /api/v1/auth/user-login``) of the main organisation's owner.
     astradial_email: str = "owner@astradial.test"

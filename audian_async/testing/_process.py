@@ -25,7 +25,7 @@ __all__ = ["ProcessServer", "serve_in_process"]
 
 @dataclass
 class ProcessServer:
-    """A simulator served by :func:`serve_in_process`."""
+    """A simulator served by [`serve_in_process`][audian_async.testing.serve_in_process]."""
 
     host: str
     port: int

@@ -17,7 +17,7 @@ __all__ = ["RunningServer", "bind_socket", "serve"]
 
 @dataclass(frozen=True)
 class RunningServer:
-    """A server started by :func:`serve`."""
+    """A server started by [`serve`][audian_async.testing.serve]."""
 
     app: Any
     host: str

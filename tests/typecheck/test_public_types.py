@@ -12,8 +12,11 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, assert_type
 
+import httpx
+
 import audian_async
 from audian_async import (
+    AiohttpTransport,
     APIConnectionError,
     APIResponse,
     APIStatusError,
@@ -42,7 +45,11 @@ from audian_async import astradial as astra_models
 from audian_async import audian as audian_models
 from audian_async._astradial_downloads import AstradialCallsResource
 from audian_async._generated.astradial.resources.queues import QueuesResource, RawQueuesResource
-from audian_async._generated.audian.resources.users import RawUsersResource, UsersResource
+from audian_async._generated.audian.resources.users import (
+    RawUsersResource,
+    StreamingUsersResource,
+    UsersResource,
+)
 from audian_async._transport import (
     StreamingResponse,
     SupportsWebSocket,
@@ -107,6 +114,45 @@ async def _uses_audian_client() -> None:
         numbers = audian.phone_numbers.list()
         assert_type(numbers, AsyncPaginator[audian_models.PhoneNumberSummary])
 
+        # per-call options, on every kind of operation (a misspelt one is refused)
+        got = await audian.users.get(
+            "u1",
+            deadline=10,
+            timeout=2.5,
+            max_retries=0,
+            extra_headers={"X-Trace": "t"},
+            extra_query={"q": 1},
+            extra_body={"note": "x"},
+            validate=False,
+        )
+        assert_type(got, audian_models.User)
+        await audian.users.get("u1", timout=5)  # type: ignore[call-arg]
+        await audian.users.get("u1", max_retries="2")  # type: ignore[arg-type]
+        assert_type(audian.users.list(deadline=None, timeout=5), AsyncPaginator[audian_models.User])
+        assert_type(
+            audian.vmboxes.download_message("b1", "m1", max_retries=1, extra_headers={}),
+            AbstractAsyncContextManager[StreamingResponse],
+        )
+        fax = await audian.faxes.with_raw_response.send_upload(
+            document=b"%PDF", to_number="+1", from_number="+1", deadline=30
+        )
+        assert_type(fax, APIResponse[audian_models.Fax])
+        raw_timed = await audian.users.with_raw_response.get("u1", timeout=1, max_retries=0)
+        assert_type(raw_timed, APIResponse[audian_models.User])
+        await audian.users.with_raw_response.get("u1", timout=1)  # type: ignore[call-arg]
+
+        # streamed responses: listings (their first page's body) and downloads
+        assert_type(audian.users.with_streaming_response, StreamingUsersResource)
+        assert_type(audian.with_streaming_response.users, StreamingUsersResource)
+        assert_type(
+            audian.users.with_streaming_response.list(page_size=5, timeout=3),
+            AbstractAsyncContextManager[StreamingResponse],
+        )
+        assert_type(
+            audian.vmboxes.with_streaming_response.download_message("b1", "m1"),
+            AbstractAsyncContextManager[StreamingResponse],
+        )
+
 
 async def _uses_astradial_client() -> None:
     async with AsyncAstradial(base_url="https://pbx.example.com", api_key="ak_x") as astra:
@@ -124,6 +170,29 @@ async def _uses_astradial_client() -> None:
         assert_type(calls.total, int | None)
         assert_type(await astra.calls.download_recording("c1", "out.wav"), Path)
         assert_type(await astra.users.sip_credentials("u1"), astra_models.SipCredentials)
+        assert_type(
+            await astra.calls.download_recording("c1", "out.wav", timeout=60, max_retries=0),
+            Path,
+        )
+        assert_type(
+            await astra.ivrs.create(name="M", extension="6000", menu_retries=2), astra_models.Ivr
+        )
+
+
+def _builds_clients_on_every_transport(custom: AiohttpTransport, name: str) -> None:
+    """``transport=`` and ``http_client=`` are typed, and take all they took before."""
+    AsyncAudian(api_key="k", transport="httpx")
+    AsyncAudian(api_key="k", transport="aiohttp")
+    AsyncAudian(api_key="k", transport=name)  # a name read from configuration
+    AsyncAudian(api_key="k", transport=httpx.MockTransport(lambda request: httpx.Response(200)))
+    AsyncAudian(api_key="k", transport=custom)
+    AsyncAudian(api_key="k", http_client=httpx.AsyncClient())
+    AsyncAstradial(base_url="https://pbx.example.com", api_key="ak", transport=custom)
+    AsyncAstradial(
+        base_url="https://pbx.example.com", api_key="ak", http_client=httpx.AsyncClient()
+    )
+    AsyncAudian(api_key="k", transport=42)  # type: ignore[arg-type]
+    AsyncAudian(api_key="k", http_client=httpx.MockTransport(print))  # type: ignore[arg-type]
 
 
 async def _uses_events(audian: AsyncAudian) -> None:

@@ -819,3 +819,29 @@ async def test_a_failure_answered_with_200_is_raised_not_returned(
     assert info.value.status_code == 200
     assert info.value.server_message == "Failed to originate call: extension not registered"
     assert "extension not registered" in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["recording", "download_recording", "greeting_audio"])
+async def test_streamed_error_bodies_are_parsed_like_any_error(
+    astra: AsyncAstradial, api: respx.MockRouter, tmp_path: Path, how: str
+) -> None:
+    """A streamed download's error answer reads like a non-streamed one: code and message."""
+    body = {"error": "Recording not found", "message": "No recording for call 9"}
+    api.get("/calls/9/recording").respond(404, json=body, headers={"x-request-id": "rq-9"})
+    api.get("/ivrs/9/greeting-audio").respond(404, json=body, headers={"x-request-id": "rq-9"})
+    with pytest.raises(NotFoundError) as info:
+        if how == "recording":
+            async with astra.calls.recording("9") as stream:
+                await stream.read()
+        elif how == "download_recording":
+            await astra.calls.download_recording("9", tmp_path / "r.wav")
+        else:
+            async with astra.ivrs.greeting_audio("9") as stream:
+                await stream.read()
+    err = info.value
+    assert err.error == "Recording not found"
+    assert err.server_message == "No recording for call 9"
+    assert err.body == body
+    assert err.request_id == "rq-9"
+    # the message is the server's, not its JSON text
+    assert str(err).startswith("404 Recording not found: No recording for call 9 [")

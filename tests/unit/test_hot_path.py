@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from audian_async import AsyncAudian, ValidationError
+from audian_async import AsyncAudian, UnexpectedValueWarning, ValidationError
 from audian_async._generated.audian.models.user import User
 from audian_async._generated.audian.models.user_priv_level import UserPrivLevel
 from audian_async._types import Timeout
@@ -14,11 +14,14 @@ from tests.helpers import ACCOUNT, API_KEY, auth_body, make_jwt
 
 
 def test_model_reading_converts_only_what_the_type_asks_for() -> None:
-    user = User.from_dict(
-        {"id": 7, "enabled": 1, "priv_level": "admin", "flags": ["a"], "surprise": {"x": 1}}
-    )
-    assert user.id == "7"  # a required str: converted as cattrs would
-    assert user.enabled is True  # bool(1): only an exact bool is kept as it is
+    with pytest.warns(UnexpectedValueWarning) as warned:
+        user = User.from_dict(
+            {"id": 7, "enabled": 1, "priv_level": "admin", "flags": ["a"], "surprise": {"x": 1}}
+        )
+    # Values of another type are kept as sent (never str(7) or bool(1)), and flagged.
+    assert user.id == 7
+    assert user.enabled == 1 and user.enabled is not True
+    assert sorted(w.message.field for w in warned) == ["enabled", "id"]  # type: ignore[union-attr]
     assert user.priv_level is UserPrivLevel.ADMIN
     assert user.flags == ["a"]
     assert user.extra == {"surprise": {"x": 1}}
@@ -31,14 +34,15 @@ def test_model_reading_keeps_unknown_enum_values_and_fails_without_required_fiel
         User.from_dict({"username": "ada"})
 
 
-def test_list_of_primitives_is_copied_and_mixed_items_still_converted() -> None:
+def test_list_of_primitives_is_copied_and_mixed_items_kept_as_sent() -> None:
     data = {"id": "u1", "flags": ["a", "b"], "features": []}
     user = User.from_dict(data)
     assert user.flags == ["a", "b"] and user.features == []
     assert user.flags is not data["flags"]  # the model never shares the caller's list
     user.flags.append("c")
     assert data["flags"] == ["a", "b"]
-    assert User.from_dict({"id": "u1", "flags": ["a", 2]}).flags == ["a", "2"]
+    with pytest.warns(UnexpectedValueWarning, match="flags"):
+        assert User.from_dict({"id": "u1", "flags": ["a", 2]}).flags == ["a", 2]  # kept as sent
     assert User.from_dict({"id": "u1", "flags": None}).flags is None
 
 

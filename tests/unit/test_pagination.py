@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from audian_async import APIResponseValidationError, AsyncAudian
+from audian_async import APIResponseValidationError, AsyncAstradial, AsyncAudian
 from audian_async.audian import PhoneNumberSummary, User
 from tests.helpers import ACCOUNT, envelope
 from tests.helpers import users_page as page
@@ -86,6 +86,31 @@ async def test_max_items_and_first(audian: AsyncAudian, mock: respx.MockRouter) 
     route.mock(side_effect=[page(["9"], "k")])
     first = await audian.users.list().first()
     assert first is not None and first.id == "9"
+
+
+async def test_first_asks_for_one_item(audian: AsyncAudian, mock: respx.MockRouter) -> None:
+    route = mock.get(USERS).mock(side_effect=[page([], "k1"), page(["7"], "k2")])
+    first = await audian.users.list(page_size=50, filters={"username": "ada"}).first()
+    assert first is not None and first.id == "7"  # an empty page with a cursor is stepped over
+    sent = [call.request.url.params for call in route.calls]
+    assert [p["page_size"] for p in sent] == ["1", "1"]
+    assert sent[0]["filter_username"] == "ada" and sent[1]["start_key"] == "k1"
+    route.mock(side_effect=[page(["1", "2"], None)])
+    whole = await audian.users.list(paginate=False).first()  # fetched whole, as asked
+    assert whole is not None and whole.id == "1"
+    assert "page_size" not in route.calls[-1].request.url.params
+
+
+async def test_first_of_an_offset_listing_asks_for_one_item() -> None:
+    base = "https://pbx.example.com/api/v1"
+    with respx.mock(base_url=base) as router:
+        route = router.get("/calls").respond(200, json={"data": [{"id": "c1"}], "total": 40})
+        async with AsyncAstradial(base_url="https://pbx.example.com", api_key="ak_x") as astra:
+            first = await astra.calls.list(page_size=20).first()
+    assert first is not None and first.id == "c1"
+    params = route.calls[0].request.url.params
+    assert (params["limit"], params["offset"]) == ("1", "0")
+    assert route.call_count == 1
 
 
 async def test_a_repeated_cursor_stops_with_an_error(

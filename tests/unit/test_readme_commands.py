@@ -30,3 +30,26 @@ def test_two_commands_that_need_no_system_wide_pip() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     script = (ROOT / ".ci" / "run").read_text().splitlines()
     assert try_it_commands()[1] in script
+
+
+def test_every_installed_command_is_documented_and_runs_as_documented() -> None:
+    import subprocess
+    import sys
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    readme = (ROOT / "README.md").read_text()
+    assert scripts == {"audian-async-demo": "audian_async.demo:main"}
+    for name in scripts:
+        documented = re.findall(rf"`{name}( [^`]*)?`", readme)
+        assert documented, f"README never mentions the {name} command"
+        usage = subprocess.run(
+            [str(Path(sys.executable).parent / name), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert usage.returncode == 0, usage.stderr
+        for arguments in documented:  # every option the README shows exists
+            for option in re.findall(r"--[\w-]+", arguments):
+                assert option in usage.stdout, option

@@ -62,51 +62,96 @@ class Resources(ResourceHost):
     @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
-        return RawResources(self._core)
+        return RawResources(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingResources:
+        """The listings and downloads, each handing out its response body unread."""
+        return StreamingResources(self)
 
 
-class RawResources(ResourceHost):
+class RawResources:
     """Resources whose calls return `APIResponse[T]` instead of `T`."""
 
-    @cached_property
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    @property
     def calls(self) -> RawCallsResource:
         """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup). (raw responses)"""
-        from audian_async._generated.astradial.resources.calls import RawCallsResource
+        return self._resources.calls.with_raw_response
 
-        return RawCallsResource(self._core)
-
-    @cached_property
+    @property
     def users(self) -> RawUsersResource:
         """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically. (raw responses)"""
-        from audian_async._generated.astradial.resources.users import RawUsersResource
+        return self._resources.users.with_raw_response
 
-        return RawUsersResource(self._core)
-
-    @cached_property
+    @property
     def dids(self) -> RawDidsResource:
         """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool. (raw responses)"""
-        from audian_async._generated.astradial.resources.dids import RawDidsResource
+        return self._resources.dids.with_raw_response
 
-        return RawDidsResource(self._core)
-
-    @cached_property
+    @property
     def queues(self) -> RawQueuesResource:
         """Call queues and their members. Changes apply without a publish step. (raw responses)"""
-        from audian_async._generated.astradial.resources.queues import RawQueuesResource
+        return self._resources.queues.with_raw_response
 
-        return RawQueuesResource(self._core)
-
-    @cached_property
+    @property
     def ivrs(self) -> RawIvrsResource:
         """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. (raw responses)"""
-        from audian_async._generated.astradial.resources.ivrs import RawIvrsResource
+        return self._resources.ivrs.with_raw_response
 
-        return RawIvrsResource(self._core)
+
+class StreamingResources:
+    """Resources whose listings and downloads hand out their response body unread."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    @property
+    def calls(self) -> StreamingCallsResource:
+        """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup). (streamed responses)"""
+        return self._resources.calls.with_streaming_response
+
+    @property
+    def users(self) -> StreamingUsersResource:
+        """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically. (streamed responses)"""
+        return self._resources.users.with_streaming_response
+
+    @property
+    def dids(self) -> StreamingDidsResource:
+        """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool. (streamed responses)"""
+        return self._resources.dids.with_streaming_response
+
+    @property
+    def queues(self) -> StreamingQueuesResource:
+        """Call queues and their members. Changes apply without a publish step. (streamed responses)"""
+        return self._resources.queues.with_streaming_response
+
+    @property
+    def ivrs(self) -> StreamingIvrsResource:
+        """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. (streamed responses)"""
+        return self._resources.ivrs.with_streaming_response
 
 
 if TYPE_CHECKING:
-    from audian_async._generated.astradial.resources.calls import RawCallsResource
-    from audian_async._generated.astradial.resources.dids import RawDidsResource
-    from audian_async._generated.astradial.resources.ivrs import RawIvrsResource
-    from audian_async._generated.astradial.resources.queues import RawQueuesResource
-    from audian_async._generated.astradial.resources.users import RawUsersResource
+    from audian_async._generated.astradial.resources.calls import (
+        RawCallsResource,
+        StreamingCallsResource,
+    )
+    from audian_async._generated.astradial.resources.dids import (
+        RawDidsResource,
+        StreamingDidsResource,
+    )
+    from audian_async._generated.astradial.resources.ivrs import (
+        RawIvrsResource,
+        StreamingIvrsResource,
+    )
+    from audian_async._generated.astradial.resources.queues import (
+        RawQueuesResource,
+        StreamingQueuesResource,
+    )
+    from audian_async._generated.astradial.resources.users import (
+        RawUsersResource,
+        StreamingUsersResource,
+    )

@@ -582,6 +582,7 @@ SCHEMAS: dict[str, Any] = {
             "max_retries": {
                 "description": "Retries on invalid input (default 3).",
                 "type": "integer",
+                "x-py-name": "menu_retries",
             },
             "name": {"description": "Display name.", "minLength": 1, "type": "string"},
             "timeout": {

@@ -160,151 +160,221 @@ class Resources(ResourceHost):
     @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
-        return RawResources(self._core)
+        return RawResources(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingResources:
+        """The listings and downloads, each handing out its response body unread."""
+        return StreamingResources(self)
 
 
-class RawResources(ResourceHost):
+class RawResources:
     """Resources whose calls return `APIResponse[T]` instead of `T`."""
 
-    @cached_property
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    @property
     def accounts(self) -> RawAccountsResource:
         """Your account, its sub-accounts and the account hierarchy. (raw responses)"""
-        from audian_async._generated.audian.resources.accounts import RawAccountsResource
+        return self._resources.accounts.with_raw_response
 
-        return RawAccountsResource(self._core)
-
-    @cached_property
+    @property
     def users(self) -> RawUsersResource:
         """Users of an account. (raw responses)"""
-        from audian_async._generated.audian.resources.users import RawUsersResource
+        return self._resources.users.with_raw_response
 
-        return RawUsersResource(self._core)
-
-    @cached_property
+    @property
     def devices(self) -> RawDevicesResource:
         """SIP phones, softphones, cell phones and fax endpoints. (raw responses)"""
-        from audian_async._generated.audian.resources.devices import RawDevicesResource
+        return self._resources.devices.with_raw_response
 
-        return RawDevicesResource(self._core)
-
-    @cached_property
+    @property
     def phone_numbers(self) -> RawPhoneNumbersResource:
         """Phone numbers (DIDs) of an account, and the search for available numbers. (raw responses)"""
-        from audian_async._generated.audian.resources.phone_numbers import RawPhoneNumbersResource
+        return self._resources.phone_numbers.with_raw_response
 
-        return RawPhoneNumbersResource(self._core)
-
-    @cached_property
+    @property
     def callflows(self) -> RawCallflowsResource:
         """Call routing trees attached to numbers or patterns. (raw responses)"""
-        from audian_async._generated.audian.resources.callflows import RawCallflowsResource
+        return self._resources.callflows.with_raw_response
 
-        return RawCallflowsResource(self._core)
-
-    @cached_property
+    @property
     def vmboxes(self) -> RawVmboxesResource:
         """Voicemail boxes and their messages. (raw responses)"""
-        from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
+        return self._resources.vmboxes.with_raw_response
 
-        return RawVmboxesResource(self._core)
-
-    @cached_property
+    @property
     def conferences(self) -> RawConferencesResource:
         """Conference bridges. (raw responses)"""
-        from audian_async._generated.audian.resources.conferences import RawConferencesResource
+        return self._resources.conferences.with_raw_response
 
-        return RawConferencesResource(self._core)
-
-    @cached_property
+    @property
     def temporal_rules(self) -> RawTemporalRulesResource:
         """Time-of-day and calendar rules for routing. (raw responses)"""
-        from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
+        return self._resources.temporal_rules.with_raw_response
 
-        return RawTemporalRulesResource(self._core)
-
-    @cached_property
+    @property
     def temporal_rule_sets(self) -> RawTemporalRuleSetsResource:
         """Named sets of temporal rules. (raw responses)"""
-        from audian_async._generated.audian.resources.temporal_rule_sets import (
-            RawTemporalRuleSetsResource,
-        )
+        return self._resources.temporal_rule_sets.with_raw_response
 
-        return RawTemporalRuleSetsResource(self._core)
-
-    @cached_property
+    @property
     def webhooks(self) -> RawWebhooksResource:
         """Account events delivered to your URLs. (raw responses)"""
-        from audian_async._generated.audian.resources.webhooks import RawWebhooksResource
+        return self._resources.webhooks.with_raw_response
 
-        return RawWebhooksResource(self._core)
-
-    @cached_property
+    @property
     def cdrs(self) -> RawCdrsResource:
         """Call detail records. (raw responses)"""
-        from audian_async._generated.audian.resources.cdrs import RawCdrsResource
+        return self._resources.cdrs.with_raw_response
 
-        return RawCdrsResource(self._core)
-
-    @cached_property
+    @property
     def registrations(self) -> RawRegistrationsResource:
         """SIP registrations of the account's devices. (raw responses)"""
-        from audian_async._generated.audian.resources.registrations import RawRegistrationsResource
+        return self._resources.registrations.with_raw_response
 
-        return RawRegistrationsResource(self._core)
-
-    @cached_property
+    @property
     def channels(self) -> RawChannelsResource:
         """Calls in progress. (raw responses)"""
-        from audian_async._generated.audian.resources.channels import RawChannelsResource
+        return self._resources.channels.with_raw_response
 
-        return RawChannelsResource(self._core)
-
-    @cached_property
+    @property
     def presence(self) -> RawPresenceResource:
         """Presence (BLF) status of users. (raw responses)"""
-        from audian_async._generated.audian.resources.presence import RawPresenceResource
+        return self._resources.presence.with_raw_response
 
-        return RawPresenceResource(self._core)
-
-    @cached_property
+    @property
     def faxes(self) -> RawFaxesResource:
         """Faxes sent and received. (raw responses)"""
-        from audian_async._generated.audian.resources.faxes import RawFaxesResource
+        return self._resources.faxes.with_raw_response
 
-        return RawFaxesResource(self._core)
-
-    @cached_property
+    @property
     def billing(self) -> RawBillingResource:
         """Balance, transactions, subscriptions and service plans. (raw responses)"""
-        from audian_async._generated.audian.resources.billing import RawBillingResource
+        return self._resources.billing.with_raw_response
 
-        return RawBillingResource(self._core)
-
-    @cached_property
+    @property
     def tokens(self) -> RawTokensResource:
         """The current auth token (details, logout). (raw responses)"""
-        from audian_async._generated.audian.resources.tokens import RawTokensResource
+        return self._resources.tokens.with_raw_response
 
-        return RawTokensResource(self._core)
+
+class StreamingResources:
+    """Resources whose listings and downloads hand out their response body unread."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    @property
+    def accounts(self) -> StreamingAccountsResource:
+        """Your account, its sub-accounts and the account hierarchy. (streamed responses)"""
+        return self._resources.accounts.with_streaming_response
+
+    @property
+    def users(self) -> StreamingUsersResource:
+        """Users of an account. (streamed responses)"""
+        return self._resources.users.with_streaming_response
+
+    @property
+    def devices(self) -> StreamingDevicesResource:
+        """SIP phones, softphones, cell phones and fax endpoints. (streamed responses)"""
+        return self._resources.devices.with_streaming_response
+
+    @property
+    def phone_numbers(self) -> StreamingPhoneNumbersResource:
+        """Phone numbers (DIDs) of an account, and the search for available numbers. (streamed responses)"""
+        return self._resources.phone_numbers.with_streaming_response
+
+    @property
+    def callflows(self) -> StreamingCallflowsResource:
+        """Call routing trees attached to numbers or patterns. (streamed responses)"""
+        return self._resources.callflows.with_streaming_response
+
+    @property
+    def vmboxes(self) -> StreamingVmboxesResource:
+        """Voicemail boxes and their messages. (streamed responses)"""
+        return self._resources.vmboxes.with_streaming_response
+
+    @property
+    def conferences(self) -> StreamingConferencesResource:
+        """Conference bridges. (streamed responses)"""
+        return self._resources.conferences.with_streaming_response
+
+    @property
+    def temporal_rules(self) -> StreamingTemporalRulesResource:
+        """Time-of-day and calendar rules for routing. (streamed responses)"""
+        return self._resources.temporal_rules.with_streaming_response
+
+    @property
+    def temporal_rule_sets(self) -> StreamingTemporalRuleSetsResource:
+        """Named sets of temporal rules. (streamed responses)"""
+        return self._resources.temporal_rule_sets.with_streaming_response
+
+    @property
+    def webhooks(self) -> StreamingWebhooksResource:
+        """Account events delivered to your URLs. (streamed responses)"""
+        return self._resources.webhooks.with_streaming_response
+
+    @property
+    def cdrs(self) -> StreamingCdrsResource:
+        """Call detail records. (streamed responses)"""
+        return self._resources.cdrs.with_streaming_response
+
+    @property
+    def faxes(self) -> StreamingFaxesResource:
+        """Faxes sent and received. (streamed responses)"""
+        return self._resources.faxes.with_streaming_response
 
 
 if TYPE_CHECKING:
-    from audian_async._generated.audian.resources.accounts import RawAccountsResource
+    from audian_async._generated.audian.resources.accounts import (
+        RawAccountsResource,
+        StreamingAccountsResource,
+    )
     from audian_async._generated.audian.resources.billing import RawBillingResource
-    from audian_async._generated.audian.resources.callflows import RawCallflowsResource
-    from audian_async._generated.audian.resources.cdrs import RawCdrsResource
+    from audian_async._generated.audian.resources.callflows import (
+        RawCallflowsResource,
+        StreamingCallflowsResource,
+    )
+    from audian_async._generated.audian.resources.cdrs import RawCdrsResource, StreamingCdrsResource
     from audian_async._generated.audian.resources.channels import RawChannelsResource
-    from audian_async._generated.audian.resources.conferences import RawConferencesResource
-    from audian_async._generated.audian.resources.devices import RawDevicesResource
-    from audian_async._generated.audian.resources.faxes import RawFaxesResource
-    from audian_async._generated.audian.resources.phone_numbers import RawPhoneNumbersResource
+    from audian_async._generated.audian.resources.conferences import (
+        RawConferencesResource,
+        StreamingConferencesResource,
+    )
+    from audian_async._generated.audian.resources.devices import (
+        RawDevicesResource,
+        StreamingDevicesResource,
+    )
+    from audian_async._generated.audian.resources.faxes import (
+        RawFaxesResource,
+        StreamingFaxesResource,
+    )
+    from audian_async._generated.audian.resources.phone_numbers import (
+        RawPhoneNumbersResource,
+        StreamingPhoneNumbersResource,
+    )
     from audian_async._generated.audian.resources.presence import RawPresenceResource
     from audian_async._generated.audian.resources.registrations import RawRegistrationsResource
     from audian_async._generated.audian.resources.temporal_rule_sets import (
         RawTemporalRuleSetsResource,
+        StreamingTemporalRuleSetsResource,
     )
-    from audian_async._generated.audian.resources.temporal_rules import RawTemporalRulesResource
+    from audian_async._generated.audian.resources.temporal_rules import (
+        RawTemporalRulesResource,
+        StreamingTemporalRulesResource,
+    )
     from audian_async._generated.audian.resources.tokens import RawTokensResource
-    from audian_async._generated.audian.resources.users import RawUsersResource
-    from audian_async._generated.audian.resources.vmboxes import RawVmboxesResource
-    from audian_async._generated.audian.resources.webhooks import RawWebhooksResource
+    from audian_async._generated.audian.resources.users import (
+        RawUsersResource,
+        StreamingUsersResource,
+    )
+    from audian_async._generated.audian.resources.vmboxes import (
+        RawVmboxesResource,
+        StreamingVmboxesResource,
+    )
+    from audian_async._generated.audian.resources.webhooks import (
+        RawWebhooksResource,
+        StreamingWebhooksResource,
+    )

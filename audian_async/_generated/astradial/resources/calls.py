@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.action_result import ActionResult
@@ -25,14 +24,14 @@ from audian_async._generated.astradial.models.live_call import LiveCall
 from audian_async._model import Unwrap
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["CallsResource", "RawCallsResource"]
+__all__ = ["CallsResource", "RawCallsResource", "StreamingCallsResource"]
 
 
-_CLICK_TO_CALL = Operation(
+_CLICK_TO_CALL: Operation[CallOriginated] = Operation(
     id="calls.click_to_call",
     method="POST",
     path="/calls/click-to-call",
@@ -51,7 +50,7 @@ _CLICK_TO_CALL = Operation(
     stream=False,
     error_in_body=True,
 )
-_ORIGINATE_TO_AI = Operation(
+_ORIGINATE_TO_AI: Operation[CallOriginated] = Operation(
     id="calls.originate_to_ai",
     method="POST",
     path="/calls/originate-to-ai",
@@ -70,7 +69,7 @@ _ORIGINATE_TO_AI = Operation(
     stream=False,
     error_in_body=True,
 )
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="calls.list",
     method="GET",
     path="/calls",
@@ -83,7 +82,7 @@ _LIST = Operation(
     stream=False,
 )
 _LIST_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
-_HISTORY = Operation(
+_HISTORY: Operation[CallHistoryPage] = Operation(
     id="calls.history",
     method="GET",
     path="/calls/history",
@@ -100,7 +99,7 @@ _HISTORY_QUERY: dict[str, Any] = {
     "limit": {"maximum": 200, "minimum": 1, "type": "integer"},
     "page": {"minimum": 1, "type": "integer"},
 }
-_LIVE = Operation(
+_LIVE: Operation[builtins.list[LiveCall]] = Operation(
     id="calls.live",
     method="GET",
     path="/calls/live",
@@ -112,7 +111,7 @@ _LIVE = Operation(
     path_params=[],
     stream=False,
 )
-_COUNT = Operation(
+_COUNT: Operation[CallCount] = Operation(
     id="calls.count",
     method="GET",
     path="/calls/count",
@@ -125,7 +124,7 @@ _COUNT = Operation(
     stream=False,
 )
 _COUNT_QUERY: dict[str, Any] = {"direction": {"type": "string"}, "disposition": {"type": "string"}}
-_STATS = Operation(
+_STATS: Operation[CallStats] = Operation(
     id="calls.stats",
     method="GET",
     path="/calls/stats",
@@ -137,7 +136,7 @@ _STATS = Operation(
     path_params=[],
     stream=False,
 )
-_RECORDING = Operation(
+_RECORDING: Operation[Any] = Operation(
     id="calls.recording",
     method="GET",
     path="/calls/{call_id}/recording",
@@ -148,7 +147,7 @@ _RECORDING = Operation(
     path_params=["call_id"],
     stream=True,
 )
-_JOURNEY = Operation(
+_JOURNEY: Operation[CallJourney] = Operation(
     id="calls.journey",
     method="GET",
     path="/calls/{linked_id}/journey",
@@ -160,7 +159,7 @@ _JOURNEY = Operation(
     path_params=["linked_id"],
     stream=False,
 )
-_TRANSFER = Operation(
+_TRANSFER: Operation[ActionResult] = Operation(
     id="calls.transfer",
     method="POST",
     path="/calls/transfer",
@@ -180,7 +179,7 @@ _TRANSFER_ALSO_SEND: dict[str, tuple[str, ...]] = {
     "channel_id": ("call_id",),
     "call_id": ("channel_id",),
 }
-_HANGUP_CHANNEL = Operation(
+_HANGUP_CHANNEL: Operation[ActionResult] = Operation(
     id="calls.hangup_channel",
     method="POST",
     path="/calls/hangup-channel",
@@ -205,7 +204,13 @@ class CallsResource(BaseResource):
     def with_raw_response(self) -> RawCallsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawCallsResource(self._core)
+        return RawCallsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingCallsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingCallsResource(self)
 
     async def click_to_call(
         self,
@@ -216,11 +221,7 @@ class CallsResource(BaseResource):
         caller_id: str | NotGiven = NOT_GIVEN,
         answer_timeout: int | NotGiven = NOT_GIVEN,
         variables: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CallOriginated:
         """Ring `from` first, then connect it to `to`.
 
@@ -237,12 +238,8 @@ class CallsResource(BaseResource):
             caller_id: Caller ID shown to the `to` party (for example one of your DIDs).
             answer_timeout: Seconds to wait for `from` to answer (default 30). Sent as `timeout`.
             variables: Custom channel variables.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "from": from_,
@@ -252,12 +249,12 @@ class CallsResource(BaseResource):
             "timeout": answer_timeout,
             "variables": variables,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CLICK_TO_CALL,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def originate_to_ai(
@@ -269,11 +266,7 @@ class CallsResource(BaseResource):
         ai_agent_app: str | NotGiven = NOT_GIVEN,
         answer_timeout: int | NotGiven = NOT_GIVEN,
         variables: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CallOriginated:
         """Dial a number and hand the answered call to an AI bot over WebSocket.
 
@@ -289,12 +282,8 @@ class CallsResource(BaseResource):
             ai_agent_app: ARI/Stasis application name (default `ai_agent`).
             answer_timeout: Seconds to wait for an answer (default 30). Sent as `timeout`.
             variables: Values passed to the bot.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "to": to,
@@ -304,12 +293,12 @@ class CallsResource(BaseResource):
             "timeout": answer_timeout,
             "variables": variables,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _ORIGINATE_TO_AI,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def list(
@@ -324,10 +313,7 @@ class CallsResource(BaseResource):
         date_from: date | str | NotGiven = NOT_GIVEN,
         date_to: date | str | NotGiven = NOT_GIVEN,
         search: str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Call]:
         """Iterate the call history (newest first), across pages.
 
@@ -347,11 +333,8 @@ class CallsResource(BaseResource):
             date_from: First day (a `date` or an ISO 8601 date).
             date_to: Last day, inclusive (a `date` or an ISO 8601 date).
             search: Free text matched across the call's fields.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -368,11 +351,11 @@ class CallsResource(BaseResource):
                     "search": search,
                 },
                 _LIST_QUERY,
-                validate,
+                call_options,
             ),
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def history(
@@ -381,10 +364,7 @@ class CallsResource(BaseResource):
         page: int | NotGiven = NOT_GIVEN,
         per_page: int | NotGiven = NOT_GIVEN,
         direction: CallDirection | str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CallHistoryPage:
         """One page of the dashboard's call history (`page`/`limit`).
 
@@ -398,13 +378,10 @@ class CallsResource(BaseResource):
             page: Page number, from 1.
             per_page: Rows per page (the server's default is 20).
             direction: Direction of a call.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _HISTORY,
             path_params={},
             query=self._query(
@@ -414,23 +391,14 @@ class CallsResource(BaseResource):
                     "direction": direction,
                 },
                 _HISTORY_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def live(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[LiveCall]:
         """The calls in progress right now.
 
@@ -438,17 +406,16 @@ class CallsResource(BaseResource):
         [...]}`. Either way a list is returned.
 
         `GET /calls/live`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIVE,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def count(
@@ -461,10 +428,7 @@ class CallsResource(BaseResource):
         date_from: date | str | NotGiven = NOT_GIVEN,
         date_to: date | str | NotGiven = NOT_GIVEN,
         search: str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CallCount:
         """Count the calls matching the call-history filters.
 
@@ -482,13 +446,10 @@ class CallsResource(BaseResource):
             date_from: First day (a `date` or an ISO 8601 date).
             date_to: Last day, inclusive (a `date` or an ISO 8601 date).
             search: Free text matched across the call's fields.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _COUNT,
             path_params={},
             query=self._query(
@@ -502,23 +463,14 @@ class CallsResource(BaseResource):
                     "search": search,
                 },
                 _COUNT_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def stats(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CallStats:
         """Dashboard aggregates (totals and the last week per day).
 
@@ -527,27 +479,22 @@ class CallsResource(BaseResource):
         shapes are read.
 
         `GET /calls/stats`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _STATS,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def recording(
         self,
         call_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the call's recording (audio/wav).
 
@@ -560,11 +507,8 @@ class CallsResource(BaseResource):
 
         Args:
             call_id: The call-history id of the call.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.stream(
             _RECORDING,
@@ -572,17 +516,13 @@ class CallsResource(BaseResource):
                 "call_id": call_id,
             },
             query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def journey(
         self,
         linked_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CallJourney:
         """The step-by-step path of a call (queues, dials, bridges, AI bots).
 
@@ -590,24 +530,16 @@ class CallsResource(BaseResource):
 
         Args:
             linked_id: The Asterisk `linkedid` of the call (percent-encoded in the path).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _JOURNEY,
             path_params={
                 "linked_id": linked_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def transfer(
@@ -618,11 +550,7 @@ class CallsResource(BaseResource):
         call_id: str | NotGiven = NOT_GIVEN,
         destination_type: str | NotGiven = NOT_GIVEN,
         transfer_type: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionResult:
         """Transfer a live call to another destination.
 
@@ -640,12 +568,8 @@ class CallsResource(BaseResource):
             call_id: The documented name of the channel; also sent as `channel_id`.
             destination_type: `extension` (default), `queue` or `external` (open-source server).
             transfer_type: Transfer type, e.g. `blind` (documented). Sent as `type`.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "destination": destination,
@@ -654,12 +578,12 @@ class CallsResource(BaseResource):
             "destination_type": destination_type,
             "type": transfer_type,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _TRANSFER,
             path_params={},
             query=None,
             body=self._also_send(fields, _TRANSFER_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def hangup_channel(
@@ -667,11 +591,7 @@ class CallsResource(BaseResource):
         *,
         channel_id: str,
         reason: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionResult:
         """Hang up a live channel.
 
@@ -680,559 +600,52 @@ class CallsResource(BaseResource):
         Args:
             channel_id: The live channel, e.g. `PJSIP/1001-00000001`.
             reason: `normal` (default), `busy` or `congestion`.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "channel_id": channel_id,
             "reason": reason,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _HANGUP_CHANNEL,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawCallsResource(BaseResource):
-    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup). Every call returns an `APIResponse` (result plus metadata)."""
+class RawCallsResource:
+    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup).
 
-    async def click_to_call(
-        self,
-        *,
-        from_: str,
-        to: str,
-        to_type: DestinationType | str | NotGiven = NOT_GIVEN,
-        caller_id: str | NotGiven = NOT_GIVEN,
-        answer_timeout: int | NotGiven = NOT_GIVEN,
-        variables: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CallOriginated]:
-        """Ring `from` first, then connect it to `to`.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        A success means the call was queued for origination, not that anyone answered. The
-        documented answer is `{"status": "success", "message": ...}`; the OSS server answers
-        `{"success": true, "message": ..., "call": {...}}`. Both are read into `CallOriginated`.
+    def __init__(self, resource: CallsResource) -> None:
+        self.click_to_call = to_raw_response(resource.click_to_call)
+        self.originate_to_ai = to_raw_response(resource.originate_to_ai)
+        self.list = resource.list
+        self.history = to_raw_response(resource.history)
+        self.live = to_raw_response(resource.live)
+        self.count = to_raw_response(resource.count)
+        self.stats = to_raw_response(resource.stats)
+        self.recording = resource.recording
+        self.journey = to_raw_response(resource.journey)
+        self.transfer = to_raw_response(resource.transfer)
+        self.hangup_channel = to_raw_response(resource.hangup_channel)
 
-        `POST /calls/click-to-call` (not retried once it may have reached the server).
 
-        Args:
-            from_: Extension or phone number rung first.
-            to: Destination connected once `from` answers.
-            to_type: Kind of a click-to-call destination.
-            caller_id: Caller ID shown to the `to` party (for example one of your DIDs).
-            answer_timeout: Seconds to wait for `from` to answer (default 30). Sent as `timeout`.
-            variables: Custom channel variables.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+class StreamingCallsResource:
+    """Call history, live calls, statistics, recordings, call journeys, and call control (click-to-call, originate to an AI agent, transfer, hangup).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "from": from_,
-            "to": to,
-            "to_type": to_type,
-            "caller_id": caller_id,
-            "timeout": answer_timeout,
-            "variables": variables,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CLICK_TO_CALL,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-    async def originate_to_ai(
-        self,
-        *,
-        to: str,
-        wss_url: str | NotGiven = NOT_GIVEN,
-        caller_id: str | NotGiven = NOT_GIVEN,
-        ai_agent_app: str | NotGiven = NOT_GIVEN,
-        answer_timeout: int | NotGiven = NOT_GIVEN,
-        variables: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CallOriginated]:
-        """Dial a number and hand the answered call to an AI bot over WebSocket.
-
-        The documentation requires `wss_url`; the OSS server treats it as optional (and rejects
-        a URL not starting with `wss://` or `ws://`), so the SDK does not require it.
-
-        `POST /calls/originate-to-ai` (not retried once it may have reached the server).
-
-        Args:
-            to: The number to dial (3-4 digits dial an internal extension).
-            wss_url: The bot WebSocket URL, e.g. `wss://gateway.astradial.com/ws/{orgId}/{botId}?key={apiKey}` (required by the docs).
-            caller_id: Caller ID shown to the callee.
-            ai_agent_app: ARI/Stasis application name (default `ai_agent`).
-            answer_timeout: Seconds to wait for an answer (default 30). Sent as `timeout`.
-            variables: Values passed to the bot.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "to": to,
-            "wss_url": wss_url,
-            "caller_id": caller_id,
-            "ai_agent_app": ai_agent_app,
-            "timeout": answer_timeout,
-            "variables": variables,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _ORIGINATE_TO_AI,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    def list(
-        self,
-        *,
-        page_size: int | NotGiven = NOT_GIVEN,
-        max_items: int | None = None,
-        direction: CallDirection | str | NotGiven = NOT_GIVEN,
-        disposition: CallDisposition | str | NotGiven = NOT_GIVEN,
-        from_: str | NotGiven = NOT_GIVEN,
-        to: str | NotGiven = NOT_GIVEN,
-        date_from: date | str | NotGiven = NOT_GIVEN,
-        date_to: date | str | NotGiven = NOT_GIVEN,
-        search: str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Call]:
-        """Iterate the call history (newest first), across pages.
-
-        Paginated with `limit`/`offset`. The documented envelope is `{"data", "total", "page",
-        "pages"}`, the OSS server's `{"data", "pagination": {"total", "limit", "offset",
-        "has_more"}}`; both are understood. Filters are sent only when given.
-
-        `GET /calls`.
-
-        Args:
-            page_size: items per request (`limit`).
-            max_items: stop after this many items.
-            direction: Direction of a call.
-            disposition: How a call ended.
-            from_: Caller number or extension.
-            to: Called number or extension.
-            date_from: First day (a `date` or an ISO 8601 date).
-            date_to: Last day, inclusive (a `date` or an ISO 8601 date).
-            search: Free text matched across the call's fields.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Call,
-            path_params={},
-            query=self._query(
-                {
-                    "direction": direction,
-                    "disposition": disposition,
-                    "from": from_,
-                    "to": to,
-                    "date_from": date_from,
-                    "date_to": date_to,
-                    "search": search,
-                },
-                _LIST_QUERY,
-                validate,
-            ),
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
-
-    async def history(
-        self,
-        *,
-        page: int | NotGiven = NOT_GIVEN,
-        per_page: int | NotGiven = NOT_GIVEN,
-        direction: CallDirection | str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CallHistoryPage]:
-        """One page of the dashboard's call history (`page`/`limit`).
-
-        Not on docs.astradial.com; served by the open-source server, which answers `{"items",
-        "total", "page", "pages", "hasMore"}`. Use `list` to iterate the whole history; this
-        returns one page.
-
-        `GET /calls/history`.
-
-        Args:
-            page: Page number, from 1.
-            per_page: Rows per page (the server's default is 20).
-            direction: Direction of a call.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _HISTORY,
-            path_params={},
-            query=self._query(
-                {
-                    "page": page,
-                    "limit": per_page,
-                    "direction": direction,
-                },
-                _HISTORY_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def live(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[LiveCall]]:
-        """The calls in progress right now.
-
-        The documented answer is a bare array; the OSS server wraps it as `{"count": N, "calls":
-        [...]}`. Either way a list is returned.
-
-        `GET /calls/live`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIVE,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def count(
-        self,
-        *,
-        direction: CallDirection | str | NotGiven = NOT_GIVEN,
-        disposition: CallDisposition | str | NotGiven = NOT_GIVEN,
-        from_: str | NotGiven = NOT_GIVEN,
-        to: str | NotGiven = NOT_GIVEN,
-        date_from: date | str | NotGiven = NOT_GIVEN,
-        date_to: date | str | NotGiven = NOT_GIVEN,
-        search: str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CallCount]:
-        """Count the calls matching the call-history filters.
-
-        The response shape is not documented; the OSS server answers `{total, active, completed,
-        failed, average_duration, total_duration}` (and reads only `from` and `to` of the
-        filters). Unknown keys are kept in `extra`.
-
-        `GET /calls/count`.
-
-        Args:
-            direction: Direction of a call.
-            disposition: How a call ended.
-            from_: Caller number or extension.
-            to: Called number or extension.
-            date_from: First day (a `date` or an ISO 8601 date).
-            date_to: Last day, inclusive (a `date` or an ISO 8601 date).
-            search: Free text matched across the call's fields.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _COUNT,
-            path_params={},
-            query=self._query(
-                {
-                    "direction": direction,
-                    "disposition": disposition,
-                    "from": from_,
-                    "to": to,
-                    "date_from": date_from,
-                    "date_to": date_to,
-                    "search": search,
-                },
-                _COUNT_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def stats(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CallStats]:
-        """Dashboard aggregates (totals and the last week per day).
-
-        Documented flat (`total_calls`, `inbound`, ... at the top level); the OSS server nests
-        the totals under `totals` and sends `null` instead of 0 when there are no calls. Both
-        shapes are read.
-
-        `GET /calls/stats`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _STATS,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    def recording(
-        self,
-        call_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AbstractAsyncContextManager[StreamingResponse]:
-        """Stream the call's recording (audio/wav).
-
-        Use as `async with astra.calls.recording(call_id) as stream:` and read
-        `stream.iter_bytes()`; the body is never held in memory. 404 when the call has no
-        recording. The OSS server accepts only a Bearer JWT here (log in with email and
-        password), not an API key.
-
-        `GET /calls/{call_id}/recording`.
-
-        Args:
-            call_id: The call-history id of the call.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.stream(
-            _RECORDING,
-            path_params={
-                "call_id": call_id,
-            },
-            query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
-
-    async def journey(
-        self,
-        linked_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CallJourney]:
-        """The step-by-step path of a call (queues, dials, bridges, AI bots).
-
-        `GET /calls/{linked_id}/journey`.
-
-        Args:
-            linked_id: The Asterisk `linkedid` of the call (percent-encoded in the path).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _JOURNEY,
-            path_params={
-                "linked_id": linked_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def transfer(
-        self,
-        *,
-        destination: str,
-        channel_id: str | NotGiven = NOT_GIVEN,
-        call_id: str | NotGiven = NOT_GIVEN,
-        destination_type: str | NotGiven = NOT_GIVEN,
-        transfer_type: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[ActionResult]:
-        """Transfer a live call to another destination.
-
-        The documentation names the live channel `call_id` (a channel name such as
-        `PJSIP/1001-00000001`) with a `type` (`blind`); the open-source server expects
-        `channel_id` and `destination_type` (`extension`, `queue` or `external`). Pass
-        `channel_id` (or `call_id`): the channel is sent under both names. `destination` is
-        required.
-
-        `POST /calls/transfer` (not retried once it may have reached the server).
-
-        Args:
-            destination: Extension, queue number or external number.
-            channel_id: The live channel to transfer, e.g. `PJSIP/1001-00000001` (from `calls.live`); also sent as `call_id`.
-            call_id: The documented name of the channel; also sent as `channel_id`.
-            destination_type: `extension` (default), `queue` or `external` (open-source server).
-            transfer_type: Transfer type, e.g. `blind` (documented). Sent as `type`.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "destination": destination,
-            "channel_id": channel_id,
-            "call_id": call_id,
-            "destination_type": destination_type,
-            "type": transfer_type,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _TRANSFER,
-            path_params={},
-            query=None,
-            body=self._also_send(fields, _TRANSFER_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def hangup_channel(
-        self,
-        *,
-        channel_id: str,
-        reason: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[ActionResult]:
-        """Hang up a live channel.
-
-        `POST /calls/hangup-channel` (not retried once it may have reached the server).
-
-        Args:
-            channel_id: The live channel, e.g. `PJSIP/1001-00000001`.
-            reason: `normal` (default), `busy` or `congestion`.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "channel_id": channel_id,
-            "reason": reason,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _HANGUP_CHANNEL,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: CallsResource) -> None:
+        self.list = to_streamed_response(resource.list)
+        self.recording = resource.recording

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.action_result import ActionResult
@@ -14,13 +14,13 @@ from audian_async._generated.astradial.models.did_routing_type import DidRouting
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["DidsResource", "RawDidsResource"]
+__all__ = ["DidsResource", "RawDidsResource", "StreamingDidsResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="dids.list",
     method="GET",
     path="/dids",
@@ -32,7 +32,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Did] = Operation(
     id="dids.create",
     method="POST",
     path="/dids",
@@ -47,7 +47,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Did] = Operation(
     id="dids.get",
     method="GET",
     path="/dids/{did_id}",
@@ -59,7 +59,7 @@ _GET = Operation(
     path_params=["did_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Did] = Operation(
     id="dids.update",
     method="PUT",
     path="/dids/{did_id}",
@@ -74,7 +74,7 @@ _UPDATE = Operation(
     path_params=["did_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[None] = Operation(
     id="dids.delete",
     method="DELETE",
     path="/dids/{did_id}",
@@ -85,7 +85,7 @@ _DELETE = Operation(
     path_params=["did_id"],
     stream=False,
 )
-_SET_ROUTING = Operation(
+_SET_ROUTING: Operation[Did] = Operation(
     id="dids.set_routing",
     method="PUT",
     path="/dids/{did_id}/routing",
@@ -100,7 +100,7 @@ _SET_ROUTING = Operation(
     path_params=["did_id"],
     stream=False,
 )
-_REQUEST_FROM_POOL = Operation(
+_REQUEST_FROM_POOL: Operation[ActionResult | None] = Operation(
     id="dids.request_from_pool",
     method="POST",
     path="/did-pool/{did_id}/request",
@@ -113,7 +113,7 @@ _REQUEST_FROM_POOL = Operation(
     path_params=["did_id"],
     stream=False,
 )
-_RELEASE_TO_POOL = Operation(
+_RELEASE_TO_POOL: Operation[ActionResult | None] = Operation(
     id="dids.release_to_pool",
     method="POST",
     path="/did-pool/{did_id}/release",
@@ -135,16 +135,19 @@ class DidsResource(BaseResource):
     def with_raw_response(self) -> RawDidsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawDidsResource(self._core)
+        return RawDidsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingDidsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingDidsResource(self)
 
     def list(
         self,
         *,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Did]:
         """List the phone numbers (DIDs) of your organisation.
 
@@ -153,11 +156,8 @@ class DidsResource(BaseResource):
         Args:
             max_items: stop after this many items (the server sends the whole listing in
                 one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -165,7 +165,7 @@ class DidsResource(BaseResource):
             path_params={},
             query=None,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -177,11 +177,7 @@ class DidsResource(BaseResource):
         routing_type: DidRoutingType | str | NotGiven = NOT_GIVEN,
         routing_destination: str | NotGiven = NOT_GIVEN,
         recording_enabled: bool | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Did:
         """Add a phone number (self-hosted servers).
 
@@ -198,12 +194,8 @@ class DidsResource(BaseResource):
             routing_type: Where a DID's inbound calls go.
             routing_destination: Destination; its format depends on `routing_type`.
             recording_enabled: Record calls to this number.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "number": number,
@@ -213,22 +205,18 @@ class DidsResource(BaseResource):
             "routing_destination": routing_destination,
             "recording_enabled": recording_enabled,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Did:
         """Retrieve a DID.
 
@@ -238,24 +226,16 @@ class DidsResource(BaseResource):
 
         Args:
             did_id: The DID's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "did_id": did_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -267,11 +247,7 @@ class DidsResource(BaseResource):
         routing_destination: str | None | NotGiven = NOT_GIVEN,
         description: str | None | NotGiven = NOT_GIVEN,
         status: str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Did:
         """Change a DID's routing (and other fields).
 
@@ -290,12 +266,8 @@ class DidsResource(BaseResource):
             routing_destination: Destination; its format depends on `routing_type`. `None` removes it.
             description: Free-text description. `None` removes it.
             status: `active` or `inactive`. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "routing_type": routing_type,
@@ -303,24 +275,20 @@ class DidsResource(BaseResource):
             "description": description,
             "status": status,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "did_id": did_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> None:
         """Delete a DID (self-hosted servers).
 
@@ -330,24 +298,16 @@ class DidsResource(BaseResource):
 
         Args:
             did_id: The DID's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "did_id": did_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def set_routing(
@@ -356,11 +316,7 @@ class DidsResource(BaseResource):
         *,
         routing_type: DidRoutingType | str,
         routing_destination: str,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Did:
         """Set where a DID's inbound calls go (both fields required).
 
@@ -373,35 +329,27 @@ class DidsResource(BaseResource):
             did_id: The DID's id.
             routing_type: Where a DID's inbound calls go.
             routing_destination: Destination; its format depends on `routing_type`.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "routing_type": routing_type,
             "routing_destination": routing_destination,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SET_ROUTING,
             path_params={
                 "did_id": did_id,
             },
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def request_from_pool(
         self,
         did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionResult | None:
         """Request a number from the DID pool (cloud; administrators).
 
@@ -409,34 +357,22 @@ class DidsResource(BaseResource):
 
         Args:
             did_id: The pool number's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _REQUEST_FROM_POOL,
             path_params={
                 "did_id": did_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def release_to_pool(
         self,
         did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionResult | None:
         """Release a number back to the DID pool.
 
@@ -447,387 +383,45 @@ class DidsResource(BaseResource):
 
         Args:
             did_id: The number's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _RELEASE_TO_POOL,
             path_params={
                 "did_id": did_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawDidsResource(BaseResource):
-    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool. Every call returns an `APIResponse` (result plus metadata)."""
+class RawDidsResource:
+    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool.
 
-    def list(
-        self,
-        *,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Did]:
-        """List the phone numbers (DIDs) of your organisation.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /dids`.
+    def __init__(self, resource: DidsResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.set_routing = to_raw_response(resource.set_routing)
+        self.request_from_pool = to_raw_response(resource.request_from_pool)
+        self.release_to_pool = to_raw_response(resource.release_to_pool)
 
-        Args:
-            max_items: stop after this many items (the server sends the whole listing in
-                one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Did,
-            path_params={},
-            query=None,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingDidsResource:
+    """Phone numbers (DIDs) of your organisation, their inbound routing, and the DID pool.
 
-    async def create(
-        self,
-        *,
-        number: str,
-        trunk_id: str | NotGiven = NOT_GIVEN,
-        description: str | NotGiven = NOT_GIVEN,
-        routing_type: DidRoutingType | str | NotGiven = NOT_GIVEN,
-        routing_destination: str | NotGiven = NOT_GIVEN,
-        recording_enabled: bool | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Did]:
-        """Add a phone number (self-hosted servers).
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        Not on docs.astradial.com (the cloud assigns numbers from the pool); served by the open-
-        source server. 400 when `trunk_id` names no trunk; a duplicate number is refused (500
-        `Validation error` on the open-source server).
-
-        `POST /dids` (not retried once it may have reached the server).
-
-        Args:
-            number: The number (E.164).
-            trunk_id: Id of the SIP trunk it arrives on.
-            description: Free-text description.
-            routing_type: Where a DID's inbound calls go.
-            routing_destination: Destination; its format depends on `routing_type`.
-            recording_enabled: Record calls to this number.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "number": number,
-            "trunk_id": trunk_id,
-            "description": description,
-            "routing_type": routing_type,
-            "routing_destination": routing_destination,
-            "recording_enabled": recording_enabled,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Did]:
-        """Retrieve a DID.
-
-        Not on docs.astradial.com; served by the open-source server.
-
-        `GET /dids/{did_id}`.
-
-        Args:
-            did_id: The DID's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "did_id": did_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        did_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        routing_type: DidRoutingType | str | None | NotGiven = NOT_GIVEN,
-        routing_destination: str | None | NotGiven = NOT_GIVEN,
-        description: str | None | NotGiven = NOT_GIVEN,
-        status: str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Did]:
-        """Change a DID's routing (and other fields).
-
-        `routing_destination` depends on `routing_type`: a 4-digit extension, a queue number, an
-        IVR's UUID (not its extension), a WebSocket URL or AI-agent user id, an E.164 number, or
-        an intercom extension. The OSS server also accepts `recording_enabled` and `trunk_id`
-        (pass them through `extra_body`).
-
-        `PUT /dids/{did_id}`.
-
-        Args:
-            did_id: The DID's id.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            routing_type: Where a DID's inbound calls go. `None` removes it.
-            routing_destination: Destination; its format depends on `routing_type`. `None` removes it.
-            description: Free-text description. `None` removes it.
-            status: `active` or `inactive`. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "routing_type": routing_type,
-            "routing_destination": routing_destination,
-            "description": description,
-            "status": status,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "did_id": did_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[None]:
-        """Delete a DID (self-hosted servers).
-
-        Not on docs.astradial.com; served by the open-source server (204).
-
-        `DELETE /dids/{did_id}`.
-
-        Args:
-            did_id: The DID's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "did_id": did_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def set_routing(
-        self,
-        did_id: str,
-        *,
-        routing_type: DidRoutingType | str,
-        routing_destination: str,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Did]:
-        """Set where a DID's inbound calls go (both fields required).
-
-        Not on docs.astradial.com (use `update` there); served by the open-source server, which
-        refuses a body without both `routing_type` and `routing_destination` (400).
-
-        `PUT /dids/{did_id}/routing`.
-
-        Args:
-            did_id: The DID's id.
-            routing_type: Where a DID's inbound calls go.
-            routing_destination: Destination; its format depends on `routing_type`.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "routing_type": routing_type,
-            "routing_destination": routing_destination,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SET_ROUTING,
-            path_params={
-                "did_id": did_id,
-            },
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def request_from_pool(
-        self,
-        did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[ActionResult | None]:
-        """Request a number from the DID pool (cloud; administrators).
-
-        `POST /did-pool/{did_id}/request` (not retried once it may have reached the server).
-
-        Args:
-            did_id: The pool number's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _REQUEST_FROM_POOL,
-            path_params={
-                "did_id": did_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def release_to_pool(
-        self,
-        did_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[ActionResult | None]:
-        """Release a number back to the DID pool.
-
-        Documented on docs.astradial.com; the open-source server has no such route (only an
-        administrators' `/did-pool/admin/{id}/release`) and answers `RouteNotFoundError`.
-
-        `POST /did-pool/{did_id}/release` (not retried once it may have reached the server).
-
-        Args:
-            did_id: The number's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _RELEASE_TO_POOL,
-            path_params={
-                "did_id": did_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: DidsResource) -> None:
+        self.list = to_streamed_response(resource.list)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.action_result import ActionResult
@@ -17,14 +17,14 @@ from audian_async._generated.astradial.models.menu_result import MenuResult
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["IvrsResource", "RawIvrsResource"]
+__all__ = ["IvrsResource", "RawIvrsResource", "StreamingIvrsResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="ivrs.list",
     method="GET",
     path="/ivrs",
@@ -36,7 +36,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Ivr] = Operation(
     id="ivrs.create",
     method="POST",
     path="/ivrs",
@@ -51,7 +51,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Ivr] = Operation(
     id="ivrs.get",
     method="GET",
     path="/ivrs/{ivr_id}",
@@ -63,7 +63,7 @@ _GET = Operation(
     path_params=["ivr_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Ivr] = Operation(
     id="ivrs.update",
     method="PUT",
     path="/ivrs/{ivr_id}",
@@ -78,7 +78,7 @@ _UPDATE = Operation(
     path_params=["ivr_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[None] = Operation(
     id="ivrs.delete",
     method="DELETE",
     path="/ivrs/{ivr_id}",
@@ -89,7 +89,7 @@ _DELETE = Operation(
     path_params=["ivr_id"],
     stream=False,
 )
-_REPLACE_MENU = Operation(
+_REPLACE_MENU: Operation[MenuResult] = Operation(
     id="ivrs.replace_menu",
     method="PUT",
     path="/ivrs/{ivr_id}/menu",
@@ -104,7 +104,7 @@ _REPLACE_MENU = Operation(
     path_params=["ivr_id"],
     stream=False,
 )
-_GENERATE_GREETING = Operation(
+_GENERATE_GREETING: Operation[GreetingResult] = Operation(
     id="ivrs.generate_greeting",
     method="POST",
     path="/ivrs/{ivr_id}/generate-greeting",
@@ -120,7 +120,7 @@ _GENERATE_GREETING = Operation(
     stream=False,
     error_in_body=True,
 )
-_GREETING_AUDIO = Operation(
+_GREETING_AUDIO: Operation[Any] = Operation(
     id="ivrs.greeting_audio",
     method="GET",
     path="/ivrs/{ivr_id}/greeting-audio",
@@ -131,7 +131,7 @@ _GREETING_AUDIO = Operation(
     path_params=["ivr_id"],
     stream=True,
 )
-_PUBLISH = Operation(
+_PUBLISH: Operation[ActionResult] = Operation(
     id="ivrs.publish",
     method="POST",
     path="/ivrs/{ivr_id}/publish",
@@ -153,16 +153,19 @@ class IvrsResource(BaseResource):
     def with_raw_response(self) -> RawIvrsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawIvrsResource(self._core)
+        return RawIvrsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingIvrsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingIvrsResource(self)
 
     def list(
         self,
         *,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Ivr]:
         """List the IVRs of your organisation.
 
@@ -174,11 +177,8 @@ class IvrsResource(BaseResource):
         Args:
             max_items: stop after this many items (the server sends the whole listing in
                 one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -186,7 +186,7 @@ class IvrsResource(BaseResource):
             path_params={},
             query=None,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -196,15 +196,11 @@ class IvrsResource(BaseResource):
         extension: str,
         description: str | NotGiven = NOT_GIVEN,
         input_timeout: int | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
+        menu_retries: int | NotGiven = NOT_GIVEN,
         enable_direct_dial: bool | NotGiven = NOT_GIVEN,
         greeting_language: str | NotGiven = NOT_GIVEN,
         greeting_voice: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Ivr:
         """Create an IVR (no greeting is generated and nothing is published).
 
@@ -217,43 +213,35 @@ class IvrsResource(BaseResource):
             extension: Digits (4 by convention), unique across IVRs, queues and users.
             description: Free-text description.
             input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`.
-            max_retries: Retries on invalid input (default 3).
+            menu_retries: Retries on invalid input (default 3). Sent as `max_retries`.
             enable_direct_dial: Let callers dial any extension (default false).
             greeting_language: Google TTS language (default `en-IN`).
             greeting_voice: Google TTS voice (default `en-IN-Wavenet-D`).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
             "extension": extension,
             "description": description,
             "timeout": input_timeout,
-            "max_retries": max_retries,
+            "max_retries": menu_retries,
             "enable_direct_dial": enable_direct_dial,
             "greeting_language": greeting_language,
             "greeting_voice": greeting_voice,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Ivr:
         """Retrieve an IVR with its menu options.
 
@@ -261,24 +249,16 @@ class IvrsResource(BaseResource):
 
         Args:
             ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "ivr_id": ivr_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -290,15 +270,11 @@ class IvrsResource(BaseResource):
         extension: str | None | NotGiven = NOT_GIVEN,
         description: str | None | NotGiven = NOT_GIVEN,
         input_timeout: int | None | NotGiven = NOT_GIVEN,
-        max_retries: int | None | NotGiven = NOT_GIVEN,
+        menu_retries: int | None | NotGiven = NOT_GIVEN,
         enable_direct_dial: bool | None | NotGiven = NOT_GIVEN,
         greeting_language: str | None | NotGiven = NOT_GIVEN,
         greeting_voice: str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Ivr:
         """Change some fields of an IVR (live only after `publish`).
 
@@ -312,45 +288,37 @@ class IvrsResource(BaseResource):
             extension: Digits (4 by convention), unique across IVRs, queues and users. `None` removes it.
             description: Free-text description. `None` removes it.
             input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`. `None` removes it.
-            max_retries: Retries on invalid input (default 3). `None` removes it.
+            menu_retries: Retries on invalid input (default 3). Sent as `max_retries`. `None` removes it.
             enable_direct_dial: Let callers dial any extension (default false). `None` removes it.
             greeting_language: Google TTS language (default `en-IN`). `None` removes it.
             greeting_voice: Google TTS voice (default `en-IN-Wavenet-D`). `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
             "extension": extension,
             "description": description,
             "timeout": input_timeout,
-            "max_retries": max_retries,
+            "max_retries": menu_retries,
             "enable_direct_dial": enable_direct_dial,
             "greeting_language": greeting_language,
             "greeting_voice": greeting_voice,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "ivr_id": ivr_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> None:
         """Delete an IVR, its menu options and greeting.
 
@@ -360,24 +328,16 @@ class IvrsResource(BaseResource):
 
         Args:
             ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "ivr_id": ivr_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def replace_menu(
@@ -385,11 +345,7 @@ class IvrsResource(BaseResource):
         ivr_id: str,
         *,
         options: Sequence[MenuOption | Mapping[str, Any]],
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> MenuResult:
         """Replace all menu options of an IVR at once.
 
@@ -400,24 +356,20 @@ class IvrsResource(BaseResource):
         Args:
             ivr_id: The IVR's id (a UUID).
             options: Every option of the menu (replaces the existing ones).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "options": options,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _REPLACE_MENU,
             path_params={
                 "ivr_id": ivr_id,
             },
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def generate_greeting(
@@ -427,11 +379,7 @@ class IvrsResource(BaseResource):
         text: str,
         language: str | NotGiven = NOT_GIVEN,
         voice: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> GreetingResult:
         """Generate the greeting audio from text (Google text-to-speech).
 
@@ -445,36 +393,28 @@ class IvrsResource(BaseResource):
             text: What the greeting says.
             language: TTS language (default: the IVR's).
             voice: TTS voice (default: the IVR's).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "text": text,
             "language": language,
             "voice": voice,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GENERATE_GREETING,
             path_params={
                 "ivr_id": ivr_id,
             },
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def greeting_audio(
         self,
         ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Stream the IVR's greeting audio (audio/wav) for preview.
 
@@ -485,11 +425,8 @@ class IvrsResource(BaseResource):
 
         Args:
             ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.stream(
             _GREETING_AUDIO,
@@ -497,17 +434,13 @@ class IvrsResource(BaseResource):
                 "ivr_id": ivr_id,
             },
             query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def publish(
         self,
         ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> ActionResult:
         """Deploy the IVR (regenerates the whole organisation's dialplan; idempotent).
 
@@ -515,440 +448,47 @@ class IvrsResource(BaseResource):
 
         Args:
             ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PUBLISH,
             path_params={
                 "ivr_id": ivr_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawIvrsResource(BaseResource):
-    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`. Every call returns an `APIResponse` (result plus metadata)."""
+class RawIvrsResource:
+    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`.
 
-    def list(
-        self,
-        *,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Ivr]:
-        """List the IVRs of your organisation.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        The IVR API is documented for the cloud; the open-source server has no `/ivrs` routes
-        and every IVR operation raises `RouteNotFoundError` there.
+    def __init__(self, resource: IvrsResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.replace_menu = to_raw_response(resource.replace_menu)
+        self.generate_greeting = to_raw_response(resource.generate_greeting)
+        self.greeting_audio = resource.greeting_audio
+        self.publish = to_raw_response(resource.publish)
 
-        `GET /ivrs`.
 
-        Args:
-            max_items: stop after this many items (the server sends the whole listing in
-                one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+class StreamingIvrsResource:
+    """IVR menus: greeting (text-to-speech), digit options, and publishing. Nothing goes live until `publish`.
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Ivr,
-            path_params={},
-            query=None,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-    async def create(
-        self,
-        *,
-        name: str,
-        extension: str,
-        description: str | NotGiven = NOT_GIVEN,
-        input_timeout: int | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        enable_direct_dial: bool | NotGiven = NOT_GIVEN,
-        greeting_language: str | NotGiven = NOT_GIVEN,
-        greeting_voice: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Ivr]:
-        """Create an IVR (no greeting is generated and nothing is published).
-
-        409 when the extension clashes with any IVR, queue or user extension.
-
-        `POST /ivrs` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            extension: Digits (4 by convention), unique across IVRs, queues and users.
-            description: Free-text description.
-            input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`.
-            max_retries: Retries on invalid input (default 3).
-            enable_direct_dial: Let callers dial any extension (default false).
-            greeting_language: Google TTS language (default `en-IN`).
-            greeting_voice: Google TTS voice (default `en-IN-Wavenet-D`).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "extension": extension,
-            "description": description,
-            "timeout": input_timeout,
-            "max_retries": max_retries,
-            "enable_direct_dial": enable_direct_dial,
-            "greeting_language": greeting_language,
-            "greeting_voice": greeting_voice,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Ivr]:
-        """Retrieve an IVR with its menu options.
-
-        `GET /ivrs/{ivr_id}`.
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        ivr_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        extension: str | None | NotGiven = NOT_GIVEN,
-        description: str | None | NotGiven = NOT_GIVEN,
-        input_timeout: int | None | NotGiven = NOT_GIVEN,
-        max_retries: int | None | NotGiven = NOT_GIVEN,
-        enable_direct_dial: bool | None | NotGiven = NOT_GIVEN,
-        greeting_language: str | None | NotGiven = NOT_GIVEN,
-        greeting_voice: str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Ivr]:
-        """Change some fields of an IVR (live only after `publish`).
-
-        `PUT /ivrs/{ivr_id}`.
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            extension: Digits (4 by convention), unique across IVRs, queues and users. `None` removes it.
-            description: Free-text description. `None` removes it.
-            input_timeout: Seconds to wait for input (default 10; 0 waits forever). Sent as `timeout`. `None` removes it.
-            max_retries: Retries on invalid input (default 3). `None` removes it.
-            enable_direct_dial: Let callers dial any extension (default false). `None` removes it.
-            greeting_language: Google TTS language (default `en-IN`). `None` removes it.
-            greeting_voice: Google TTS voice (default `en-IN-Wavenet-D`). `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "extension": extension,
-            "description": description,
-            "timeout": input_timeout,
-            "max_retries": max_retries,
-            "enable_direct_dial": enable_direct_dial,
-            "greeting_language": greeting_language,
-            "greeting_voice": greeting_voice,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[None]:
-        """Delete an IVR, its menu options and greeting.
-
-        DIDs routed to it keep pointing at the deleted id; re-route them.
-
-        `DELETE /ivrs/{ivr_id}`.
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def replace_menu(
-        self,
-        ivr_id: str,
-        *,
-        options: Sequence[MenuOption | Mapping[str, Any]],
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[MenuResult]:
-        """Replace all menu options of an IVR at once.
-
-        The options given replace every existing one atomically (live only after `publish`).
-
-        `PUT /ivrs/{ivr_id}/menu`.
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            options: Every option of the menu (replaces the existing ones).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "options": options,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _REPLACE_MENU,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def generate_greeting(
-        self,
-        ivr_id: str,
-        *,
-        text: str,
-        language: str | NotGiven = NOT_GIVEN,
-        voice: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[GreetingResult]:
-        """Generate the greeting audio from text (Google text-to-speech).
-
-        `language` and `voice` default to the IVR's current values. Updates the IVR's greeting
-        fields; does not publish. 500 usually means the TTS quota ran out.
-
-        `POST /ivrs/{ivr_id}/generate-greeting` (not retried once it may have reached the server).
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            text: What the greeting says.
-            language: TTS language (default: the IVR's).
-            voice: TTS voice (default: the IVR's).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "text": text,
-            "language": language,
-            "voice": voice,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GENERATE_GREETING,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    def greeting_audio(
-        self,
-        ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AbstractAsyncContextManager[StreamingResponse]:
-        """Stream the IVR's greeting audio (audio/wav) for preview.
-
-        Use as `async with astra.ivrs.greeting_audio(ivr_id) as stream:` and read
-        `stream.iter_bytes()`.
-
-        `GET /ivrs/{ivr_id}/greeting-audio`.
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.stream(
-            _GREETING_AUDIO,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
-
-    async def publish(
-        self,
-        ivr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[ActionResult]:
-        """Deploy the IVR (regenerates the whole organisation's dialplan; idempotent).
-
-        `POST /ivrs/{ivr_id}/publish`.
-
-        Args:
-            ivr_id: The IVR's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PUBLISH,
-            path_params={
-                "ivr_id": ivr_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: IvrsResource) -> None:
+        self.list = to_streamed_response(resource.list)
+        self.greeting_audio = resource.greeting_audio

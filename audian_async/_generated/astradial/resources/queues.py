@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.queue import Queue
@@ -19,13 +19,13 @@ from audian_async._generated.astradial.models.queue_timeout_destination_type imp
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["QueuesResource", "RawQueuesResource"]
+__all__ = ["QueuesResource", "RawQueuesResource", "StreamingQueuesResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="queues.list",
     method="GET",
     path="/queues",
@@ -37,7 +37,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Queue] = Operation(
     id="queues.create",
     method="POST",
     path="/queues",
@@ -62,7 +62,7 @@ _CREATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
     "timeout_destination": ("timeout_destination", {}, False),
     "moh_class": ("moh_class", {}, False),
 }
-_GET = Operation(
+_GET: Operation[Queue] = Operation(
     id="queues.get",
     method="GET",
     path="/queues/{queue_id}",
@@ -74,7 +74,7 @@ _GET = Operation(
     path_params=["queue_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Queue] = Operation(
     id="queues.update",
     method="PUT",
     path="/queues/{queue_id}",
@@ -99,7 +99,7 @@ _UPDATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
     "timeout_destination": ("timeout_destination", {}, False),
     "moh_class": ("moh_class", {}, False),
 }
-_DELETE = Operation(
+_DELETE: Operation[None] = Operation(
     id="queues.delete",
     method="DELETE",
     path="/queues/{queue_id}",
@@ -110,7 +110,7 @@ _DELETE = Operation(
     path_params=["queue_id"],
     stream=False,
 )
-_LIST_MEMBERS = Operation(
+_LIST_MEMBERS: Operation[builtins.list[QueueMember]] = Operation(
     id="queues.list_members",
     method="GET",
     path="/queues/{queue_id}/members",
@@ -122,7 +122,7 @@ _LIST_MEMBERS = Operation(
     path_params=["queue_id"],
     stream=False,
 )
-_ADD_MEMBER = Operation(
+_ADD_MEMBER: Operation[QueueMemberBatch | QueueMember] = Operation(
     id="queues.add_member",
     method="POST",
     path="/queues/{queue_id}/members",
@@ -137,7 +137,7 @@ _ADD_MEMBER = Operation(
     path_params=["queue_id"],
     stream=False,
 )
-_REMOVE_MEMBER_BY_USER = Operation(
+_REMOVE_MEMBER_BY_USER: Operation[None] = Operation(
     id="queues.remove_member_by_user",
     method="DELETE",
     path="/queues/{queue_id}/members",
@@ -148,7 +148,7 @@ _REMOVE_MEMBER_BY_USER = Operation(
     path_params=["queue_id"],
     stream=False,
 )
-_REMOVE_MEMBER = Operation(
+_REMOVE_MEMBER: Operation[None] = Operation(
     id="queues.remove_member",
     method="DELETE",
     path="/queues/{queue_id}/members/{extension}",
@@ -168,16 +168,19 @@ class QueuesResource(BaseResource):
     def with_raw_response(self) -> RawQueuesResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawQueuesResource(self._core)
+        return RawQueuesResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingQueuesResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingQueuesResource(self)
 
     def list(
         self,
         *,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Queue]:
         """List the call queues of your organisation.
 
@@ -186,11 +189,8 @@ class QueuesResource(BaseResource):
         Args:
             max_items: stop after this many items (the server sends the whole listing in
                 one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -198,7 +198,7 @@ class QueuesResource(BaseResource):
             path_params={},
             query=None,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -211,11 +211,7 @@ class QueuesResource(BaseResource):
         timeout_destination_type: QueueTimeoutDestinationType | str | NotGiven = NOT_GIVEN,
         timeout_destination: str | None | NotGiven = NOT_GIVEN,
         moh_class: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Queue:
         """Create a queue.
 
@@ -236,12 +232,8 @@ class QueuesResource(BaseResource):
             timeout_destination_type: Where a queue sends a caller nobody answered.
             timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "number": number,
@@ -252,24 +244,19 @@ class QueuesResource(BaseResource):
             "timeout_destination": timeout_destination,
             "moh_class": moh_class,
         }
-        return await self._send_checked(  # type: ignore[no-any-return]
+        return await self._send_checked(
             _CREATE,
             _CREATE_ECHO,
             path_params={},
             query=None,
             body=self._also_send(fields, _CREATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=False,
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         queue_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Queue:
         """Retrieve a queue (the open-source server embeds its members).
 
@@ -279,24 +266,16 @@ class QueuesResource(BaseResource):
 
         Args:
             queue_id: The queue's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "queue_id": queue_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -311,11 +290,7 @@ class QueuesResource(BaseResource):
         timeout_destination_type: QueueTimeoutDestinationType | str | None | NotGiven = NOT_GIVEN,
         timeout_destination: str | None | NotGiven = NOT_GIVEN,
         moh_class: str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Queue:
         """Change some settings of a queue (for example `timeout=60`).
 
@@ -336,12 +311,8 @@ class QueuesResource(BaseResource):
             timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
             timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
             moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "number": number,
@@ -352,7 +323,7 @@ class QueuesResource(BaseResource):
             "timeout_destination": timeout_destination,
             "moh_class": moh_class,
         }
-        return await self._send_checked(  # type: ignore[no-any-return]
+        return await self._send_checked(
             _UPDATE,
             _UPDATE_ECHO,
             path_params={
@@ -360,18 +331,13 @@ class QueuesResource(BaseResource):
             },
             query=None,
             body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=False,
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         queue_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> None:
         """Delete a queue.
 
@@ -379,34 +345,22 @@ class QueuesResource(BaseResource):
 
         Args:
             queue_id: The queue's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "queue_id": queue_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def list_members(
         self,
         queue_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[QueueMember]:
         """List the members (agents) of a queue.
 
@@ -417,24 +371,16 @@ class QueuesResource(BaseResource):
 
         Args:
             queue_id: The queue's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIST_MEMBERS,
             path_params={
                 "queue_id": queue_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def add_member(
@@ -445,11 +391,7 @@ class QueuesResource(BaseResource):
         user_ids: Sequence[str] | NotGiven = NOT_GIVEN,
         extension: str | NotGiven = NOT_GIVEN,
         penalty: int | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> QueueMemberBatch | QueueMember:
         """Add a member (or several) to a queue.
 
@@ -467,12 +409,8 @@ class QueuesResource(BaseResource):
             user_ids: Several user ids at once (open-source server); answered with a `QueueMemberBatch`.
             extension: The member's extension (documented).
             penalty: Lower rings first (0-10 on the open-source server).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "user_id": user_id,
@@ -480,14 +418,14 @@ class QueuesResource(BaseResource):
             "extension": extension,
             "penalty": penalty,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _ADD_MEMBER,
             path_params={
                 "queue_id": queue_id,
             },
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def remove_member_by_user(
@@ -495,10 +433,7 @@ class QueuesResource(BaseResource):
         queue_id: str,
         *,
         user_id: str,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> None:
         """Remove a member by user id (the OSS server's form, `?userId=`).
 
@@ -510,13 +445,10 @@ class QueuesResource(BaseResource):
         Args:
             queue_id: The queue's id.
             user_id: The member's user id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _REMOVE_MEMBER_BY_USER,
             path_params={
                 "queue_id": queue_id,
@@ -524,23 +456,14 @@ class QueuesResource(BaseResource):
             query={
                 "userId": user_id,
             },
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def remove_member(
         self,
         queue_id: str,
         extension: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> None:
         """Remove a member from a queue by extension.
 
@@ -552,463 +475,47 @@ class QueuesResource(BaseResource):
         Args:
             queue_id: The queue's id.
             extension: The member's extension.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _REMOVE_MEMBER,
             path_params={
                 "queue_id": queue_id,
                 "extension": extension,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawQueuesResource(BaseResource):
-    """Call queues and their members. Changes apply without a publish step. Every call returns an `APIResponse` (result plus metadata)."""
+class RawQueuesResource:
+    """Call queues and their members. Changes apply without a publish step.
 
-    def list(
-        self,
-        *,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Queue]:
-        """List the call queues of your organisation.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /queues`.
+    def __init__(self, resource: QueuesResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.list_members = to_raw_response(resource.list_members)
+        self.add_member = to_raw_response(resource.add_member)
+        self.remove_member_by_user = to_raw_response(resource.remove_member_by_user)
+        self.remove_member = to_raw_response(resource.remove_member)
 
-        Args:
-            max_items: stop after this many items (the server sends the whole listing in
-                one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Queue,
-            path_params={},
-            query=None,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingQueuesResource:
+    """Call queues and their members. Changes apply without a publish step.
 
-    async def create(
-        self,
-        *,
-        number: str,
-        name: str,
-        ring_strategy: QueueStrategy | str | NotGiven = NOT_GIVEN,
-        ring_timeout: int | NotGiven = NOT_GIVEN,
-        timeout_destination_type: QueueTimeoutDestinationType | str | NotGiven = NOT_GIVEN,
-        timeout_destination: str | None | NotGiven = NOT_GIVEN,
-        moh_class: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Queue]:
-        """Create a queue.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `ring_strategy` and `moh_class` are sent under both spellings (documented
-        `ring_strategy`/`moh_class`, open-source `strategy`/`music_on_hold`), so either server
-        applies them. The open-source server ignores `timeout_destination_type` and
-        `timeout_destination`: when the answer shows a value other than the one sent, an
-        `IgnoredFieldWarning` is emitted. More open-source settings (`max_wait_time`,
-        `wrap_up_time`, `status` ...) go through `extra_body`. 409 when the number is taken.
-
-        `POST /queues` (not retried once it may have reached the server).
-
-        Args:
-            number: Digits (4 by convention), unique within the organisation.
-            name: Display name.
-            ring_strategy: How a queue rings its members (the OSS server also has `random`).
-            ring_timeout: Seconds to ring before falling through. Sent as `timeout`.
-            timeout_destination_type: Where a queue sends a caller nobody answered.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
-            moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "number": number,
-            "name": name,
-            "ring_strategy": ring_strategy,
-            "timeout": ring_timeout,
-            "timeout_destination_type": timeout_destination_type,
-            "timeout_destination": timeout_destination,
-            "moh_class": moh_class,
-        }
-        return await self._send_checked(  # type: ignore[no-any-return]
-            _CREATE,
-            _CREATE_ECHO,
-            path_params={},
-            query=None,
-            body=self._also_send(fields, _CREATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        queue_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Queue]:
-        """Retrieve a queue (the open-source server embeds its members).
-
-        Not on docs.astradial.com; served by the open-source server.
-
-        `GET /queues/{queue_id}`.
-
-        Args:
-            queue_id: The queue's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "queue_id": queue_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        queue_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        number: str | None | NotGiven = NOT_GIVEN,
-        name: str | None | NotGiven = NOT_GIVEN,
-        ring_strategy: QueueStrategy | str | None | NotGiven = NOT_GIVEN,
-        ring_timeout: int | None | NotGiven = NOT_GIVEN,
-        timeout_destination_type: QueueTimeoutDestinationType | str | None | NotGiven = NOT_GIVEN,
-        timeout_destination: str | None | NotGiven = NOT_GIVEN,
-        moh_class: str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Queue]:
-        """Change some settings of a queue (for example `timeout=60`).
-
-        Only the given fields are sent, `ring_strategy` and `moh_class` under both spellings. A
-        fetched `Queue` may be passed as `body`: its server-owned fields (id, timestamps,
-        members) are not sent back. An ignored field raises an `IgnoredFieldWarning`.
-
-        `PUT /queues/{queue_id}`.
-
-        Args:
-            queue_id: The queue's id.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            number: Digits (4 by convention), unique within the organisation. `None` removes it.
-            name: Display name. `None` removes it.
-            ring_strategy: How a queue rings its members (the OSS server also has `random`). `None` removes it.
-            ring_timeout: Seconds to ring before falling through. Sent as `timeout`. `None` removes it.
-            timeout_destination_type: Where a queue sends a caller nobody answered. `None` removes it.
-            timeout_destination: Where to go; its format depends on the type. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
-            moh_class: Music-on-hold class, e.g. `default`; also sent as `music_on_hold` (open-source name). `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "number": number,
-            "name": name,
-            "ring_strategy": ring_strategy,
-            "timeout": ring_timeout,
-            "timeout_destination_type": timeout_destination_type,
-            "timeout_destination": timeout_destination,
-            "moh_class": moh_class,
-        }
-        return await self._send_checked(  # type: ignore[no-any-return]
-            _UPDATE,
-            _UPDATE_ECHO,
-            path_params={
-                "queue_id": queue_id,
-            },
-            query=None,
-            body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        queue_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[None]:
-        """Delete a queue.
-
-        `DELETE /queues/{queue_id}`.
-
-        Args:
-            queue_id: The queue's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "queue_id": queue_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def list_members(
-        self,
-        queue_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[QueueMember]]:
-        """List the members (agents) of a queue.
-
-        Documented; the open-source server has no such route (`RouteNotFoundError`): read
-        `queues.get(queue_id).members` there.
-
-        `GET /queues/{queue_id}/members`.
-
-        Args:
-            queue_id: The queue's id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIST_MEMBERS,
-            path_params={
-                "queue_id": queue_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def add_member(
-        self,
-        queue_id: str,
-        *,
-        user_id: str | NotGiven = NOT_GIVEN,
-        user_ids: Sequence[str] | NotGiven = NOT_GIVEN,
-        extension: str | NotGiven = NOT_GIVEN,
-        penalty: int | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[QueueMemberBatch | QueueMember]:
-        """Add a member (or several) to a queue.
-
-        The documentation adds a member by `extension`; the open-source server by `user_id`, or
-        several at once by `user_ids` (answered with a `QueueMemberBatch`: `created` and
-        `skipped`). One of `extension`, `user_id` and `user_ids` is required. A single add
-        returns a `QueueMember`. 409 when already a member; an unknown user is 404 (docs) or 400
-        `invalid_user` (open-source server).
-
-        `POST /queues/{queue_id}/members` (not retried once it may have reached the server).
-
-        Args:
-            queue_id: The queue's id.
-            user_id: The member's user id (open-source server).
-            user_ids: Several user ids at once (open-source server); answered with a `QueueMemberBatch`.
-            extension: The member's extension (documented).
-            penalty: Lower rings first (0-10 on the open-source server).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "user_id": user_id,
-            "user_ids": user_ids,
-            "extension": extension,
-            "penalty": penalty,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _ADD_MEMBER,
-            path_params={
-                "queue_id": queue_id,
-            },
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def remove_member_by_user(
-        self,
-        queue_id: str,
-        *,
-        user_id: str,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[None]:
-        """Remove a member by user id (the OSS server's form, `?userId=`).
-
-        Not in the documentation, which removes by extension (`remove_member`). The OSS server
-        removes a member with `DELETE /queues/{id}/members?userId=<uuid>`.
-
-        `DELETE /queues/{queue_id}/members`.
-
-        Args:
-            queue_id: The queue's id.
-            user_id: The member's user id.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _REMOVE_MEMBER_BY_USER,
-            path_params={
-                "queue_id": queue_id,
-            },
-            query={
-                "userId": user_id,
-            },
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def remove_member(
-        self,
-        queue_id: str,
-        extension: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[None]:
-        """Remove a member from a queue by extension.
-
-        Documented; the open-source server has no such route (`RouteNotFoundError`): use
-        `remove_member_by_user` there.
-
-        `DELETE /queues/{queue_id}/members/{extension}`.
-
-        Args:
-            queue_id: The queue's id.
-            extension: The member's extension.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _REMOVE_MEMBER,
-            path_params={
-                "queue_id": queue_id,
-                "extension": extension,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: QueuesResource) -> None:
+        self.list = to_streamed_response(resource.list)

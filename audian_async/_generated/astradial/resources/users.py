@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.ring_target import RingTarget
@@ -15,13 +15,13 @@ from audian_async._generated.astradial.models.user_role import UserRole
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["UsersResource", "RawUsersResource"]
+__all__ = ["UsersResource", "RawUsersResource", "StreamingUsersResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="users.list",
     method="GET",
     path="/users",
@@ -33,7 +33,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[User] = Operation(
     id="users.create",
     method="POST",
     path="/users",
@@ -63,7 +63,7 @@ _CREATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
     "call_recording": ("call_recording", {}, False),
     "outbound_did": ("outbound_did", {}, True),
 }
-_GET = Operation(
+_GET: Operation[User] = Operation(
     id="users.get",
     method="GET",
     path="/users/{user_id}",
@@ -75,7 +75,7 @@ _GET = Operation(
     path_params=["user_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[User] = Operation(
     id="users.update",
     method="PUT",
     path="/users/{user_id}",
@@ -105,7 +105,7 @@ _UPDATE_ECHO: dict[str, tuple[str, dict[str, tuple[str, ...]], bool]] = {
     "call_recording": ("call_recording", {}, False),
     "outbound_did": ("outbound_did", {}, True),
 }
-_DELETE = Operation(
+_DELETE: Operation[None] = Operation(
     id="users.delete",
     method="DELETE",
     path="/users/{user_id}",
@@ -116,7 +116,7 @@ _DELETE = Operation(
     path_params=["user_id"],
     stream=False,
 )
-_SIP_CREDENTIALS = Operation(
+_SIP_CREDENTIALS: Operation[SipCredentials] = Operation(
     id="users.sip_credentials",
     method="GET",
     path="/users/{user_id}/sip-credentials",
@@ -137,16 +137,19 @@ class UsersResource(BaseResource):
     def with_raw_response(self) -> RawUsersResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawUsersResource(self._core)
+        return RawUsersResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingUsersResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingUsersResource(self)
 
     def list(
         self,
         *,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[User]:
         """List the users (extensions) of your organisation.
 
@@ -155,11 +158,8 @@ class UsersResource(BaseResource):
         Args:
             max_items: stop after this many items (the server sends the whole listing in
                 one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -167,7 +167,7 @@ class UsersResource(BaseResource):
             path_params={},
             query=None,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -184,11 +184,7 @@ class UsersResource(BaseResource):
         username: str | NotGiven = NOT_GIVEN,
         password: str | NotGiven = NOT_GIVEN,
         recording_enabled: bool | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Create a user (a SIP extension).
 
@@ -218,12 +214,8 @@ class UsersResource(BaseResource):
             username: SIP username (the OSS server requires it on create).
             password: Login password (the OSS server requires it on create; never echoed).
             recording_enabled: Record calls (open-source name; `call_recording` sends it too).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "extension": extension,
@@ -238,24 +230,19 @@ class UsersResource(BaseResource):
             "password": password,
             "recording_enabled": recording_enabled,
         }
-        return await self._send_checked(  # type: ignore[no-any-return]
+        return await self._send_checked(
             _CREATE,
             _CREATE_ECHO,
             path_params={},
             query=None,
             body=self._also_send(fields, _CREATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=False,
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Retrieve a user.
 
@@ -266,24 +253,16 @@ class UsersResource(BaseResource):
 
         Args:
             user_id: The user's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "user_id": user_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -302,11 +281,7 @@ class UsersResource(BaseResource):
         username: str | None | NotGiven = NOT_GIVEN,
         password: str | None | NotGiven = NOT_GIVEN,
         recording_enabled: bool | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Change some fields of a user.
 
@@ -333,12 +308,8 @@ class UsersResource(BaseResource):
             username: SIP username (the OSS server requires it on create). `None` removes it.
             password: Login password (the OSS server requires it on create; never echoed). `None` removes it.
             recording_enabled: Record calls (open-source name; `call_recording` sends it too). `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "extension": extension,
@@ -353,7 +324,7 @@ class UsersResource(BaseResource):
             "password": password,
             "recording_enabled": recording_enabled,
         }
-        return await self._send_checked(  # type: ignore[no-any-return]
+        return await self._send_checked(
             _UPDATE,
             _UPDATE_ECHO,
             path_params={
@@ -361,18 +332,13 @@ class UsersResource(BaseResource):
             },
             query=None,
             body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=False,
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> None:
         """Delete a user; removes its SIP endpoint (call records are kept).
 
@@ -380,34 +346,22 @@ class UsersResource(BaseResource):
 
         Args:
             user_id: The user's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "user_id": user_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def sip_credentials(
         self,
         user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> SipCredentials:
         """The user's SIP credentials, to register a softphone.
 
@@ -419,347 +373,43 @@ class UsersResource(BaseResource):
 
         Args:
             user_id: The user's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SIP_CREDENTIALS,
             path_params={
                 "user_id": user_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawUsersResource(BaseResource):
-    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically. Every call returns an `APIResponse` (result plus metadata)."""
+class RawUsersResource:
+    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically.
 
-    def list(
-        self,
-        *,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[User]:
-        """List the users (extensions) of your organisation.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /users`.
+    def __init__(self, resource: UsersResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.sip_credentials = to_raw_response(resource.sip_credentials)
 
-        Args:
-            max_items: stop after this many items (the server sends the whole listing in
-                one response).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=User,
-            path_params={},
-            query=None,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingUsersResource:
+    """SIP users (extensions) of your organisation and their call routing. Any change regenerates the organisation's dialplan automatically.
 
-    async def create(
-        self,
-        *,
-        extension: str,
-        email: str,
-        full_name: str | NotGiven = NOT_GIVEN,
-        role: UserRole | str | NotGiven = NOT_GIVEN,
-        ring_target: RingTarget | str | NotGiven = NOT_GIVEN,
-        phone_number: str | None | NotGiven = NOT_GIVEN,
-        call_recording: bool | NotGiven = NOT_GIVEN,
-        outbound_did: str | None | NotGiven = NOT_GIVEN,
-        username: str | NotGiven = NOT_GIVEN,
-        password: str | NotGiven = NOT_GIVEN,
-        recording_enabled: bool | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Create a user (a SIP extension).
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        Documented fields are `extension`, `full_name`, `email` (required by the docs), `role`,
-        `ring_target`, `phone_number`, `call_recording`, `outbound_did`. The open-source server
-        requires `username` and `password` instead of `full_name` (pass all five to work with
-        both), reads the recording flag as `recording_enabled` (sent too) but always enables
-        recording on create, and ignores `ring_target`, `phone_number` and `outbound_did`: the
-        answer then shows other values and an `IgnoredFieldWarning` names each ignored field.
-        The client checks only what every server agrees on: `extension` and `email` present,
-        `extension` made of digits, and an E.164 `phone_number` when `ring_target` is `phone`.
-        409 when the extension or email is taken; 422 (docs) or 500 (open-source server) for an
-        invalid role. The open-source server returns the generated SIP password once, as
-        `sip_password`.
-
-        `POST /users` (not retried once it may have reached the server).
-
-        Args:
-            extension: Digits only (4 digits by convention), unique within the organisation.
-            email: Unique across all accounts.
-            full_name: The user's name (required by the documentation).
-            role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it.
-            ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`).
-            phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so).
-            call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so).
-            outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so).
-            username: SIP username (the OSS server requires it on create).
-            password: Login password (the OSS server requires it on create; never echoed).
-            recording_enabled: Record calls (open-source name; `call_recording` sends it too).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "extension": extension,
-            "email": email,
-            "full_name": full_name,
-            "role": role,
-            "ring_target": ring_target,
-            "phone_number": phone_number,
-            "call_recording": call_recording,
-            "outbound_did": outbound_did,
-            "username": username,
-            "password": password,
-            "recording_enabled": recording_enabled,
-        }
-        return await self._send_checked(  # type: ignore[no-any-return]
-            _CREATE,
-            _CREATE_ECHO,
-            path_params={},
-            query=None,
-            body=self._also_send(fields, _CREATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Retrieve a user.
-
-        Not on docs.astradial.com; served by the open-source server (a server without the route
-        raises `RouteNotFoundError`).
-
-        `GET /users/{user_id}`.
-
-        Args:
-            user_id: The user's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        user_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        extension: str | None | NotGiven = NOT_GIVEN,
-        email: str | None | NotGiven = NOT_GIVEN,
-        full_name: str | None | NotGiven = NOT_GIVEN,
-        role: UserRole | str | None | NotGiven = NOT_GIVEN,
-        ring_target: RingTarget | str | None | NotGiven = NOT_GIVEN,
-        phone_number: str | None | NotGiven = NOT_GIVEN,
-        call_recording: bool | None | NotGiven = NOT_GIVEN,
-        outbound_did: str | None | NotGiven = NOT_GIVEN,
-        username: str | None | NotGiven = NOT_GIVEN,
-        password: str | None | NotGiven = NOT_GIVEN,
-        recording_enabled: bool | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Change some fields of a user.
-
-        Every field is optional; only the given ones are sent. A fetched `User` may be passed as
-        `body`: its server-owned fields (id, organisation, timestamps, Asterisk endpoint, SIP
-        password) are not sent back. Fields the server ignores raise an `IgnoredFieldWarning`
-        (the open-source server: `ring_target`, `phone_number`, `outbound_did`). The dialplan is
-        regenerated automatically.
-
-        `PUT /users/{user_id}`.
-
-        Args:
-            user_id: The user's id (a UUID).
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            extension: Digits only (4 digits by convention), unique within the organisation. `None` removes it.
-            email: Unique across all accounts. `None` removes it.
-            full_name: The user's name (required by the documentation). `None` removes it.
-            role: A user's role as both servers accept it: `admin`, `supervisor`, `agent`, `user`. The documentation also lists `owner`, which the open-source server refuses (500); pass it as a plain string to a server that takes it. `None` removes it.
-            ring_target: Where a user's calls ring. Documented `sip` or `phone` (the OSS server says `ext` for `sip`). `None` removes it.
-            phone_number: E.164 number (required when `ring_target` is `phone`). Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
-            call_recording: Record calls (default the organisation's setting); also sent as `recording_enabled`. The open-source server applies it on update only (always `true` on create; an `IgnoredFieldWarning` says so). `None` removes it.
-            outbound_did: Per-user caller-ID override. Ignored by the open-source server (an `IgnoredFieldWarning` says so). `None` removes it.
-            username: SIP username (the OSS server requires it on create). `None` removes it.
-            password: Login password (the OSS server requires it on create; never echoed). `None` removes it.
-            recording_enabled: Record calls (open-source name; `call_recording` sends it too). `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "extension": extension,
-            "email": email,
-            "full_name": full_name,
-            "role": role,
-            "ring_target": ring_target,
-            "phone_number": phone_number,
-            "call_recording": call_recording,
-            "outbound_did": outbound_did,
-            "username": username,
-            "password": password,
-            "recording_enabled": recording_enabled,
-        }
-        return await self._send_checked(  # type: ignore[no-any-return]
-            _UPDATE,
-            _UPDATE_ECHO,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            body=self._also_send(self._merge(body, fields), _UPDATE_ALSO_SEND),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[None]:
-        """Delete a user; removes its SIP endpoint (call records are kept).
-
-        `DELETE /users/{user_id}`.
-
-        Args:
-            user_id: The user's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def sip_credentials(
-        self,
-        user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[SipCredentials]:
-        """The user's SIP credentials, to register a softphone.
-
-        The password is plaintext: it is masked in reprs and never logged. Documented shape
-        `{username, password, domain, port, transport}`; the OSS server's `{sip_password,
-        endpoint, extension}` is read into the same attributes.
-
-        `GET /users/{user_id}/sip-credentials`.
-
-        Args:
-            user_id: The user's id (a UUID).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SIP_CREDENTIALS,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: UsersResource) -> None:
+        self.list = to_streamed_response(resource.list)

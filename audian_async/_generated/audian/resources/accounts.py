@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.account import Account
@@ -20,13 +20,13 @@ from audian_async._generated.audian.models.caller_id import CallerId
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["AccountsResource", "RawAccountsResource"]
+__all__ = ["AccountsResource", "RawAccountsResource", "StreamingAccountsResource"]
 
 
-_CREATE = Operation(
+_CREATE: Operation[AccountRecord] = Operation(
     id="accounts.create",
     method="POST",
     path="/accounts",
@@ -44,7 +44,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Account] = Operation(
     id="accounts.get",
     method="GET",
     path="/accounts/{account_id}",
@@ -56,7 +56,7 @@ _GET = Operation(
     path_params=[],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Account] = Operation(
     id="accounts.update",
     method="POST",
     path="/accounts/{account_id}",
@@ -71,7 +71,7 @@ _UPDATE = Operation(
     path_params=[],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[Account | None] = Operation(
     id="accounts.delete",
     method="DELETE",
     path="/accounts/{account_id}",
@@ -84,7 +84,7 @@ _DELETE = Operation(
     path_params=[],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[Account] = Operation(
     id="accounts.patch",
     method="PATCH",
     path="/accounts/{account_id}",
@@ -99,7 +99,7 @@ _PATCH = Operation(
     path_params=[],
     stream=False,
 )
-_LIST_SUB_ACCOUNTS = Operation(
+_LIST_SUB_ACCOUNTS: Operation[Any] = Operation(
     id="accounts.list_sub_accounts",
     method="GET",
     path="/accounts/{account_id}/accounts",
@@ -111,7 +111,7 @@ _LIST_SUB_ACCOUNTS = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE_SUB_ACCOUNT = Operation(
+_CREATE_SUB_ACCOUNT: Operation[Account] = Operation(
     id="accounts.create_sub_account",
     method="PUT",
     path="/accounts/{account_id}/accounts",
@@ -126,7 +126,7 @@ _CREATE_SUB_ACCOUNT = Operation(
     path_params=[],
     stream=False,
 )
-_LIST_DESCENDANTS = Operation(
+_LIST_DESCENDANTS: Operation[Any] = Operation(
     id="accounts.list_descendants",
     method="GET",
     path="/accounts/{account_id}/descendants",
@@ -138,7 +138,7 @@ _LIST_DESCENDANTS = Operation(
     path_params=[],
     stream=False,
 )
-_LIST_PARENTS = Operation(
+_LIST_PARENTS: Operation[builtins.list[Account]] = Operation(
     id="accounts.list_parents",
     method="GET",
     path="/accounts/{account_id}/parents",
@@ -150,7 +150,7 @@ _LIST_PARENTS = Operation(
     path_params=[],
     stream=False,
 )
-_GET_API_KEY = Operation(
+_GET_API_KEY: Operation[AccountApiKey] = Operation(
     id="accounts.get_api_key",
     method="GET",
     path="/accounts/{account_id}/api_key",
@@ -171,7 +171,13 @@ class AccountsResource(BaseResource):
     def with_raw_response(self) -> RawAccountsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawAccountsResource(self._core)
+        return RawAccountsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingAccountsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingAccountsResource(self)
 
     async def create(
         self,
@@ -184,11 +190,7 @@ class AccountsResource(BaseResource):
         plan: AccountPlan | str | NotGiven = NOT_GIVEN,
         settings: AccountSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AccountRecord:
         """Create an account (flat body, no data wrapper).
 
@@ -206,12 +208,8 @@ class AccountsResource(BaseResource):
             plan: Service plan.
             settings: Account-level settings.
             metadata: Custom metadata.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -223,36 +221,31 @@ class AccountsResource(BaseResource):
             "settings": settings,
             "metadata": metadata,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Account:
         """Retrieve the account.
 
         `GET /accounts/{account_id}`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -267,11 +260,7 @@ class AccountsResource(BaseResource):
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Account:
         """Replace the account document.
 
@@ -291,12 +280,8 @@ class AccountsResource(BaseResource):
             caller_id: Caller IDs by call type.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -308,36 +293,31 @@ class AccountsResource(BaseResource):
             "call_restriction": call_restriction,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={},
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Account | None:
         """Delete the account.
 
         `DELETE /accounts/{account_id}`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -352,11 +332,7 @@ class AccountsResource(BaseResource):
         caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Account:
         """Change some fields of the account.
 
@@ -375,12 +351,8 @@ class AccountsResource(BaseResource):
             caller_id: Caller IDs by call type. `None` removes it.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -392,12 +364,12 @@ class AccountsResource(BaseResource):
             "call_restriction": call_restriction,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={},
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def list_sub_accounts(
@@ -407,10 +379,7 @@ class AccountsResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Account]:
         """List the direct sub-accounts.
 
@@ -423,11 +392,8 @@ class AccountsResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST_SUB_ACCOUNTS,
@@ -438,7 +404,7 @@ class AccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create_sub_account(
@@ -452,11 +418,7 @@ class AccountsResource(BaseResource):
         caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Account:
         """Create a sub-account below the account.
 
@@ -471,12 +433,8 @@ class AccountsResource(BaseResource):
             caller_id: Caller IDs by call type.
             call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -488,12 +446,12 @@ class AccountsResource(BaseResource):
             "call_restriction": call_restriction,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE_SUB_ACCOUNT,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def list_descendants(
@@ -503,10 +461,7 @@ class AccountsResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Account]:
         """List every account below the account, at any depth.
 
@@ -519,11 +474,8 @@ class AccountsResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST_DESCENDANTS,
@@ -534,511 +486,79 @@ class AccountsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def list_parents(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Account]:
         """List the ancestors of the account, from the root down to its parent.
 
         Each entry carries the ancestor's `id` and `name`; a root account has none.
 
         `GET /accounts/{account_id}/parents`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIST_PARENTS,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get_api_key(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AccountApiKey:
         """The account's API key (a secret; masked in reprs).
 
         `GET /accounts/{account_id}/api_key`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET_API_KEY,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawAccountsResource(BaseResource):
-    """Your account, its sub-accounts and the account hierarchy. Every call returns an `APIResponse` (result plus metadata)."""
+class RawAccountsResource:
+    """Your account, its sub-accounts and the account hierarchy.
 
-    async def create(
-        self,
-        *,
-        name: str,
-        email: str,
-        display_name: str | NotGiven = NOT_GIVEN,
-        phone: str | NotGiven = NOT_GIVEN,
-        address: Address | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        plan: AccountPlan | str | NotGiven = NOT_GIVEN,
-        settings: AccountSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        metadata: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[AccountRecord]:
-        """Create an account (flat body, no data wrapper).
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        Creates a new account below the authenticated account. Unlike the other account
-        operations this one takes a flat camelCase body and answers with a flat body (201).
+    def __init__(self, resource: AccountsResource) -> None:
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
+        self.list_sub_accounts = resource.list_sub_accounts
+        self.create_sub_account = to_raw_response(resource.create_sub_account)
+        self.list_descendants = resource.list_descendants
+        self.list_parents = to_raw_response(resource.list_parents)
+        self.get_api_key = to_raw_response(resource.get_api_key)
 
-        `POST /accounts` (not retried once it may have reached the server).
 
-        Args:
-            name: Display name.
-            email: Email address.
-            display_name: Display name of the account.
-            phone: Primary contact phone number.
-            address: A postal (billing) address.
-            plan: Service plan.
-            settings: Account-level settings.
-            metadata: Custom metadata.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+class StreamingAccountsResource:
+    """Your account, its sub-accounts and the account hierarchy.
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "email": email,
-            "displayName": display_name,
-            "phone": phone,
-            "address": address,
-            "plan": plan,
-            "settings": settings,
-            "metadata": metadata,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-    async def get(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Account]:
-        """Retrieve the account.
-
-        `GET /accounts/{account_id}`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        realm: str | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Account]:
-        """Replace the account document.
-
-        POST replaces every public field; fields you leave out are removed. Use `patch` to
-        change a few fields.
-
-        `POST /accounts/{account_id}`.
-
-        Args:
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            realm: SIP realm.
-            timezone: Time zone, such as `America/New_York`.
-            language: Language, such as `en-us`.
-            enabled: Whether it is active. Default: true.
-            caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "realm": realm,
-            "timezone": timezone,
-            "language": language,
-            "enabled": enabled,
-            "caller_id": caller_id,
-            "call_restriction": call_restriction,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={},
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Account | None]:
-        """Delete the account.
-
-        `DELETE /accounts/{account_id}`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        realm: str | None | NotGiven = NOT_GIVEN,
-        timezone: str | None | NotGiven = NOT_GIVEN,
-        language: str | None | NotGiven = NOT_GIVEN,
-        enabled: bool | None | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Account]:
-        """Change some fields of the account.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}`.
-
-        Args:
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            realm: SIP realm. `None` removes it.
-            timezone: Time zone, such as `America/New_York`. `None` removes it.
-            language: Language, such as `en-us`. `None` removes it.
-            enabled: Whether it is active. Default: true. `None` removes it.
-            caller_id: Caller IDs by call type. `None` removes it.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "realm": realm,
-            "timezone": timezone,
-            "language": language,
-            "enabled": enabled,
-            "caller_id": caller_id,
-            "call_restriction": call_restriction,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={},
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    def list_sub_accounts(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Account]:
-        """List the direct sub-accounts.
-
-        `GET /accounts/{account_id}/accounts`.
-
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, realm, enabled.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST_SUB_ACCOUNTS,
-            item_type=Account,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
-
-    async def create_sub_account(
-        self,
-        *,
-        name: str,
-        realm: str | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Account]:
-        """Create a sub-account below the account.
-
-        `PUT /accounts/{account_id}/accounts` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            realm: SIP realm.
-            timezone: Time zone, such as `America/New_York`.
-            language: Language, such as `en-us`.
-            enabled: Whether it is active. Default: true.
-            caller_id: Caller IDs by call type.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "realm": realm,
-            "timezone": timezone,
-            "language": language,
-            "enabled": enabled,
-            "caller_id": caller_id,
-            "call_restriction": call_restriction,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE_SUB_ACCOUNT,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    def list_descendants(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Account]:
-        """List every account below the account, at any depth.
-
-        `GET /accounts/{account_id}/descendants`.
-
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, realm, enabled.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST_DESCENDANTS,
-            item_type=Account,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
-
-    async def list_parents(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Account]]:
-        """List the ancestors of the account, from the root down to its parent.
-
-        Each entry carries the ancestor's `id` and `name`; a root account has none.
-
-        `GET /accounts/{account_id}/parents`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIST_PARENTS,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def get_api_key(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[AccountApiKey]:
-        """The account's API key (a secret; masked in reprs).
-
-        `GET /accounts/{account_id}/api_key`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET_API_KEY,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: AccountsResource) -> None:
+        self.list_sub_accounts = to_streamed_response(resource.list_sub_accounts)
+        self.list_descendants = to_streamed_response(resource.list_descendants)

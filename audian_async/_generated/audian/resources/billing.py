@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.balance import Balance
@@ -15,13 +14,13 @@ from audian_async._generated.audian.models.service_plan import ServicePlan
 from audian_async._generated.audian.models.subscription import Subscription
 from audian_async._generated.audian.models.transaction import Transaction
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response
 
 __all__ = ["BillingResource", "RawBillingResource"]
 
 
-_LIST_TRANSACTIONS = Operation(
+_LIST_TRANSACTIONS: Operation[builtins.list[Transaction]] = Operation(
     id="billing.list_transactions",
     method="GET",
     path="/accounts/{account_id}/transactions",
@@ -37,7 +36,7 @@ _LIST_TRANSACTIONS_QUERY: dict[str, Any] = {
     "created_from": {"minimum": 0, "type": "integer"},
     "created_to": {"minimum": 0, "type": "integer"},
 }
-_CURRENT_BALANCE = Operation(
+_CURRENT_BALANCE: Operation[Balance] = Operation(
     id="billing.current_balance",
     method="GET",
     path="/accounts/{account_id}/transactions/current_balance",
@@ -49,7 +48,7 @@ _CURRENT_BALANCE = Operation(
     path_params=[],
     stream=False,
 )
-_SUBSCRIPTIONS = Operation(
+_SUBSCRIPTIONS: Operation[builtins.list[Subscription]] = Operation(
     id="billing.subscriptions",
     method="GET",
     path="/accounts/{account_id}/transactions/subscriptions",
@@ -61,7 +60,7 @@ _SUBSCRIPTIONS = Operation(
     path_params=[],
     stream=False,
 )
-_MONTHLY_RECURRING = Operation(
+_MONTHLY_RECURRING: Operation[builtins.list[Transaction]] = Operation(
     id="billing.monthly_recurring",
     method="GET",
     path="/accounts/{account_id}/transactions/monthly_recurring",
@@ -77,7 +76,7 @@ _MONTHLY_RECURRING_QUERY: dict[str, Any] = {
     "created_from": {"minimum": 0, "type": "integer"},
     "created_to": {"minimum": 0, "type": "integer"},
 }
-_BALANCE = Operation(
+_BALANCE: Operation[Balance] = Operation(
     id="billing.balance",
     method="GET",
     path="/accounts/{account_id}/balance",
@@ -89,7 +88,7 @@ _BALANCE = Operation(
     path_params=[],
     stream=False,
 )
-_SERVICE_PLANS = Operation(
+_SERVICE_PLANS: Operation[builtins.list[ServicePlan]] = Operation(
     id="billing.service_plans",
     method="GET",
     path="/accounts/{account_id}/service_plans",
@@ -101,7 +100,7 @@ _SERVICE_PLANS = Operation(
     path_params=[],
     stream=False,
 )
-_ADD_CREDIT = Operation(
+_ADD_CREDIT: Operation[Transaction] = Operation(
     id="billing.add_credit",
     method="PUT",
     path="/accounts/{account_id}/braintree/credits",
@@ -125,17 +124,14 @@ class BillingResource(BaseResource):
     def with_raw_response(self) -> RawBillingResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawBillingResource(self._core)
+        return RawBillingResource(self)
 
     async def list_transactions(
         self,
         *,
         created_from: datetime | int | NotGiven = NOT_GIVEN,
         created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Transaction]:
         """List the account's transactions (charges, credits, recurring fees).
 
@@ -144,13 +140,10 @@ class BillingResource(BaseResource):
         Args:
             created_from: Start of the window (a `datetime`, or Gregorian seconds).
             created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIST_TRANSACTIONS,
             path_params={},
             query=self._query(
@@ -159,62 +152,47 @@ class BillingResource(BaseResource):
                     "created_to": self._gregorian(created_to),
                 },
                 _LIST_TRANSACTIONS_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def current_balance(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Balance:
         """The account's current balance (prepaid credit).
 
         `GET /accounts/{account_id}/transactions/current_balance`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CURRENT_BALANCE,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def subscriptions(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Subscription]:
         """The account's billing subscriptions.
 
         `GET /accounts/{account_id}/transactions/subscriptions`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SUBSCRIPTIONS,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def monthly_recurring(
@@ -222,10 +200,7 @@ class BillingResource(BaseResource):
         *,
         created_from: datetime | int | NotGiven = NOT_GIVEN,
         created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Transaction]:
         """The monthly recurring charges of the account.
 
@@ -234,13 +209,10 @@ class BillingResource(BaseResource):
         Args:
             created_from: Start of the window (a `datetime`, or Gregorian seconds).
             created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _MONTHLY_RECURRING,
             path_params={},
             query=self._query(
@@ -249,73 +221,54 @@ class BillingResource(BaseResource):
                     "created_to": self._gregorian(created_to),
                 },
                 _MONTHLY_RECURRING_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def balance(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Balance:
         """The account's balance and currency.
 
         `GET /accounts/{account_id}/balance`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _BALANCE,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def service_plans(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[ServicePlan]:
         """The service plans applied to the account.
 
         `GET /accounts/{account_id}/service_plans`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SERVICE_PLANS,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def add_credit(
         self,
         *,
         amount: float,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Transaction:
         """Buy prepaid credit with the card on file (Braintree).
 
@@ -323,266 +276,33 @@ class BillingResource(BaseResource):
 
         Args:
             amount: Amount to add, in the account currency.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "amount": amount,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _ADD_CREDIT,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawBillingResource(BaseResource):
-    """Balance, transactions, subscriptions and service plans. Every call returns an `APIResponse` (result plus metadata)."""
+class RawBillingResource:
+    """Balance, transactions, subscriptions and service plans.
 
-    async def list_transactions(
-        self,
-        *,
-        created_from: datetime | int | NotGiven = NOT_GIVEN,
-        created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Transaction]]:
-        """List the account's transactions (charges, credits, recurring fees).
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/transactions`.
-
-        Args:
-            created_from: Start of the window (a `datetime`, or Gregorian seconds).
-            created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIST_TRANSACTIONS,
-            path_params={},
-            query=self._query(
-                {
-                    "created_from": self._gregorian(created_from),
-                    "created_to": self._gregorian(created_to),
-                },
-                _LIST_TRANSACTIONS_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def current_balance(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Balance]:
-        """The account's current balance (prepaid credit).
-
-        `GET /accounts/{account_id}/transactions/current_balance`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CURRENT_BALANCE,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def subscriptions(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Subscription]]:
-        """The account's billing subscriptions.
-
-        `GET /accounts/{account_id}/transactions/subscriptions`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SUBSCRIPTIONS,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def monthly_recurring(
-        self,
-        *,
-        created_from: datetime | int | NotGiven = NOT_GIVEN,
-        created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Transaction]]:
-        """The monthly recurring charges of the account.
-
-        `GET /accounts/{account_id}/transactions/monthly_recurring`.
-
-        Args:
-            created_from: Start of the window (a `datetime`, or Gregorian seconds).
-            created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _MONTHLY_RECURRING,
-            path_params={},
-            query=self._query(
-                {
-                    "created_from": self._gregorian(created_from),
-                    "created_to": self._gregorian(created_to),
-                },
-                _MONTHLY_RECURRING_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def balance(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Balance]:
-        """The account's balance and currency.
-
-        `GET /accounts/{account_id}/balance`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _BALANCE,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def service_plans(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[ServicePlan]]:
-        """The service plans applied to the account.
-
-        `GET /accounts/{account_id}/service_plans`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SERVICE_PLANS,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def add_credit(
-        self,
-        *,
-        amount: float,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Transaction]:
-        """Buy prepaid credit with the card on file (Braintree).
-
-        `PUT /accounts/{account_id}/braintree/credits` (not retried once it may have reached the server).
-
-        Args:
-            amount: Amount to add, in the account currency.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "amount": amount,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _ADD_CREDIT,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: BillingResource) -> None:
+        self.list_transactions = to_raw_response(resource.list_transactions)
+        self.current_balance = to_raw_response(resource.current_balance)
+        self.subscriptions = to_raw_response(resource.subscriptions)
+        self.monthly_recurring = to_raw_response(resource.monthly_recurring)
+        self.balance = to_raw_response(resource.balance)
+        self.service_plans = to_raw_response(resource.service_plans)
+        self.add_credit = to_raw_response(resource.add_credit)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.callflow import Callflow
@@ -16,13 +16,13 @@ from audian_async._generated.audian.models.featurecode import Featurecode
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["CallflowsResource", "RawCallflowsResource"]
+__all__ = ["CallflowsResource", "RawCallflowsResource", "StreamingCallflowsResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="callflows.list",
     method="GET",
     path="/accounts/{account_id}/callflows",
@@ -34,7 +34,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Callflow] = Operation(
     id="callflows.create",
     method="PUT",
     path="/accounts/{account_id}/callflows",
@@ -49,7 +49,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Callflow] = Operation(
     id="callflows.get",
     method="GET",
     path="/accounts/{account_id}/callflows/{callflow_id}",
@@ -61,7 +61,7 @@ _GET = Operation(
     path_params=["callflow_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Callflow] = Operation(
     id="callflows.update",
     method="POST",
     path="/accounts/{account_id}/callflows/{callflow_id}",
@@ -76,7 +76,7 @@ _UPDATE = Operation(
     path_params=["callflow_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[Callflow | None] = Operation(
     id="callflows.delete",
     method="DELETE",
     path="/accounts/{account_id}/callflows/{callflow_id}",
@@ -89,7 +89,7 @@ _DELETE = Operation(
     path_params=["callflow_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[Callflow] = Operation(
     id="callflows.patch",
     method="PATCH",
     path="/accounts/{account_id}/callflows/{callflow_id}",
@@ -104,7 +104,7 @@ _PATCH = Operation(
     path_params=["callflow_id"],
     stream=False,
 )
-_SEARCH = Operation(
+_SEARCH: Operation[builtins.list[Callflow]] = Operation(
     id="callflows.search",
     method="GET",
     path="/accounts/{account_id}/search",
@@ -129,7 +129,13 @@ class CallflowsResource(BaseResource):
     def with_raw_response(self) -> RawCallflowsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawCallflowsResource(self._core)
+        return RawCallflowsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingCallflowsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingCallflowsResource(self)
 
     def list(
         self,
@@ -138,10 +144,7 @@ class CallflowsResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Callflow]:
         """List the account's callflows.
 
@@ -154,11 +157,8 @@ class CallflowsResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -169,7 +169,7 @@ class CallflowsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -182,11 +182,7 @@ class CallflowsResource(BaseResource):
         featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Callflow:
         """Create a callflow.
 
@@ -201,12 +197,8 @@ class CallflowsResource(BaseResource):
             flags: Free-form flags.
             accept_charges: `True` accepts the charges of a billable change: send it again
                 this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -217,31 +209,25 @@ class CallflowsResource(BaseResource):
             "flags": flags,
         }
         if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
+            return await self._core.request(
                 _CREATE,
                 path_params={},
                 query=None,
                 body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
+                options=self._options(call_options, self._ACCEPT_CHARGES),
             )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         callflow_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Callflow:
         """Retrieve a callflow.
 
@@ -249,24 +235,16 @@ class CallflowsResource(BaseResource):
 
         Args:
             callflow_id: Identifier of the callflow.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "callflow_id": callflow_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -280,11 +258,7 @@ class CallflowsResource(BaseResource):
         flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Callflow:
         """Replace a callflow document.
 
@@ -300,12 +274,8 @@ class CallflowsResource(BaseResource):
             flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
             featurecode: Feature code that triggers the callflow.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -315,24 +285,20 @@ class CallflowsResource(BaseResource):
             "featurecode": featurecode,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "callflow_id": callflow_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         callflow_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Callflow | None:
         """Delete a callflow.
 
@@ -340,24 +306,16 @@ class CallflowsResource(BaseResource):
 
         Args:
             callflow_id: Identifier of the callflow.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "callflow_id": callflow_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -371,11 +329,7 @@ class CallflowsResource(BaseResource):
         flow: CallflowAction | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         featurecode: Featurecode | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Callflow:
         """Change some fields of a callflow.
 
@@ -391,12 +345,8 @@ class CallflowsResource(BaseResource):
             flow: One node of a callflow tree (Kazoo requires both `module` and `data`). `None` removes it.
             featurecode: Feature code that triggers the callflow. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -406,14 +356,14 @@ class CallflowsResource(BaseResource):
             "featurecode": featurecode,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "callflow_id": callflow_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def search(
@@ -422,10 +372,7 @@ class CallflowsResource(BaseResource):
         t: str = "callflow",
         q: CallflowSearchView | str,
         v: str,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Callflow]:
         """Search the account's callflows by number or name.
 
@@ -435,13 +382,10 @@ class CallflowsResource(BaseResource):
             t: What to search; `callflow`.
             q: The view a callflow search uses.
             v: The value to look for (a number, or a name).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SEARCH,
             path_params={},
             query=self._query(
@@ -451,374 +395,37 @@ class CallflowsResource(BaseResource):
                     "v": v,
                 },
                 _SEARCH_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawCallflowsResource(BaseResource):
-    """Call routing trees attached to numbers or patterns. Every call returns an `APIResponse` (result plus metadata)."""
+class RawCallflowsResource:
+    """Call routing trees attached to numbers or patterns.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Callflow]:
-        """List the account's callflows.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/callflows`.
+    def __init__(self, resource: CallflowsResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
+        self.search = to_raw_response(resource.search)
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, numbers.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Callflow,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingCallflowsResource:
+    """Call routing trees attached to numbers or patterns.
 
-    async def create(
-        self,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        numbers: Sequence[str] | NotGiven = NOT_GIVEN,
-        patterns: Sequence[str] | NotGiven = NOT_GIVEN,
-        flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Callflow]:
-        """Create a callflow.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/callflows` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            numbers: Numbers that reach the callflow. Default: `[]`.
-            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
-            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
-            featurecode: Feature code that triggers the callflow.
-            flags: Free-form flags.
-            accept_charges: `True` accepts the charges of a billable change: send it again
-                this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "numbers": numbers,
-            "patterns": patterns,
-            "flow": flow,
-            "featurecode": featurecode,
-            "flags": flags,
-        }
-        if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
-                _CREATE,
-                path_params={},
-                query=None,
-                body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
-                raw=True,
-            )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        callflow_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Callflow]:
-        """Retrieve a callflow.
-
-        `GET /accounts/{account_id}/callflows/{callflow_id}`.
-
-        Args:
-            callflow_id: Identifier of the callflow.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "callflow_id": callflow_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        callflow_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        numbers: Sequence[str] | NotGiven = NOT_GIVEN,
-        patterns: Sequence[str] | NotGiven = NOT_GIVEN,
-        flow: CallflowAction | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        featurecode: Featurecode | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Callflow]:
-        """Replace a callflow document.
-
-        `POST /accounts/{account_id}/callflows/{callflow_id}`.
-
-        Args:
-            callflow_id: Identifier of the callflow.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            numbers: Numbers that reach the callflow. Default: `[]`.
-            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`.
-            flow: One node of a callflow tree (Kazoo requires both `module` and `data`).
-            featurecode: Feature code that triggers the callflow.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "numbers": numbers,
-            "patterns": patterns,
-            "flow": flow,
-            "featurecode": featurecode,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "callflow_id": callflow_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        callflow_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Callflow | None]:
-        """Delete a callflow.
-
-        `DELETE /accounts/{account_id}/callflows/{callflow_id}`.
-
-        Args:
-            callflow_id: Identifier of the callflow.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "callflow_id": callflow_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        callflow_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        numbers: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        patterns: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        flow: CallflowAction | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        featurecode: Featurecode | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Callflow]:
-        """Change some fields of a callflow.
-
-        `PATCH /accounts/{account_id}/callflows/{callflow_id}`.
-
-        Args:
-            callflow_id: Identifier of the callflow.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            numbers: Numbers that reach the callflow. Default: `[]`. `None` removes it.
-            patterns: Regular expressions of numbers that reach the callflow. Default: `[]`. `None` removes it.
-            flow: One node of a callflow tree (Kazoo requires both `module` and `data`). `None` removes it.
-            featurecode: Feature code that triggers the callflow. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "numbers": numbers,
-            "patterns": patterns,
-            "flow": flow,
-            "featurecode": featurecode,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "callflow_id": callflow_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def search(
-        self,
-        *,
-        t: str = "callflow",
-        q: CallflowSearchView | str,
-        v: str,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Callflow]]:
-        """Search the account's callflows by number or name.
-
-        `GET /accounts/{account_id}/search`.
-
-        Args:
-            t: What to search; `callflow`.
-            q: The view a callflow search uses.
-            v: The value to look for (a number, or a name).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SEARCH,
-            path_params={},
-            query=self._query(
-                {
-                    "t": t,
-                    "q": q,
-                    "v": v,
-                },
-                _SEARCH_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: CallflowsResource) -> None:
+        self.list = to_streamed_response(resource.list)

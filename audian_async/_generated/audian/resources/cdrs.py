@@ -7,19 +7,19 @@ import builtins
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian.models.cdr import Cdr
 from audian_async._generated.audian.models.cdr_summary import CdrSummary
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["CdrsResource", "RawCdrsResource"]
+__all__ = ["CdrsResource", "RawCdrsResource", "StreamingCdrsResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="cdrs.list",
     method="GET",
     path="/accounts/{account_id}/cdrs",
@@ -35,7 +35,7 @@ _LIST_QUERY: dict[str, Any] = {
     "created_from": {"minimum": 0, "type": "integer"},
     "created_to": {"minimum": 0, "type": "integer"},
 }
-_SUMMARY = Operation(
+_SUMMARY: Operation[CdrSummary] = Operation(
     id="cdrs.summary",
     method="GET",
     path="/accounts/{account_id}/cdrs/summary",
@@ -51,7 +51,7 @@ _SUMMARY_QUERY: dict[str, Any] = {
     "created_from": {"minimum": 0, "type": "integer"},
     "created_to": {"minimum": 0, "type": "integer"},
 }
-_LEGS = Operation(
+_LEGS: Operation[builtins.list[Cdr]] = Operation(
     id="cdrs.legs",
     method="GET",
     path="/accounts/{account_id}/cdrs/legs/{interaction_id}",
@@ -63,7 +63,7 @@ _LEGS = Operation(
     path_params=["interaction_id"],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Cdr] = Operation(
     id="cdrs.get",
     method="GET",
     path="/accounts/{account_id}/cdrs/{cdr_id}",
@@ -84,7 +84,13 @@ class CdrsResource(BaseResource):
     def with_raw_response(self) -> RawCdrsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawCdrsResource(self._core)
+        return RawCdrsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingCdrsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingCdrsResource(self)
 
     def list(
         self,
@@ -95,10 +101,7 @@ class CdrsResource(BaseResource):
         max_items: int | None = None,
         created_from: datetime | int | NotGiven = NOT_GIVEN,
         created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Cdr]:
         """List call detail records, one per call leg, in a time window.
 
@@ -118,11 +121,8 @@ class CdrsResource(BaseResource):
             max_items: stop after this many items.
             created_from: Start of the window (a `datetime`, or Gregorian seconds).
             created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -134,13 +134,13 @@ class CdrsResource(BaseResource):
                     "created_to": self._gregorian(created_to),
                 },
                 _LIST_QUERY,
-                validate,
+                call_options,
             ),
             filters=filters,
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def summary(
@@ -148,10 +148,7 @@ class CdrsResource(BaseResource):
         *,
         created_from: datetime | int | NotGiven = NOT_GIVEN,
         created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> CdrSummary:
         """Totals of the call detail records in a time window.
 
@@ -160,13 +157,10 @@ class CdrsResource(BaseResource):
         Args:
             created_from: Start of the window (a `datetime`, or Gregorian seconds).
             created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SUMMARY,
             path_params={},
             query=self._query(
@@ -175,24 +169,15 @@ class CdrsResource(BaseResource):
                     "created_to": self._gregorian(created_to),
                 },
                 _SUMMARY_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def legs(
         self,
         interaction_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Cdr]:
         """Every leg (CDR) of one call.
 
@@ -200,34 +185,22 @@ class CdrsResource(BaseResource):
 
         Args:
             interaction_id: The `interaction_id` shared by every leg of one call.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LEGS,
             path_params={
                 "interaction_id": interaction_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         cdr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Cdr:
         """Retrieve one call detail record.
 
@@ -235,210 +208,41 @@ class CdrsResource(BaseResource):
 
         Args:
             cdr_id: Identifier of the cdr.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "cdr_id": cdr_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawCdrsResource(BaseResource):
-    """Call detail records. Every call returns an `APIResponse` (result plus metadata)."""
+class RawCdrsResource:
+    """Call detail records.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        created_from: datetime | int | NotGiven = NOT_GIVEN,
-        created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Cdr]:
-        """List call detail records, one per call leg, in a time window.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `created_from` and `created_to` take a `datetime` (naive values are UTC) or Gregorian
-        seconds; the SDK sends Gregorian seconds, as Kazoo expects. Without them the server uses
-        its default window ending now; a window longer than the server allows (31 days by
-        default) is refused with a 400 on `created_from`. Page keys are integers.
+    def __init__(self, resource: CdrsResource) -> None:
+        self.list = resource.list
+        self.summary = to_raw_response(resource.summary)
+        self.legs = to_raw_response(resource.legs)
+        self.get = to_raw_response(resource.get)
 
-        `GET /accounts/{account_id}/cdrs`.
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                call_direction, hangup_cause, caller_id_number, callee_id_number, owner_id.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            created_from: Start of the window (a `datetime`, or Gregorian seconds).
-            created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+class StreamingCdrsResource:
+    """Call detail records.
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Cdr,
-            path_params={},
-            query=self._query(
-                {
-                    "created_from": self._gregorian(created_from),
-                    "created_to": self._gregorian(created_to),
-                },
-                _LIST_QUERY,
-                validate,
-            ),
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-    async def summary(
-        self,
-        *,
-        created_from: datetime | int | NotGiven = NOT_GIVEN,
-        created_to: datetime | int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[CdrSummary]:
-        """Totals of the call detail records in a time window.
-
-        `GET /accounts/{account_id}/cdrs/summary`.
-
-        Args:
-            created_from: Start of the window (a `datetime`, or Gregorian seconds).
-            created_to: End of the window (a `datetime`, or Gregorian seconds).
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SUMMARY,
-            path_params={},
-            query=self._query(
-                {
-                    "created_from": self._gregorian(created_from),
-                    "created_to": self._gregorian(created_to),
-                },
-                _SUMMARY_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def legs(
-        self,
-        interaction_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Cdr]]:
-        """Every leg (CDR) of one call.
-
-        `GET /accounts/{account_id}/cdrs/legs/{interaction_id}`.
-
-        Args:
-            interaction_id: The `interaction_id` shared by every leg of one call.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LEGS,
-            path_params={
-                "interaction_id": interaction_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        cdr_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Cdr]:
-        """Retrieve one call detail record.
-
-        `GET /accounts/{account_id}/cdrs/{cdr_id}`.
-
-        Args:
-            cdr_id: Identifier of the cdr.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "cdr_id": cdr_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: CdrsResource) -> None:
+        self.list = to_streamed_response(resource.list)

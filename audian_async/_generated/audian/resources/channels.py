@@ -4,19 +4,18 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Unpack
 
 from audian_async._generated.audian.models.channel import Channel
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import CallOptions, Operation
+from audian_async._variants import to_raw_response
 
 __all__ = ["ChannelsResource", "RawChannelsResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[builtins.list[Channel]] = Operation(
     id="channels.list",
     method="GET",
     path="/accounts/{account_id}/channels",
@@ -37,60 +36,34 @@ class ChannelsResource(BaseResource):
     def with_raw_response(self) -> RawChannelsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawChannelsResource(self._core)
+        return RawChannelsResource(self)
 
     async def list(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Channel]:
         """The calls (channels) in progress on the account right now.
 
         `GET /accounts/{account_id}/channels`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIST,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawChannelsResource(BaseResource):
-    """Calls in progress. Every call returns an `APIResponse` (result plus metadata)."""
+class RawChannelsResource:
+    """Calls in progress.
 
-    async def list(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Channel]]:
-        """The calls (channels) in progress on the account right now.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/channels`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIST,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: ChannelsResource) -> None:
+        self.list = to_raw_response(resource.list)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.conference import Conference
@@ -15,13 +15,13 @@ from audian_async._generated.audian.models.conference_moderator import Conferenc
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["ConferencesResource", "RawConferencesResource"]
+__all__ = ["ConferencesResource", "RawConferencesResource", "StreamingConferencesResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="conferences.list",
     method="GET",
     path="/accounts/{account_id}/conferences",
@@ -33,7 +33,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Conference] = Operation(
     id="conferences.create",
     method="PUT",
     path="/accounts/{account_id}/conferences",
@@ -48,7 +48,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Conference] = Operation(
     id="conferences.get",
     method="GET",
     path="/accounts/{account_id}/conferences/{conference_id}",
@@ -60,7 +60,7 @@ _GET = Operation(
     path_params=["conference_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Conference] = Operation(
     id="conferences.update",
     method="POST",
     path="/accounts/{account_id}/conferences/{conference_id}",
@@ -75,7 +75,7 @@ _UPDATE = Operation(
     path_params=["conference_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[Conference | None] = Operation(
     id="conferences.delete",
     method="DELETE",
     path="/accounts/{account_id}/conferences/{conference_id}",
@@ -88,7 +88,7 @@ _DELETE = Operation(
     path_params=["conference_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[Conference] = Operation(
     id="conferences.patch",
     method="PATCH",
     path="/accounts/{account_id}/conferences/{conference_id}",
@@ -112,7 +112,13 @@ class ConferencesResource(BaseResource):
     def with_raw_response(self) -> RawConferencesResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawConferencesResource(self._core)
+        return RawConferencesResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingConferencesResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingConferencesResource(self)
 
     def list(
         self,
@@ -121,10 +127,7 @@ class ConferencesResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Conference]:
         """List the account's conferences.
 
@@ -137,11 +140,8 @@ class ConferencesResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -152,7 +152,7 @@ class ConferencesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -183,11 +183,7 @@ class ConferencesResource(BaseResource):
         bridge_password: str | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Conference:
         """Create a conference.
 
@@ -220,12 +216,8 @@ class ConferencesResource(BaseResource):
             flags: Free-form flags.
             accept_charges: `True` accepts the charges of a billable change: send it again
                 this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -254,31 +246,25 @@ class ConferencesResource(BaseResource):
             "flags": flags,
         }
         if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
+            return await self._core.request(
                 _CREATE,
                 path_params={},
                 query=None,
                 body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
+                options=self._options(call_options, self._ACCEPT_CHARGES),
             )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         conference_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Conference:
         """Retrieve a conference.
 
@@ -286,24 +272,16 @@ class ConferencesResource(BaseResource):
 
         Args:
             conference_id: Identifier of the conference.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "conference_id": conference_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -335,11 +313,7 @@ class ConferencesResource(BaseResource):
         bridge_username: str | NotGiven = NOT_GIVEN,
         bridge_password: str | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Conference:
         """Replace a conference document.
 
@@ -376,12 +350,8 @@ class ConferencesResource(BaseResource):
             bridge_username: Username of the bridge.
             bridge_password: Password of the bridge.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -409,24 +379,20 @@ class ConferencesResource(BaseResource):
             "bridge_password": bridge_password,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "conference_id": conference_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         conference_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Conference | None:
         """Delete a conference.
 
@@ -434,24 +400,16 @@ class ConferencesResource(BaseResource):
 
         Args:
             conference_id: Identifier of the conference.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "conference_id": conference_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -483,11 +441,7 @@ class ConferencesResource(BaseResource):
         bridge_username: str | None | NotGiven = NOT_GIVEN,
         bridge_password: str | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Conference:
         """Change some fields of a conference.
 
@@ -523,12 +477,8 @@ class ConferencesResource(BaseResource):
             bridge_username: Username of the bridge. `None` removes it.
             bridge_password: Password of the bridge. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -556,492 +506,41 @@ class ConferencesResource(BaseResource):
             "bridge_password": bridge_password,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "conference_id": conference_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawConferencesResource(BaseResource):
-    """Conference bridges. Every call returns an `APIResponse` (result plus metadata)."""
+class RawConferencesResource:
+    """Conference bridges.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Conference]:
-        """List the account's conferences.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/conferences`.
+    def __init__(self, resource: ConferencesResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, owner_id.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Conference,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingConferencesResource:
+    """Conference bridges.
 
-    async def create(
-        self,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        owner_id: str | NotGiven = NOT_GIVEN,
-        conference_numbers: Sequence[str] | NotGiven = NOT_GIVEN,
-        member: ConferenceMember | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        moderator: ConferenceModerator | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        max_participants: int | NotGiven = NOT_GIVEN,
-        max_members_media: str | NotGiven = NOT_GIVEN,
-        play_name: bool | NotGiven = NOT_GIVEN,
-        play_welcome: bool | NotGiven = NOT_GIVEN,
-        play_entry_tone: bool | str | NotGiven = NOT_GIVEN,
-        play_exit_tone: bool | str | NotGiven = NOT_GIVEN,
-        require_moderator: bool | NotGiven = NOT_GIVEN,
-        wait_for_moderator: bool | NotGiven = NOT_GIVEN,
-        profile_name: str | NotGiven = NOT_GIVEN,
-        profile: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        caller_controls: str | NotGiven = NOT_GIVEN,
-        moderator_controls: str | NotGiven = NOT_GIVEN,
-        controls: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        domain: str | NotGiven = NOT_GIVEN,
-        focus: str | NotGiven = NOT_GIVEN,
-        bridge_username: str | NotGiven = NOT_GIVEN,
-        bridge_password: str | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Conference]:
-        """Create a conference.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/conferences` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            owner_id: Id of the user who owns the conference.
-            conference_numbers: Numbers that reach the conference. Default: `[]`.
-            member: How members join a conference. Default: `{}`.
-            moderator: How moderators join a conference. Default: `{}`.
-            max_participants: Largest number of participants.
-            max_members_media: Media played when the conference is full.
-            play_name: Ask joiners for their name and announce it. Default: false.
-            play_welcome: Play the welcome prompt.
-            play_entry_tone: Tone (or media) played when someone joins.
-            play_exit_tone: Tone (or media) played when someone leaves.
-            require_moderator: Members wait until a moderator joins.
-            wait_for_moderator: Members may wait for a moderator.
-            profile_name: Name of the conference profile to use.
-            profile: Inline conference profile (FreeSWITCH settings such as `max-members`).
-            caller_controls: Name of the caller-controls set.
-            moderator_controls: Name of the moderator-controls set.
-            controls: Custom controls.
-            language: Prompt language, such as `en-us`.
-            domain: Domain of the conference.
-            focus: Media server the conference runs on.
-            bridge_username: Username of the bridge.
-            bridge_password: Password of the bridge.
-            flags: Free-form flags.
-            accept_charges: `True` accepts the charges of a billable change: send it again
-                this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "owner_id": owner_id,
-            "conference_numbers": conference_numbers,
-            "member": member,
-            "moderator": moderator,
-            "max_participants": max_participants,
-            "max_members_media": max_members_media,
-            "play_name": play_name,
-            "play_welcome": play_welcome,
-            "play_entry_tone": play_entry_tone,
-            "play_exit_tone": play_exit_tone,
-            "require_moderator": require_moderator,
-            "wait_for_moderator": wait_for_moderator,
-            "profile_name": profile_name,
-            "profile": profile,
-            "caller_controls": caller_controls,
-            "moderator_controls": moderator_controls,
-            "controls": controls,
-            "language": language,
-            "domain": domain,
-            "focus": focus,
-            "bridge_username": bridge_username,
-            "bridge_password": bridge_password,
-            "flags": flags,
-        }
-        if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
-                _CREATE,
-                path_params={},
-                query=None,
-                body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
-                raw=True,
-            )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        conference_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Conference]:
-        """Retrieve a conference.
-
-        `GET /accounts/{account_id}/conferences/{conference_id}`.
-
-        Args:
-            conference_id: Identifier of the conference.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "conference_id": conference_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        conference_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        owner_id: str | NotGiven = NOT_GIVEN,
-        conference_numbers: Sequence[str] | NotGiven = NOT_GIVEN,
-        member: ConferenceMember | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        moderator: ConferenceModerator | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        max_participants: int | NotGiven = NOT_GIVEN,
-        max_members_media: str | NotGiven = NOT_GIVEN,
-        play_name: bool | NotGiven = NOT_GIVEN,
-        play_welcome: bool | NotGiven = NOT_GIVEN,
-        play_entry_tone: bool | str | NotGiven = NOT_GIVEN,
-        play_exit_tone: bool | str | NotGiven = NOT_GIVEN,
-        require_moderator: bool | NotGiven = NOT_GIVEN,
-        wait_for_moderator: bool | NotGiven = NOT_GIVEN,
-        profile_name: str | NotGiven = NOT_GIVEN,
-        profile: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        caller_controls: str | NotGiven = NOT_GIVEN,
-        moderator_controls: str | NotGiven = NOT_GIVEN,
-        controls: builtins.dict[str, Any] | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        domain: str | NotGiven = NOT_GIVEN,
-        focus: str | NotGiven = NOT_GIVEN,
-        bridge_username: str | NotGiven = NOT_GIVEN,
-        bridge_password: str | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Conference]:
-        """Replace a conference document.
-
-        POST replaces every public field; pass the fetched conference as `body` to keep the
-        others, or use `patch`.
-
-        `POST /accounts/{account_id}/conferences/{conference_id}`.
-
-        Args:
-            conference_id: Identifier of the conference.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            owner_id: Id of the user who owns the conference.
-            conference_numbers: Numbers that reach the conference. Default: `[]`.
-            member: How members join a conference. Default: `{}`.
-            moderator: How moderators join a conference. Default: `{}`.
-            max_participants: Largest number of participants.
-            max_members_media: Media played when the conference is full.
-            play_name: Ask joiners for their name and announce it. Default: false.
-            play_welcome: Play the welcome prompt.
-            play_entry_tone: Tone (or media) played when someone joins.
-            play_exit_tone: Tone (or media) played when someone leaves.
-            require_moderator: Members wait until a moderator joins.
-            wait_for_moderator: Members may wait for a moderator.
-            profile_name: Name of the conference profile to use.
-            profile: Inline conference profile (FreeSWITCH settings such as `max-members`).
-            caller_controls: Name of the caller-controls set.
-            moderator_controls: Name of the moderator-controls set.
-            controls: Custom controls.
-            language: Prompt language, such as `en-us`.
-            domain: Domain of the conference.
-            focus: Media server the conference runs on.
-            bridge_username: Username of the bridge.
-            bridge_password: Password of the bridge.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "owner_id": owner_id,
-            "conference_numbers": conference_numbers,
-            "member": member,
-            "moderator": moderator,
-            "max_participants": max_participants,
-            "max_members_media": max_members_media,
-            "play_name": play_name,
-            "play_welcome": play_welcome,
-            "play_entry_tone": play_entry_tone,
-            "play_exit_tone": play_exit_tone,
-            "require_moderator": require_moderator,
-            "wait_for_moderator": wait_for_moderator,
-            "profile_name": profile_name,
-            "profile": profile,
-            "caller_controls": caller_controls,
-            "moderator_controls": moderator_controls,
-            "controls": controls,
-            "language": language,
-            "domain": domain,
-            "focus": focus,
-            "bridge_username": bridge_username,
-            "bridge_password": bridge_password,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "conference_id": conference_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        conference_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Conference | None]:
-        """Delete a conference.
-
-        `DELETE /accounts/{account_id}/conferences/{conference_id}`.
-
-        Args:
-            conference_id: Identifier of the conference.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "conference_id": conference_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        conference_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        owner_id: str | None | NotGiven = NOT_GIVEN,
-        conference_numbers: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        member: ConferenceMember | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        moderator: ConferenceModerator | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        max_participants: int | None | NotGiven = NOT_GIVEN,
-        max_members_media: str | None | NotGiven = NOT_GIVEN,
-        play_name: bool | None | NotGiven = NOT_GIVEN,
-        play_welcome: bool | None | NotGiven = NOT_GIVEN,
-        play_entry_tone: bool | str | None | NotGiven = NOT_GIVEN,
-        play_exit_tone: bool | str | None | NotGiven = NOT_GIVEN,
-        require_moderator: bool | None | NotGiven = NOT_GIVEN,
-        wait_for_moderator: bool | None | NotGiven = NOT_GIVEN,
-        profile_name: str | None | NotGiven = NOT_GIVEN,
-        profile: builtins.dict[str, Any] | None | NotGiven = NOT_GIVEN,
-        caller_controls: str | None | NotGiven = NOT_GIVEN,
-        moderator_controls: str | None | NotGiven = NOT_GIVEN,
-        controls: builtins.dict[str, Any] | None | NotGiven = NOT_GIVEN,
-        language: str | None | NotGiven = NOT_GIVEN,
-        domain: str | None | NotGiven = NOT_GIVEN,
-        focus: str | None | NotGiven = NOT_GIVEN,
-        bridge_username: str | None | NotGiven = NOT_GIVEN,
-        bridge_password: str | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Conference]:
-        """Change some fields of a conference.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/conferences/{conference_id}`.
-
-        Args:
-            conference_id: Identifier of the conference.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            owner_id: Id of the user who owns the conference. `None` removes it.
-            conference_numbers: Numbers that reach the conference. Default: `[]`. `None` removes it.
-            member: How members join a conference. Default: `{}`. `None` removes it.
-            moderator: How moderators join a conference. Default: `{}`. `None` removes it.
-            max_participants: Largest number of participants. `None` removes it.
-            max_members_media: Media played when the conference is full. `None` removes it.
-            play_name: Ask joiners for their name and announce it. Default: false. `None` removes it.
-            play_welcome: Play the welcome prompt. `None` removes it.
-            play_entry_tone: Tone (or media) played when someone joins. `None` removes it.
-            play_exit_tone: Tone (or media) played when someone leaves. `None` removes it.
-            require_moderator: Members wait until a moderator joins. `None` removes it.
-            wait_for_moderator: Members may wait for a moderator. `None` removes it.
-            profile_name: Name of the conference profile to use. `None` removes it.
-            profile: Inline conference profile (FreeSWITCH settings such as `max-members`). `None` removes it.
-            caller_controls: Name of the caller-controls set. `None` removes it.
-            moderator_controls: Name of the moderator-controls set. `None` removes it.
-            controls: Custom controls. `None` removes it.
-            language: Prompt language, such as `en-us`. `None` removes it.
-            domain: Domain of the conference. `None` removes it.
-            focus: Media server the conference runs on. `None` removes it.
-            bridge_username: Username of the bridge. `None` removes it.
-            bridge_password: Password of the bridge. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "owner_id": owner_id,
-            "conference_numbers": conference_numbers,
-            "member": member,
-            "moderator": moderator,
-            "max_participants": max_participants,
-            "max_members_media": max_members_media,
-            "play_name": play_name,
-            "play_welcome": play_welcome,
-            "play_entry_tone": play_entry_tone,
-            "play_exit_tone": play_exit_tone,
-            "require_moderator": require_moderator,
-            "wait_for_moderator": wait_for_moderator,
-            "profile_name": profile_name,
-            "profile": profile,
-            "caller_controls": caller_controls,
-            "moderator_controls": moderator_controls,
-            "controls": controls,
-            "language": language,
-            "domain": domain,
-            "focus": focus,
-            "bridge_username": bridge_username,
-            "bridge_password": bridge_password,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "conference_id": conference_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: ConferencesResource) -> None:
+        self.list = to_streamed_response(resource.list)

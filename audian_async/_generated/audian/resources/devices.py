@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.call_forward import CallForward
@@ -25,13 +25,13 @@ from audian_async._generated.audian.models.ringtones import Ringtones
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["DevicesResource", "RawDevicesResource"]
+__all__ = ["DevicesResource", "RawDevicesResource", "StreamingDevicesResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="devices.list",
     method="GET",
     path="/accounts/{account_id}/devices",
@@ -43,7 +43,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Device] = Operation(
     id="devices.create",
     method="PUT",
     path="/accounts/{account_id}/devices",
@@ -58,7 +58,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Device] = Operation(
     id="devices.get",
     method="GET",
     path="/accounts/{account_id}/devices/{device_id}",
@@ -70,7 +70,7 @@ _GET = Operation(
     path_params=["device_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Device] = Operation(
     id="devices.update",
     method="POST",
     path="/accounts/{account_id}/devices/{device_id}",
@@ -85,7 +85,7 @@ _UPDATE = Operation(
     path_params=["device_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[Device | None] = Operation(
     id="devices.delete",
     method="DELETE",
     path="/accounts/{account_id}/devices/{device_id}",
@@ -98,7 +98,7 @@ _DELETE = Operation(
     path_params=["device_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[Device] = Operation(
     id="devices.patch",
     method="PATCH",
     path="/accounts/{account_id}/devices/{device_id}",
@@ -122,7 +122,13 @@ class DevicesResource(BaseResource):
     def with_raw_response(self) -> RawDevicesResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawDevicesResource(self._core)
+        return RawDevicesResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingDevicesResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingDevicesResource(self)
 
     def list(
         self,
@@ -131,10 +137,7 @@ class DevicesResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Device]:
         """List the account's devices.
 
@@ -147,11 +150,8 @@ class DevicesResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -162,7 +162,7 @@ class DevicesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -191,11 +191,7 @@ class DevicesResource(BaseResource):
         provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Device:
         """Create a device.
 
@@ -226,12 +222,8 @@ class DevicesResource(BaseResource):
             flags: Free-form flags.
             accept_charges: `True` accepts the charges of a billable change: send it again
                 this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -258,31 +250,25 @@ class DevicesResource(BaseResource):
             "flags": flags,
         }
         if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
+            return await self._core.request(
                 _CREATE,
                 path_params={},
                 query=None,
                 body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
+                options=self._options(call_options, self._ACCEPT_CHARGES),
             )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         device_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Device:
         """Retrieve a device.
 
@@ -290,24 +276,16 @@ class DevicesResource(BaseResource):
 
         Args:
             device_id: Identifier of the device.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "device_id": device_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -337,11 +315,7 @@ class DevicesResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Device:
         """Replace a device document.
 
@@ -376,12 +350,8 @@ class DevicesResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`.
             provision: Provisioning data of a hardware phone.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -407,24 +377,20 @@ class DevicesResource(BaseResource):
             "provision": provision,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "device_id": device_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         device_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Device | None:
         """Delete a device.
 
@@ -432,24 +398,16 @@ class DevicesResource(BaseResource):
 
         Args:
             device_id: Identifier of the device.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "device_id": device_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -479,11 +437,7 @@ class DevicesResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         provision: DeviceProvision | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Device:
         """Change some fields of a device.
 
@@ -517,12 +471,8 @@ class DevicesResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
             provision: Provisioning data of a hardware phone. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -548,474 +498,41 @@ class DevicesResource(BaseResource):
             "provision": provision,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "device_id": device_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawDevicesResource(BaseResource):
-    """SIP phones, softphones, cell phones and fax endpoints. Every call returns an `APIResponse` (result plus metadata)."""
+class RawDevicesResource:
+    """SIP phones, softphones, cell phones and fax endpoints.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Device]:
-        """List the account's devices.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/devices`.
+    def __init__(self, resource: DevicesResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                device_type, enabled, owner_id, name.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Device,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingDevicesResource:
+    """SIP phones, softphones, cell phones and fax endpoints.
 
-    async def create(
-        self,
-        *,
-        name: str,
-        device_type: DeviceType | str | NotGiven = NOT_GIVEN,
-        owner_id: str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        mac_address: str | NotGiven = NOT_GIVEN,
-        sip: DeviceSip | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_forward: CallForward | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        presence_id: str | NotGiven = NOT_GIVEN,
-        exclude_from_queues: bool | NotGiven = NOT_GIVEN,
-        mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
-        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Device]:
-        """Create a device.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/devices` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            device_type: The kind of device. Documented values are listed; servers may accept others.
-            owner_id: Id of the user who owns the device.
-            enabled: Whether it is active. Default: true.
-            mac_address: MAC address of a hardware phone (unique).
-            sip: SIP settings and credentials of a device.
-            caller_id: Caller IDs by call type.
-            call_forward: Call forwarding settings.
-            language: Language, such as `en-us`.
-            timezone: Time zone, such as `America/New_York`.
-            presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls. Default: false.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
-            caller_id_options: How caller ID is presented.
-            do_not_disturb: Do-not-disturb settings.
-            hotdesk: Hot-desk state of a device.
-            media: Audio, video and encryption options of an endpoint.
-            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
-            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
-            provision: Provisioning data of a hardware phone.
-            flags: Free-form flags.
-            accept_charges: `True` accepts the charges of a billable change: send it again
-                this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "device_type": device_type,
-            "owner_id": owner_id,
-            "enabled": enabled,
-            "mac_address": mac_address,
-            "sip": sip,
-            "caller_id": caller_id,
-            "call_forward": call_forward,
-            "language": language,
-            "timezone": timezone,
-            "presence_id": presence_id,
-            "exclude_from_queues": exclude_from_queues,
-            "mwi_unsolicited_updates": mwi_unsolicited_updates,
-            "call_restriction": call_restriction,
-            "caller_id_options": caller_id_options,
-            "do_not_disturb": do_not_disturb,
-            "hotdesk": hotdesk,
-            "media": media,
-            "music_on_hold": music_on_hold,
-            "ringtones": ringtones,
-            "provision": provision,
-            "flags": flags,
-        }
-        if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
-                _CREATE,
-                path_params={},
-                query=None,
-                body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
-                raw=True,
-            )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        device_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Device]:
-        """Retrieve a device.
-
-        `GET /accounts/{account_id}/devices/{device_id}`.
-
-        Args:
-            device_id: Identifier of the device.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "device_id": device_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        device_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        device_type: DeviceType | str | NotGiven = NOT_GIVEN,
-        owner_id: str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        mac_address: str | NotGiven = NOT_GIVEN,
-        sip: DeviceSip | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_forward: CallForward | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        presence_id: str | NotGiven = NOT_GIVEN,
-        exclude_from_queues: bool | NotGiven = NOT_GIVEN,
-        mwi_unsolicited_updates: bool | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
-        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        hotdesk: DeviceHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        provision: DeviceProvision | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Device]:
-        """Replace a device document.
-
-        POST replaces every public field; pass the fetched device as `body` to keep the others,
-        or use `patch`.
-
-        `POST /accounts/{account_id}/devices/{device_id}`.
-
-        Args:
-            device_id: Identifier of the device.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            device_type: The kind of device. Documented values are listed; servers may accept others.
-            owner_id: Id of the user who owns the device.
-            enabled: Whether it is active. Default: true.
-            mac_address: MAC address of a hardware phone (unique).
-            sip: SIP settings and credentials of a device.
-            caller_id: Caller IDs by call type.
-            call_forward: Call forwarding settings.
-            language: Language, such as `en-us`.
-            timezone: Time zone, such as `America/New_York`.
-            presence_id: Presence identifier (the BLF key).
-            exclude_from_queues: Do not ring this device for queue calls. Default: false.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
-            caller_id_options: How caller ID is presented.
-            do_not_disturb: Do-not-disturb settings.
-            hotdesk: Hot-desk state of a device.
-            media: Audio, video and encryption options of an endpoint.
-            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`.
-            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
-            provision: Provisioning data of a hardware phone.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "device_type": device_type,
-            "owner_id": owner_id,
-            "enabled": enabled,
-            "mac_address": mac_address,
-            "sip": sip,
-            "caller_id": caller_id,
-            "call_forward": call_forward,
-            "language": language,
-            "timezone": timezone,
-            "presence_id": presence_id,
-            "exclude_from_queues": exclude_from_queues,
-            "mwi_unsolicited_updates": mwi_unsolicited_updates,
-            "call_restriction": call_restriction,
-            "caller_id_options": caller_id_options,
-            "do_not_disturb": do_not_disturb,
-            "hotdesk": hotdesk,
-            "media": media,
-            "music_on_hold": music_on_hold,
-            "ringtones": ringtones,
-            "provision": provision,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "device_id": device_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        device_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Device | None]:
-        """Delete a device.
-
-        `DELETE /accounts/{account_id}/devices/{device_id}`.
-
-        Args:
-            device_id: Identifier of the device.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "device_id": device_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        device_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        device_type: DeviceType | str | None | NotGiven = NOT_GIVEN,
-        owner_id: str | None | NotGiven = NOT_GIVEN,
-        enabled: bool | None | NotGiven = NOT_GIVEN,
-        mac_address: str | None | NotGiven = NOT_GIVEN,
-        sip: DeviceSip | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_forward: CallForward | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        language: str | None | NotGiven = NOT_GIVEN,
-        timezone: str | None | NotGiven = NOT_GIVEN,
-        presence_id: str | None | NotGiven = NOT_GIVEN,
-        exclude_from_queues: bool | None | NotGiven = NOT_GIVEN,
-        mwi_unsolicited_updates: bool | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
-        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        hotdesk: DeviceHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        music_on_hold: DeviceMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        provision: DeviceProvision | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Device]:
-        """Change some fields of a device.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/devices/{device_id}`.
-
-        Args:
-            device_id: Identifier of the device.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            device_type: The kind of device. Documented values are listed; servers may accept others. `None` removes it.
-            owner_id: Id of the user who owns the device. `None` removes it.
-            enabled: Whether it is active. Default: true. `None` removes it.
-            mac_address: MAC address of a hardware phone (unique). `None` removes it.
-            sip: SIP settings and credentials of a device. `None` removes it.
-            caller_id: Caller IDs by call type. `None` removes it.
-            call_forward: Call forwarding settings. `None` removes it.
-            language: Language, such as `en-us`. `None` removes it.
-            timezone: Time zone, such as `America/New_York`. `None` removes it.
-            presence_id: Presence identifier (the BLF key). `None` removes it.
-            exclude_from_queues: Do not ring this device for queue calls. Default: false. `None` removes it.
-            mwi_unsolicited_updates: Send unsolicited message-waiting notifications. Default: true. `None` removes it.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
-            caller_id_options: How caller ID is presented. `None` removes it.
-            do_not_disturb: Do-not-disturb settings. `None` removes it.
-            hotdesk: Hot-desk state of a device. `None` removes it.
-            media: Audio, video and encryption options of an endpoint. `None` removes it.
-            music_on_hold: Music on hold of a device (used when its owner has none). Default: `{}`. `None` removes it.
-            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
-            provision: Provisioning data of a hardware phone. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "device_type": device_type,
-            "owner_id": owner_id,
-            "enabled": enabled,
-            "mac_address": mac_address,
-            "sip": sip,
-            "caller_id": caller_id,
-            "call_forward": call_forward,
-            "language": language,
-            "timezone": timezone,
-            "presence_id": presence_id,
-            "exclude_from_queues": exclude_from_queues,
-            "mwi_unsolicited_updates": mwi_unsolicited_updates,
-            "call_restriction": call_restriction,
-            "caller_id_options": caller_id_options,
-            "do_not_disturb": do_not_disturb,
-            "hotdesk": hotdesk,
-            "media": media,
-            "music_on_hold": music_on_hold,
-            "ringtones": ringtones,
-            "provision": provision,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "device_id": device_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: DevicesResource) -> None:
+        self.list = to_streamed_response(resource.list)

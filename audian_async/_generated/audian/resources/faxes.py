@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.fax import Fax
@@ -14,14 +14,14 @@ from audian_async._generated.audian.models.fax_document import FaxDocument
 from audian_async._generated.audian.models.fax_notifications import FaxNotifications
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["FaxesResource", "RawFaxesResource"]
+__all__ = ["FaxesResource", "RawFaxesResource", "StreamingFaxesResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="faxes.list",
     method="GET",
     path="/accounts/{account_id}/faxes",
@@ -33,7 +33,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_SEND = Operation(
+_SEND: Operation[Fax] = Operation(
     id="faxes.send",
     method="PUT",
     path="/accounts/{account_id}/faxes",
@@ -58,7 +58,7 @@ _SEND_UPLOAD: dict[str, Any] = {
     "required": ["to_number", "from_number"],
     "type": "object",
 }
-_GET = Operation(
+_GET: Operation[Fax] = Operation(
     id="faxes.get",
     method="GET",
     path="/accounts/{account_id}/faxes/{fax_id}",
@@ -70,7 +70,7 @@ _GET = Operation(
     path_params=["fax_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[Fax | None] = Operation(
     id="faxes.delete",
     method="DELETE",
     path="/accounts/{account_id}/faxes/{fax_id}",
@@ -83,7 +83,7 @@ _DELETE = Operation(
     path_params=["fax_id"],
     stream=False,
 )
-_DOWNLOAD = Operation(
+_DOWNLOAD: Operation[Any] = Operation(
     id="faxes.download",
     method="GET",
     path="/accounts/{account_id}/faxes/{fax_id}/attachment",
@@ -103,7 +103,13 @@ class FaxesResource(BaseResource):
     def with_raw_response(self) -> RawFaxesResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawFaxesResource(self._core)
+        return RawFaxesResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingFaxesResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingFaxesResource(self)
 
     def list(
         self,
@@ -112,10 +118,7 @@ class FaxesResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Fax]:
         """List the account's faxes.
 
@@ -128,11 +131,8 @@ class FaxesResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -143,7 +143,7 @@ class FaxesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def send(
@@ -156,11 +156,7 @@ class FaxesResource(BaseResource):
         from_name: str | NotGiven = NOT_GIVEN,
         retries: int | NotGiven = NOT_GIVEN,
         notifications: FaxNotifications | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Fax:
         """Send a fax of a document the server fetches from a URL.
 
@@ -178,12 +174,8 @@ class FaxesResource(BaseResource):
             from_name: Name of the sender (cover page).
             retries: Delivery retries (0 to 4). Default: 1.
             notifications: Status notifications of a fax.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "document": document,
@@ -194,12 +186,12 @@ class FaxesResource(BaseResource):
             "retries": retries,
             "notifications": notifications,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SEND,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def send_upload(
@@ -212,10 +204,7 @@ class FaxesResource(BaseResource):
         from_name: str | NotGiven = NOT_GIVEN,
         filename: str = "document.pdf",
         content_type: str = "application/pdf",
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Fax:
         """Send a fax of a file you upload (a PDF or TIFF), as `multipart/form-data`.
 
@@ -229,11 +218,8 @@ class FaxesResource(BaseResource):
             from_name: Name of the sender (cover page).
             filename: the file name sent with the document.
             content_type: the media type of the document.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         content, multipart_type = self._multipart(
             {
@@ -244,24 +230,20 @@ class FaxesResource(BaseResource):
             },
             ("document", filename, document, content_type),
             _SEND_UPLOAD,
-            validate,
+            call_options,
         )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SEND,
             path_params={},
             content=content,
             content_type=multipart_type,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         fax_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Fax:
         """Retrieve a fax and its transmission status.
 
@@ -269,34 +251,22 @@ class FaxesResource(BaseResource):
 
         Args:
             fax_id: Identifier of the fax.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "fax_id": fax_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         fax_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Fax | None:
         """Delete a fax.
 
@@ -304,34 +274,22 @@ class FaxesResource(BaseResource):
 
         Args:
             fax_id: Identifier of the fax.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "fax_id": fax_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def download(
         self,
         fax_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Download the fax document (PDF) as a stream.
 
@@ -342,11 +300,8 @@ class FaxesResource(BaseResource):
 
         Args:
             fax_id: Identifier of the fax.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.stream(
             _DOWNLOAD,
@@ -354,283 +309,35 @@ class FaxesResource(BaseResource):
                 "fax_id": fax_id,
             },
             query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawFaxesResource(BaseResource):
-    """Faxes sent and received. Every call returns an `APIResponse` (result plus metadata)."""
+class RawFaxesResource:
+    """Faxes sent and received.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Fax]:
-        """List the account's faxes.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/faxes`.
+    def __init__(self, resource: FaxesResource) -> None:
+        self.list = resource.list
+        self.send = to_raw_response(resource.send)
+        self.send_upload = to_raw_response(resource.send_upload)
+        self.get = to_raw_response(resource.get)
+        self.delete = to_raw_response(resource.delete)
+        self.download = resource.download
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                direction, status, to_number, from_number.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Fax,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingFaxesResource:
+    """Faxes sent and received.
 
-    async def send(
-        self,
-        *,
-        document: FaxDocument | Mapping[str, Any],
-        to_number: str,
-        from_number: str,
-        to_name: str | NotGiven = NOT_GIVEN,
-        from_name: str | NotGiven = NOT_GIVEN,
-        retries: int | NotGiven = NOT_GIVEN,
-        notifications: FaxNotifications | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Fax]:
-        """Send a fax of a document the server fetches from a URL.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        The document is given as `document={"url": "https://..."}` (Kazoo's shape; the Audian
-        page's flat `document_url` is not what Kazoo validates). To send a file you have, use
-        `send_upload`, which sends the same request as `multipart/form-data`.
-
-        `PUT /accounts/{account_id}/faxes` (not retried once it may have reached the server).
-
-        Args:
-            document: Where the server fetches the document to fax.
-            to_number: Number the fax is sent to.
-            from_number: Number the fax is sent from.
-            to_name: Name of the recipient (cover page).
-            from_name: Name of the sender (cover page).
-            retries: Delivery retries (0 to 4). Default: 1.
-            notifications: Status notifications of a fax.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "document": document,
-            "to_number": to_number,
-            "from_number": from_number,
-            "to_name": to_name,
-            "from_name": from_name,
-            "retries": retries,
-            "notifications": notifications,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SEND,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def send_upload(
-        self,
-        *,
-        document: bytes | BinaryIO,
-        to_number: str,
-        from_number: str,
-        to_name: str | NotGiven = NOT_GIVEN,
-        from_name: str | NotGiven = NOT_GIVEN,
-        filename: str = "document.pdf",
-        content_type: str = "application/pdf",
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Fax]:
-        """Send a fax of a file you upload (a PDF or TIFF), as `multipart/form-data`.
-
-        `PUT /accounts/{account_id}/faxes` with a `multipart/form-data` body (not retried once it may have reached the server).
-
-        Args:
-            document: The document: a PDF (or TIFF) file. Bytes, or a binary file object (read here).
-            to_number: Number the fax is sent to.
-            from_number: Number the fax is sent from.
-            to_name: Name of the recipient (cover page).
-            from_name: Name of the sender (cover page).
-            filename: the file name sent with the document.
-            content_type: the media type of the document.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        content, multipart_type = self._multipart(
-            {
-                "to_number": to_number,
-                "from_number": from_number,
-                "to_name": to_name,
-                "from_name": from_name,
-            },
-            ("document", filename, document, content_type),
-            _SEND_UPLOAD,
-            validate,
-        )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SEND,
-            path_params={},
-            content=content,
-            content_type=multipart_type,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        fax_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Fax]:
-        """Retrieve a fax and its transmission status.
-
-        `GET /accounts/{account_id}/faxes/{fax_id}`.
-
-        Args:
-            fax_id: Identifier of the fax.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "fax_id": fax_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        fax_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Fax | None]:
-        """Delete a fax.
-
-        `DELETE /accounts/{account_id}/faxes/{fax_id}`.
-
-        Args:
-            fax_id: Identifier of the fax.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "fax_id": fax_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    def download(
-        self,
-        fax_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AbstractAsyncContextManager[StreamingResponse]:
-        """Download the fax document (PDF) as a stream.
-
-        Use as `async with audian.faxes.download(fax_id) as pdf:` and read `pdf.iter_bytes()`;
-        the body is never held in memory whole.
-
-        `GET /accounts/{account_id}/faxes/{fax_id}/attachment`.
-
-        Args:
-            fax_id: Identifier of the fax.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.stream(
-            _DOWNLOAD,
-            path_params={
-                "fax_id": fax_id,
-            },
-            query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+    def __init__(self, resource: FaxesResource) -> None:
+        self.list = to_streamed_response(resource.list)
+        self.download = resource.download

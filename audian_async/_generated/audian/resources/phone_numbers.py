@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.cnam import Cnam
@@ -19,13 +19,13 @@ from audian_async._generated.audian.models.phone_number_summary import PhoneNumb
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["PhoneNumbersResource", "RawPhoneNumbersResource"]
+__all__ = ["PhoneNumbersResource", "RawPhoneNumbersResource", "StreamingPhoneNumbersResource"]
 
 
-_SEARCH = Operation(
+_SEARCH: Operation[builtins.list[str]] = Operation(
     id="phone_numbers.search",
     method="GET",
     path="/phone_numbers",
@@ -41,7 +41,7 @@ _SEARCH_QUERY: dict[str, Any] = {
     "prefix": {"maxLength": 10, "minLength": 3, "type": "string"},
     "quantity": {"minimum": 1, "type": "integer"},
 }
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="phone_numbers.list",
     method="GET",
     path="/accounts/{account_id}/phone_numbers",
@@ -54,7 +54,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[PhoneNumber] = Operation(
     id="phone_numbers.get",
     method="GET",
     path="/accounts/{account_id}/phone_numbers/{phone_number}",
@@ -66,7 +66,7 @@ _GET = Operation(
     path_params=["phone_number"],
     stream=False,
 )
-_ADD = Operation(
+_ADD: Operation[PhoneNumber] = Operation(
     id="phone_numbers.add",
     method="PUT",
     path="/accounts/{account_id}/phone_numbers/{phone_number}",
@@ -81,7 +81,7 @@ _ADD = Operation(
     path_params=["phone_number"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[PhoneNumber] = Operation(
     id="phone_numbers.update",
     method="POST",
     path="/accounts/{account_id}/phone_numbers/{phone_number}",
@@ -96,7 +96,7 @@ _UPDATE = Operation(
     path_params=["phone_number"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[PhoneNumber | None] = Operation(
     id="phone_numbers.delete",
     method="DELETE",
     path="/accounts/{account_id}/phone_numbers/{phone_number}",
@@ -109,7 +109,7 @@ _DELETE = Operation(
     path_params=["phone_number"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[PhoneNumber] = Operation(
     id="phone_numbers.patch",
     method="PATCH",
     path="/accounts/{account_id}/phone_numbers/{phone_number}",
@@ -133,7 +133,13 @@ class PhoneNumbersResource(BaseResource):
     def with_raw_response(self) -> RawPhoneNumbersResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawPhoneNumbersResource(self._core)
+        return RawPhoneNumbersResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingPhoneNumbersResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingPhoneNumbersResource(self)
 
     async def search(
         self,
@@ -142,10 +148,7 @@ class PhoneNumbersResource(BaseResource):
         quantity: int | NotGiven = NOT_GIVEN,
         city: str | NotGiven = NOT_GIVEN,
         state: str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[str]:
         """Search for numbers available to add.
 
@@ -156,13 +159,10 @@ class PhoneNumbersResource(BaseResource):
             quantity: How many numbers to return (at least 1). Default: 1.
             city: Query parameter `city`.
             state: Two-letter state abbreviation.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _SEARCH,
             path_params={},
             query=self._query(
@@ -173,14 +173,9 @@ class PhoneNumbersResource(BaseResource):
                     "state": state,
                 },
                 _SEARCH_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def list(
@@ -190,10 +185,7 @@ class PhoneNumbersResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[PhoneNumberSummary]:
         """List the account's numbers.
 
@@ -209,11 +201,8 @@ class PhoneNumbersResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -224,17 +213,13 @@ class PhoneNumbersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         phone_number: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PhoneNumber:
         """Retrieve a number's details.
 
@@ -242,24 +227,16 @@ class PhoneNumbersResource(BaseResource):
 
         Args:
             phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "phone_number": phone_number,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def add(
@@ -272,11 +249,7 @@ class PhoneNumbersResource(BaseResource):
         e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
         accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PhoneNumber:
         """Add (purchase) a number to the account.
 
@@ -292,12 +265,8 @@ class PhoneNumbersResource(BaseResource):
             create_with_state: State the number is created in.
             accept_charges: `True` accepts the charges of a billable change: send it again
                 this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -306,25 +275,23 @@ class PhoneNumbersResource(BaseResource):
             "create_with_state": create_with_state,
         }
         if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
+            return await self._core.request(
                 _ADD,
                 path_params={
                     "phone_number": phone_number,
                 },
                 query=None,
                 body=self._merge(body, fields),
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
+                options=self._options(call_options, self._ACCEPT_CHARGES),
             )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _ADD,
             path_params={
                 "phone_number": phone_number,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -336,11 +303,7 @@ class PhoneNumbersResource(BaseResource):
         cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PhoneNumber:
         """Replace a number's document (features such as cnam and e911).
 
@@ -354,12 +317,8 @@ class PhoneNumbersResource(BaseResource):
             cnam: Caller name (CNAM) settings of a number.
             e911: Emergency (E911) address of a number.
             create_with_state: State the number is created in.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -367,24 +326,20 @@ class PhoneNumbersResource(BaseResource):
             "e911": e911,
             "create_with_state": create_with_state,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "phone_number": phone_number,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         phone_number: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PhoneNumber | None:
         """Release a number from the account.
 
@@ -392,24 +347,16 @@ class PhoneNumbersResource(BaseResource):
 
         Args:
             phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "phone_number": phone_number,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -421,11 +368,7 @@ class PhoneNumbersResource(BaseResource):
         cnam: Cnam | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         e911: E911 | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         create_with_state: PhoneNumberInputCreateWithState | str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> PhoneNumber:
         """Change some fields of a number's document.
 
@@ -441,12 +384,8 @@ class PhoneNumbersResource(BaseResource):
             cnam: Caller name (CNAM) settings of a number. `None` removes it.
             e911: Emergency (E911) address of a number. `None` removes it.
             create_with_state: State the number is created in. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "carrier_name": carrier_name,
@@ -454,373 +393,42 @@ class PhoneNumbersResource(BaseResource):
             "e911": e911,
             "create_with_state": create_with_state,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "phone_number": phone_number,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawPhoneNumbersResource(BaseResource):
-    """Phone numbers (DIDs) of an account, and the search for available numbers. Every call returns an `APIResponse` (result plus metadata)."""
+class RawPhoneNumbersResource:
+    """Phone numbers (DIDs) of an account, and the search for available numbers.
 
-    async def search(
-        self,
-        *,
-        prefix: str,
-        quantity: int | NotGiven = NOT_GIVEN,
-        city: str | NotGiven = NOT_GIVEN,
-        state: str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[str]]:
-        """Search for numbers available to add.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /phone_numbers`.
+    def __init__(self, resource: PhoneNumbersResource) -> None:
+        self.search = to_raw_response(resource.search)
+        self.list = resource.list
+        self.get = to_raw_response(resource.get)
+        self.add = to_raw_response(resource.add)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        Args:
-            prefix: Area code or leading digits, such as `415` (3 to 10 characters).
-            quantity: How many numbers to return (at least 1). Default: 1.
-            city: Query parameter `city`.
-            state: Two-letter state abbreviation.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _SEARCH,
-            path_params={},
-            query=self._query(
-                {
-                    "prefix": prefix,
-                    "quantity": quantity,
-                    "city": city,
-                    "state": state,
-                },
-                _SEARCH_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+class StreamingPhoneNumbersResource:
+    """Phone numbers (DIDs) of an account, and the search for available numbers.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[PhoneNumberSummary]:
-        """List the account's numbers.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        The listing's `data` is an object keyed by E.164 number (Kazoo may nest it under
-        `numbers`); each item carries its number in `number`.
-
-        `GET /accounts/{account_id}/phone_numbers`.
-
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                state.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=PhoneNumberSummary,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
-
-    async def get(
-        self,
-        phone_number: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[PhoneNumber]:
-        """Retrieve a number's details.
-
-        `GET /accounts/{account_id}/phone_numbers/{phone_number}`.
-
-        Args:
-            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "phone_number": phone_number,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def add(
-        self,
-        phone_number: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        carrier_name: str | NotGiven = NOT_GIVEN,
-        cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
-        accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[PhoneNumber]:
-        """Add (purchase) a number to the account.
-
-        `PUT /accounts/{account_id}/phone_numbers/{phone_number}`.
-
-        Args:
-            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            carrier_name: Carrier that provides the number.
-            cnam: Caller name (CNAM) settings of a number.
-            e911: Emergency (E911) address of a number.
-            create_with_state: State the number is created in.
-            accept_charges: `True` accepts the charges of a billable change: send it again
-                this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "carrier_name": carrier_name,
-            "cnam": cnam,
-            "e911": e911,
-            "create_with_state": create_with_state,
-        }
-        if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
-                _ADD,
-                path_params={
-                    "phone_number": phone_number,
-                },
-                query=None,
-                body=self._merge(body, fields),
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
-                raw=True,
-            )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _ADD,
-            path_params={
-                "phone_number": phone_number,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        phone_number: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        carrier_name: str | NotGiven = NOT_GIVEN,
-        cnam: Cnam | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        e911: E911 | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        create_with_state: PhoneNumberInputCreateWithState | str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[PhoneNumber]:
-        """Replace a number's document (features such as cnam and e911).
-
-        `POST /accounts/{account_id}/phone_numbers/{phone_number}`.
-
-        Args:
-            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            carrier_name: Carrier that provides the number.
-            cnam: Caller name (CNAM) settings of a number.
-            e911: Emergency (E911) address of a number.
-            create_with_state: State the number is created in.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "carrier_name": carrier_name,
-            "cnam": cnam,
-            "e911": e911,
-            "create_with_state": create_with_state,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "phone_number": phone_number,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        phone_number: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[PhoneNumber | None]:
-        """Release a number from the account.
-
-        `DELETE /accounts/{account_id}/phone_numbers/{phone_number}`.
-
-        Args:
-            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "phone_number": phone_number,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        phone_number: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        carrier_name: str | None | NotGiven = NOT_GIVEN,
-        cnam: Cnam | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        e911: E911 | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        create_with_state: PhoneNumberInputCreateWithState | str | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[PhoneNumber]:
-        """Change some fields of a number's document.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/phone_numbers/{phone_number}`.
-
-        Args:
-            phone_number: The number in E.164 form (`+14155550100`); it is percent-encoded in the path.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            carrier_name: Carrier that provides the number. `None` removes it.
-            cnam: Caller name (CNAM) settings of a number. `None` removes it.
-            e911: Emergency (E911) address of a number. `None` removes it.
-            create_with_state: State the number is created in. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "carrier_name": carrier_name,
-            "cnam": cnam,
-            "e911": e911,
-            "create_with_state": create_with_state,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "phone_number": phone_number,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: PhoneNumbersResource) -> None:
+        self.list = to_streamed_response(resource.list)

@@ -4,21 +4,20 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.presence import Presence
 from audian_async._generated.audian.models.presence_status import PresenceStatus
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response
 
 __all__ = ["PresenceResource", "RawPresenceResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[builtins.list[Presence]] = Operation(
     id="presence.list",
     method="GET",
     path="/accounts/{account_id}/presence",
@@ -30,7 +29,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Presence] = Operation(
     id="presence.update",
     method="POST",
     path="/accounts/{account_id}/presence/{presence_id}",
@@ -54,30 +53,25 @@ class PresenceResource(BaseResource):
     def with_raw_response(self) -> RawPresenceResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawPresenceResource(self._core)
+        return RawPresenceResource(self)
 
     async def list(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[Presence]:
         """The presence of the account's users.
 
         `GET /accounts/{account_id}/presence`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIST,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -86,11 +80,7 @@ class PresenceResource(BaseResource):
         *,
         status: PresenceStatus | str | NotGiven = NOT_GIVEN,
         message: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Presence:
         """Set a presence status and message.
 
@@ -100,100 +90,31 @@ class PresenceResource(BaseResource):
             presence_id: The user's `presence_id` (or username).
             status: A presence status.
             message: Free-text status message.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "status": status,
             "message": message,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "presence_id": presence_id,
             },
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawPresenceResource(BaseResource):
-    """Presence (BLF) status of users. Every call returns an `APIResponse` (result plus metadata)."""
+class RawPresenceResource:
+    """Presence (BLF) status of users.
 
-    async def list(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[Presence]]:
-        """The presence of the account's users.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/presence`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIST,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        presence_id: str,
-        *,
-        status: PresenceStatus | str | NotGiven = NOT_GIVEN,
-        message: str | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Presence]:
-        """Set a presence status and message.
-
-        `POST /accounts/{account_id}/presence/{presence_id}`.
-
-        Args:
-            presence_id: The user's `presence_id` (or username).
-            status: A presence status.
-            message: Free-text status message.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "status": status,
-            "message": message,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "presence_id": presence_id,
-            },
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: PresenceResource) -> None:
+        self.list = to_raw_response(resource.list)
+        self.update = to_raw_response(resource.update)

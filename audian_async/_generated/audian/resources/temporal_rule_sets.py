@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.temporal_rule_set import TemporalRuleSet
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["TemporalRuleSetsResource", "RawTemporalRuleSetsResource"]
+__all__ = [
+    "TemporalRuleSetsResource",
+    "RawTemporalRuleSetsResource",
+    "StreamingTemporalRuleSetsResource",
+]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="temporal_rule_sets.list",
     method="GET",
     path="/accounts/{account_id}/temporal_rules_sets",
@@ -30,7 +34,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[TemporalRuleSet] = Operation(
     id="temporal_rule_sets.create",
     method="PUT",
     path="/accounts/{account_id}/temporal_rules_sets",
@@ -48,7 +52,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[TemporalRuleSet] = Operation(
     id="temporal_rule_sets.get",
     method="GET",
     path="/accounts/{account_id}/temporal_rules_sets/{rule_set_id}",
@@ -60,7 +64,7 @@ _GET = Operation(
     path_params=["rule_set_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[TemporalRuleSet] = Operation(
     id="temporal_rule_sets.update",
     method="POST",
     path="/accounts/{account_id}/temporal_rules_sets/{rule_set_id}",
@@ -78,7 +82,7 @@ _UPDATE = Operation(
     path_params=["rule_set_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[TemporalRuleSet | None] = Operation(
     id="temporal_rule_sets.delete",
     method="DELETE",
     path="/accounts/{account_id}/temporal_rules_sets/{rule_set_id}",
@@ -91,7 +95,7 @@ _DELETE = Operation(
     path_params=["rule_set_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[TemporalRuleSet] = Operation(
     id="temporal_rule_sets.patch",
     method="PATCH",
     path="/accounts/{account_id}/temporal_rules_sets/{rule_set_id}",
@@ -118,7 +122,13 @@ class TemporalRuleSetsResource(BaseResource):
     def with_raw_response(self) -> RawTemporalRuleSetsResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawTemporalRuleSetsResource(self._core)
+        return RawTemporalRuleSetsResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingTemporalRuleSetsResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingTemporalRuleSetsResource(self)
 
     def list(
         self,
@@ -127,10 +137,7 @@ class TemporalRuleSetsResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[TemporalRuleSet]:
         """List the account's temporal rule sets.
 
@@ -143,11 +150,8 @@ class TemporalRuleSetsResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -158,7 +162,7 @@ class TemporalRuleSetsResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -167,11 +171,7 @@ class TemporalRuleSetsResource(BaseResource):
         name: str,
         temporal_rules: Sequence[str] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRuleSet:
         """Create a temporal rule set.
 
@@ -181,34 +181,26 @@ class TemporalRuleSetsResource(BaseResource):
             name: Display name.
             temporal_rules: Ids of the temporal rules of the set.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
             "temporal_rules": temporal_rules,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         rule_set_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRuleSet:
         """Retrieve a temporal rule set.
 
@@ -216,24 +208,16 @@ class TemporalRuleSetsResource(BaseResource):
 
         Args:
             rule_set_id: Identifier of the rule_set.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "rule_set_id": rule_set_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -244,11 +228,7 @@ class TemporalRuleSetsResource(BaseResource):
         name: str | NotGiven = NOT_GIVEN,
         temporal_rules: Sequence[str] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRuleSet:
         """Replace a temporal rule set document.
 
@@ -264,36 +244,28 @@ class TemporalRuleSetsResource(BaseResource):
             name: Display name.
             temporal_rules: Ids of the temporal rules of the set.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
             "temporal_rules": temporal_rules,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "rule_set_id": rule_set_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         rule_set_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRuleSet | None:
         """Delete a temporal rule set.
 
@@ -301,24 +273,16 @@ class TemporalRuleSetsResource(BaseResource):
 
         Args:
             rule_set_id: Identifier of the rule_set.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "rule_set_id": rule_set_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -329,11 +293,7 @@ class TemporalRuleSetsResource(BaseResource):
         name: str | None | NotGiven = NOT_GIVEN,
         temporal_rules: Sequence[str] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRuleSet:
         """Change some fields of a temporal rule set.
 
@@ -348,301 +308,49 @@ class TemporalRuleSetsResource(BaseResource):
             name: Display name. `None` removes it.
             temporal_rules: Ids of the temporal rules of the set. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
             "temporal_rules": temporal_rules,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "rule_set_id": rule_set_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawTemporalRuleSetsResource(BaseResource):
-    """Named sets of temporal rules. Every call returns an `APIResponse` (result plus metadata)."""
+class RawTemporalRuleSetsResource:
+    """Named sets of temporal rules.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[TemporalRuleSet]:
-        """List the account's temporal rule sets.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/temporal_rules_sets`.
+    def __init__(self, resource: TemporalRuleSetsResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=TemporalRuleSet,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingTemporalRuleSetsResource:
+    """Named sets of temporal rules.
 
-    async def create(
-        self,
-        *,
-        name: str,
-        temporal_rules: Sequence[str] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRuleSet]:
-        """Create a temporal rule set.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/temporal_rules_sets` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            temporal_rules: Ids of the temporal rules of the set.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "temporal_rules": temporal_rules,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        rule_set_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRuleSet]:
-        """Retrieve a temporal rule set.
-
-        `GET /accounts/{account_id}/temporal_rules_sets/{rule_set_id}`.
-
-        Args:
-            rule_set_id: Identifier of the rule_set.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "rule_set_id": rule_set_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        rule_set_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        temporal_rules: Sequence[str] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRuleSet]:
-        """Replace a temporal rule set document.
-
-        POST replaces every public field; pass the fetched temporal rule set as `body` to keep
-        the others, or use `patch`.
-
-        `POST /accounts/{account_id}/temporal_rules_sets/{rule_set_id}`.
-
-        Args:
-            rule_set_id: Identifier of the rule_set.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            temporal_rules: Ids of the temporal rules of the set.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "temporal_rules": temporal_rules,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "rule_set_id": rule_set_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        rule_set_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRuleSet | None]:
-        """Delete a temporal rule set.
-
-        `DELETE /accounts/{account_id}/temporal_rules_sets/{rule_set_id}`.
-
-        Args:
-            rule_set_id: Identifier of the rule_set.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "rule_set_id": rule_set_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        rule_set_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        temporal_rules: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRuleSet]:
-        """Change some fields of a temporal rule set.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/temporal_rules_sets/{rule_set_id}`.
-
-        Args:
-            rule_set_id: Identifier of the rule_set.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            temporal_rules: Ids of the temporal rules of the set. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "temporal_rules": temporal_rules,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "rule_set_id": rule_set_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: TemporalRuleSetsResource) -> None:
+        self.list = to_streamed_response(resource.list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.temporal_rule import TemporalRule
@@ -17,13 +17,13 @@ from audian_async._generated.audian.models.weekday import Weekday
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["TemporalRulesResource", "RawTemporalRulesResource"]
+__all__ = ["TemporalRulesResource", "RawTemporalRulesResource", "StreamingTemporalRulesResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="temporal_rules.list",
     method="GET",
     path="/accounts/{account_id}/temporal_rules",
@@ -35,7 +35,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[TemporalRule] = Operation(
     id="temporal_rules.create",
     method="PUT",
     path="/accounts/{account_id}/temporal_rules",
@@ -50,7 +50,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[TemporalRule] = Operation(
     id="temporal_rules.get",
     method="GET",
     path="/accounts/{account_id}/temporal_rules/{rule_id}",
@@ -62,7 +62,7 @@ _GET = Operation(
     path_params=["rule_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[TemporalRule] = Operation(
     id="temporal_rules.update",
     method="POST",
     path="/accounts/{account_id}/temporal_rules/{rule_id}",
@@ -77,7 +77,7 @@ _UPDATE = Operation(
     path_params=["rule_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[TemporalRule | None] = Operation(
     id="temporal_rules.delete",
     method="DELETE",
     path="/accounts/{account_id}/temporal_rules/{rule_id}",
@@ -90,7 +90,7 @@ _DELETE = Operation(
     path_params=["rule_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[TemporalRule] = Operation(
     id="temporal_rules.patch",
     method="PATCH",
     path="/accounts/{account_id}/temporal_rules/{rule_id}",
@@ -114,7 +114,13 @@ class TemporalRulesResource(BaseResource):
     def with_raw_response(self) -> RawTemporalRulesResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawTemporalRulesResource(self._core)
+        return RawTemporalRulesResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingTemporalRulesResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingTemporalRulesResource(self)
 
     def list(
         self,
@@ -123,10 +129,7 @@ class TemporalRulesResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[TemporalRule]:
         """List the account's temporal rules.
 
@@ -139,11 +142,8 @@ class TemporalRulesResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -154,7 +154,7 @@ class TemporalRulesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -172,11 +172,7 @@ class TemporalRulesResource(BaseResource):
         time_window_stop: int | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRule:
         """Create a temporal rule.
 
@@ -195,12 +191,8 @@ class TemporalRulesResource(BaseResource):
             time_window_stop: End of the daily window, in seconds after midnight.
             enabled: Force the rule on (true) or off (false); unset follows the schedule.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -216,22 +208,18 @@ class TemporalRulesResource(BaseResource):
             "enabled": enabled,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         rule_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRule:
         """Retrieve a temporal rule.
 
@@ -239,24 +227,16 @@ class TemporalRulesResource(BaseResource):
 
         Args:
             rule_id: Identifier of the rule.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "rule_id": rule_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -276,11 +256,7 @@ class TemporalRulesResource(BaseResource):
         time_window_stop: int | NotGiven = NOT_GIVEN,
         enabled: bool | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRule:
         """Replace a temporal rule document.
 
@@ -305,12 +281,8 @@ class TemporalRulesResource(BaseResource):
             time_window_stop: End of the daily window, in seconds after midnight.
             enabled: Force the rule on (true) or off (false); unset follows the schedule.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -326,24 +298,20 @@ class TemporalRulesResource(BaseResource):
             "enabled": enabled,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "rule_id": rule_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         rule_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRule | None:
         """Delete a temporal rule.
 
@@ -351,24 +319,16 @@ class TemporalRulesResource(BaseResource):
 
         Args:
             rule_id: Identifier of the rule.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "rule_id": rule_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -388,11 +348,7 @@ class TemporalRulesResource(BaseResource):
         time_window_stop: int | None | NotGiven = NOT_GIVEN,
         enabled: bool | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TemporalRule:
         """Change some fields of a temporal rule.
 
@@ -416,12 +372,8 @@ class TemporalRulesResource(BaseResource):
             time_window_stop: End of the daily window, in seconds after midnight. `None` removes it.
             enabled: Force the rule on (true) or off (false); unset follows the schedule. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -437,370 +389,41 @@ class TemporalRulesResource(BaseResource):
             "enabled": enabled,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "rule_id": rule_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawTemporalRulesResource(BaseResource):
-    """Time-of-day and calendar rules for routing. Every call returns an `APIResponse` (result plus metadata)."""
+class RawTemporalRulesResource:
+    """Time-of-day and calendar rules for routing.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[TemporalRule]:
-        """List the account's temporal rules.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/temporal_rules`.
+    def __init__(self, resource: TemporalRulesResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, cycle.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=TemporalRule,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingTemporalRulesResource:
+    """Time-of-day and calendar rules for routing.
 
-    async def create(
-        self,
-        *,
-        name: str,
-        cycle: TemporalRuleCycle | str,
-        interval: int | NotGiven = NOT_GIVEN,
-        days: Sequence[int] | NotGiven = NOT_GIVEN,
-        wdays: Sequence[Weekday | str] | NotGiven = NOT_GIVEN,
-        month: int | NotGiven = NOT_GIVEN,
-        ordinal: TemporalRuleInputOrdinal | str | NotGiven = NOT_GIVEN,
-        start_date: int | NotGiven = NOT_GIVEN,
-        time_window_start: int | NotGiven = NOT_GIVEN,
-        time_window_stop: int | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRule]:
-        """Create a temporal rule.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/temporal_rules` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            cycle: How often a temporal rule repeats.
-            interval: Repeat every N cycles. Default: 1.
-            days: Days of the month the rule matches.
-            wdays: Days of the week the rule matches.
-            month: Month the rule matches (1 to 12).
-            ordinal: Which of the matching weekdays of the month: `every`, `first` ... `last`.
-            start_date: First day the rule applies, in Gregorian seconds. Default: 62586115200 (1983-04-11).
-            time_window_start: Start of the daily window, in seconds after midnight.
-            time_window_stop: End of the daily window, in seconds after midnight.
-            enabled: Force the rule on (true) or off (false); unset follows the schedule.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "cycle": cycle,
-            "interval": interval,
-            "days": days,
-            "wdays": wdays,
-            "month": month,
-            "ordinal": ordinal,
-            "start_date": start_date,
-            "time_window_start": time_window_start,
-            "time_window_stop": time_window_stop,
-            "enabled": enabled,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        rule_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRule]:
-        """Retrieve a temporal rule.
-
-        `GET /accounts/{account_id}/temporal_rules/{rule_id}`.
-
-        Args:
-            rule_id: Identifier of the rule.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "rule_id": rule_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        rule_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        cycle: TemporalRuleCycle | str | NotGiven = NOT_GIVEN,
-        interval: int | NotGiven = NOT_GIVEN,
-        days: Sequence[int] | NotGiven = NOT_GIVEN,
-        wdays: Sequence[Weekday | str] | NotGiven = NOT_GIVEN,
-        month: int | NotGiven = NOT_GIVEN,
-        ordinal: TemporalRuleInputOrdinal | str | NotGiven = NOT_GIVEN,
-        start_date: int | NotGiven = NOT_GIVEN,
-        time_window_start: int | NotGiven = NOT_GIVEN,
-        time_window_stop: int | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRule]:
-        """Replace a temporal rule document.
-
-        POST replaces every public field; pass the fetched temporal rule as `body` to keep the
-        others, or use `patch`.
-
-        `POST /accounts/{account_id}/temporal_rules/{rule_id}`.
-
-        Args:
-            rule_id: Identifier of the rule.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            cycle: How often a temporal rule repeats.
-            interval: Repeat every N cycles. Default: 1.
-            days: Days of the month the rule matches.
-            wdays: Days of the week the rule matches.
-            month: Month the rule matches (1 to 12).
-            ordinal: Which of the matching weekdays of the month: `every`, `first` ... `last`.
-            start_date: First day the rule applies, in Gregorian seconds. Default: 62586115200 (1983-04-11).
-            time_window_start: Start of the daily window, in seconds after midnight.
-            time_window_stop: End of the daily window, in seconds after midnight.
-            enabled: Force the rule on (true) or off (false); unset follows the schedule.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "cycle": cycle,
-            "interval": interval,
-            "days": days,
-            "wdays": wdays,
-            "month": month,
-            "ordinal": ordinal,
-            "start_date": start_date,
-            "time_window_start": time_window_start,
-            "time_window_stop": time_window_stop,
-            "enabled": enabled,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "rule_id": rule_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        rule_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRule | None]:
-        """Delete a temporal rule.
-
-        `DELETE /accounts/{account_id}/temporal_rules/{rule_id}`.
-
-        Args:
-            rule_id: Identifier of the rule.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "rule_id": rule_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        rule_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        cycle: TemporalRuleCycle | str | None | NotGiven = NOT_GIVEN,
-        interval: int | None | NotGiven = NOT_GIVEN,
-        days: Sequence[int] | None | NotGiven = NOT_GIVEN,
-        wdays: Sequence[Weekday | str] | None | NotGiven = NOT_GIVEN,
-        month: int | None | NotGiven = NOT_GIVEN,
-        ordinal: TemporalRuleInputOrdinal | str | None | NotGiven = NOT_GIVEN,
-        start_date: int | None | NotGiven = NOT_GIVEN,
-        time_window_start: int | None | NotGiven = NOT_GIVEN,
-        time_window_stop: int | None | NotGiven = NOT_GIVEN,
-        enabled: bool | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TemporalRule]:
-        """Change some fields of a temporal rule.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/temporal_rules/{rule_id}`.
-
-        Args:
-            rule_id: Identifier of the rule.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            cycle: How often a temporal rule repeats. `None` removes it.
-            interval: Repeat every N cycles. Default: 1. `None` removes it.
-            days: Days of the month the rule matches. `None` removes it.
-            wdays: Days of the week the rule matches. `None` removes it.
-            month: Month the rule matches (1 to 12). `None` removes it.
-            ordinal: Which of the matching weekdays of the month: `every`, `first` ... `last`. `None` removes it.
-            start_date: First day the rule applies, in Gregorian seconds. Default: 62586115200 (1983-04-11). `None` removes it.
-            time_window_start: Start of the daily window, in seconds after midnight. `None` removes it.
-            time_window_stop: End of the daily window, in seconds after midnight. `None` removes it.
-            enabled: Force the rule on (true) or off (false); unset follows the schedule. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "cycle": cycle,
-            "interval": interval,
-            "days": days,
-            "wdays": wdays,
-            "month": month,
-            "ordinal": ordinal,
-            "start_date": start_date,
-            "time_window_start": time_window_start,
-            "time_window_stop": time_window_stop,
-            "enabled": enabled,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "rule_id": rule_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: TemporalRulesResource) -> None:
+        self.list = to_streamed_response(resource.list)

@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Unpack
 
 from audian_async._generated.audian.models.token_info import TokenInfo
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import CallOptions, Operation
+from audian_async._variants import to_raw_response
 
 __all__ = ["TokensResource", "RawTokensResource"]
 
 
-_INFO = Operation(
+_INFO: Operation[TokenInfo] = Operation(
     id="tokens.info",
     method="GET",
     path="/token_auth",
@@ -27,7 +26,7 @@ _INFO = Operation(
     path_params=[],
     stream=False,
 )
-_LOGOUT = Operation(
+_LOGOUT: Operation[TokenInfo | None] = Operation(
     id="tokens.logout",
     method="DELETE",
     path="/token_auth",
@@ -49,39 +48,30 @@ class TokensResource(BaseResource):
     def with_raw_response(self) -> RawTokensResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawTokensResource(self._core)
+        return RawTokensResource(self)
 
     async def info(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TokenInfo:
         """What the current auth token is (account, user, how it was obtained, expiry).
 
         `GET /token_auth`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _INFO,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def logout(
         self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> TokenInfo | None:
         """Log out: revoke the current auth token on the server.
 
@@ -89,78 +79,26 @@ class TokensResource(BaseResource):
         from `auth_token=` gets an `AuthenticationError`.
 
         `DELETE /token_auth`.
+
+        Args:
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LOGOUT,
             path_params={},
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawTokensResource(BaseResource):
-    """The current auth token (details, logout). Every call returns an `APIResponse` (result plus metadata)."""
+class RawTokensResource:
+    """The current auth token (details, logout).
 
-    async def info(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TokenInfo]:
-        """What the current auth token is (account, user, how it was obtained, expiry).
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /token_auth`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _INFO,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def logout(
-        self,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[TokenInfo | None]:
-        """Log out: revoke the current auth token on the server.
-
-        Later calls of this client log in again (API key or user credentials); a client built
-        from `auth_token=` gets an `AuthenticationError`.
-
-        `DELETE /token_auth`.
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LOGOUT,
-            path_params={},
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: TokensResource) -> None:
+        self.info = to_raw_response(resource.info)
+        self.logout = to_raw_response(resource.logout)

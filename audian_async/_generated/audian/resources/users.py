@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.call_forward import CallForward
@@ -24,13 +24,13 @@ from audian_async._generated.audian.models.user_voicemail import UserVoicemail
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["UsersResource", "RawUsersResource"]
+__all__ = ["UsersResource", "RawUsersResource", "StreamingUsersResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="users.list",
     method="GET",
     path="/accounts/{account_id}/users",
@@ -42,7 +42,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[User] = Operation(
     id="users.create",
     method="PUT",
     path="/accounts/{account_id}/users",
@@ -57,7 +57,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[User] = Operation(
     id="users.get",
     method="GET",
     path="/accounts/{account_id}/users/{user_id}",
@@ -69,7 +69,7 @@ _GET = Operation(
     path_params=["user_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[User] = Operation(
     id="users.update",
     method="POST",
     path="/accounts/{account_id}/users/{user_id}",
@@ -84,7 +84,7 @@ _UPDATE = Operation(
     path_params=["user_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[User | None] = Operation(
     id="users.delete",
     method="DELETE",
     path="/accounts/{account_id}/users/{user_id}",
@@ -97,7 +97,7 @@ _DELETE = Operation(
     path_params=["user_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[User] = Operation(
     id="users.patch",
     method="PATCH",
     path="/accounts/{account_id}/users/{user_id}",
@@ -121,7 +121,13 @@ class UsersResource(BaseResource):
     def with_raw_response(self) -> RawUsersResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawUsersResource(self._core)
+        return RawUsersResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingUsersResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingUsersResource(self)
 
     def list(
         self,
@@ -130,10 +136,7 @@ class UsersResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[User]:
         """List the account's users.
 
@@ -148,11 +151,8 @@ class UsersResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -163,7 +163,7 @@ class UsersResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -195,11 +195,7 @@ class UsersResource(BaseResource):
         voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Create a user.
 
@@ -233,12 +229,8 @@ class UsersResource(BaseResource):
             flags: Free-form flags.
             accept_charges: `True` accepts the charges of a billable change: send it again
                 this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -268,31 +260,25 @@ class UsersResource(BaseResource):
             "flags": flags,
         }
         if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
+            return await self._core.request(
                 _CREATE,
                 path_params={},
                 query=None,
                 body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
+                options=self._options(call_options, self._ACCEPT_CHARGES),
             )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Retrieve a user.
 
@@ -300,24 +286,16 @@ class UsersResource(BaseResource):
 
         Args:
             user_id: Identifier of the user.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "user_id": user_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -350,11 +328,7 @@ class UsersResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Replace a user document.
 
@@ -393,12 +367,8 @@ class UsersResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`.
             voicemail: Voicemail settings of a user.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -427,24 +397,20 @@ class UsersResource(BaseResource):
             "voicemail": voicemail,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "user_id": user_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User | None:
         """Delete a user.
 
@@ -452,24 +418,16 @@ class UsersResource(BaseResource):
 
         Args:
             user_id: Identifier of the user.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "user_id": user_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -502,11 +460,7 @@ class UsersResource(BaseResource):
         ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         voicemail: UserVoicemail | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> User:
         """Change some fields of a user.
 
@@ -543,12 +497,8 @@ class UsersResource(BaseResource):
             ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
             voicemail: Voicemail settings of a user. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "first_name": first_name,
@@ -577,504 +527,41 @@ class UsersResource(BaseResource):
             "voicemail": voicemail,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "user_id": user_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawUsersResource(BaseResource):
-    """Users of an account. Every call returns an `APIResponse` (result plus metadata)."""
+class RawUsersResource:
+    """Users of an account.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[User]:
-        """List the account's users.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        Rows are listing summaries; fetch a user with `get` for the whole document.
+    def __init__(self, resource: UsersResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        `GET /accounts/{account_id}/users`.
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                first_name, last_name, username, email, enabled, priv_level.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+class StreamingUsersResource:
+    """Users of an account.
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=User,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-    async def create(
-        self,
-        *,
-        first_name: str,
-        last_name: str,
-        username: str | NotGiven = NOT_GIVEN,
-        email: str | NotGiven = NOT_GIVEN,
-        password: str | NotGiven = NOT_GIVEN,
-        priv_level: UserPrivLevel | str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        presence_id: str | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_forward: CallForward | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vm_to_email_enabled: bool | NotGiven = NOT_GIVEN,
-        verified: bool | NotGiven = NOT_GIVEN,
-        require_password_update: bool | NotGiven = NOT_GIVEN,
-        feature_level: str | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
-        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Create a user.
-
-        `PUT /accounts/{account_id}/users` (not retried once it may have reached the server).
-
-        Args:
-            first_name: First name.
-            last_name: Last name.
-            username: Login name, unique within the account (lower-cased by the server).
-            email: Email address.
-            password: Written only; never returned.
-            priv_level: Privilege level.
-            enabled: Whether it is active. Default: true.
-            timezone: Time zone, such as `America/New_York`.
-            language: Language, such as `en-us`.
-            presence_id: Presence identifier (the BLF key).
-            caller_id: Caller IDs by call type.
-            call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
-            verified: Whether the user's email is verified. Default: false.
-            require_password_update: Ask for a new password at next login. Default: false.
-            feature_level: Feature level of the user.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
-            caller_id_options: How caller ID is presented.
-            do_not_disturb: Do-not-disturb settings.
-            hotdesk: Hot-desking settings of a user. Default: `{}`.
-            media: Audio, video and encryption options of an endpoint.
-            music_on_hold: Music on hold of a user. Default: `{}`.
-            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
-            voicemail: Voicemail settings of a user.
-            flags: Free-form flags.
-            accept_charges: `True` accepts the charges of a billable change: send it again
-                this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "first_name": first_name,
-            "last_name": last_name,
-            "username": username,
-            "email": email,
-            "password": password,
-            "priv_level": priv_level,
-            "enabled": enabled,
-            "timezone": timezone,
-            "language": language,
-            "presence_id": presence_id,
-            "caller_id": caller_id,
-            "call_forward": call_forward,
-            "vm_to_email_enabled": vm_to_email_enabled,
-            "verified": verified,
-            "require_password_update": require_password_update,
-            "feature_level": feature_level,
-            "call_restriction": call_restriction,
-            "caller_id_options": caller_id_options,
-            "do_not_disturb": do_not_disturb,
-            "hotdesk": hotdesk,
-            "media": media,
-            "music_on_hold": music_on_hold,
-            "ringtones": ringtones,
-            "voicemail": voicemail,
-            "flags": flags,
-        }
-        if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
-                _CREATE,
-                path_params={},
-                query=None,
-                body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
-                raw=True,
-            )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Retrieve a user.
-
-        `GET /accounts/{account_id}/users/{user_id}`.
-
-        Args:
-            user_id: Identifier of the user.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        user_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        first_name: str | NotGiven = NOT_GIVEN,
-        last_name: str | NotGiven = NOT_GIVEN,
-        username: str | NotGiven = NOT_GIVEN,
-        email: str | NotGiven = NOT_GIVEN,
-        password: str | NotGiven = NOT_GIVEN,
-        priv_level: UserPrivLevel | str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        language: str | NotGiven = NOT_GIVEN,
-        presence_id: str | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        call_forward: CallForward | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vm_to_email_enabled: bool | NotGiven = NOT_GIVEN,
-        verified: bool | NotGiven = NOT_GIVEN,
-        require_password_update: bool | NotGiven = NOT_GIVEN,
-        feature_level: str | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | NotGiven = NOT_GIVEN,
-        caller_id_options: CallerIdOptions | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        do_not_disturb: DoNotDisturb | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        hotdesk: UserHotdesk | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        media: EndpointMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        music_on_hold: UserMusicOnHold | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        ringtones: Ringtones | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        voicemail: UserVoicemail | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Replace a user document.
-
-        POST replaces every public field; fields you leave out are removed. Pass the user you
-        fetched as `body` to keep the fields you do not change (unknown ones included), or use
-        `patch`.
-
-        `POST /accounts/{account_id}/users/{user_id}`.
-
-        Args:
-            user_id: Identifier of the user.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            first_name: First name.
-            last_name: Last name.
-            username: Login name, unique within the account (lower-cased by the server).
-            email: Email address.
-            password: Written only; never returned.
-            priv_level: Privilege level.
-            enabled: Whether it is active. Default: true.
-            timezone: Time zone, such as `America/New_York`.
-            language: Language, such as `en-us`.
-            presence_id: Presence identifier (the BLF key).
-            caller_id: Caller IDs by call type.
-            call_forward: Call forwarding settings.
-            vm_to_email_enabled: Send voicemails to the user's email. Default: true.
-            verified: Whether the user's email is verified. Default: false.
-            require_password_update: Ask for a new password at next login. Default: false.
-            feature_level: Feature level of the user.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`.
-            caller_id_options: How caller ID is presented.
-            do_not_disturb: Do-not-disturb settings.
-            hotdesk: Hot-desking settings of a user. Default: `{}`.
-            media: Audio, video and encryption options of an endpoint.
-            music_on_hold: Music on hold of a user. Default: `{}`.
-            ringtones: Alert-Info headers that select ringtones. Default: `{}`.
-            voicemail: Voicemail settings of a user.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "first_name": first_name,
-            "last_name": last_name,
-            "username": username,
-            "email": email,
-            "password": password,
-            "priv_level": priv_level,
-            "enabled": enabled,
-            "timezone": timezone,
-            "language": language,
-            "presence_id": presence_id,
-            "caller_id": caller_id,
-            "call_forward": call_forward,
-            "vm_to_email_enabled": vm_to_email_enabled,
-            "verified": verified,
-            "require_password_update": require_password_update,
-            "feature_level": feature_level,
-            "call_restriction": call_restriction,
-            "caller_id_options": caller_id_options,
-            "do_not_disturb": do_not_disturb,
-            "hotdesk": hotdesk,
-            "media": media,
-            "music_on_hold": music_on_hold,
-            "ringtones": ringtones,
-            "voicemail": voicemail,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        user_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User | None]:
-        """Delete a user.
-
-        `DELETE /accounts/{account_id}/users/{user_id}`.
-
-        Args:
-            user_id: Identifier of the user.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        user_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        first_name: str | None | NotGiven = NOT_GIVEN,
-        last_name: str | None | NotGiven = NOT_GIVEN,
-        username: str | None | NotGiven = NOT_GIVEN,
-        email: str | None | NotGiven = NOT_GIVEN,
-        password: str | None | NotGiven = NOT_GIVEN,
-        priv_level: UserPrivLevel | str | None | NotGiven = NOT_GIVEN,
-        enabled: bool | None | NotGiven = NOT_GIVEN,
-        timezone: str | None | NotGiven = NOT_GIVEN,
-        language: str | None | NotGiven = NOT_GIVEN,
-        presence_id: str | None | NotGiven = NOT_GIVEN,
-        caller_id: CallerId | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        call_forward: CallForward | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        vm_to_email_enabled: bool | None | NotGiven = NOT_GIVEN,
-        verified: bool | None | NotGiven = NOT_GIVEN,
-        require_password_update: bool | None | NotGiven = NOT_GIVEN,
-        feature_level: str | None | NotGiven = NOT_GIVEN,
-        call_restriction: builtins.dict[str, CallRestrictionRule] | None | NotGiven = NOT_GIVEN,
-        caller_id_options: CallerIdOptions | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        do_not_disturb: DoNotDisturb | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        hotdesk: UserHotdesk | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        media: EndpointMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        music_on_hold: UserMusicOnHold | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        ringtones: Ringtones | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        voicemail: UserVoicemail | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[User]:
-        """Change some fields of a user.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/users/{user_id}`.
-
-        Args:
-            user_id: Identifier of the user.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            first_name: First name. `None` removes it.
-            last_name: Last name. `None` removes it.
-            username: Login name, unique within the account (lower-cased by the server). `None` removes it.
-            email: Email address. `None` removes it.
-            password: Written only; never returned. `None` removes it.
-            priv_level: Privilege level. `None` removes it.
-            enabled: Whether it is active. Default: true. `None` removes it.
-            timezone: Time zone, such as `America/New_York`. `None` removes it.
-            language: Language, such as `en-us`. `None` removes it.
-            presence_id: Presence identifier (the BLF key). `None` removes it.
-            caller_id: Caller IDs by call type. `None` removes it.
-            call_forward: Call forwarding settings. `None` removes it.
-            vm_to_email_enabled: Send voicemails to the user's email. Default: true. `None` removes it.
-            verified: Whether the user's email is verified. Default: false. `None` removes it.
-            require_password_update: Ask for a new password at next login. Default: false. `None` removes it.
-            feature_level: Feature level of the user. `None` removes it.
-            call_restriction: Call restrictions by number classification (`international`, `tollfree_us` ...). Default: `{}`. `None` removes it.
-            caller_id_options: How caller ID is presented. `None` removes it.
-            do_not_disturb: Do-not-disturb settings. `None` removes it.
-            hotdesk: Hot-desking settings of a user. Default: `{}`. `None` removes it.
-            media: Audio, video and encryption options of an endpoint. `None` removes it.
-            music_on_hold: Music on hold of a user. Default: `{}`. `None` removes it.
-            ringtones: Alert-Info headers that select ringtones. Default: `{}`. `None` removes it.
-            voicemail: Voicemail settings of a user. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "first_name": first_name,
-            "last_name": last_name,
-            "username": username,
-            "email": email,
-            "password": password,
-            "priv_level": priv_level,
-            "enabled": enabled,
-            "timezone": timezone,
-            "language": language,
-            "presence_id": presence_id,
-            "caller_id": caller_id,
-            "call_forward": call_forward,
-            "vm_to_email_enabled": vm_to_email_enabled,
-            "verified": verified,
-            "require_password_update": require_password_update,
-            "feature_level": feature_level,
-            "call_restriction": call_restriction,
-            "caller_id_options": caller_id_options,
-            "do_not_disturb": do_not_disturb,
-            "hotdesk": hotdesk,
-            "media": media,
-            "music_on_hold": music_on_hold,
-            "ringtones": ringtones,
-            "voicemail": voicemail,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "user_id": user_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: UsersResource) -> None:
+        self.list = to_streamed_response(resource.list)

@@ -7,7 +7,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.user_voicemail_notify import UserVoicemailNotify
@@ -24,14 +24,14 @@ from audian_async._generated.audian.models.voicemail_message_input_folder import
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["VmboxesResource", "RawVmboxesResource"]
+__all__ = ["VmboxesResource", "RawVmboxesResource", "StreamingVmboxesResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="vmboxes.list",
     method="GET",
     path="/accounts/{account_id}/vmboxes",
@@ -43,7 +43,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[VoicemailBox] = Operation(
     id="vmboxes.create",
     method="PUT",
     path="/accounts/{account_id}/vmboxes",
@@ -58,7 +58,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[VoicemailBox] = Operation(
     id="vmboxes.get",
     method="GET",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}",
@@ -70,7 +70,7 @@ _GET = Operation(
     path_params=["vmbox_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[VoicemailBox] = Operation(
     id="vmboxes.update",
     method="POST",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}",
@@ -85,7 +85,7 @@ _UPDATE = Operation(
     path_params=["vmbox_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[VoicemailBox | None] = Operation(
     id="vmboxes.delete",
     method="DELETE",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}",
@@ -98,7 +98,7 @@ _DELETE = Operation(
     path_params=["vmbox_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[VoicemailBox] = Operation(
     id="vmboxes.patch",
     method="PATCH",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}",
@@ -113,7 +113,7 @@ _PATCH = Operation(
     path_params=["vmbox_id"],
     stream=False,
 )
-_LIST_MESSAGES = Operation(
+_LIST_MESSAGES: Operation[builtins.list[VoicemailMessage]] = Operation(
     id="vmboxes.list_messages",
     method="GET",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}/messages",
@@ -126,7 +126,7 @@ _LIST_MESSAGES = Operation(
     stream=False,
 )
 _LIST_MESSAGES_QUERY: dict[str, Any] = {"folder": {"type": "string"}}
-_GET_MESSAGE = Operation(
+_GET_MESSAGE: Operation[VoicemailMessage] = Operation(
     id="vmboxes.get_message",
     method="GET",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}",
@@ -138,7 +138,7 @@ _GET_MESSAGE = Operation(
     path_params=["vmbox_id", "message_id"],
     stream=False,
 )
-_MOVE_MESSAGE = Operation(
+_MOVE_MESSAGE: Operation[VoicemailMessage] = Operation(
     id="vmboxes.move_message",
     method="POST",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}",
@@ -156,7 +156,7 @@ _MOVE_MESSAGE = Operation(
     path_params=["vmbox_id", "message_id"],
     stream=False,
 )
-_DELETE_MESSAGE = Operation(
+_DELETE_MESSAGE: Operation[VoicemailMessage | None] = Operation(
     id="vmboxes.delete_message",
     method="DELETE",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}",
@@ -169,7 +169,7 @@ _DELETE_MESSAGE = Operation(
     path_params=["vmbox_id", "message_id"],
     stream=False,
 )
-_DOWNLOAD_MESSAGE = Operation(
+_DOWNLOAD_MESSAGE: Operation[Any] = Operation(
     id="vmboxes.download_message",
     method="GET",
     path="/accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}/raw",
@@ -189,7 +189,13 @@ class VmboxesResource(BaseResource):
     def with_raw_response(self) -> RawVmboxesResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawVmboxesResource(self._core)
+        return RawVmboxesResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingVmboxesResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingVmboxesResource(self)
 
     def list(
         self,
@@ -198,10 +204,7 @@ class VmboxesResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[VoicemailBox]:
         """List the account's voicemail boxes.
 
@@ -214,11 +217,8 @@ class VmboxesResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -229,7 +229,7 @@ class VmboxesResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -263,11 +263,7 @@ class VmboxesResource(BaseResource):
         operator_number: str | int | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
         accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailBox:
         """Create a voicemail box.
 
@@ -303,12 +299,8 @@ class VmboxesResource(BaseResource):
             flags: Free-form flags.
             accept_charges: `True` accepts the charges of a billable change: send it again
                 this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -340,31 +332,25 @@ class VmboxesResource(BaseResource):
             "flags": flags,
         }
         if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
+            return await self._core.request(
                 _CREATE,
                 path_params={},
                 query=None,
                 body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
+                options=self._options(call_options, self._ACCEPT_CHARGES),
             )
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         vmbox_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailBox:
         """Retrieve a voicemail box.
 
@@ -372,24 +358,16 @@ class VmboxesResource(BaseResource):
 
         Args:
             vmbox_id: Identifier of the vmbox.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "vmbox_id": vmbox_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -424,11 +402,7 @@ class VmboxesResource(BaseResource):
         notify_email_addresses: Sequence[str] | NotGiven = NOT_GIVEN,
         operator_number: str | int | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailBox:
         """Replace a voicemail box document.
 
@@ -468,12 +442,8 @@ class VmboxesResource(BaseResource):
             notify_email_addresses: More addresses told about new messages. Default: `[]`.
             operator_number: Number dialed when the caller presses 0.
             flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -504,24 +474,20 @@ class VmboxesResource(BaseResource):
             "operator_number": operator_number,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "vmbox_id": vmbox_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         vmbox_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailBox | None:
         """Delete a voicemail box.
 
@@ -529,24 +495,16 @@ class VmboxesResource(BaseResource):
 
         Args:
             vmbox_id: Identifier of the vmbox.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "vmbox_id": vmbox_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -581,11 +539,7 @@ class VmboxesResource(BaseResource):
         notify_email_addresses: Sequence[str] | None | NotGiven = NOT_GIVEN,
         operator_number: str | int | None | NotGiven = NOT_GIVEN,
         flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailBox:
         """Change some fields of a voicemail box.
 
@@ -624,12 +578,8 @@ class VmboxesResource(BaseResource):
             notify_email_addresses: More addresses told about new messages. Default: `[]`. `None` removes it.
             operator_number: Number dialed when the caller presses 0. `None` removes it.
             flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -660,14 +610,14 @@ class VmboxesResource(BaseResource):
             "operator_number": operator_number,
             "flags": flags,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "vmbox_id": vmbox_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def list_messages(
@@ -675,10 +625,7 @@ class VmboxesResource(BaseResource):
         vmbox_id: str,
         *,
         folder: VoicemailFolder | str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> builtins.list[VoicemailMessage]:
         """List the messages of a voicemail box (newest last).
 
@@ -687,13 +634,10 @@ class VmboxesResource(BaseResource):
         Args:
             vmbox_id: Identifier of the vmbox.
             folder: Folder of a voicemail message.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _LIST_MESSAGES,
             path_params={
                 "vmbox_id": vmbox_id,
@@ -703,25 +647,16 @@ class VmboxesResource(BaseResource):
                     "folder": folder,
                 },
                 _LIST_MESSAGES_QUERY,
-                validate,
+                call_options,
             ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get_message(
         self,
         vmbox_id: str,
         message_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailMessage:
         """Retrieve a message's metadata.
 
@@ -730,25 +665,17 @@ class VmboxesResource(BaseResource):
         Args:
             vmbox_id: Identifier of the vmbox.
             message_id: The message's `media_id`.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET_MESSAGE,
             path_params={
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def move_message(
@@ -757,11 +684,7 @@ class VmboxesResource(BaseResource):
         message_id: str,
         *,
         folder: VoicemailMessageInputFolder | str,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailMessage:
         """Move a message to a folder; `folder="saved"` marks it heard.
 
@@ -771,17 +694,13 @@ class VmboxesResource(BaseResource):
             vmbox_id: Identifier of the vmbox.
             message_id: The message's `media_id`.
             folder: Folder to move the message to: `saved` marks it heard, `new` unheard.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "folder": folder,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _MOVE_MESSAGE,
             path_params={
                 "vmbox_id": vmbox_id,
@@ -789,18 +708,14 @@ class VmboxesResource(BaseResource):
             },
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete_message(
         self,
         vmbox_id: str,
         message_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> VoicemailMessage | None:
         """Delete a message.
 
@@ -809,36 +724,24 @@ class VmboxesResource(BaseResource):
         Args:
             vmbox_id: Identifier of the vmbox.
             message_id: The message's `media_id`.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE_MESSAGE,
             path_params={
                 "vmbox_id": vmbox_id,
                 "message_id": message_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     def download_message(
         self,
         vmbox_id: str,
         message_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AbstractAsyncContextManager[StreamingResponse]:
         """Download a message's audio as a stream.
 
@@ -850,11 +753,8 @@ class VmboxesResource(BaseResource):
         Args:
             vmbox_id: Identifier of the vmbox.
             message_id: The message's `media_id`.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.stream(
             _DOWNLOAD_MESSAGE,
@@ -863,727 +763,40 @@ class VmboxesResource(BaseResource):
                 "message_id": message_id,
             },
             query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawVmboxesResource(BaseResource):
-    """Voicemail boxes and their messages. Every call returns an `APIResponse` (result plus metadata)."""
+class RawVmboxesResource:
+    """Voicemail boxes and their messages.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[VoicemailBox]:
-        """List the account's voicemail boxes.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/vmboxes`.
+    def __init__(self, resource: VmboxesResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
+        self.list_messages = to_raw_response(resource.list_messages)
+        self.get_message = to_raw_response(resource.get_message)
+        self.move_message = to_raw_response(resource.move_message)
+        self.delete_message = to_raw_response(resource.delete_message)
+        self.download_message = resource.download_message
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, mailbox, owner_id.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=VoicemailBox,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingVmboxesResource:
+    """Voicemail boxes and their messages.
 
-    async def create(
-        self,
-        *,
-        name: str,
-        mailbox: str,
-        owner_id: str | NotGiven = NOT_GIVEN,
-        pin: str | NotGiven = NOT_GIVEN,
-        require_pin: bool | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        check_if_owner: bool | NotGiven = NOT_GIVEN,
-        skip_greeting: bool | NotGiven = NOT_GIVEN,
-        skip_instructions: bool | NotGiven = NOT_GIVEN,
-        skip_envelope: bool | NotGiven = NOT_GIVEN,
-        announcement_only: bool | NotGiven = NOT_GIVEN,
-        delete_after_notify: bool | NotGiven = NOT_GIVEN,
-        save_after_notify: bool | NotGiven = NOT_GIVEN,
-        include_message_on_notify: bool | NotGiven = NOT_GIVEN,
-        include_transcription_on_notify: bool | NotGiven = NOT_GIVEN,
-        is_setup: bool | NotGiven = NOT_GIVEN,
-        is_voicemail_ff_rw_enabled: bool | NotGiven = NOT_GIVEN,
-        not_configurable: bool | NotGiven = NOT_GIVEN,
-        oldest_message_first: bool | NotGiven = NOT_GIVEN,
-        transcribe: bool | NotGiven = NOT_GIVEN,
-        seek_duration_ms: int | NotGiven = NOT_GIVEN,
-        media_extension: VoicemailBoxInputMediaExtension | str | NotGiven = NOT_GIVEN,
-        media: VoicemailBoxMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        notify: UserVoicemailNotify | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        notify_email_addresses: Sequence[str] | NotGiven = NOT_GIVEN,
-        operator_number: str | int | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        accept_charges: bool = False,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailBox]:
-        """Create a voicemail box.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/vmboxes` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            mailbox: The mailbox number callers and owners dial.
-            owner_id: Id of the user who owns the box.
-            pin: PIN that opens the box (4 to 6 digits).
-            require_pin: Whether the PIN is asked before the box opens. Default: false.
-            timezone: Time zone of the message timestamps, such as `America/New_York`.
-            check_if_owner: Open the box without the PIN when the owner calls. Default: true.
-            skip_greeting: Skip the greeting. Default: false.
-            skip_instructions: Skip the instructions. Default: false.
-            skip_envelope: Skip the message envelope on playback. Default: false.
-            announcement_only: Play the greeting without recording a message. Default: false.
-            delete_after_notify: Delete a message once the owner is notified. Default: false.
-            save_after_notify: Mark a message saved once the owner is notified. Default: false.
-            include_message_on_notify: Attach the message to the notification email. Default: true.
-            include_transcription_on_notify: Put the transcription in the notification email. Default: true.
-            is_setup: Whether the owner has set the box up. Default: false.
-            is_voicemail_ff_rw_enabled: Allow fast-forward and rewind during playback. Default: false.
-            not_configurable: Forbid changes by the owner. Default: false.
-            oldest_message_first: Play the oldest message first. Default: false.
-            transcribe: Transcribe messages. Default: false.
-            seek_duration_ms: Milliseconds skipped by fast-forward and rewind. Default: 10000.
-            media_extension: Audio format of the recorded messages: `mp3`, `mp4` or `wav`. Default: `mp3`.
-            media: Greetings of a voicemail box. Default: `{}`.
-            notify: How a user is told about new voicemail.
-            notify_email_addresses: More addresses told about new messages. Default: `[]`.
-            operator_number: Number dialed when the caller presses 0.
-            flags: Free-form flags.
-            accept_charges: `True` accepts the charges of a billable change: send it again
-                this way after a `ChargesRequiredError` (402).
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "mailbox": mailbox,
-            "owner_id": owner_id,
-            "pin": pin,
-            "require_pin": require_pin,
-            "timezone": timezone,
-            "check_if_owner": check_if_owner,
-            "skip_greeting": skip_greeting,
-            "skip_instructions": skip_instructions,
-            "skip_envelope": skip_envelope,
-            "announcement_only": announcement_only,
-            "delete_after_notify": delete_after_notify,
-            "save_after_notify": save_after_notify,
-            "include_message_on_notify": include_message_on_notify,
-            "include_transcription_on_notify": include_transcription_on_notify,
-            "is_setup": is_setup,
-            "is_voicemail_ff_rw_enabled": is_voicemail_ff_rw_enabled,
-            "not_configurable": not_configurable,
-            "oldest_message_first": oldest_message_first,
-            "transcribe": transcribe,
-            "seek_duration_ms": seek_duration_ms,
-            "media_extension": media_extension,
-            "media": media,
-            "notify": notify,
-            "notify_email_addresses": notify_email_addresses,
-            "operator_number": operator_number,
-            "flags": flags,
-        }
-        if accept_charges:
-            return await self._core.request(  # type: ignore[no-any-return]
-                _CREATE,
-                path_params={},
-                query=None,
-                body=fields,
-                options=self._options(
-                    extra_headers, extra_query, extra_body, timeout, validate, self._ACCEPT_CHARGES
-                ),
-                raw=True,
-            )
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        vmbox_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailBox]:
-        """Retrieve a voicemail box.
-
-        `GET /accounts/{account_id}/vmboxes/{vmbox_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "vmbox_id": vmbox_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        vmbox_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        mailbox: str | NotGiven = NOT_GIVEN,
-        owner_id: str | NotGiven = NOT_GIVEN,
-        pin: str | NotGiven = NOT_GIVEN,
-        require_pin: bool | NotGiven = NOT_GIVEN,
-        timezone: str | NotGiven = NOT_GIVEN,
-        check_if_owner: bool | NotGiven = NOT_GIVEN,
-        skip_greeting: bool | NotGiven = NOT_GIVEN,
-        skip_instructions: bool | NotGiven = NOT_GIVEN,
-        skip_envelope: bool | NotGiven = NOT_GIVEN,
-        announcement_only: bool | NotGiven = NOT_GIVEN,
-        delete_after_notify: bool | NotGiven = NOT_GIVEN,
-        save_after_notify: bool | NotGiven = NOT_GIVEN,
-        include_message_on_notify: bool | NotGiven = NOT_GIVEN,
-        include_transcription_on_notify: bool | NotGiven = NOT_GIVEN,
-        is_setup: bool | NotGiven = NOT_GIVEN,
-        is_voicemail_ff_rw_enabled: bool | NotGiven = NOT_GIVEN,
-        not_configurable: bool | NotGiven = NOT_GIVEN,
-        oldest_message_first: bool | NotGiven = NOT_GIVEN,
-        transcribe: bool | NotGiven = NOT_GIVEN,
-        seek_duration_ms: int | NotGiven = NOT_GIVEN,
-        media_extension: VoicemailBoxInputMediaExtension | str | NotGiven = NOT_GIVEN,
-        media: VoicemailBoxMedia | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        notify: UserVoicemailNotify | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        notify_email_addresses: Sequence[str] | NotGiven = NOT_GIVEN,
-        operator_number: str | int | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailBox]:
-        """Replace a voicemail box document.
-
-        POST replaces every public field; pass the fetched voicemail box as `body` to keep the
-        others, or use `patch`.
-
-        `POST /accounts/{account_id}/vmboxes/{vmbox_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            mailbox: The mailbox number callers and owners dial.
-            owner_id: Id of the user who owns the box.
-            pin: PIN that opens the box (4 to 6 digits).
-            require_pin: Whether the PIN is asked before the box opens. Default: false.
-            timezone: Time zone of the message timestamps, such as `America/New_York`.
-            check_if_owner: Open the box without the PIN when the owner calls. Default: true.
-            skip_greeting: Skip the greeting. Default: false.
-            skip_instructions: Skip the instructions. Default: false.
-            skip_envelope: Skip the message envelope on playback. Default: false.
-            announcement_only: Play the greeting without recording a message. Default: false.
-            delete_after_notify: Delete a message once the owner is notified. Default: false.
-            save_after_notify: Mark a message saved once the owner is notified. Default: false.
-            include_message_on_notify: Attach the message to the notification email. Default: true.
-            include_transcription_on_notify: Put the transcription in the notification email. Default: true.
-            is_setup: Whether the owner has set the box up. Default: false.
-            is_voicemail_ff_rw_enabled: Allow fast-forward and rewind during playback. Default: false.
-            not_configurable: Forbid changes by the owner. Default: false.
-            oldest_message_first: Play the oldest message first. Default: false.
-            transcribe: Transcribe messages. Default: false.
-            seek_duration_ms: Milliseconds skipped by fast-forward and rewind. Default: 10000.
-            media_extension: Audio format of the recorded messages: `mp3`, `mp4` or `wav`. Default: `mp3`.
-            media: Greetings of a voicemail box. Default: `{}`.
-            notify: How a user is told about new voicemail.
-            notify_email_addresses: More addresses told about new messages. Default: `[]`.
-            operator_number: Number dialed when the caller presses 0.
-            flags: Free-form flags.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "mailbox": mailbox,
-            "owner_id": owner_id,
-            "pin": pin,
-            "require_pin": require_pin,
-            "timezone": timezone,
-            "check_if_owner": check_if_owner,
-            "skip_greeting": skip_greeting,
-            "skip_instructions": skip_instructions,
-            "skip_envelope": skip_envelope,
-            "announcement_only": announcement_only,
-            "delete_after_notify": delete_after_notify,
-            "save_after_notify": save_after_notify,
-            "include_message_on_notify": include_message_on_notify,
-            "include_transcription_on_notify": include_transcription_on_notify,
-            "is_setup": is_setup,
-            "is_voicemail_ff_rw_enabled": is_voicemail_ff_rw_enabled,
-            "not_configurable": not_configurable,
-            "oldest_message_first": oldest_message_first,
-            "transcribe": transcribe,
-            "seek_duration_ms": seek_duration_ms,
-            "media_extension": media_extension,
-            "media": media,
-            "notify": notify,
-            "notify_email_addresses": notify_email_addresses,
-            "operator_number": operator_number,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "vmbox_id": vmbox_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        vmbox_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailBox | None]:
-        """Delete a voicemail box.
-
-        `DELETE /accounts/{account_id}/vmboxes/{vmbox_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "vmbox_id": vmbox_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        vmbox_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        mailbox: str | None | NotGiven = NOT_GIVEN,
-        owner_id: str | None | NotGiven = NOT_GIVEN,
-        pin: str | None | NotGiven = NOT_GIVEN,
-        require_pin: bool | None | NotGiven = NOT_GIVEN,
-        timezone: str | None | NotGiven = NOT_GIVEN,
-        check_if_owner: bool | None | NotGiven = NOT_GIVEN,
-        skip_greeting: bool | None | NotGiven = NOT_GIVEN,
-        skip_instructions: bool | None | NotGiven = NOT_GIVEN,
-        skip_envelope: bool | None | NotGiven = NOT_GIVEN,
-        announcement_only: bool | None | NotGiven = NOT_GIVEN,
-        delete_after_notify: bool | None | NotGiven = NOT_GIVEN,
-        save_after_notify: bool | None | NotGiven = NOT_GIVEN,
-        include_message_on_notify: bool | None | NotGiven = NOT_GIVEN,
-        include_transcription_on_notify: bool | None | NotGiven = NOT_GIVEN,
-        is_setup: bool | None | NotGiven = NOT_GIVEN,
-        is_voicemail_ff_rw_enabled: bool | None | NotGiven = NOT_GIVEN,
-        not_configurable: bool | None | NotGiven = NOT_GIVEN,
-        oldest_message_first: bool | None | NotGiven = NOT_GIVEN,
-        transcribe: bool | None | NotGiven = NOT_GIVEN,
-        seek_duration_ms: int | None | NotGiven = NOT_GIVEN,
-        media_extension: VoicemailBoxInputMediaExtension | str | None | NotGiven = NOT_GIVEN,
-        media: VoicemailBoxMedia | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        notify: UserVoicemailNotify | Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
-        notify_email_addresses: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        operator_number: str | int | None | NotGiven = NOT_GIVEN,
-        flags: Sequence[str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailBox]:
-        """Change some fields of a voicemail box.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/vmboxes/{vmbox_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            mailbox: The mailbox number callers and owners dial. `None` removes it.
-            owner_id: Id of the user who owns the box. `None` removes it.
-            pin: PIN that opens the box (4 to 6 digits). `None` removes it.
-            require_pin: Whether the PIN is asked before the box opens. Default: false. `None` removes it.
-            timezone: Time zone of the message timestamps, such as `America/New_York`. `None` removes it.
-            check_if_owner: Open the box without the PIN when the owner calls. Default: true. `None` removes it.
-            skip_greeting: Skip the greeting. Default: false. `None` removes it.
-            skip_instructions: Skip the instructions. Default: false. `None` removes it.
-            skip_envelope: Skip the message envelope on playback. Default: false. `None` removes it.
-            announcement_only: Play the greeting without recording a message. Default: false. `None` removes it.
-            delete_after_notify: Delete a message once the owner is notified. Default: false. `None` removes it.
-            save_after_notify: Mark a message saved once the owner is notified. Default: false. `None` removes it.
-            include_message_on_notify: Attach the message to the notification email. Default: true. `None` removes it.
-            include_transcription_on_notify: Put the transcription in the notification email. Default: true. `None` removes it.
-            is_setup: Whether the owner has set the box up. Default: false. `None` removes it.
-            is_voicemail_ff_rw_enabled: Allow fast-forward and rewind during playback. Default: false. `None` removes it.
-            not_configurable: Forbid changes by the owner. Default: false. `None` removes it.
-            oldest_message_first: Play the oldest message first. Default: false. `None` removes it.
-            transcribe: Transcribe messages. Default: false. `None` removes it.
-            seek_duration_ms: Milliseconds skipped by fast-forward and rewind. Default: 10000. `None` removes it.
-            media_extension: Audio format of the recorded messages: `mp3`, `mp4` or `wav`. Default: `mp3`. `None` removes it.
-            media: Greetings of a voicemail box. Default: `{}`. `None` removes it.
-            notify: How a user is told about new voicemail. `None` removes it.
-            notify_email_addresses: More addresses told about new messages. Default: `[]`. `None` removes it.
-            operator_number: Number dialed when the caller presses 0. `None` removes it.
-            flags: Free-form flags. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "mailbox": mailbox,
-            "owner_id": owner_id,
-            "pin": pin,
-            "require_pin": require_pin,
-            "timezone": timezone,
-            "check_if_owner": check_if_owner,
-            "skip_greeting": skip_greeting,
-            "skip_instructions": skip_instructions,
-            "skip_envelope": skip_envelope,
-            "announcement_only": announcement_only,
-            "delete_after_notify": delete_after_notify,
-            "save_after_notify": save_after_notify,
-            "include_message_on_notify": include_message_on_notify,
-            "include_transcription_on_notify": include_transcription_on_notify,
-            "is_setup": is_setup,
-            "is_voicemail_ff_rw_enabled": is_voicemail_ff_rw_enabled,
-            "not_configurable": not_configurable,
-            "oldest_message_first": oldest_message_first,
-            "transcribe": transcribe,
-            "seek_duration_ms": seek_duration_ms,
-            "media_extension": media_extension,
-            "media": media,
-            "notify": notify,
-            "notify_email_addresses": notify_email_addresses,
-            "operator_number": operator_number,
-            "flags": flags,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "vmbox_id": vmbox_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def list_messages(
-        self,
-        vmbox_id: str,
-        *,
-        folder: VoicemailFolder | str | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[builtins.list[VoicemailMessage]]:
-        """List the messages of a voicemail box (newest last).
-
-        `GET /accounts/{account_id}/vmboxes/{vmbox_id}/messages`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            folder: Folder of a voicemail message.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _LIST_MESSAGES,
-            path_params={
-                "vmbox_id": vmbox_id,
-            },
-            query=self._query(
-                {
-                    "folder": folder,
-                },
-                _LIST_MESSAGES_QUERY,
-                validate,
-            ),
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def get_message(
-        self,
-        vmbox_id: str,
-        message_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailMessage]:
-        """Retrieve a message's metadata.
-
-        `GET /accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            message_id: The message's `media_id`.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET_MESSAGE,
-            path_params={
-                "vmbox_id": vmbox_id,
-                "message_id": message_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def move_message(
-        self,
-        vmbox_id: str,
-        message_id: str,
-        *,
-        folder: VoicemailMessageInputFolder | str,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailMessage]:
-        """Move a message to a folder; `folder="saved"` marks it heard.
-
-        `POST /accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            message_id: The message's `media_id`.
-            folder: Folder to move the message to: `saved` marks it heard, `new` unheard.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "folder": folder,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _MOVE_MESSAGE,
-            path_params={
-                "vmbox_id": vmbox_id,
-                "message_id": message_id,
-            },
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete_message(
-        self,
-        vmbox_id: str,
-        message_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[VoicemailMessage | None]:
-        """Delete a message.
-
-        `DELETE /accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            message_id: The message's `media_id`.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE_MESSAGE,
-            path_params={
-                "vmbox_id": vmbox_id,
-                "message_id": message_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    def download_message(
-        self,
-        vmbox_id: str,
-        message_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AbstractAsyncContextManager[StreamingResponse]:
-        """Download a message's audio as a stream.
-
-        Use as `async with audian.vmboxes.download_message(box_id, media_id) as audio:` and read
-        `audio.iter_bytes()`; the body is never held in memory whole.
-
-        `GET /accounts/{account_id}/vmboxes/{vmbox_id}/messages/{message_id}/raw`.
-
-        Args:
-            vmbox_id: Identifier of the vmbox.
-            message_id: The message's `media_id`.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.stream(
-            _DOWNLOAD_MESSAGE,
-            path_params={
-                "vmbox_id": vmbox_id,
-                "message_id": message_id,
-            },
-            query=None,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+    def __init__(self, resource: VmboxesResource) -> None:
+        self.list = to_streamed_response(resource.list)
+        self.download_message = resource.download_message

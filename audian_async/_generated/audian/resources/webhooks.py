@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.webhook import Webhook
@@ -15,13 +15,13 @@ from audian_async._generated.audian.models.webhook_input_http_verb import Webhoo
 from audian_async._model import Model
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._response import APIResponse
-from audian_async._types import NOT_GIVEN, NotGiven, Operation, Timeout
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._variants import to_raw_response, to_streamed_response
 
-__all__ = ["WebhooksResource", "RawWebhooksResource"]
+__all__ = ["WebhooksResource", "RawWebhooksResource", "StreamingWebhooksResource"]
 
 
-_LIST = Operation(
+_LIST: Operation[Any] = Operation(
     id="webhooks.list",
     method="GET",
     path="/accounts/{account_id}/webhooks",
@@ -33,7 +33,7 @@ _LIST = Operation(
     path_params=[],
     stream=False,
 )
-_CREATE = Operation(
+_CREATE: Operation[Webhook] = Operation(
     id="webhooks.create",
     method="PUT",
     path="/accounts/{account_id}/webhooks",
@@ -48,7 +48,7 @@ _CREATE = Operation(
     path_params=[],
     stream=False,
 )
-_GET = Operation(
+_GET: Operation[Webhook] = Operation(
     id="webhooks.get",
     method="GET",
     path="/accounts/{account_id}/webhooks/{webhook_id}",
@@ -60,7 +60,7 @@ _GET = Operation(
     path_params=["webhook_id"],
     stream=False,
 )
-_UPDATE = Operation(
+_UPDATE: Operation[Webhook] = Operation(
     id="webhooks.update",
     method="POST",
     path="/accounts/{account_id}/webhooks/{webhook_id}",
@@ -75,7 +75,7 @@ _UPDATE = Operation(
     path_params=["webhook_id"],
     stream=False,
 )
-_DELETE = Operation(
+_DELETE: Operation[Webhook | None] = Operation(
     id="webhooks.delete",
     method="DELETE",
     path="/accounts/{account_id}/webhooks/{webhook_id}",
@@ -88,7 +88,7 @@ _DELETE = Operation(
     path_params=["webhook_id"],
     stream=False,
 )
-_PATCH = Operation(
+_PATCH: Operation[Webhook] = Operation(
     id="webhooks.patch",
     method="PATCH",
     path="/accounts/{account_id}/webhooks/{webhook_id}",
@@ -112,7 +112,13 @@ class WebhooksResource(BaseResource):
     def with_raw_response(self) -> RawWebhooksResource:
         """The same operations, each call returning an `APIResponse` (typed result plus
         metadata: request id, status, headers, envelope, retries)."""
-        return RawWebhooksResource(self._core)
+        return RawWebhooksResource(self)
+
+    @cached_property
+    def with_streaming_response(self) -> StreamingWebhooksResource:
+        """The listings and downloads, each handing out its response body unread, to read
+        incrementally inside `async with`."""
+        return StreamingWebhooksResource(self)
 
     def list(
         self,
@@ -121,10 +127,7 @@ class WebhooksResource(BaseResource):
         page_size: int | NotGiven = NOT_GIVEN,
         paginate: bool = True,
         max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> AsyncPaginator[Webhook]:
         """List the account's webhooks.
 
@@ -137,11 +140,8 @@ class WebhooksResource(BaseResource):
             page_size: items per page (the server's default when not given).
             paginate: `False` fetches the whole listing in one unpaginated request.
             max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         return self._core.paginate(
             _LIST,
@@ -152,7 +152,7 @@ class WebhooksResource(BaseResource):
             paginate=paginate,
             page_size=page_size,
             max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def create(
@@ -168,11 +168,7 @@ class WebhooksResource(BaseResource):
         include_subaccounts: bool | NotGiven = NOT_GIVEN,
         include_internal_legs: bool | NotGiven = NOT_GIVEN,
         custom_data: builtins.dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Webhook:
         """Create a webhook.
 
@@ -189,12 +185,8 @@ class WebhooksResource(BaseResource):
             include_subaccounts: Also send events of sub-accounts.
             include_internal_legs: Also send events of internal call legs. Default: true.
             custom_data: Extra key/value strings added to every delivery.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -208,22 +200,18 @@ class WebhooksResource(BaseResource):
             "include_internal_legs": include_internal_legs,
             "custom_data": custom_data,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _CREATE,
             path_params={},
             query=None,
             body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def get(
         self,
         webhook_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Webhook:
         """Retrieve a webhook.
 
@@ -231,24 +219,16 @@ class WebhooksResource(BaseResource):
 
         Args:
             webhook_id: Identifier of the webhook.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _GET,
             path_params={
                 "webhook_id": webhook_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def update(
@@ -266,11 +246,7 @@ class WebhooksResource(BaseResource):
         include_subaccounts: bool | NotGiven = NOT_GIVEN,
         include_internal_legs: bool | NotGiven = NOT_GIVEN,
         custom_data: builtins.dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Webhook:
         """Replace a webhook document.
 
@@ -293,12 +269,8 @@ class WebhooksResource(BaseResource):
             include_subaccounts: Also send events of sub-accounts.
             include_internal_legs: Also send events of internal call legs. Default: true.
             custom_data: Extra key/value strings added to every delivery.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -312,24 +284,20 @@ class WebhooksResource(BaseResource):
             "include_internal_legs": include_internal_legs,
             "custom_data": custom_data,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _UPDATE,
             path_params={
                 "webhook_id": webhook_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def delete(
         self,
         webhook_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Webhook | None:
         """Delete a webhook.
 
@@ -337,24 +305,16 @@ class WebhooksResource(BaseResource):
 
         Args:
             webhook_id: Identifier of the webhook.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _DELETE,
             path_params={
                 "webhook_id": webhook_id,
             },
             query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
     async def patch(
@@ -372,11 +332,7 @@ class WebhooksResource(BaseResource):
         include_subaccounts: bool | None | NotGiven = NOT_GIVEN,
         include_internal_legs: bool | None | NotGiven = NOT_GIVEN,
         custom_data: builtins.dict[str, str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
+        **call_options: Unpack[CallOptions],
     ) -> Webhook:
         """Change some fields of a webhook.
 
@@ -398,12 +354,8 @@ class WebhooksResource(BaseResource):
             include_subaccounts: Also send events of sub-accounts. `None` removes it.
             include_internal_legs: Also send events of internal call legs. Default: true. `None` removes it.
             custom_data: Extra key/value strings added to every delivery. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
+            **call_options: per-call options (`CallOptions`): `deadline`, `timeout`, `max_retries`,
+                `extra_headers`, `extra_query`, `extra_body`, `validate`.
         """
         fields: dict[str, Any] = {
             "name": name,
@@ -417,352 +369,41 @@ class WebhooksResource(BaseResource):
             "include_internal_legs": include_internal_legs,
             "custom_data": custom_data,
         }
-        return await self._core.request(  # type: ignore[no-any-return]
+        return await self._core.request(
             _PATCH,
             path_params={
                 "webhook_id": webhook_id,
             },
             query=None,
             body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
+            options=self._options(call_options) if call_options else None,
         )
 
 
-class RawWebhooksResource(BaseResource):
-    """Account events delivered to your URLs. Every call returns an `APIResponse` (result plus metadata)."""
+class RawWebhooksResource:
+    """Account events delivered to your URLs.
 
-    def list(
-        self,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        page_size: int | NotGiven = NOT_GIVEN,
-        paginate: bool = True,
-        max_items: int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> AsyncPaginator[Webhook]:
-        """List the account's webhooks.
+    Each call returns an `APIResponse` (typed result plus metadata); listings and downloads
+    are the resource's own (their pages and responses carry it).
+    """
 
-        `GET /accounts/{account_id}/webhooks`.
+    def __init__(self, resource: WebhooksResource) -> None:
+        self.list = resource.list
+        self.create = to_raw_response(resource.create)
+        self.get = to_raw_response(resource.get)
+        self.update = to_raw_response(resource.update)
+        self.delete = to_raw_response(resource.delete)
+        self.patch = to_raw_response(resource.patch)
 
-        Args:
-            filters: `{field: value}` filters, sent as `filter_<field>`; a list value repeats
-                the parameter (any of the values matches). Documented fields:
-                name, hook, enabled, uri.
-            page_size: items per page (the server's default when not given).
-            paginate: `False` fetches the whole listing in one unpaginated request.
-            max_items: stop after this many items.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
 
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return self._core.paginate(
-            _LIST,
-            item_type=Webhook,
-            path_params={},
-            query=None,
-            filters=filters,
-            paginate=paginate,
-            page_size=page_size,
-            max_items=max_items,
-            options=self._options(extra_headers, extra_query, None, timeout, validate),
-        )
+class StreamingWebhooksResource:
+    """Account events delivered to your URLs.
 
-    async def create(
-        self,
-        *,
-        name: str,
-        uri: str,
-        hook: str,
-        http_verb: WebhookInputHttpVerb | str | NotGiven = NOT_GIVEN,
-        format_: WebhookInputFormat | str | NotGiven = NOT_GIVEN,
-        retries: int | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        include_subaccounts: bool | NotGiven = NOT_GIVEN,
-        include_internal_legs: bool | NotGiven = NOT_GIVEN,
-        custom_data: builtins.dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Webhook]:
-        """Create a webhook.
+    Listings and downloads whose response body is read incrementally:
+    `async with resource.with_streaming_response.<operation>(...) as response`, then
+    `response.iter_bytes()` (a listing: its first page's body, or the whole listing's with
+    `paginate=False`; a download: the file).
+    """
 
-        `PUT /accounts/{account_id}/webhooks` (not retried once it may have reached the server).
-
-        Args:
-            name: Display name.
-            uri: URL events are sent to.
-            hook: Event type: `channel_create`, `channel_answer`, `channel_destroy`, `channel_bridge`, `parking`, `notifications`, `object` ...
-            http_verb: HTTP method of the deliveries. Default: `post`.
-            format_: Body format of POST/PUT deliveries. Default: `form-data`.
-            retries: Delivery retries (0 to 4). Default: 2.
-            enabled: Whether the webhook is active. Default: true.
-            include_subaccounts: Also send events of sub-accounts.
-            include_internal_legs: Also send events of internal call legs. Default: true.
-            custom_data: Extra key/value strings added to every delivery.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "uri": uri,
-            "hook": hook,
-            "http_verb": http_verb,
-            "format": format_,
-            "retries": retries,
-            "enabled": enabled,
-            "include_subaccounts": include_subaccounts,
-            "include_internal_legs": include_internal_legs,
-            "custom_data": custom_data,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _CREATE,
-            path_params={},
-            query=None,
-            body=fields,
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def get(
-        self,
-        webhook_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Webhook]:
-        """Retrieve a webhook.
-
-        `GET /accounts/{account_id}/webhooks/{webhook_id}`.
-
-        Args:
-            webhook_id: Identifier of the webhook.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _GET,
-            path_params={
-                "webhook_id": webhook_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def update(
-        self,
-        webhook_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | NotGiven = NOT_GIVEN,
-        uri: str | NotGiven = NOT_GIVEN,
-        hook: str | NotGiven = NOT_GIVEN,
-        http_verb: WebhookInputHttpVerb | str | NotGiven = NOT_GIVEN,
-        format_: WebhookInputFormat | str | NotGiven = NOT_GIVEN,
-        retries: int | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-        include_subaccounts: bool | NotGiven = NOT_GIVEN,
-        include_internal_legs: bool | NotGiven = NOT_GIVEN,
-        custom_data: builtins.dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Webhook]:
-        """Replace a webhook document.
-
-        POST replaces every public field; pass the fetched webhook as `body` to keep the others,
-        or use `patch`.
-
-        `POST /accounts/{account_id}/webhooks/{webhook_id}`.
-
-        Args:
-            webhook_id: Identifier of the webhook.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name.
-            uri: URL events are sent to.
-            hook: Event type: `channel_create`, `channel_answer`, `channel_destroy`, `channel_bridge`, `parking`, `notifications`, `object` ...
-            http_verb: HTTP method of the deliveries. Default: `post`.
-            format_: Body format of POST/PUT deliveries. Default: `form-data`.
-            retries: Delivery retries (0 to 4). Default: 2.
-            enabled: Whether the webhook is active. Default: true.
-            include_subaccounts: Also send events of sub-accounts.
-            include_internal_legs: Also send events of internal call legs. Default: true.
-            custom_data: Extra key/value strings added to every delivery.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "uri": uri,
-            "hook": hook,
-            "http_verb": http_verb,
-            "format": format_,
-            "retries": retries,
-            "enabled": enabled,
-            "include_subaccounts": include_subaccounts,
-            "include_internal_legs": include_internal_legs,
-            "custom_data": custom_data,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _UPDATE,
-            path_params={
-                "webhook_id": webhook_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
-
-    async def delete(
-        self,
-        webhook_id: str,
-        *,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Webhook | None]:
-        """Delete a webhook.
-
-        `DELETE /accounts/{account_id}/webhooks/{webhook_id}`.
-
-        Args:
-            webhook_id: Identifier of the webhook.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        return await self._core.request(  # type: ignore[no-any-return]
-            _DELETE,
-            path_params={
-                "webhook_id": webhook_id,
-            },
-            query=None,
-            options=None
-            if extra_headers is None
-            and extra_query is None
-            and timeout is NOT_GIVEN
-            and validate is None
-            else self._options(extra_headers, extra_query, None, timeout, validate),
-            raw=True,
-        )
-
-    async def patch(
-        self,
-        webhook_id: str,
-        body: Model | Mapping[str, Any] | None = None,
-        *,
-        name: str | None | NotGiven = NOT_GIVEN,
-        uri: str | None | NotGiven = NOT_GIVEN,
-        hook: str | None | NotGiven = NOT_GIVEN,
-        http_verb: WebhookInputHttpVerb | str | None | NotGiven = NOT_GIVEN,
-        format_: WebhookInputFormat | str | None | NotGiven = NOT_GIVEN,
-        retries: int | None | NotGiven = NOT_GIVEN,
-        enabled: bool | None | NotGiven = NOT_GIVEN,
-        include_subaccounts: bool | None | NotGiven = NOT_GIVEN,
-        include_internal_legs: bool | None | NotGiven = NOT_GIVEN,
-        custom_data: builtins.dict[str, str] | None | NotGiven = NOT_GIVEN,
-        extra_body: Mapping[str, Any] | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | NotGiven = NOT_GIVEN,
-        validate: bool | None = None,
-    ) -> APIResponse[Webhook]:
-        """Change some fields of a webhook.
-
-        The given fields are merged into the document; `None` removes a field.
-
-        `PATCH /accounts/{account_id}/webhooks/{webhook_id}`.
-
-        Args:
-            webhook_id: Identifier of the webhook.
-            body: a model or mapping to send as the document; the keyword arguments below
-                are applied on top of it.
-            name: Display name. `None` removes it.
-            uri: URL events are sent to. `None` removes it.
-            hook: Event type: `channel_create`, `channel_answer`, `channel_destroy`, `channel_bridge`, `parking`, `notifications`, `object` ... `None` removes it.
-            http_verb: HTTP method of the deliveries. Default: `post`. `None` removes it.
-            format_: Body format of POST/PUT deliveries. Default: `form-data`. `None` removes it.
-            retries: Delivery retries (0 to 4). Default: 2. `None` removes it.
-            enabled: Whether the webhook is active. Default: true. `None` removes it.
-            include_subaccounts: Also send events of sub-accounts. `None` removes it.
-            include_internal_legs: Also send events of internal call legs. Default: true. `None` removes it.
-            custom_data: Extra key/value strings added to every delivery. `None` removes it.
-            extra_body: more fields to send, beyond the documented ones.
-            extra_headers: more headers for this call.
-            extra_query: more query parameters for this call.
-            timeout: per-attempt timeout override for this call.
-            validate: `False` skips client-side validation for this call (`None`: the client's
-                setting).
-
-        Returns:
-            An `APIResponse` holding the typed result and the response metadata.
-        """
-        fields: dict[str, Any] = {
-            "name": name,
-            "uri": uri,
-            "hook": hook,
-            "http_verb": http_verb,
-            "format": format_,
-            "retries": retries,
-            "enabled": enabled,
-            "include_subaccounts": include_subaccounts,
-            "include_internal_legs": include_internal_legs,
-            "custom_data": custom_data,
-        }
-        return await self._core.request(  # type: ignore[no-any-return]
-            _PATCH,
-            path_params={
-                "webhook_id": webhook_id,
-            },
-            query=None,
-            body=self._merge(body, fields),
-            options=self._options(extra_headers, extra_query, extra_body, timeout, validate),
-            raw=True,
-        )
+    def __init__(self, resource: WebhooksResource) -> None:
+        self.list = to_streamed_response(resource.list)
