@@ -389,3 +389,25 @@ def test_a_stream_reconnects_over_loopback_after_the_server_goes_away(
             assert events.stats.reconnects == 1
 
     anyio.run(main, backend=backend)
+
+
+def test_httpx_ws_reads_the_network_in_small_chunks_whatever_the_message_limit() -> None:
+    """The message limit (16 MiB by default) is not the read size: each read asks for at
+    most 64 KiB (a trio socket read allocates all it asks for)."""
+    import httpx_ws
+
+    from audian_async._websocket_httpx import READ_CHUNK, _session_class
+
+    asked: list[int] = []
+
+    class Stream:
+        async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            asked.append(max_bytes)
+            return b"x"
+
+    async def main() -> None:
+        session = _session_class(httpx_ws)(Stream(), max_message_size_bytes=16 << 20)
+        assert await session._read_stream(16 << 20) == b"x"
+
+    anyio.run(main)
+    assert asked == [READ_CHUNK] == [65536]
