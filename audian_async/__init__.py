@@ -47,6 +47,16 @@ if TYPE_CHECKING:
     from ._response import APIResponse
     from ._transport_aiohttp import AiohttpTransport
     from ._types import NOT_GIVEN, CallOptions, NotGiven, Timeout
+    from .events import (
+        CallEvent,
+        Event,
+        EventStream,
+        EventStreamError,
+        EventStreamStats,
+        Gap,
+        ObjectEvent,
+        SubscriptionError,
+    )
 
 __version__ = "0.1.0"
 
@@ -65,6 +75,19 @@ _EXPORTS: dict[str, str] = {
     "CallOptions": "._types",
     "NotGiven": "._types",
     "Timeout": "._types",
+    **{
+        name: ".events"
+        for name in (
+            "CallEvent",
+            "Event",
+            "EventStream",
+            "EventStreamError",
+            "EventStreamStats",
+            "Gap",
+            "ObjectEvent",
+            "SubscriptionError",
+        )
+    },
     **{
         name: "._errors"
         for name in (
@@ -112,16 +135,23 @@ __all__ = [
     "AuthInfo",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "CallOptions",
     "ChargesRequiredError",
     "ClientClosedError",
     "ConflictError",
+    "Event",
+    "EventStream",
+    "EventStreamError",
+    "EventStreamStats",
+    "Gap",
     "IgnoredFieldWarning",
     "InternalServerError",
     "Model",
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
+    "ObjectEvent",
     "Page",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -129,6 +159,7 @@ __all__ = [
     "RequestInfo",
     "ResponseInfo",
     "RouteNotFoundError",
+    "SubscriptionError",
     "Timeout",
     "UnexpectedValueWarning",
     "UnprocessableEntityError",

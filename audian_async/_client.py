@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
 
 from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
@@ -12,7 +13,7 @@ from ._clock import SYSTEM_CLOCK, Clock
 from ._core import Core, Shared
 from ._credentials import Authenticator
 from ._engine import Engine
-from ._errors import AudianError
+from ._errors import AudianError, ValidationError
 from ._generated.audian import Resources as AudianResources
 from ._limiter import RateLimiter
 from ._policy import RetryPolicy
@@ -22,6 +23,8 @@ from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
 if TYPE_CHECKING:
     import httpx
+
+    from .events import Events
 
 __all__ = ["AsyncAudian", "AuthInfo", "HttpClientArg", "TransportArg"]
 
@@ -230,7 +233,11 @@ class AsyncAudian(ClientBase, AudianResources):
             half the token's lifetime).
         clock: where the SDK reads time and sleeps (default: the system clocks). Tests can
             pass ``audian_async.testing.LoopClock()`` and run on virtual time.
+        events_url: the realtime event socket (default: ``base_url``'s host and port,
+            ``/v2/websocket``, ``wss`` for ``https``); see `events`.
     """
+
+    _events_url: str | None = None
 
     def __init__(
         self,
@@ -252,8 +259,14 @@ class AsyncAudian(ClientBase, AudianResources):
         validate: bool = True,
         refresh_margin: float = 60.0,
         clock: Clock | None = None,
+        events_url: str | None = None,
     ) -> None:
         strategy: AuthStrategy
+        if events_url is not None and not events_url.startswith(("ws://", "wss://")):
+            raise ValidationError(
+                "events_url", "format", f"must be a ws:// or wss:// URL, not {events_url!r}"
+            )
+        self._events_url = events_url
         if auth_token is not None:
             strategy = StaticTokenAuth(auth_token, account_id)
         elif username is not None or password is not None:
@@ -289,6 +302,23 @@ class AsyncAudian(ClientBase, AudianResources):
             account_id=account_id,
             clock=clock,
         )
+
+    @cached_property
+    def events(self) -> Events:
+        """Realtime events (the event socket): ``async with audian.events.subscribe(...)``.
+
+        Needs the ``events`` extra on the default transport (``pip install 'audian-async[events]'``;
+        ``transport="aiohttp"`` needs nothing more). A `for_account()` view subscribes
+        its own account.
+        """
+        from .events import Events
+
+        return Events(self._core, self._events_url)
+
+    def _view(self, core: Core) -> Self:
+        view = super()._view(core)
+        view._events_url = self._events_url
+        return view
 
     @property
     def account_id(self) -> str | None:

@@ -22,7 +22,11 @@ __all__ = [
     "HttpxTransport",
     "RawResponse",
     "StreamingResponse",
+    "SupportsWebSocket",
     "TransportError",
+    "WebSocketClosed",
+    "WebSocketConnection",
+    "WebSocketUpgradeRefused",
 ]
 
 
@@ -114,6 +118,68 @@ class AsyncTransport(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+class WebSocketClosed(TransportError):
+    """The websocket ended: closed by a close frame (``code`` set) or dropped without one
+    (``code`` is ``None``: connection reset, end of stream, keepalive timeout)."""
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message, sent=True, timeout=False)
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketUpgradeRefused(TransportError):
+    """The server answered the upgrade request with an HTTP response instead of ``101``.
+
+    ``status`` and ``headers`` (lower-cased names) are the server's; Kazoo refuses with 400 (a
+    subprotocol was asked for) or 429 (too many sockets from one address), proxies with 5xx.
+    """
+
+    def __init__(self, status: int, headers: Mapping[str, str]) -> None:
+        super().__init__(f"websocket upgrade refused: HTTP {status}", sent=True, timeout=False)
+        self.status = status
+        self.headers = headers
+
+
+class WebSocketConnection(Protocol):
+    """An open websocket, as the event stream uses it: text messages in both directions."""
+
+    async def send_text(self, text: str) -> None:
+        """Send one text message. Raise :class:`WebSocketClosed` if the socket is gone."""
+        ...
+
+    async def receive_text(self) -> str:
+        """The next message (binary messages decoded as UTF-8). Raise
+        :class:`WebSocketClosed` when the socket closes or drops."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the socket (a close frame when possible); idempotent."""
+        ...
+
+
+@runtime_checkable
+class SupportsWebSocket(Protocol):
+    """A transport that can open websockets (both built-in transports; optional for others).
+
+    ``websocket`` never sends a ``Sec-WebSocket-Protocol`` header, verifies TLS like the
+    transport's requests, accepts messages up to ``max_message_size`` bytes, and raises
+    :class:`TransportError` when the connection fails (``sent=False``: never reached the
+    server), :class:`WebSocketUpgradeRefused` for an HTTP answer other than ``101``.
+    """
+
+    def websocket(
+        self,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        timeout: Timeout,
+        max_message_size: int,
+    ) -> AbstractAsyncContextManager[WebSocketConnection]:
+        """Open a websocket to ``url`` (``ws://`` or ``wss://``); closed when the context ends."""
         ...
 
 
@@ -256,6 +322,26 @@ class HttpxTransport(AsyncCloseable):
             )
         finally:
             await response.aclose()
+
+    def websocket(
+        self,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        timeout: Timeout,
+        max_message_size: int,
+    ) -> AbstractAsyncContextManager[WebSocketConnection]:
+        """A websocket over this transport's httpx client (httpx-ws, the ``events`` extra,
+        imported only now): asyncio and trio."""
+        from ._websocket_httpx import connect
+
+        return connect(
+            self._client,
+            url,
+            headers,
+            timeout=_to_httpx_timeout(timeout),
+            max_message_size=max_message_size,
+        )
 
     async def aclose(self) -> None:
         """Close the httpx client if the SDK created it."""

@@ -56,6 +56,9 @@ from ._transport import (
     RawResponse,
     StreamingResponse,
     TransportError,
+    WebSocketClosed,
+    WebSocketConnection,
+    WebSocketUpgradeRefused,
     default_ssl_context,
 )
 from ._types import AsyncCloseable, Timeout
@@ -66,6 +69,9 @@ if TYPE_CHECKING:
 __all__ = ["AiohttpTransport"]
 
 DEFAULT_KEEPALIVE_TIMEOUT = 15.0
+#: How long closing a websocket waits for the server's close frame (a silent socket is being
+#: replaced: do not wait long).
+_WS_CLOSE_TIMEOUT = 2.0
 _EXTRA_HINT = (
     "AiohttpTransport needs aiohttp: `pip install aiohttp` "
     "(or the extra, from a clone: `pip install '.[aiohttp]'`)"
@@ -230,6 +236,49 @@ def _read_timeout(timeout: Timeout) -> TransportError:
 
 def _phase_sum(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
+
+
+class _AiohttpWebSocket:
+    """:class:`~audian_async._transport.WebSocketConnection` over ``aiohttp``'s websocket."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self._ws.send_str(text)
+        except (ConnectionError, RuntimeError, _aiohttp.ClientError) as exc:
+            raise WebSocketClosed(f"websocket send failed: {type(exc).__name__}") from exc
+
+    async def receive_text(self) -> str:
+        kinds = _aiohttp.WSMsgType
+        while True:
+            try:
+                msg = await self._ws.receive()
+            except (ConnectionError, _aiohttp.ClientError) as exc:
+                raise WebSocketClosed(f"websocket dropped: {type(exc).__name__}") from exc
+            if msg.type == kinds.TEXT:
+                return str(msg.data)
+            if msg.type == kinds.BINARY:
+                return bytes(msg.data).decode("utf-8", "replace")
+            if msg.type in (kinds.CLOSE, kinds.CLOSING, kinds.CLOSED):
+                code = self._ws.close_code
+                if msg.type == kinds.CLOSE and isinstance(msg.data, int):
+                    code = msg.data
+                if code is None or code == 1006:  # 1006: no close frame came (RFC 6455)
+                    raise WebSocketClosed("websocket dropped: no close frame")
+                raise WebSocketClosed(
+                    f"websocket closed by the server ({code})",
+                    code=code,
+                    reason=str(msg.extra or ""),
+                )
+            if msg.type == kinds.ERROR:
+                raise WebSocketClosed(f"websocket dropped: {type(msg.data).__name__}")
+
+    async def aclose(self) -> None:
+        await self._ws.close()
 
 
 class AiohttpTransport(AsyncCloseable):
@@ -448,6 +497,52 @@ class AiohttpTransport(AsyncCloseable):
             # Returns the connection to the pool if the body was read to the end, else
             # closes it (an unread body must not be mistaken for the next response).
             response.release()
+
+    @asynccontextmanager
+    async def websocket(
+        self,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        timeout: Timeout,
+        max_message_size: int,
+    ) -> AsyncIterator[WebSocketConnection]:
+        """A websocket on this transport's session (``ws_connect``; asyncio only).
+
+        aiohttp's own heartbeat is off (the event stream pings at the application level);
+        ``timeout.connect`` plus ``timeout.read`` bound the opening handshake.
+        """
+        session = self._session_for(self._running_loop())
+        aiohttp = _aiohttp
+        limit = _phase_sum(_phase_sum(timeout.pool, timeout.connect), timeout.read)
+        try:
+            async with asyncio.timeout(limit):
+                ws = await session.ws_connect(
+                    _URL(url, encoded=True),
+                    headers=headers,
+                    max_msg_size=max_message_size,
+                    autoping=True,
+                    heartbeat=None,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=_WS_CLOSE_TIMEOUT),
+                )
+        except aiohttp.WSServerHandshakeError as exc:
+            refused_headers = _headers_dict(exc.headers) if exc.headers else {}
+            raise WebSocketUpgradeRefused(exc.status, refused_headers) from None
+        except TimeoutError as exc:
+            raise TransportError(
+                f"websocket handshake timed out after {limit}s", sent=False, timeout=True
+            ) from exc
+        except _FAILURES as exc:
+            raise translate(exc) from exc
+        try:
+            yield _AiohttpWebSocket(ws)
+        finally:
+            import anyio
+
+            # A close frame and the wait for its answer (at most ws_close) are not cut short
+            # by the cancellation that is ending the stream: the connection is released.
+            with anyio.CancelScope(shield=True):
+                await ws.close()
 
     async def aclose(self) -> None:
         """Close the session and its connections (a no-op if none was opened)."""

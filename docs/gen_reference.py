@@ -39,6 +39,7 @@ CORE: dict[str, tuple[str, list[str]]] = {
         "Timeouts and options",
         ["audian_async._types.CallOptions", "audian_async._types.Timeout"],
     ),
+    "events": ("Realtime events", ["audian_async.events"]),
     "bulk": ("Bulk runner", ["audian_async.bulk"]),
     "testing": ("Simulator", ["audian_async.testing"]),
     "fastapi": ("FastAPI integration", ["audian_async.integrations.fastapi"]),
@@ -46,10 +47,15 @@ CORE: dict[str, tuple[str, list[str]]] = {
 
 
 def resources(client: Any) -> list[tuple[str, type]]:
-    """``(attribute, resource class)`` for every resource group the client exposes."""
+    """``(attribute, resource class)`` for every resource group the client exposes
+    (``events``, the event socket, has its own page among the core classes)."""
     found = []
     for name in sorted(dir(type(client))):
-        if name.startswith("_") or name in ("with_raw_response", "with_streaming_response"):
+        if name.startswith("_") or name in (
+            "with_raw_response",
+            "with_streaming_response",
+            "events",
+        ):
             continue
         attribute = inspect.getattr_static(client, name)
         if isinstance(attribute, cached_property):

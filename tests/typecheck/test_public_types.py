@@ -23,13 +23,22 @@ from audian_async import (
     AsyncAstradial,
     AsyncAudian,
     AsyncPaginator,
+    AuthenticationError,
     AuthInfo,
+    CallEvent,
     ChargesRequiredError,
+    Event,
+    EventStream,
+    EventStreamError,
+    EventStreamStats,
+    Gap,
     NotFoundError,
+    ObjectEvent,
     Page,
     RateLimitError,
     RequestInfo,
     ResponseInfo,
+    SubscriptionError,
     ValidationError,
 )
 from audian_async import astradial as astra_models
@@ -41,7 +50,12 @@ from audian_async._generated.audian.resources.users import (
     StreamingUsersResource,
     UsersResource,
 )
-from audian_async._transport import StreamingResponse
+from audian_async._transport import (
+    StreamingResponse,
+    SupportsWebSocket,
+    WebSocketConnection,
+)
+from audian_async.events import Events
 
 
 async def _uses_audian_client() -> None:
@@ -181,6 +195,49 @@ def _builds_clients_on_every_transport(custom: AiohttpTransport, name: str) -> N
     AsyncAudian(api_key="k", http_client=httpx.MockTransport(print))  # type: ignore[arg-type]
 
 
+async def _uses_events(audian: AsyncAudian) -> None:
+    assert_type(audian.events, Events)
+    assert_type(audian.for_account("a").events, Events)
+    stream = audian.events.subscribe("call.CHANNEL_CREATE.*", "object.doc_edited.user")
+    assert_type(stream, EventStream)
+    try:
+        async with stream as events:
+            assert_type(events, EventStream)
+            assert_type(events.stats, EventStreamStats)
+            assert_type(events.stats.dropped, int)
+            assert_type(events.account_id, str | None)
+            assert_type(events.buffered, int)
+            async for item in events:
+                assert_type(item, Event | Gap)
+                if isinstance(item, Gap):
+                    assert_type(item.reconnected, bool)
+                    assert_type(item.dropped, int)
+                    assert_type(item.ended_at - item.started_at, float)
+                elif isinstance(item, CallEvent):
+                    assert_type(item.call_id, str | None)
+                    assert_type(item.caller_id_number, str | None)
+                elif isinstance(item, ObjectEvent):
+                    assert_type(item.action, str | None)
+                    assert_type(item.type, str | None)
+                else:
+                    assert_type(item.name, str)
+                    assert_type(item.data["anything"], Any)
+    except AuthenticationError as exc:
+        assert_type(exc.status_code, int)
+    except SubscriptionError as exc:
+        assert_type(exc.binding, str)
+        assert_type(exc.errors, tuple[str, ...])
+    except EventStreamError as exc:
+        assert_type(str(exc), str)
+
+
+def _a_websocket_transport(transport: SupportsWebSocket) -> None:
+    opened = transport.websocket(
+        "wss://h/v2/websocket", [], timeout=audian_async.Timeout(), max_message_size=1 << 24
+    )
+    assert_type(opened, AbstractAsyncContextManager[WebSocketConnection])
+
+
 async def _uses_errors(audian: AsyncAudian) -> None:
     try:
         await audian.users.get("u1")
@@ -208,7 +265,21 @@ async def _uses_errors(audian: AsyncAudian) -> None:
 
 def test_the_checked_names_exist_at_runtime() -> None:
     """The module imports under pytest; the names it checks are the package's public ones."""
-    for name in ("AsyncAudian", "AsyncAstradial", "Page", "RequestInfo", "ResponseInfo"):
+    for name in (
+        "AsyncAudian",
+        "AsyncAstradial",
+        "Page",
+        "RequestInfo",
+        "ResponseInfo",
+        "CallEvent",
+        "ObjectEvent",
+        "Event",
+        "Gap",
+        "EventStream",
+        "EventStreamStats",
+        "EventStreamError",
+        "SubscriptionError",
+    ):
         assert name in audian_async.__all__
         assert getattr(audian_async, name) is globals()[name]
     assert hasattr(UsersResource, "with_raw_response")

@@ -34,6 +34,7 @@ CORE = [
     "audian_async._pagination.Page",
     "audian_async._response.APIResponse",
     "audian_async._types.Timeout",
+    "audian_async.events",
     "audian_async.bulk",
     "audian_async.testing",
     "audian_async.integrations.fastapi",

@@ -1,0 +1,190 @@
+"""Websockets on the httpx transport, through httpx-ws (the ``events`` extra).
+
+Imported only when an event stream opens, so the client import does not pay for httpx-ws and
+wsproto. httpx-ws runs on anyio (asyncio and trio) and upgrades a connection of the
+transport's own ``httpx.AsyncClient`` (its TLS settings, proxies and pool). Its keepalive pings
+are off: the event stream sends the server's application-level ``ping`` itself, on the
+client's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._transport import (
+    WebSocketClosed,
+    WebSocketConnection,
+    WebSocketUpgradeRefused,
+    _headers_dict,
+    _translate,
+)
+
+if TYPE_CHECKING:
+    import httpx_ws
+
+__all__ = ["connect", "unwrap_group"]
+
+_EXTRA_HINT = (
+    "realtime events on the default transport need httpx-ws: `pip install httpx-ws` "
+    "(or the extra, from a clone: `pip install '.[events]'`), or use transport=\"aiohttp\""
+)
+
+
+def _load() -> Any:
+    try:
+        import httpx_ws
+        import wsproto
+    except ImportError as exc:
+        raise ImportError(_EXTRA_HINT) from exc
+    return httpx_ws, wsproto
+
+
+def unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a task group wrapped (cancellations aside), else the group itself."""
+    import anyio
+
+    cancelled = anyio.get_cancelled_exc_class()
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        elif not isinstance(exc, cancelled):
+            leaves.append(exc)
+
+    walk(group)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+READ_CHUNK = 65536
+_SESSION_CLASS: Any = None
+
+
+def _session_class(httpx_ws: Any) -> Any:
+    """httpx-ws's session, reading the network in chunks of at most ``READ_CHUNK`` bytes.
+
+    httpx-ws reads with its message-size limit as the chunk size; under trio a read asks the
+    socket for that many bytes, and CPython allocates the whole buffer on each read (16 MiB:
+    about 17 us more per read than 64 KiB, measured on a socketpair). Messages are still
+    reassembled up to the limit; only the read size changes. (``_read_stream`` is httpx-ws's
+    own hook, pinned below 1.0 by the extra; without it the override is simply unused.)
+    """
+    global _SESSION_CLASS
+    if _SESSION_CLASS is None:
+
+        class _ChunkedSession(httpx_ws.AsyncWebSocketSession):  # type: ignore[misc]
+            async def _read_stream(self, max_bytes: int) -> bytes:
+                data: bytes = await super()._read_stream(min(max_bytes, READ_CHUNK))
+                return data
+
+        _SESSION_CLASS = _ChunkedSession
+    return _SESSION_CLASS
+
+
+def _is_library_failure(exc: BaseException, httpx_ws: Any, wsproto: Any) -> bool:
+    import httpcore
+
+    return isinstance(
+        exc,
+        httpx_ws.HTTPXWSException
+        | wsproto.utilities.ProtocolError
+        | httpcore.NetworkError
+        | httpcore.ProtocolError
+        | OSError,
+    )
+
+
+class _HttpxWebSocket:
+    """``WebSocketConnection`` over an httpx-ws session."""
+
+    __slots__ = ("_closed", "_session", "_wsproto")
+
+    def __init__(self, session: httpx_ws.AsyncWebSocketSession, wsproto: Any) -> None:
+        self._session = session
+        self._wsproto = wsproto
+        self._closed = False
+
+    async def send_text(self, text: str) -> None:
+        import httpx_ws
+
+        try:
+            await self._session.send_text(text)
+        except (httpx_ws.HTTPXWSException, self._wsproto.utilities.LocalProtocolError) as exc:
+            raise WebSocketClosed(f"websocket send failed: {type(exc).__name__}") from exc
+
+    async def receive_text(self) -> str:
+        import httpx_ws
+
+        events = self._wsproto.events
+        while True:
+            try:
+                event = await self._session.receive()
+            except httpx_ws.WebSocketDisconnect as exc:
+                if exc.code == 1006:  # no close frame came (RFC 6455)
+                    raise WebSocketClosed("websocket dropped: no close frame") from exc
+                raise WebSocketClosed(
+                    f"websocket closed by the server ({exc.code})", code=exc.code, reason=exc.reason
+                ) from exc
+            except httpx_ws.HTTPXWSException as exc:
+                raise WebSocketClosed(f"websocket dropped: {type(exc).__name__}") from exc
+            if isinstance(event, events.TextMessage):
+                return str(event.data)
+            if isinstance(event, events.BytesMessage):
+                return bytes(event.data).decode("utf-8", "replace")
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._session.close()
+
+
+@asynccontextmanager
+async def connect(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    *,
+    timeout: httpx.Timeout,
+    max_message_size: int,
+) -> AsyncIterator[WebSocketConnection]:
+    """Open a websocket through ``client``; failures become the transport's typed errors."""
+    httpx_ws, wsproto = _load()
+    ws_client = httpx_ws.AsyncWebSocketClient(
+        client,
+        max_message_size_bytes=max_message_size,
+        keepalive_ping_interval_seconds=None,
+        keepalive_ping_timeout_seconds=None,
+        session_class=_session_class(httpx_ws),
+    )
+    opened = False
+    unwrapped: BaseException | None = None
+    try:
+        async with ws_client.connect(url, headers=dict(headers), timeout=timeout) as session:
+            opened = True
+            yield _HttpxWebSocket(session, wsproto)
+    except httpx_ws.WebSocketUpgradeError as exc:
+        raise WebSocketUpgradeRefused(
+            exc.response.status_code, _headers_dict(exc.response.headers)
+        ) from None
+    except httpx.HTTPError as exc:
+        if opened:
+            raise
+        raise _translate(exc) from exc
+    except BaseExceptionGroup as group:
+        unwrapped = unwrap_group(group)
+        if unwrapped is group:
+            raise
+        if isinstance(unwrapped, httpx.HTTPError) and not opened:
+            raise _translate(unwrapped) from unwrapped
+        if _is_library_failure(unwrapped, httpx_ws, wsproto):
+            # httpx-ws's reader task failed (a protocol violation, a network error it does
+            # not translate): the socket is gone, a drop like any other.
+            name = type(unwrapped).__name__
+            raise WebSocketClosed(f"websocket dropped: {name}") from unwrapped
+    if unwrapped is not None:
+        raise unwrapped  # outside the handler: the group is no part of its story

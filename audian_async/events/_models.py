@@ -1,0 +1,310 @@
+"""What an event stream yields: typed events, and the markers of events lost (``Gap``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "normalize_keys", "parse_event"]
+
+#: The actions of object bindings (``object.<action>.<type>``).
+OBJECT_ACTIONS = frozenset({"doc_created", "doc_edited", "doc_deleted"})
+
+
+class Event:
+    """An event the server delivered on a binding of this stream.
+
+    Attributes:
+        name: the event's name (``CHANNEL_CREATE``, ``doc_edited`` ...).
+        binding: the binding it answers (the server's ``subscribed_key``: what you subscribed).
+        data: the whole payload, keys lower-cased with ``-`` turned into ``_`` (nothing dropped).
+        routing_key: the server's routing key of the event, if given.
+        subscription_key: the server's internal binding, if given.
+
+    The payload is normalised when first read (the reader task only decodes the frame), so
+    an application that looks at few events pays for few.
+    """
+
+    __slots__ = ("_data", "_raw", "binding", "name", "routing_key", "subscription_key")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        binding: str,
+        data: Any,
+        routing_key: str | None = None,
+        subscription_key: str | None = None,
+    ) -> None:
+        self.name = name
+        self.binding = binding
+        self.routing_key = routing_key
+        self.subscription_key = subscription_key
+        self._raw = data
+        self._data: Mapping[str, Any] | None = None
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The whole payload, keys normalised (``Caller-ID-Number`` -> ``caller_id_number``)."""
+        data = self._data
+        if data is None:
+            raw = self._raw
+            if isinstance(raw, Mapping):
+                try:
+                    data = normalize_keys(raw)
+                except RecursionError:  # nested deeper than Python recurses: kept as sent
+                    data = raw
+            else:
+                data = {"value": raw}
+            self._data, self._raw = data, None
+        return data
+
+    def _text(self, *names: str) -> str | None:
+        return _text(self.data, *names)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Event)
+        return (self.name, self.binding, self.routing_key, self.subscription_key, self.data) == (
+            other.name,
+            other.binding,
+            other.routing_key,
+            other.subscription_key,
+            other.data,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, mutable payload
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, binding={self.binding!r})"
+
+
+class CallEvent(Event):
+    """A call event (``call.<EVENT>.<CALL_ID>`` bindings).
+
+    Attributes:
+        call_id: the call (channel) id.
+        event_name: ``CHANNEL_CREATE``, ``CHANNEL_ANSWER``, ``CHANNEL_DESTROY`` ...
+        direction: ``inbound`` or ``outbound`` (the channel's direction), if given.
+        caller_id_name, caller_id_number, callee_id_name, callee_id_number: the parties.
+        account_id: the account the call belongs to, if given.
+    """
+
+    __slots__ = ()
+
+    @property
+    def call_id(self) -> str | None:
+        """The call (channel) id."""
+        return self._text("call_id")
+
+    @property
+    def event_name(self) -> str | None:
+        """``CHANNEL_CREATE``, ``CHANNEL_ANSWER``, ``CHANNEL_DESTROY`` ..."""
+        return self._text("event_name") or self.name or None
+
+    @property
+    def direction(self) -> str | None:
+        """``inbound`` or ``outbound``, if given."""
+        return self._text("call_direction", "direction")
+
+    @property
+    def caller_id_name(self) -> str | None:
+        """The caller's name, if given."""
+        return self._text("caller_id_name")
+
+    @property
+    def caller_id_number(self) -> str | None:
+        """The caller's number, if given."""
+        return self._text("caller_id_number")
+
+    @property
+    def callee_id_name(self) -> str | None:
+        """The callee's name, if given."""
+        return self._text("callee_id_name")
+
+    @property
+    def callee_id_number(self) -> str | None:
+        """The callee's number, if given."""
+        return self._text("callee_id_number")
+
+    @property
+    def account_id(self) -> str | None:
+        """The account the call belongs to, if given."""
+        return _account_of(self.data)
+
+    def __repr__(self) -> str:
+        return f"CallEvent(name={self.name!r}, binding={self.binding!r}, call_id={self.call_id!r})"
+
+
+class ObjectEvent(Event):
+    """A document change (``object.<action>.<type>`` bindings).
+
+    Attributes:
+        action: ``doc_created``, ``doc_edited`` or ``doc_deleted``.
+        type: the document type (``user``, ``device``, ``callflow`` ...).
+        id: the document id.
+        account_id: the account the document belongs to, if known.
+    """
+
+    __slots__ = ()
+
+    @property
+    def action(self) -> str | None:
+        """``doc_created``, ``doc_edited`` or ``doc_deleted``."""
+        if self.name in OBJECT_ACTIONS:
+            return self.name
+        found = self._text("event_name", "action")
+        if found is None:
+            parts = self.binding.split(".")
+            if len(parts) > 1 and parts[1] in OBJECT_ACTIONS:
+                found = parts[1]
+        return found
+
+    @property
+    def type(self) -> str | None:
+        """The document type (``user``, ``device`` ...)."""
+        return self._text("type", "pvt_type")
+
+    @property
+    def id(self) -> str | None:
+        """The document id."""
+        return self._text("id", "_id", "doc_id")
+
+    @property
+    def account_id(self) -> str | None:
+        """The account the document belongs to, if known."""
+        return _account_of(self.data)
+
+    def __repr__(self) -> str:
+        return (
+            f"ObjectEvent(action={self.action!r}, type={self.type!r}, id={self.id!r}, "
+            f"binding={self.binding!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gap:
+    """Events were lost here: resynchronise over REST if they matter.
+
+    The stream yields one when the socket was replaced (events sent while it was down are gone
+    for good: the server keeps no replay) and when the buffer overflowed because the
+    application read more slowly than events arrived (the oldest were dropped).
+
+    Attributes:
+        reconnected: the socket dropped and a new one was subscribed: events between
+            ``started_at`` and ``ended_at`` are lost.
+        dropped: events dropped from a full buffer (the overflow policy: drop the oldest).
+        started_at, ended_at: the client clock's ``now()`` when the loss began and ended.
+        attempts: connection attempts it took to reconnect (0 for an overflow alone).
+        reason: why the socket was replaced (``None`` for an overflow alone).
+    """
+
+    reconnected: bool
+    dropped: int
+    started_at: float
+    ended_at: float
+    attempts: int = 0
+    reason: str | None = None
+
+    def merge(self, later: Gap) -> Gap:
+        """One gap covering this one and ``later``."""
+        return Gap(
+            reconnected=self.reconnected or later.reconnected,
+            dropped=self.dropped + later.dropped,
+            started_at=min(self.started_at, later.started_at),
+            ended_at=max(self.ended_at, later.ended_at),
+            attempts=self.attempts + later.attempts,
+            reason=later.reason or self.reason,
+        )
+
+
+_KEYS: dict[str, str] = {}  # normalised key names (bounded: see _key)
+
+
+def _key(name: str) -> str:
+    found = _KEYS.get(name)
+    if found is None:
+        found = name.lower().replace("-", "_")
+        if len(_KEYS) < 4096:  # a server's key names are few; never grow without bound
+            _KEYS[name] = found
+    return found
+
+
+def normalize_keys(value: Any) -> Any:
+    """``value`` with every object key lower-cased and ``-`` turned into ``_`` (as Kazoo's
+    blackhole sends them; a server that does not is normalised here)."""
+    kind = type(value)
+    if kind is dict:
+        return {
+            _key(k) if type(k) is str else _key(str(k)): (
+                normalize_keys(v) if type(v) is dict or type(v) is list else v
+            )
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [normalize_keys(v) if type(v) is dict or type(v) is list else v for v in value]
+    if isinstance(value, Mapping):
+        return {_key(str(k)): normalize_keys(v) for k, v in value.items()}
+    return value
+
+
+def _text(data: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _account_of(data: Mapping[str, Any]) -> str | None:
+    found = _text(data, "account_id")
+    if found is None:
+        ccv = data.get("custom_channel_vars")
+        if isinstance(ccv, Mapping):
+            found = _text(ccv, "account_id")
+    if found is None:
+        database = _text(data, "database")
+        if database and database.startswith("account"):
+            # account%2Fab%2Fcd%2Fef... (or account/ab/cd/...): the id without separators
+            raw = unquote(database)[len("account/") :].split("-")[0]
+            found = raw.replace("/", "") or None
+    return found
+
+
+def _kind(binding: str, name: str) -> str:
+    head = binding.split(".", 1)[0]
+    if head in ("call", "object"):
+        return head
+    if name.startswith(("CHANNEL_", "PARK_")):
+        return "call"
+    if name in OBJECT_ACTIONS:
+        return "object"
+    return "other"
+
+
+def parse_event(message: Mapping[str, Any]) -> Event:
+    """The typed event of a server message whose ``action`` is ``event``.
+
+    Both shapes are read: blackhole's code (``subscribed_key``, ``name``, ``data``) and the
+    older documented one (``name``, ``args``).
+    """
+    raw = message.get("data")
+    if raw is None:
+        raw = message.get("args")
+    binding = _text(message, "subscribed_key", "binding", "subscription_key", "routing_key") or ""
+    name = _text(message, "name", "event_name")
+    if name is None and isinstance(raw, Mapping):
+        name = _text(raw, "event_name", "Event-Name", "event_category", "Event-Category")
+    name = name or ""
+    kind = _kind(binding, name)
+    cls = CallEvent if kind == "call" else ObjectEvent if kind == "object" else Event
+    return cls(
+        name=name,
+        binding=binding,
+        data=raw,
+        routing_key=_text(message, "routing_key"),
+        subscription_key=_text(message, "subscription_key"),
+    )
