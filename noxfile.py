@@ -18,7 +18,7 @@ TEST = [
     "hypothesis>=6.100,<7",
     "jsonschema>=4.18,<5",
 ]
-EXTRAS = "simulator,fastapi,aiohttp,progress,fast"
+EXTRAS = "simulator,fastapi,aiohttp,progress,fast,cli"
 # The documentation site's tools: docs only, never a runtime dependency (see mkdocs.yml).
 DOCS = [
     "mkdocs>=1.6,<2",
