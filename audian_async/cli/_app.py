@@ -6,7 +6,6 @@ commands, so ``audian-async --help`` loads click and little else.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -57,6 +56,8 @@ def _fail(message: str, code: int) -> None:
 
 def _run(make: Callable[[], Coroutine[Any, Any, int]], on_interrupt: Callable[[], None]) -> None:
     """Run a command's coroutine; map our errors and Ctrl-C to exit codes."""
+    import asyncio
+
     from ._errors import CliError
 
     try:

@@ -222,8 +222,12 @@ class _SubAccounts(Resource):
 
 class _PhoneNumbers(Resource):
     def key_of_item(self, item: Mapping[str, Any], key: str) -> list[str]:
-        value = self.normalise_key(key, item.get("id"))
+        value = self.normalise_key(key, self.id_of(item))
         return [value] if value is not None else []
+
+    def id_of(self, item: Mapping[str, Any]) -> str:
+        # Listings name the number ``number``, a fetched document ``id``.
+        return str(item.get("id") or item.get("number"))
 
     async def find(self, view: Any, key: str, value: Any) -> dict[str, Any] | None:
         from .._errors import NotFoundError
