@@ -185,6 +185,30 @@ def _prepare(
     return resource, infile, key
 
 
+def _note_unknown_columns(infile: Any, resource: Any) -> None:
+    """Say which columns the spec does not know: they are sent as custom fields."""
+    from ._diff import flatten
+    from ._rows import ACCOUNT_COLUMN
+
+    schema = resource.schemas()[0]
+    if infile.format == "csv":
+        columns = list(infile.header)
+    else:
+        seen: dict[str, None] = {}
+        for row in infile.rows[:1000]:
+            seen.update(dict.fromkeys(flatten(row.fields)))
+        columns = list(seen)
+    own = {ACCOUNT_COLUMN, *resource.extra_columns, resource.path_column}
+    for column in columns:
+        if column.startswith("_") or column in own or schema.at(column) is not None:
+            continue
+        click.echo(
+            f"note: {column!r} is not a field of {resource.name} in the spec: it is sent as a "
+            "custom field",
+            err=True,
+        )
+
+
 def _report_invalid(plan_entries: list[Any], limit: int | None = None) -> None:
     shown = 0
     for entry in plan_entries:
@@ -243,6 +267,7 @@ def plan(
         res, infile, key_field = _prepare(file, resource, key, fmt, delimiter)
     except CliError as exc:
         _fail(exc.message, exc.exit_code)
+    _note_unknown_columns(infile, res)
     out_path = plan_path or os.path.splitext(file)[0] + ".plan.json"
 
     async def run() -> int:
@@ -412,6 +437,11 @@ def apply(
         async with connect(res.api, simulator=simulator, transport=transport) as client:
             try:
                 if plan_data is not None:
+                    if plan_data.get("target") != client.base_url:
+                        raise CliError(
+                            f"the plan was made against {plan_data.get('target')}, not "
+                            f"{client.base_url}: plan again against this server"
+                        )
                     entries = entries_from_plan(plan_data, infile, str(plan_path))
                 else:
                     made = await build_plan(client, infile, res, key_field, account, concurrency)

@@ -81,6 +81,7 @@ class Plan:
     input_path: str
     input_sha256: str
     entries: list[Entry]
+    target: str = ""  # the server's base URL the plan was made against
     created: float = field(default_factory=time.time)
 
     def counts(self) -> dict[str, int]:
@@ -179,6 +180,26 @@ async def _resolve_accounts(client: Any, entries: list[Entry]) -> None:
             entry.action = "invalid"
 
 
+async def _resolve_owners(client: Any, entries: list[Entry]) -> None:
+    """Rows naming their owner by username (an ``owner`` column): the user's id, per account."""
+    wanted = [e for e in entries if e.action != "invalid" and e.extras.get("owner")]
+    by_account: dict[str | None, dict[str, list[str]]] = {}
+    for account in {e.account for e in wanted}:
+        names: dict[str, list[str]] = {}
+        async for user in view_for(client, account).users.list():
+            if isinstance(user.username, str):
+                names.setdefault(user.username.lower(), []).append(str(user.id))
+        by_account[account] = names
+    for entry in wanted:
+        ids = by_account[entry.account].get(str(entry.extras["owner"]).strip().lower(), [])
+        if len(ids) == 1:
+            entry.body["owner_id"] = ids[0]
+        else:
+            why = "no user has this username" if not ids else "several users have it"
+            entry.issues.append(Issue("owner", "exists", f"{why} in the row's account"))
+            entry.action = "invalid"
+
+
 def view_for(client: Any, account: str | None) -> Any:
     """The client acting on ``account`` (the credentials' own account for ``None``)."""
     return client if account is None else client.for_account(account)
@@ -208,6 +229,8 @@ async def build_plan(
     entries = prepare(infile, resource, key, default_account)
     if resource.api == "audian":
         await _resolve_accounts(client, entries)
+    if "owner" in resource.extra_columns:
+        await _resolve_owners(client, entries)
     pending = [e for e in entries if e.action != "invalid"]
     existing = await index_existing(client, resource, key, {e.account for e in pending})
     create_schema, update_schema = resource.schemas()
@@ -250,6 +273,7 @@ async def build_plan(
         input_path=infile.path,
         input_sha256=file_sha256(infile.path),
         entries=entries,
+        target=str(getattr(client, "base_url", "")),
     )
 
 
@@ -263,6 +287,8 @@ def _entry_json(entry: Entry, resource: Resource) -> dict[str, Any]:
         out["account"] = entry.account
     if entry.item_id is not None:
         out["id"] = entry.item_id
+    if "owner" in entry.extras and "owner_id" in entry.body:
+        out["owner_id"] = entry.body["owner_id"]
     if entry.action == "create":
         out["fields"] = {p: mask(p, v, is_secret) for p, v in flatten(entry.body).items()}
         if entry.extras:
@@ -289,6 +315,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "resource": plan.resource,
         "key": plan.key,
         "input": {"path": plan.input_path, "sha256": plan.input_sha256},
+        "target": plan.target,
         "created": plan.created,
         "summary": plan.counts(),
         "rows": [_entry_json(e, resource) for e in plan.entries],
@@ -339,6 +366,8 @@ def entries_from_plan(data: Mapping[str, Any], infile: InputFile, plan_path: str
             item_id=item.get("id"),
             fingerprint=item.get("server_fingerprint"),
         )
+        if item.get("owner_id"):
+            entry.body["owner_id"] = item["owner_id"]  # resolved from the owner's username
         entry.changes = {
             p: (c.get("from"), c.get("to")) for p, c in item.get("changes", {}).items()
         }

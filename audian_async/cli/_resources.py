@@ -9,11 +9,11 @@ Default keys (the field that finds an existing item; ``--key`` picks another lis
 resource                    default key   other keys
 ==========================  ============  ==============================================
 users (Audian)              username      email
-devices                     name          mac_address
+devices                     name          mac_address (``owner``: a username)
 callflows                   numbers       name (a callflow is found by its first number)
 phone_numbers               number        (the number itself, E.164)
 accounts (sub-accounts)     name          realm
-vmboxes                     mailbox       name
+vmboxes                     mailbox       name (``owner``: a username)
 astradial-users             extension     email, username
 astradial-queues            number        name (``members``: extensions, ``;``-separated)
 astradial-dids              number
@@ -289,7 +289,13 @@ RESOURCES: dict[str, Resource] = {
     for r in (
         Resource("users", "audian", "users", "UserInput", ("username", "email"), "Audian users"),
         Resource(
-            "devices", "audian", "devices", "DeviceInput", ("name", "mac_address"), "SIP devices"
+            "devices",
+            "audian",
+            "devices",
+            "DeviceInput",
+            ("name", "mac_address"),
+            "SIP devices (owner: a username)",
+            extra_columns=("owner",),
         ),
         Resource(
             "callflows", "audian", "callflows", "CallflowInput", ("numbers", "name"), "callflows"
@@ -312,7 +318,8 @@ RESOURCES: dict[str, Resource] = {
             "vmboxes",
             "VoicemailBoxInput",
             ("mailbox", "name"),
-            "voicemail boxes",
+            "voicemail boxes (owner: a username)",
+            extra_columns=("owner",),
         ),
         Resource(
             "astradial-users",

@@ -271,3 +271,20 @@ def test_unreachable_server_and_missing_credentials_are_setup_failures(tmp_path:
     result = run(["plan", str(path), "-r", "users"], closed)
     assert result.exit_code == 4 and "cannot reach the server" in result.stderr
     assert "k" * 64 not in result.output
+
+
+def test_a_plan_runs_only_against_the_server_it_was_made_for(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    path, _ = users_file(tmp_path / "users.csv", 3)
+    rehearsal = run(["plan", str(path), "-r", "users", "--simulator"], env)
+    assert rehearsal.exit_code == 3
+    result = run(["apply", "--plan", str(tmp_path / "users.plan.json"), "--no-progress"], env)
+    assert result.exit_code == 2
+    assert "the plan was made against http://simulator/v2" in result.stderr
+    assert sim.requests.matching("PUT", "/users") == []
+    # An input file edited after the plan is refused too.
+    assert run(["plan", str(path), "-r", "users"], env).exit_code == 3
+    path.write_text(path.read_text().replace("First1", "Changed"))
+    result = run(["apply", "--plan", str(tmp_path / "users.plan.json")], env)
+    assert result.exit_code == 2 and "changed (or is missing) since the plan" in result.stderr

@@ -170,3 +170,12 @@ def test_python_dash_m_runs_the_same_command() -> None:
         check=True,
     )
     assert "astradial-queues" in out.stdout and "username" in out.stdout
+
+
+def test_columns_the_spec_does_not_know_are_noted(tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_text("username,first_name,last_name,ownr,_note\nbo,Bo,Li,x,y\n", encoding="utf-8")
+    result = run(["plan", str(path), "-r", "users", "--simulator"])
+    assert result.exit_code == 3
+    assert "note: 'ownr' is not a field of users in the spec" in result.stderr
+    assert "_note" not in result.stderr and "first_name" not in result.stderr

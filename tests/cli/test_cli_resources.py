@@ -196,3 +196,34 @@ def test_astradial_users_queues_with_members_and_dids(
     )
     code, summary, _ = run_json(["plan", str(with_account), "-r", "astradial-users"], env)
     assert code == 1 and summary["invalid"][0]["errors"][0]["field"] == "account"
+
+
+def test_devices_and_vmboxes_name_their_owner_by_username(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    users = write_csv(
+        tmp_path / "users.csv", ["username", "first_name", "last_name"], [["kim", "Kim", "Lee"]]
+    )
+    apply_then_nothing_to_do(users, "users", env, created=1)
+    kim = next(d.id for d in sim.state.docs("user") if d.data.get("username") == "kim")
+    devices = write_csv(
+        tmp_path / "devices.csv",
+        ["name", "owner", "device_type"],
+        [["kim-desk", "Kim", "sip_device"], ["ghost-desk", "ghost", "sip_device"]],
+    )
+    code, summary, _ = run_json(["plan", str(devices), "-r", "devices"], env)
+    assert code == 1
+    assert summary["invalid"][0]["line"] == 3
+    assert summary["invalid"][0]["errors"][0]["field"] == "owner"
+    code, report, _ = run_json(["apply", "--plan", str(tmp_path / "devices.plan.json")], env)
+    assert (report["created"], report["invalid"]) == (1, 1)
+    assert [d.data.get("owner_id") for d in sim.state.docs("device")] == [kim], sim.state.docs(
+        "device"
+    )
+    vmboxes = write_csv(
+        tmp_path / "vm.csv", ["mailbox", "name", "owner"], [["4001", "Kim's box", "kim"]]
+    )
+    apply_then_nothing_to_do(vmboxes, "vmboxes", env, created=1)
+    assert [d.data.get("owner_id") for d in sim.state.docs("vmbox")] == [kim], [
+        d.data for d in sim.state.docs("vmbox")
+    ]
