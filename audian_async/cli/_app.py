@@ -472,9 +472,9 @@ def apply(
     def interrupted() -> None:
         report.interrupted = True
         if output == "json":
-            click.echo(json.dumps({"command": "apply", "resource": resource, **report.as_json()}))
+            click.echo(json.dumps({"command": "apply", "resource": res.name, **report.as_json()}))
         else:
-            click.echo(_apply_line(str(resource), report))
+            click.echo(_apply_line(res.name, report))
 
     _run(run, interrupted)
 
