@@ -122,9 +122,8 @@ async def apply_entries(
     work = [e for e in entries if e.action in ("create", "update")]
     taken: set[tuple[str | None, str]] = set()
     if from_plan:
-        accounts = {e.account for e in work if e.action == "create"}
-        now = await index_existing(client, resource, key_field, accounts)
-        taken = set(now)
+        creates = [e for e in work if e.action == "create"]
+        taken = set(await index_existing(client, resource, key_field, creates, concurrency))
 
     async def operation(entry: Entry) -> Any:
         view = view_for(client, entry.account)

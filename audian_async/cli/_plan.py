@@ -1,7 +1,8 @@
 """Planning: what each row would do (create, update with a field diff, unchanged, invalid).
 
-A plan is built from the input file and what exists on the server (one listing per account,
-then the full document of every row that matches an existing item). Nothing is changed.
+A plan is built from the input file and what exists on the server (filtered lookups for a few
+rows of an account, one listing of the account for many; then the full document of every row
+that matches an existing item). Nothing is changed.
 Saved as JSON (mode 0600) with secret values masked: ``apply --plan`` reads the values from
 the input file again, and refuses a file that changed since the plan was made.
 """
@@ -205,12 +206,38 @@ def view_for(client: Any, account: str | None) -> Any:
     return client if account is None else client.for_account(account)
 
 
+#: Up to this many rows of one account, existing items are found one by one with filtered
+#: lookups (``filter_username=...``); above it, by one listing of the account.
+FILTERED_LOOKUPS = 25
+
+
 async def index_existing(
-    client: Any, resource: Resource, key: str, accounts: set[str | None]
+    client: Any, resource: Resource, key: str, entries: list[Entry], concurrency: int = 16
 ) -> dict[tuple[str | None, str], dict[str, Any]]:
-    """Every existing item of each account, by (account, key)."""
+    """The existing items the entries' keys name, by (account, key).
+
+    A few rows of an account (an Audian one, whose listings filter) are looked up one by one;
+    many rows, by listing the whole account once (cheaper than a lookup per row).
+    """
     out: dict[tuple[str | None, str], dict[str, Any]] = {}
-    for account in accounts:
+    groups: dict[str | None, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.account, []).append(entry)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def look_up(account: str | None, entry: Entry) -> None:
+        async with limiter:
+            raw = get_path({**entry.body, **entry.extras}, key)
+            item = await resource.find(view_for(client, account), key, raw)
+        if item is not None and entry.key is not None:
+            out.setdefault((account, entry.key), item)
+
+    for account, group in groups.items():
+        if resource.filterable and len(group) <= FILTERED_LOOKUPS:
+            async with anyio.create_task_group() as tg:
+                for entry in group:
+                    tg.start_soon(look_up, account, entry)
+            continue
         for item in await resource.items(view_for(client, account)):
             for value in resource.key_of_item(item, key):
                 out.setdefault((account, value), item)
@@ -232,7 +259,7 @@ async def build_plan(
     if "owner" in resource.extra_columns:
         await _resolve_owners(client, entries)
     pending = [e for e in entries if e.action != "invalid"]
-    existing = await index_existing(client, resource, key, {e.account for e in pending})
+    existing = await index_existing(client, resource, key, pending, concurrency)
     create_schema, update_schema = resource.schemas()
     matched: list[tuple[Entry, str]] = []
     for entry in pending:

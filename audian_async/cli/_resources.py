@@ -91,6 +91,7 @@ class Resource:
         update_schema: str | None = None,
         path_column: str | None = None,
         extra_columns: tuple[str, ...] = (),
+        filterable: bool = True,
     ) -> None:
         self.name = name
         self.api = api
@@ -101,6 +102,9 @@ class Resource:
         self.summary = summary
         self.path_column = path_column  # a column that goes to the URL, not the body
         self.extra_columns = extra_columns  # columns handled by the resource, not the body
+        # Whether its listing finds an item by a ``filter_<key>`` query (Audian listings do,
+        # except on list fields such as a callflow's numbers: a filter compares whole values).
+        self.filterable = filterable and api == "audian"
 
     @property
     def default_key(self) -> str:
@@ -159,7 +163,7 @@ class Resource:
             return None
         if isinstance(value, list | tuple):
             value = value[0]
-        if self.api == "audian":
+        if self.filterable:
             tries = [str(value)]
             if key in _CASELESS_KEYS and str(value) != wanted:
                 tries.append(wanted)
@@ -298,7 +302,13 @@ RESOURCES: dict[str, Resource] = {
             extra_columns=("owner",),
         ),
         Resource(
-            "callflows", "audian", "callflows", "CallflowInput", ("numbers", "name"), "callflows"
+            "callflows",
+            "audian",
+            "callflows",
+            "CallflowInput",
+            ("numbers", "name"),
+            "callflows",
+            filterable=False,
         ),
         _PhoneNumbers(
             "phone_numbers",

@@ -45,9 +45,12 @@ class InputSchema:
             sub = props.get(part) if isinstance(props, Mapping) else None
             if sub is None:
                 extra = schema.get("additionalProperties")
-                if not isinstance(extra, Mapping):
+                if isinstance(extra, Mapping):
+                    sub = extra
+                elif extra is not False and not props and schema.get("type") in (None, "object"):
+                    return {}  # a free-form object (a callflow action's data): anything goes
+                else:
                     return None
-                sub = extra
             schema = self.resolve(sub)
         return schema
 

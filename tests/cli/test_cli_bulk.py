@@ -288,3 +288,18 @@ def test_a_plan_runs_only_against_the_server_it_was_made_for(
     path.write_text(path.read_text().replace("First1", "Changed"))
     result = run(["apply", "--plan", str(tmp_path / "users.plan.json")], env)
     assert result.exit_code == 2 and "changed (or is missing) since the plan" in result.stderr
+
+
+def test_a_few_rows_are_looked_up_by_filter_many_by_one_listing(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    many, _ = users_file(tmp_path / "many.csv", 30)
+    assert run_json(["apply", str(many), "-r", "users"], env)[0] == 0
+    listings = [r for r in sim.requests.matching("GET") if r.path.endswith("/users")]
+    assert listings and all("filter_" not in r.query for r in listings)  # 30 rows: one listing
+    sim.requests.clear()
+    few = write_csv(tmp_path / "few.csv", HEADER, [user_row(3), user_row(99)])
+    code, summary, _ = run_json(["plan", str(few), "-r", "users"], env)
+    assert (code, summary["summary"]["create"], summary["summary"]["unchanged"]) == (3, 1, 1)
+    lookups = sorted(r.query for r in sim.requests.matching("GET") if r.path.endswith("/users"))
+    assert lookups == ["filter_username=u0003", "filter_username=u0099"]
