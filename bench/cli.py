@@ -4,8 +4,8 @@ Target (issue 27): ``audian-async apply users.csv`` of N rows within 1.2x the wa
 same job written with ``run_bulk`` in Python (the CLI adds reading, validating and planning,
 not waiting), against the simulator in its own process with the rate limit off. Both jobs
 run as fresh processes (interpreter start and imports included), each into a new empty
-sub-account, with the same concurrency, transport and a journal; batch pairs alternate which
-goes first and the ratio is the median of the pairs. Also: ``audian-async --help`` start-up
+sub-account of a fresh simulator, with the same concurrency, transport and a journal; batch
+pairs alternate which goes first and the ratio is the median of the pairs. Also: ``audian-async --help`` start-up
 beside ``python -c pass`` (best of ``--repeat`` fresh processes, interleaved).
 
 Prints one JSON line; ``--markdown`` also writes bench/RESULTS-cli.md.
@@ -109,32 +109,36 @@ def run_pairs(n: int, pairs: int, concurrency: int, transport: str) -> dict[str,
     config = SimulatorConfig(bucket_size=None, check_contract=False, check_requests=False)
     cli_runs: list[dict[str, float]] = []
     py_runs: list[dict[str, float]] = []
-    with serve_in_process(config) as server, tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         rows = Path(tmp) / "users.csv"
         write_rows(rows, n)
-        env = _env(server)
         for p in range(pairs):
             order = ("cli", "python") if p % 2 == 0 else ("python", "cli")
             for job in order:
-                account = asyncio.run(_new_account(server, f"bench {job} {p}"))
-                journal = str(Path(tmp) / f"{job}-{p}.journal.jsonl")
-                if job == "cli":
-                    argv = [
-                        sys.executable, "-m", "audian_async", "apply", str(rows), "-r", "users",
-                        "--account", account, "--concurrency", str(concurrency), "--transport",
-                        transport, "--journal", journal, "--no-progress", "--output", "json",
-                    ]  # fmt: skip
-                    wall, cpu, out = _timed(argv, env)
-                    done = json.loads(out.strip().splitlines()[-1])["created"]
-                    cli_runs.append({"seconds": wall, "cpu": cpu, "created": done})
-                else:
-                    argv = [
-                        sys.executable, "-m", "bench.cli", "--python-job", str(rows), account,
-                        "--concurrency", str(concurrency), "--transport", transport,
-                        "--journal", journal,
-                    ]  # fmt: skip
-                    wall, cpu, out = _timed(argv, env)
-                    py_runs.append({"seconds": wall, "cpu": cpu, "created": int(out.strip())})
+                # A fresh simulator per job: a store that grows from job to job would slow
+                # whichever job runs later.
+                with serve_in_process(config) as server:
+                    env = _env(server)
+                    account = asyncio.run(_new_account(server, f"bench {job} {p}"))
+                    journal = str(Path(tmp) / f"{job}-{p}.journal.jsonl")
+                    if job == "cli":
+                        argv = [
+                            sys.executable, "-m", "audian_async", "apply", str(rows), "-r",
+                            "users", "--account", account, "--concurrency", str(concurrency),
+                            "--transport", transport, "--journal", journal, "--no-progress",
+                            "--output", "json",
+                        ]  # fmt: skip
+                        wall, cpu, out = _timed(argv, env)
+                        done = json.loads(out.strip().splitlines()[-1])["created"]
+                        cli_runs.append({"seconds": wall, "cpu": cpu, "created": done})
+                    else:
+                        argv = [
+                            sys.executable, "-m", "bench.cli", "--python-job", str(rows),
+                            account, "--concurrency", str(concurrency), "--transport",
+                            transport, "--journal", journal,
+                        ]  # fmt: skip
+                        wall, cpu, out = _timed(argv, env)
+                        py_runs.append({"seconds": wall, "cpu": cpu, "created": int(out.strip())})
                 print(f"  pair {p + 1}/{pairs} {job}: {wall:.1f} s", file=sys.stderr, flush=True)
     ratios = [c["seconds"] / py["seconds"] for c, py in zip(cli_runs, py_runs, strict=True)]
     cpu_ratios = [c["cpu"] / py["cpu"] for c, py in zip(cli_runs, py_runs, strict=True)]

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -61,6 +62,7 @@ class Entry:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # path: (server, row)
     issues: list[Issue] = field(default_factory=list)
     fingerprint: str | None = None
+    create_issue: Issue | None = None  # why the row is not a whole create, if it is not
 
     @property
     def line(self) -> int:
@@ -149,7 +151,9 @@ def prepare(
                 entry.issues.append(
                     Issue(key, "unique", f"the same {key} as line {other} (one row per item)")
                 )
-        problem = _check(body, create_schema, partial=True)
+        # One check for a row that is a whole create; a row that is not may still be an update.
+        entry.create_issue = _check(body, create_schema, partial=False)
+        problem = entry.create_issue and _check(body, create_schema, partial=True)
         if problem is not None:
             entry.issues.append(problem)
         if entry.issues:
@@ -201,9 +205,19 @@ async def _resolve_owners(client: Any, entries: list[Entry]) -> None:
             entry.action = "invalid"
 
 
+_VIEWS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def view_for(client: Any, account: str | None) -> Any:
-    """The client acting on ``account`` (the credentials' own account for ``None``)."""
-    return client if account is None else client.for_account(account)
+    """The client acting on ``account`` (the credentials' own account for ``None``), one
+    view per account (a view's resources keep their route caches)."""
+    if account is None:
+        return client
+    views = _VIEWS.setdefault(client, {})
+    view = views.get(account)
+    if view is None:
+        view = views[account] = client.for_account(account)
+    return view
 
 
 #: Up to this many rows of one account, existing items are found one by one with filtered
@@ -266,9 +280,8 @@ async def build_plan(
         assert entry.key is not None
         item = existing.get((entry.account, entry.key))
         if item is None:
-            problem = _check(entry.body, create_schema, partial=False)
-            if problem is not None:
-                entry.issues.append(problem)
+            if entry.create_issue is not None:
+                entry.issues.append(entry.create_issue)
                 entry.action = "invalid"
         else:
             matched.append((entry, resource.id_of(item)))

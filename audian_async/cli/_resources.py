@@ -105,6 +105,7 @@ class Resource:
         # Whether its listing finds an item by a ``filter_<key>`` query (Audian listings do,
         # except on list fields such as a callflow's numbers: a filter compares whole values).
         self.filterable = filterable and api == "audian"
+        self._schemas: tuple[InputSchema, InputSchema] | None = None
 
     @property
     def default_key(self) -> str:
@@ -112,12 +113,20 @@ class Resource:
         return self.keys[0]
 
     def schemas(self) -> tuple[InputSchema, InputSchema]:
-        """The create and update input schemas (imports the API's schema registry)."""
-        if self.api == "audian":
-            from .._generated.audian._schemas import SCHEMAS
-        else:
-            from .._generated.astradial._schemas import SCHEMAS
-        return InputSchema(self.schema_name, SCHEMAS), InputSchema(self.update_schema_name, SCHEMAS)
+        """The create and update input schemas (imports the API's schema registry once)."""
+        if self._schemas is None:
+            if self.api == "audian":
+                from .._generated.audian._schemas import SCHEMAS
+            else:
+                from .._generated.astradial._schemas import SCHEMAS
+            create = InputSchema(self.schema_name, SCHEMAS)
+            update = (
+                create
+                if self.update_schema_name == self.schema_name
+                else InputSchema(self.update_schema_name, SCHEMAS)
+            )
+            self._schemas = (create, update)
+        return self._schemas
 
     @staticmethod
     def normalise_key(field: str, value: Any) -> str | None:

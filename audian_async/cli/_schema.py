@@ -25,6 +25,8 @@ class InputSchema:
         self.name = name
         self.registry = registry
         self.root: Mapping[str, Any] = {"$ref": f"#/components/schemas/{name}"}
+        self._at: dict[str, Mapping[str, Any] | None] = {}
+        self._secret: dict[str, bool] = {}
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow ``$ref`` (and a single ``allOf`` member) to the schema itself."""
@@ -39,6 +41,13 @@ class InputSchema:
 
     def at(self, dotted: str) -> Mapping[str, Any] | None:
         """The schema of the field at ``dotted`` (``sip.username``), if the spec knows it."""
+        try:
+            return self._at[dotted]
+        except KeyError:
+            found = self._at[dotted] = self._find(dotted)
+            return found
+
+    def _find(self, dotted: str) -> Mapping[str, Any] | None:
         schema = self.resolve(self.root)
         for part in dotted.split("."):
             props = schema.get("properties")
@@ -56,10 +65,13 @@ class InputSchema:
 
     def is_secret(self, dotted: str) -> bool:
         """Whether the field carries a secret (spec ``x-secret``, or a secret's name)."""
-        if dotted.rsplit(".", 1)[-1] in SECRET_FIELD_NAMES:
-            return True
-        schema = self.at(dotted)
-        return bool(schema and schema.get("x-secret"))
+        known = self._secret.get(dotted)
+        if known is None:
+            schema = self.at(dotted)
+            known = self._secret[dotted] = dotted.rsplit(".", 1)[-1] in SECRET_FIELD_NAMES or bool(
+                schema and schema.get("x-secret")
+            )
+        return known
 
     def coerce(self, fields: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         """CSV strings converted to the spec's types where the text is unambiguous.
