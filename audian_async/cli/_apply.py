@@ -25,7 +25,7 @@ from ..bulk._journal import load_state
 from ._diff import diff, fingerprint, flatten, mask
 from ._failed import FailedRows, RowError, describe
 from ._plan import Entry, index_existing, view_for
-from ._resources import Resource
+from ._resources import Resource, get_path
 
 __all__ = ["ApplyReport", "RowConflict", "apply_entries", "bucket_of", "runner_options"]
 
@@ -150,7 +150,8 @@ async def apply_entries(
     async def reconcile(entry: Entry) -> Any:
         if entry.action != "create":
             return None  # an update (PATCH) is safe to send again
-        return await resource.find(view_for(client, entry.account), key_field, entry.key)
+        raw = get_path({**entry.body, **entry.extras}, key_field)  # as written: filters match case
+        return await resource.find(view_for(client, entry.account), key_field, raw)
 
     def on_outcome(outcome: Success[Entry, Any] | Failure[Entry]) -> None:
         entry = outcome.input

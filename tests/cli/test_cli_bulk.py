@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from audian_async.testing import RunningServer, Simulator, delay, status
+from audian_async.testing import RunningServer, Simulator, delay, drop_after, status
 
 from .conftest import read_csv, run, run_json, start, write_csv
 
@@ -303,3 +303,19 @@ def test_a_few_rows_are_looked_up_by_filter_many_by_one_listing(
     assert (code, summary["summary"]["create"], summary["summary"]["unchanged"]) == (3, 1, 1)
     lookups = sorted(r.query for r in sim.requests.matching("GET") if r.path.endswith("/users"))
     assert lookups == ["filter_username=u0003", "filter_username=u0099"]
+
+
+def test_a_create_whose_answer_was_lost_is_found_not_sent_twice(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    rows = [user_row(i) for i in range(5)]
+    for row in rows:
+        row[3] = f"Mixed.Case{row[1]}@Example.com"  # the key below, as written (filters match case)
+    path = write_csv(tmp_path / "users.csv", HEADER, rows)
+    before = len(usernames(sim))
+    sim.faults.script("PUT", "/users", times=1, kind=drop_after)  # created, then no answer
+    code, report, _ = run_json(["apply", str(path), "-r", "users", "--key", "email"], env)
+    assert code == 0, report
+    assert (report["created"], report["reconciled"], report["failed"]) == (5, 1, 0)
+    assert len(usernames(sim)) - before == 5
+    assert len(sim.requests.matching("PUT", "/users")) == 5  # the lost one was not sent again
