@@ -37,7 +37,8 @@ Exit codes:
        (apply: see the failed-rows file; plan: see the invalid rows)
   2    usage error: a bad option, or an input file that cannot be read
   3    plan only: there are changes to apply
-  4    set-up failure: no credentials, server unreachable, credentials refused
+  4    set-up failure: no credentials, server unreachable, credentials refused,
+       the server's state unreadable, a plan/journal/failed file unwritable
   130  interrupted (Ctrl-C): rerun the same command to resume
 
 \b
@@ -67,6 +68,17 @@ def _run(make: Callable[[], Coroutine[Any, Any, int]], on_interrupt: Callable[[]
         sys.exit(ExitCode.INTERRUPTED)
     except CliError as exc:
         _fail(exc.message, exc.exit_code)
+    except OSError as exc:  # a plan, journal or failed-rows file that cannot be written
+        _fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", ExitCode.SETUP)
+    except Exception as exc:
+        from .._errors import APIError
+
+        if not isinstance(exc, APIError):
+            raise  # a defect: its traceback is the report
+        # Row errors end as failed rows; what gets here stopped the job while it read the
+        # server's state (after the client's own retries).
+        message = f"cannot read what exists on the server: {type(exc).__name__}: {exc}"
+        _fail(message, ExitCode.SETUP)
     else:
         sys.exit(code)
 
@@ -424,10 +436,13 @@ def apply(
     journal_path = None if no_journal else (journal or f"{stem}.journal.jsonl")
     report = ApplyReport(journal_path=journal_path)
     failed = FailedRows(failed_path or default_path(file, infile.format), infile)
-    if os.path.exists(failed.path) and os.path.abspath(failed.path) != os.path.abspath(file):
-        os.remove(failed.path)  # our own file from an earlier run
-    if journal_path is not None:
-        ensure_private(journal_path)
+    try:
+        if os.path.exists(failed.path) and os.path.abspath(failed.path) != os.path.abspath(file):
+            os.remove(failed.path)  # our own file from an earlier run
+        if journal_path is not None:
+            ensure_private(journal_path)
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", ExitCode.SETUP)
 
     async def run() -> int:
         from ._apply import apply_entries

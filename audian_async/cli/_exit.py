@@ -15,7 +15,8 @@ class ExitCode(enum.IntEnum):
     (finished; some rows invalid, failed or in conflict, see the failed-rows file),
     ``INTERRUPTED`` (stopped early: rerun the same command to resume). Both: ``USAGE`` (a bad
     option or an unreadable input file, as click reports usage errors), ``SETUP`` (no
-    credentials, the server unreachable or the credentials refused).
+    credentials, the server unreachable or the credentials refused, the server's state
+    unreadable, or a plan, journal or failed-rows file that cannot be written).
     """
 
     OK = 0

@@ -319,3 +319,25 @@ def test_a_create_whose_answer_was_lost_is_found_not_sent_twice(
     assert (report["created"], report["reconciled"], report["failed"]) == (5, 1, 0)
     assert len(usernames(sim)) - before == 5
     assert len(sim.requests.matching("PUT", "/users")) == 5  # the lost one was not sent again
+
+
+def test_a_server_error_while_reading_what_exists_is_one_line_not_a_traceback(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    path, _ = users_file(tmp_path / "users.csv", 30)
+    sim.faults.script("GET", "/users", times=None, kind=status(500))
+    result = run(["plan", str(path), "-r", "users"], env)
+    assert result.exit_code == 4
+    assert result.stderr.startswith(
+        "Error: cannot read what exists on the server: InternalServerError"
+    )
+    assert "Traceback" not in result.output and len(result.stderr.splitlines()) == 1
+    sim.faults.clear()
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    result = run(["plan", str(path), "-r", "users", "--out", str(not_a_dir / "p.json")], env)
+    assert result.exit_code == 4 and "cannot write" in result.stderr and "a-file" in result.stderr
+    result = run(["apply", str(path), "-r", "users", "--journal", str(not_a_dir / "j")], env)
+    assert result.exit_code == 4 and "cannot write" in result.stderr
+    assert "Traceback" not in result.output
+    assert sim.requests.matching("PUT", "/users") == []
