@@ -221,6 +221,10 @@ def _note_unknown_columns(infile: Any, resource: Any) -> None:
         )
 
 
+def _progress_line(text: str) -> None:
+    click.echo(text, err=True)
+
+
 def _report_invalid(plan_entries: list[Any], limit: int | None = None) -> None:
     shown = 0
     for entry in plan_entries:
@@ -288,7 +292,9 @@ def plan(
 
         async with connect(res.api, simulator=simulator, transport=transport) as client:
             try:
-                the_plan = await build_plan(client, infile, res, key_field, account, concurrency)
+                the_plan = await build_plan(
+                    client, infile, res, key_field, account, concurrency, report=_progress_line
+                )
             except Exception as exc:
                 _guard_setup(exc)
                 raise
@@ -459,7 +465,15 @@ def apply(
                         )
                     entries = entries_from_plan(plan_data, infile, str(plan_path))
                 else:
-                    made = await build_plan(client, infile, res, key_field, account, concurrency)
+                    made = await build_plan(
+                        client,
+                        infile,
+                        res,
+                        key_field,
+                        account,
+                        concurrency,
+                        report=None if progress is False else _progress_line,
+                    )
                     entries = made.entries
                 await apply_entries(
                     client,

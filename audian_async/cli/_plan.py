@@ -14,7 +14,7 @@ import json
 import re
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -265,8 +265,14 @@ async def build_plan(
     key: str,
     default_account: str | None = None,
     concurrency: int = 16,
+    report: Callable[[str], object] | None = None,
+    interval: float = 10.0,
 ) -> Plan:
-    """The plan of ``infile`` against the server (reads only)."""
+    """The plan of ``infile`` against the server (reads only).
+
+    ``report`` is called with a progress line every ``interval`` seconds while the rows that
+    match existing items are compared (one read each: at a server's rate limit, minutes).
+    """
     entries = prepare(infile, resource, key, default_account)
     if resource.api == "audian":
         await _resolve_accounts(client, entries)
@@ -304,9 +310,28 @@ async def build_plan(
         else:
             entry.action = "update" if entry.changes else "unchanged"
 
-    async with anyio.create_task_group() as tg:
-        for entry, item_id in matched:
-            tg.start_soon(compare, entry, item_id)
+    compared = 0
+
+    async def counted(entry: Entry, item_id: str) -> None:
+        nonlocal compared
+        await compare(entry, item_id)
+        compared += 1
+
+    async def tell(scope: anyio.CancelScope) -> None:
+        with scope:
+            while report is not None:
+                await anyio.sleep(interval)
+                report(
+                    f"plan: compared {compared}/{len(matched)} rows with existing {resource.name}"
+                )
+
+    async with anyio.create_task_group() as outer:
+        reporting = anyio.CancelScope()
+        outer.start_soon(tell, reporting)
+        async with anyio.create_task_group() as tg:
+            for entry, item_id in matched:
+                tg.start_soon(counted, entry, item_id)
+        reporting.cancel()
     return Plan(
         resource=resource.name,
         key=key,
