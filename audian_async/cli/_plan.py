@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import anyio
 
-from .._errors import ValidationError
+from .._errors import NotFoundError, ValidationError
 from .._validate import validate_body
 from ._diff import diff, fingerprint, flatten, mask, nest
 from ._errors import InputFileError
@@ -297,7 +297,13 @@ async def build_plan(
     async def compare(entry: Entry, item_id: str) -> None:
         async with limiter:
             view = view_for(client, entry.account)
-            doc = await resource.get(view, item_id)
+            try:
+                doc = await resource.get(view, item_id)
+            except NotFoundError:  # deleted since it was listed: the row creates it again
+                if entry.create_issue is not None:
+                    entry.issues.append(entry.create_issue)
+                    entry.action = "invalid"
+                return
             extra_changes = await resource.extra_changes(view, item_id, entry.extras)
         entry.item_id = item_id
         entry.changes = diff(entry.body, doc, is_secret=create_schema.is_secret, caseless=caseless)

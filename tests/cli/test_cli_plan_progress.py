@@ -43,3 +43,18 @@ async def test_plan_reports_rows_compared_while_it_reads_existing_items(tmp_path
     assert lines[0] == "plan: compared 0/3 rows with existing users"
     assert lines == sorted(lines, key=lambda x: int(x.split()[2].split("/")[0]))  # never backwards
     assert plan.counts() == {"create": 0, "update": 1, "unchanged": 2, "invalid": 0}
+
+
+async def test_an_item_deleted_after_it_was_found_is_planned_as_a_create(tmp_path: Path) -> None:
+    sim = create_app(SimulatorConfig(bucket_size=None))
+    transport = httpx.ASGITransport(app=sim)
+    async with AsyncAudian(
+        api_key=sim.default_api_key, base_url="http://sim/v2", transport=transport
+    ) as audian:
+        await audian.users.create(first_name="Ann", last_name="X", username="ann")
+        path = write_csv(
+            tmp_path / "users.csv", ["username", "first_name", "last_name"], [["ann", "Ann", "Y"]]
+        )
+        sim.faults.script("GET", "/users/", times=1, kind=404)  # gone between lookup and read
+        plan = await build_plan(audian, read_input(path), get_resource("users"), "username")
+    assert [(e.action, e.item_id) for e in plan.entries] == [("create", None)]
