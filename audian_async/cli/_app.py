@@ -522,7 +522,9 @@ def _apply_line(name: str, report: Any) -> str:
     text = f"{name}: " + ", ".join(parts) + f" in {report.seconds:.1f}s"
     if report.failed_path:
         text += f"; failed rows: {report.failed_path}"
-    if report.interrupted:
+    if report.interrupted and not report.started:
+        text = f"{name}: interrupted while planning: nothing was changed"
+    elif report.interrupted:
         text += (
             f"; INTERRUPTED with {report.not_done} rows not done: rerun the same command to resume"
         )

@@ -50,6 +50,7 @@ class ApplyReport:
     not_done: int = 0  # left when the run was interrupted
     reconciled: int = 0
     interrupted: bool = False
+    started: bool = False  # the rows' changes began (planning and checks are over)
     seconds: float = 0.0
     failed_path: str | None = None
     journal_path: str | None = None
@@ -176,6 +177,7 @@ async def apply_entries(
         done_before = load_state(journal).done
         report.already_done = sum(1 for k in keys.values() if k in done_before)
     options = runner_options(lambda e: keys[id(e)])
+    report.started = True
     try:
         if work:
             summary = await run_bulk(

@@ -341,3 +341,21 @@ def test_a_server_error_while_reading_what_exists_is_one_line_not_a_traceback(
     assert result.exit_code == 4 and "cannot write" in result.stderr
     assert "Traceback" not in result.output
     assert sim.requests.matching("PUT", "/users") == []
+
+
+def test_ctrl_c_while_planning_says_nothing_was_changed(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    path, _ = users_file(tmp_path / "users.csv", 40)
+    held = sim.faults.script("GET", "/users", times=None, kind=delay(5))  # the listing waits
+    child = start(["apply", str(path), "-r", "users"], env)
+    deadline = time.monotonic() + 60
+    while held.hits < 1:
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert out.strip() == "users: interrupted while planning: nothing was changed"
+    assert "Traceback" not in err
+    assert sim.requests.matching("PUT", "/users") == []
