@@ -577,7 +577,9 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
     claims = core.tokens.verify(token) if token else None
     meta.auth_token = token
     cost = core.config.auth_token_cost if endpoint.public else core.config.request_cost
-    taken = core.buckets.consume((claims.account_id if claims else "", _client_ip(request)), cost)
+    taken = core.buckets.consume(
+        (claims.account_id if claims else "", _client_ip(request)), cost, until=endpoint.public
+    )
     meta.consumed, meta.remaining = cost, taken.remaining
     try:
         if not taken.allowed:
