@@ -8,9 +8,12 @@ clock (:class:`LoopClock` under trio's ``MockClock``).
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["Clock", "LoopClock", "SystemClock"]
+if TYPE_CHECKING:
+    import anyio
+
+__all__ = ["Clock", "LoopClock", "SystemClock", "wait_event"]
 
 
 class Clock(Protocol):
@@ -80,3 +83,31 @@ class LoopClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+async def wait_event(clock: Clock, event: anyio.Event, seconds: float) -> bool:
+    """Wait until ``event`` is set or ``seconds`` have passed on ``clock``; ``True`` if set.
+
+    The timeout is slept by ``clock.sleep``: a clock of its own (virtual time in a test) decides
+    when it ends. The two clocks that sleep on the event loop's timer wait in one cancel scope.
+    """
+    import anyio
+
+    if event.is_set():
+        return True
+    if seconds <= 0:
+        return False
+    if type(clock) is SystemClock or type(clock) is LoopClock:
+        with anyio.move_on_after(seconds):
+            await event.wait()
+        return event.is_set()
+    async with anyio.create_task_group() as tg:
+
+        async def timeout() -> None:
+            await clock.sleep(seconds)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(timeout)
+        await event.wait()
+        tg.cancel_scope.cancel()
+    return event.is_set()
