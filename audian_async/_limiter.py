@@ -132,10 +132,12 @@ class RateLimiter:
         """Seconds left of a ``Retry-After`` hold (0 when none)."""
         return max(0.0, self._hold_until - self._clock.now())
 
-    def ready_in(self) -> float | None:
+    def ready_in(self, now: float | None = None) -> float | None:
         """Seconds until a new request could be sent: ``0.0`` now, ``None`` when that depends on
-        an answer still to come (a probe in flight, or requests that used the estimate up)."""
-        now = self._clock.now()
+        an answer still to come (a probe in flight, or requests that used the estimate up).
+        ``now``: the clock's reading, if the caller has it."""
+        if now is None:
+            now = self._clock.now()
         if now < self._hold_until:
             return self._hold_until - now
         if self._empty:

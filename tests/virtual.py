@@ -95,6 +95,7 @@ class FakeKazoo:
         self.rejected_401 = 0
         self.rejected_429 = 0
         self.users: dict[str, dict[str, Any]] = {}
+        self.usernames: set[Any] = set()
         self.valid: dict[str, float] = {}
 
     def transport(self) -> httpx.MockTransport:
@@ -186,7 +187,7 @@ class FakeKazoo:
             import json
 
             data = json.loads(request.content)["data"]
-            if any(u.get("username") == data.get("username") for u in self.users.values()):
+            if data.get("username") in self.usernames:
                 return httpx.Response(
                     400,
                     json={
@@ -198,6 +199,7 @@ class FakeKazoo:
                 )
             user = {**data, "id": f"u{len(self.users) + 1}"}
             self.users[user["id"]] = user
+            self.usernames.add(data.get("username"))
             self.created_by_account[account] = self.created_by_account.get(account, 0) + 1
             if self.drop_after and self.rng.random() < self.drop_after:
                 raise httpx.ReadError("connection dropped after the server acted")
