@@ -100,6 +100,7 @@ class RateLimiter:
         self._changed: anyio.Event | None = None
         self.rate_limited = 0  # 429 answers seen
         self.refills = 0  # refills detected
+        self.answers = 0  # answers recorded (the engine lets idle limiters go by it)
 
     # -- what the limiter knows ----------------------------------------------------------
 
@@ -127,6 +128,17 @@ class RateLimiter:
     def probe_gap(self) -> float:
         """The least time the limiter now leaves between a refused probe and the next one."""
         return self._gap
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to lose by forgetting this limiter: nothing in flight or waiting, the bucket
+        not believed empty, no ``Retry-After`` hold."""
+        return (
+            not self._in_flight
+            and not self._empty
+            and self._changed is None
+            and self._hold_until <= self._clock.now()
+        )
 
     def held_for(self) -> float:
         """Seconds left of a ``Retry-After`` hold (0 when none)."""
@@ -215,6 +227,7 @@ class RateLimiter:
     ) -> None:
         """Record the answer to a ticket's request: its status and the bucket level reported."""
         self._in_flight -= 1
+        self.answers += 1
         if ticket.probe:
             self._probe_out = False
         if status == 429:

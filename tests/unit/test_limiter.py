@@ -3,6 +3,8 @@ through the client's clock (issue 25 §1, issue 24 item 8)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -91,3 +93,86 @@ async def test_waiting_for_a_probe_sleeps_on_the_clients_clock() -> None:
         ticket = await limiter.acquire(deadline=None)
     assert ticket.probe
     assert clock.slept == [pytest.approx(limiter.probe_interval)]
+
+
+# -- per-account limiters are not kept forever (issue 24 item 9) ------------------------------
+
+
+def _kazoo_client(status_for: dict[str, int] | None = None) -> Any:
+    import httpx
+
+    from audian_async import AsyncAudian
+    from tests.helpers import API_KEY, auth_body
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api_auth"):
+            return httpx.Response(201, json=auth_body("tok"))
+        account = request.url.path.split("/accounts/")[1].split("/")[0]
+        status = (status_for or {}).get(account, 200)
+        if status == 429:
+            return httpx.Response(429, json={"status": "error", "error": "429"})
+        body = {"data": {"id": "u1"}, "status": "success"}
+        body["tokens"] = {"consumed": 1, "remaining": 42}  # type: ignore[assignment]
+        return httpx.Response(200, json=body)
+
+    return AsyncAudian(
+        api_key=API_KEY,
+        base_url="https://kazoo.test/v2",
+        transport=httpx.MockTransport(handler),
+        max_retries=0,
+    )
+
+
+async def test_limiters_of_idle_accounts_are_let_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every account used kept its limiter forever: 200,000 accounts through for_account kept
+    200,000 of them (+150 MB). Idle ones are now let go, so the table stays bounded."""
+    from audian_async import _engine
+
+    monkeypatch.setattr(_engine, "SWEEP_BUCKETS", 64)
+    async with _kazoo_client() as audian:
+        engine = audian._core.engine
+        engine._sweep_at = 64
+        sizes = []
+        for i in range(2000):
+            await audian.for_account(f"{i:032x}").users.get("u1")
+            sizes.append(len(engine._buckets))
+        assert max(sizes) <= 4 * 64
+        # A let-go account starts again from an open limiter, as a new one would.
+        again = audian.for_account(f"{0:032x}").rate_limiter
+        assert again.level is None and not again.empty
+
+
+async def test_a_held_limiter_is_taken_back_with_its_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running bulk job holds its buckets' limiters: letting one go must not split an account
+    over two limiters (the job reading one while requests go through another)."""
+    from audian_async import _engine
+
+    monkeypatch.setattr(_engine, "SWEEP_BUCKETS", 16)
+    async with _kazoo_client() as audian:
+        engine = audian._core.engine
+        engine._sweep_at = 16
+        held = audian.for_account("f" * 32).rate_limiter
+        await audian.for_account("f" * 32).users.get("u1")
+        assert held.level == 42
+        for i in range(500):
+            await audian.for_account(f"{i:032x}").users.get("u1")
+        assert "f" * 32 not in engine._buckets  # let go while idle ...
+        assert audian.for_account("f" * 32).rate_limiter is held  # ... and taken back
+        assert held.level == 42
+
+
+async def test_a_limiter_that_believes_its_bucket_empty_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from audian_async import RateLimitError, _engine
+
+    monkeypatch.setattr(_engine, "SWEEP_BUCKETS", 16)
+    empty = "e" * 32
+    async with _kazoo_client({empty: 429}) as audian:
+        engine = audian._core.engine
+        engine._sweep_at = 16
+        with pytest.raises(RateLimitError):
+            await audian.for_account(empty).users.get("u1")
+        for i in range(500):
+            await audian.for_account(f"{i:032x}").users.get("u1")
+        assert engine._buckets[empty].empty
