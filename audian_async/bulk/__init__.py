@@ -40,7 +40,20 @@ Example::
 Pacing: every SDK call goes through its client's rate limiter, shared by all workers (and
 by every other task using that client), so the run follows the server's bucket: it sends at
 the rate the bucket refills and never hammers it with 429s. The runner keeps ``concurrency``
-workers busy and does not shrink them on errors.
+workers busy and does not shrink them on errors. Pass ``client=`` (the client the operation
+calls through) and the run waits on the client's clock and watches its rate limiters: the
+progress display says when the job waits on the server's rate limit, and the summary how long
+it did. A job across accounts also passes ``bucket=`` (the account an input spends: Kazoo
+keeps a bucket per account): an input then starts only when its bucket is believed to have
+room, so one account's empty bucket holds no worker while other accounts' inputs could go::
+
+    summary = await run_bulk(
+        lambda row: audian.for_account(row["account_id"]).users.create(**row["user"]),
+        rows,
+        key=lambda row: row["user"]["username"],
+        client=audian,
+        bucket=lambda row: row["account_id"],  # reads ahead at most ``read_ahead`` inputs
+    )
 
 How errors are handled (with the SDK's one retry policy: full-jitter backoff from
 ``backoff_base`` doubling up to ``backoff_max``, or the server's ``Retry-After``):
