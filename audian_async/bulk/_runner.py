@@ -95,7 +95,11 @@ class _Bucket:
             return 0 if self.pending else 1  # the probe (or those pending will be)
         level = limiter.level
         if level is None:
-            return 1 << 30
+            if not limiter.answers:
+                # Nothing known of this bucket yet: one input finds out its level first, so
+                # that the workers do not all pile into an account whose bucket may be low.
+                return 0 if self.pending else 1
+            return 1 << 30  # the server does not report its level: the limiter paces alone
         if level < 1:
             return 0 if self.pending else 1
         unsent = max(0, self.pending - limiter.in_flight)
