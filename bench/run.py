@@ -444,10 +444,9 @@ def rate_limit_section(
         f"{ceiling['creates_per_s']:,.0f} creates/s, the rate of "
         f"{ceiling['accounts_at_rate']:.0f} accounts at 10/s; the same job against the same "
         f"server without a rate limit: {ceiling['unlimited_creates_per_s']:,.0f} creates/s "
-        "(the bench's Kazoo server, one pure-asyncio process, is most of that limit; against "
-        "the canned-response server the bulk runner alone does several thousand a second, "
-        "see above). Past that many accounts at once, shard the job by account over several "
-        "processes (docs/bulk.md, Beyond one machine).",
+        "(the difference: learning each bucket's timing and probing buckets still empty, "
+        "over a job of three refills per account). Past that many accounts at once, shard the "
+        "job by account over several processes (docs/bulk.md, Beyond one machine).",
         RATE_LIMITS_END,
     ]
     return "\n".join(lines)
