@@ -28,7 +28,8 @@ class SimulatorConfig:
     """Everything that can be tuned on a simulator; fields may also be changed at runtime.
 
     Rate limiting: ``bucket_size=None`` disables the token bucket entirely. The bucket is kept
-    per (token account, client ip); requests without a valid token share the anonymous bucket.
+    per (account, client ip), the account being the one named in the URL as in Kazoo (else the
+    token's); requests naming none and carrying no valid token share the anonymous bucket.
     By default it behaves as Kazoo's does (a block refill each second on the bucket's own timer;
     a refused request leaves the level alone, a refused login empties it); ``bucket_refill``
     and ``bucket_empty_on_refusal`` choose other models.
