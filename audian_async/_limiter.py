@@ -16,6 +16,9 @@ request of the process that talks to that client's server is paced together:
   limiter learns the refill period from successive refills and times later probes to just
   before the next expected refill, so a bulk job resumes within a few milliseconds of each
   refill without hammering the server in between.
+* When the server reports no level, a refill lets through as many requests as the last one
+  did (found by the 429 that ended it; twice as many when all got through), not every
+  request waiting, which would meet the empty bucket again.
 * Some buckets empty themselves on every refused request (Kazoo's own login endpoints,
   gateways in front of Kazoo, continuous-refill proxies): probing such a bucket faster than one
   token's refill time never gets through. So while probes keep failing, the gap after a failed
@@ -88,6 +91,10 @@ class RateLimiter:
         self._gap = 0.0  # least time between a refused request and the next probe
         self._refused_at = -math.inf  # when the last 429 without Retry-After arrived
         self._admitted = 0  # answers other than 429 since the bucket was last found empty
+        # A server that reports no level: the tokens a refill brought last time, and whether
+        # the level is such a budget (rather than the server's own report).
+        self._burst: float | None = None
+        self._budgeted = False
         self._level: float | None = None  # tokens free for new requests; None: unknown
         self._empty = False
         self._empty_since = -math.inf
@@ -217,6 +224,8 @@ class RateLimiter:
             else:
                 # Our own requests in flight used the estimate up: their answers will tell more.
                 if self._in_flight == 0:
+                    if self._budgeted:
+                        self._burst = 2.0 * (self._admitted + 1)  # all got through: try more
                     self._set_empty(now)
                     continue
                 until = None
@@ -236,6 +245,7 @@ class RateLimiter:
         self._admitted += 1
         fresh = ticket.sent_at >= self._empty_since  # sent while we knew the bucket empty
         if remaining is not None:
+            self._budgeted = False
             level = float(remaining - self._in_flight)
             if self._empty and fresh and remaining > 0:
                 self._empty = False
@@ -249,15 +259,22 @@ class RateLimiter:
         elif self._empty and fresh:
             self._empty = False
             self._record_refill(ticket.sent_at)
+            if self._burst is not None and (self._level is None or self._budgeted):
+                # No level reported: let through what the last refill brought, not everyone
+                # waiting (who would meet the empty bucket again, each of them).
+                self._level = self._burst - 1
+                self._budgeted = True
             self._notify()
-        elif ticket.probe:
-            self._notify()
+        elif ticket.probe or (self._budgeted and not self._in_flight):
+            self._notify()  # (a spent budget: the waiters look again, and find it empty)
 
     def on_failure(self, ticket: Ticket) -> None:
         """The ticket's request got no answer (a connection failure): give the slot back."""
         self._in_flight -= 1
         if ticket.probe:
             self._probe_out = False
+            self._notify()
+        elif self._budgeted and not self._in_flight:
             self._notify()
 
     def hold(self, seconds: float) -> None:
@@ -286,6 +303,8 @@ class RateLimiter:
             self._gap = min(self.max_probe_gap, max(self._gap * 1.5, self.fine_interval))
         self._refused_at = now
         if not self._empty:
+            if self._level is None or self._budgeted:
+                self._burst = float(max(1, self._admitted))  # what this refill let through
             if self._admitted > 1:
                 self._gap = 0.0  # the refill let several through: probing starved nothing
             self._set_empty(now)

@@ -32,6 +32,9 @@ def _client(clock: LoopClock, server: FakeKazoo) -> AsyncAudian:
         ("drain", True),
         # Without `tokens` in the envelope the limiter learns the bucket from 429s alone.
         ("block", False),
+        # One token a refill: everyone let through after each refill met the empty bucket
+        # again, and an input failed after its attempts (249 of 250).
+        ("token", False),
         ("drain", False),
     ],
 )
