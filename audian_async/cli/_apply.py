@@ -74,20 +74,24 @@ def journal_key(entry: Entry, is_secret: Callable[[str], bool]) -> str:
     return f"{entry.account or '-'}|{entry.key}|{digest}"
 
 
-def bucket_of(entry: Entry) -> str:
+def bucket_of(entry: Entry, own_account: str | None) -> str | None:
     """The rate-limit bucket of a row: its account (Kazoo keeps one bucket per account)."""
-    return entry.account or "-"
+    return entry.account or own_account
 
 
-def runner_options(key: Callable[[Entry], str]) -> dict[str, Any]:
-    """How each row is handed to the bulk runner: THE adapter point for per-account scheduling.
+def runner_options(key: Callable[[Entry], str], client: Any) -> dict[str, Any]:
+    """How each row is handed to the bulk runner, scheduled by its account's bucket.
 
-    Rows of one file may act on many accounts (the ``account`` column). When ``run_bulk``
-    takes a per-bucket scheduling key (issue 25), pass :func:`bucket_of` here, for example
-    ``{"key": key, "bucket": bucket_of}``, so that rows of an account whose bucket is empty do
-    not hold workers that rows of other accounts could use.
+    Rows of one file may act on many accounts (the ``account`` column): with ``bucket=``, rows
+    of an account whose bucket is believed empty do not hold workers that rows of other
+    accounts could use, and the progress shows the job's rate-limit waits. Astradial has no
+    accounts: its rows share the client's one limiter.
     """
-    return {"key": key}
+    options: dict[str, Any] = {"key": key, "client": client}
+    own_account = getattr(client, "account_id", None)
+    if hasattr(client, "for_account") and own_account is not None:
+        options["bucket"] = lambda entry: bucket_of(entry, own_account)
+    return options
 
 
 async def apply_entries(
@@ -176,7 +180,7 @@ async def apply_entries(
     if journal is not None:
         done_before = load_state(journal).done
         report.already_done = sum(1 for k in keys.values() if k in done_before)
-    options = runner_options(lambda e: keys[id(e)])
+    options = runner_options(lambda e: keys[id(e)], client)
     report.started = True
     try:
         if work:
