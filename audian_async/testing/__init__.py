@@ -25,6 +25,11 @@ or in-process with ``httpx.ASGITransport(app=sim)``. Inspect ``sim.state``, ``si
 The embedded simulator keeps Kazoo's token bucket by default (100 tokens, 10 a second;
 ``SimulatorConfig(bucket_size=None)`` turns it off); the standalone server
 (``python -m audian_async.testing``, see its ``--help``) starts with it off.
+
+Served over loopback, a websocket on any path is Kazoo's realtime event socket (see
+`Events`, ``sim.events``): REST writes publish document events, and
+``sim.events.publish_call("CHANNEL_CREATE")`` call events; ``sim.events.drop_sockets()`` drops
+every socket without a close frame, to test reconnect handling.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from __future__ import annotations
 try:
     from ._app import ROUTERS, Simulator
     from ._config import DEFAULT_API_KEY, SimulatorConfig
+    from ._events import Events, SocketInfo
     from ._faults import (
         ConnectionDropped,
         Delay,
@@ -66,6 +72,7 @@ __all__ = [
     "Delay",
     "DropAfter",
     "DropBefore",
+    "Events",
     "Fault",
     "ProcessServer",
     "RandomFault",
@@ -75,6 +82,7 @@ __all__ = [
     "ScriptedFault",
     "Simulator",
     "SimulatorConfig",
+    "SocketInfo",
     "StateView",
     "Status",
     "StoredDoc",

@@ -13,6 +13,11 @@ documented API.
 Rate limiting is off by default: a development simulator should not slow a bulk job down.
 ``--rate-limit kazoo`` (Kazoo's own bucket: 100 tokens, refilled at 10 a second) or
 ``--rate-limit N/R`` turns the token bucket on, to see 429 handling at work.
+
+Realtime events: a websocket on any path (``ws://HOST:PORT/v2/websocket``) is Kazoo's event
+socket. REST writes publish document events (``object.doc_edited.user`` ...); call events come
+from ``POST /_simulator/events/calls`` and, for demos, ``--emit-calls RATE`` (RATE simulated
+calls a second: create, answer, hang up). ``POST /_simulator/events/drop`` drops every socket.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import uvicorn
 
 from ._app import Simulator
 from ._config import DEFAULT_API_KEY, SimulatorConfig
+from ._events import CONTROL_PREFIX, CallTraffic
 from ._server import RunningServer, bind_socket, uvicorn_config
 
 #: Kazoo's own token bucket: 100 tokens, refilled at 10 a second.
@@ -41,6 +47,16 @@ def _rate_limit(text: str) -> tuple[int | None, float]:
         return int(size), float(refill) if refill else 10.0
     except ValueError:
         raise argparse.ArgumentTypeError("expected N/R (e.g. 100/10), 'kazoo' or 'off'") from None
+
+
+def _calls_per_second(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise argparse.ArgumentTypeError("expected a positive number of calls a second (e.g. 2)")
+    return rate
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -82,6 +98,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="how the Astradial API (under /api/v1) answers: the documented API (docs, "
         "default) or the open-source server (oss)",
     )
+    parser.add_argument(
+        "--emit-calls",
+        type=_calls_per_second,
+        default=None,
+        metavar="RATE",
+        help="demo call traffic on the event socket: RATE calls a second (CHANNEL_CREATE, "
+        "CHANNEL_ANSWER, CHANNEL_DESTROY), in the master account",
+    )
     return parser.parse_args(argv)
 
 
@@ -104,6 +128,8 @@ def banner(sim: Simulator, base_url: str) -> str:
         f"  login (email / password): {config.astradial_email} / {config.astradial_password}",
         f"  org key / secret (POST /auth/login): {config.astradial_org_api_key} / "
         f"{config.astradial_org_api_secret}",
+        f"Event socket: {base_url.replace('http', 'ws', 1)}/v2/websocket  "
+        f"(control: {base_url}{CONTROL_PREFIX})",
     ]
     return "\n".join(lines)
 
@@ -135,11 +161,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(banner(sim, running.base_url))
     sys.stdout.flush()
     server = uvicorn.Server(uvicorn_config(sim, args.host, port, log_level="info"))
+    traffic = None
+    if args.emit_calls is not None:
+        traffic = CallTraffic(sim.events, args.emit_calls, seed=args.seed)
+        print(f"Emitting {args.emit_calls:g} simulated calls a second on the event socket")
+        sys.stdout.flush()
+        traffic.start()
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
+        if traffic is not None:
+            traffic.stop()
         sock.close()
     return 0
 

@@ -24,6 +24,7 @@ from ._config import DEFAULT_API_KEY, SimulatorConfig
 from ._contract import Contract
 from ._core import Core
 from ._envelope import dumps, error_body
+from ._events import CONTROL_PREFIX, Events, build_control_app
 from ._families import family_kinds
 from ._faults import ConnectionDropped, Delay, DropAfter, DropBefore, FaultController, Status
 from ._inspect import RecordedRequest, RequestLog, StateView, kind_name
@@ -104,7 +105,9 @@ class Simulator(Seeding):
     """A stateful simulator of the Audian API, usable as an ASGI application.
 
     Inspect it from tests through `state`, `requests`, `faults`,
-    [`api_keys`][audian_async.testing.Simulator.api_keys] and `contract_violations`.
+    [`api_keys`][audian_async.testing.Simulator.api_keys] and `contract_violations`. `events`
+    is Kazoo's realtime event socket, served on every websocket path (see
+    [`Events`][audian_async.testing.Events]).
     """
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
@@ -133,6 +136,10 @@ class Simulator(Seeding):
         self._contract = (
             Contract.load(self.config.spec_path) if self.config.check_contract else None
         )
+        #: Kazoo's event socket (served on every websocket path) and its event sources.
+        self.events = Events(self._core)
+        self._core.events = self.events
+        self._events_control = build_control_app(self.events)
         self._bootstrap()
         self._app = Starlette(
             routes=[Mount(prefix, app=factory(self._core)) for prefix, factory in ROUTERS]
@@ -236,6 +243,7 @@ class Simulator(Seeding):
         self.requests.clear()
         self.contract_violations.clear()
         self.request_violations.clear()
+        self.events.reset()
         self._bootstrap()
 
     def _bootstrap(self) -> None:
@@ -256,11 +264,17 @@ class Simulator(Seeding):
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        if scope["type"] == "websocket":
+            await self.events.serve(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         method: str = scope["method"]
         path: str = scope["path"]
+        if path == CONTROL_PREFIX or path.startswith(f"{CONTROL_PREFIX}/"):
+            await self._events_control(scope, receive, send)
+            return
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
         request_id = _header(scope, b"x-request-id")
         body = await _read_body(receive)

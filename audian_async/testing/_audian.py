@@ -33,6 +33,7 @@ from ._envelope import (
     success_body,
     validation_error,
 )
+from ._events import available as available_bindings
 from ._flat_accounts import FlatError, create_flat_account, flat_error, render_flat
 from ._forms import Upload, parse_form
 from ._jwt import Claims
@@ -58,7 +59,7 @@ from ._resources import (
 from ._schema import Validator
 from ._store import Doc
 
-__all__ = ["build_app"]
+__all__ = ["announce", "build_app"]
 
 logger = logging.getLogger("audian_async.testing")
 
@@ -153,6 +154,12 @@ def check_charges(call: Call, collection: str) -> None:
         raise ApiError(402, "accept charges", charges)
 
 
+def announce(call: Call, change: str, doc: Doc) -> None:
+    """Tell the event socket a REST write ``created``/``edited``/``deleted`` a document."""
+    if call.core.events is not None:
+        call.core.events.doc_changed(change, doc)
+
+
 def _deleted(call: Call, data: dict[str, Any], revision: str) -> Result:
     if call.core.config.delete_returns_204:
         return Result(status=204, empty=True)
@@ -220,12 +227,14 @@ def get_account(call: Call) -> Result:
 def replace_account(call: Call) -> Result:
     """``POST /v2/accounts/{id}``."""
     doc = update_account(call.core.store, call.core.clock, call.account, call.data, "replace")
+    announce(call, "edited", doc)
     return Result(render_account(doc), revision=doc.revision)
 
 
 def patch_account(call: Call) -> Result:
     """``PATCH /v2/accounts/{id}``."""
     doc = update_account(call.core.store, call.core.clock, call.account, call.data, "patch")
+    announce(call, "edited", doc)
     return Result(render_account(doc), revision=doc.revision)
 
 
@@ -233,6 +242,7 @@ def remove_account(call: Call) -> Result:
     """``DELETE /v2/accounts/{id}`` (400 ``account_has_descendants`` while it has children)."""
     doc = call.account
     data = delete_account(call.core.store, call.core.clock, doc, call.core.master_account_id)
+    announce(call, "deleted", doc)
     return _deleted(call, data, doc.revision)
 
 
@@ -245,6 +255,7 @@ def list_children(call: Call) -> Result:
 def create_child(call: Call) -> Result:
     """``PUT /v2/accounts/{id}/accounts``: a new child account."""
     doc = create_account(call.core.store, call.core.config, call.account.id, call.data)
+    announce(call, "created", doc)
     return Result(render_account(doc), status=201, revision=doc.revision)
 
 
@@ -268,6 +279,7 @@ def create_flat(call: Call) -> Result:
     if parent_id not in call.core.store.accounts:
         raise ApiError(404, "bad_identifier", {"message": f"invalid account_id '{parent_id}'"})
     doc = create_flat_account(call.core.store, call.core.config, parent_id, call.body)
+    announce(call, "created", doc)
     return Result(render_flat(doc), status=201, flat=True)
 
 
@@ -296,6 +308,7 @@ def _collection_handlers(kind: Kind) -> tuple[dict[str, Handler], dict[str, Hand
     def create(call: Call) -> Result:
         check_charges(call, kind.collection)
         doc = create_doc(call.core.store, kind, call.account.id, call.data)
+        announce(call, "created", doc)
         return Result(doc.render(), status=201, revision=doc.revision)
 
     def get(call: Call) -> Result:
@@ -304,15 +317,18 @@ def _collection_handlers(kind: Kind) -> tuple[dict[str, Handler], dict[str, Hand
 
     def replace(call: Call) -> Result:
         doc = update_doc(call.core.store, call.core.clock, kind, find(call), call.data, "replace")
+        announce(call, "edited", doc)
         return Result(doc.render(), revision=doc.revision)
 
     def patch(call: Call) -> Result:
         doc = update_doc(call.core.store, call.core.clock, kind, find(call), call.data, "patch")
+        announce(call, "edited", doc)
         return Result(doc.render(), revision=doc.revision)
 
     def delete(call: Call) -> Result:
         doc = find(call)
         data = delete_doc(call.core.store, call.core.clock, doc)
+        announce(call, "deleted", doc)
         return _deleted(call, data, doc.revision)
 
     return (
@@ -448,6 +464,12 @@ def find_numbers(call: Call) -> Result:
 MAX_OFFERED = 100
 
 
+def websocket_bindings(call: Call) -> Result:
+    """``GET /v2/websockets``: the event socket's binding templates by module (no token needed,
+    as Kazoo's ``cb_websockets``)."""
+    return Result(available_bindings())
+
+
 # -- the route table --------------------------------------------------------------------------
 
 
@@ -481,6 +503,7 @@ def endpoints() -> list[Endpoint]:
             },
         ),
         Endpoint("/phone_numbers", {"GET": find_numbers}),
+        Endpoint("/websockets", {"GET": websocket_bindings}, public=True),
     ]
     from ._families import family_endpoints, family_kinds
 

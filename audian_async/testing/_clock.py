@@ -24,6 +24,7 @@ class Clock:
         self.sleeping = threading.Event()
         #: Fault delays move the clock forward instead of taking real time.
         self.virtual_sleep = False
+        self._frozen: tuple[float, float] | None = None
 
     @property
     def offset(self) -> float:
@@ -48,6 +49,21 @@ class Clock:
             return
         await anyio.sleep(seconds)
 
+    def freeze(self) -> None:
+        """Stop following real time: from now on only :meth:`advance` moves the clock.
+
+        Tests of time-driven rules (the event socket's message bucket, its idle and send
+        timeouts) freeze the clock so that no real delay can refill or expire anything.
+        """
+        with self._lock:
+            if self._frozen is None:
+                self._frozen = (time.time(), time.monotonic())
+
+    def unfreeze(self) -> None:
+        """Follow real time again (keeping the offset)."""
+        with self._lock:
+            self._frozen = None
+
     def reset(self) -> None:
         """Undo every :meth:`advance`."""
         with self._lock:
@@ -55,11 +71,13 @@ class Clock:
 
     def time(self) -> float:
         """Unix time in seconds."""
-        return time.time() + self._offset
+        frozen = self._frozen
+        return (frozen[0] if frozen else time.time()) + self._offset
 
     def monotonic(self) -> float:
         """Monotonic seconds (for the token bucket)."""
-        return time.monotonic() + self._offset
+        frozen = self._frozen
+        return (frozen[1] if frozen else time.monotonic()) + self._offset
 
     def unix(self) -> int:
         """Whole unix seconds."""

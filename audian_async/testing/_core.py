@@ -6,6 +6,7 @@ import base64
 import hashlib
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._bucket import Buckets
 from ._clock import Clock
@@ -13,6 +14,9 @@ from ._config import SimulatorConfig
 from ._envelope import Meta
 from ._jwt import TokenIssuer
 from ._store import Store
+
+if TYPE_CHECKING:
+    from ._events import Events
 
 __all__ = ["Core"]
 
@@ -28,6 +32,8 @@ class Core:
     buckets: Buckets
     node: str
     master_account_id: str
+    #: The event socket (``sim.events``); REST writes announce document changes to it.
+    events: Events | None = None
 
     @staticmethod
     def node_name(seed: int | None) -> str:

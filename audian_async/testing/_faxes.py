@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._audian import Call, Endpoint, Result
+from ._audian import Call, Endpoint, Result, announce
 from ._clock import iso_from_gregorian
 from ._envelope import bad_identifier, validation_error
 from ._kinds import Kind, pick
@@ -91,6 +91,7 @@ def send_fax(call: Call) -> Result:
         }
     )
     doc.extra["pdf"] = pdf
+    announce(call, "created", doc)
     return Result(_render(doc), status=201, revision=doc.revision)
 
 
@@ -103,6 +104,7 @@ def delete_fax(call: Call) -> Result:
     """``DELETE /v2/accounts/{id}/faxes/{fax_id}``."""
     doc = _find(call)
     data = delete_doc(call.core.store, call.core.clock, doc)
+    announce(call, "deleted", doc)
     data["timestamp"] = iso_from_gregorian(doc.created)
     return Result(data, revision=doc.revision)
 

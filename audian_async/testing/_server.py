@@ -41,14 +41,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: Any, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
-    """The uvicorn settings the simulator relies on (h11, plain asyncio, lifespan if the app has one, no ws)."""
+    """The uvicorn settings the simulator relies on (h11, plain asyncio, lifespan if the app has
+    one, websockets through wsproto without server pings: Kazoo's socket sends none)."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         http="h11",
         loop="asyncio",
-        ws="none",
+        ws="wsproto",
+        ws_ping_interval=None,
         lifespan="auto",
         log_level=log_level,
         log_config=None,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from audian_async._generated.audian.resources.users import UsersResource
     from audian_async._generated.audian.resources.vmboxes import VmboxesResource
     from audian_async._generated.audian.resources.webhooks import WebhooksResource
+    from audian_async._generated.audian.resources.websockets import WebsocketsResource
 
 __all__ = ["Resources"]
 
@@ -158,6 +159,13 @@ class Resources(ResourceHost):
         return TokensResource(self._core)
 
     @cached_property
+    def websockets(self) -> WebsocketsResource:
+        """The realtime event socket's bindings (what a server offers to subscribe to)."""
+        from audian_async._generated.audian.resources.websockets import WebsocketsResource
+
+        return WebsocketsResource(self._core)
+
+    @cached_property
     def with_raw_response(self) -> RawResources:
         """The same resources, each call returning an `APIResponse` (typed result plus metadata)."""
         return RawResources(self)
@@ -258,6 +266,11 @@ class RawResources:
     def tokens(self) -> RawTokensResource:
         """The current auth token (details, logout). (raw responses)"""
         return self._resources.tokens.with_raw_response
+
+    @property
+    def websockets(self) -> RawWebsocketsResource:
+        """The realtime event socket's bindings (what a server offers to subscribe to). (raw responses)"""
+        return self._resources.websockets.with_raw_response
 
 
 class StreamingResources:
@@ -378,3 +391,4 @@ if TYPE_CHECKING:
         RawWebhooksResource,
         StreamingWebhooksResource,
     )
+    from audian_async._generated.audian.resources.websockets import RawWebsocketsResource

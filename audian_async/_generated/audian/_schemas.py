@@ -3237,6 +3237,48 @@ SCHEMAS: dict[str, Any] = {
         "required": ["data"],
         "type": "object",
     },
+    "WebsocketBindings": {
+        "description": "Binding templates of the event socket, by module; a server may list "
+        "more modules (such as `presence`), kept as extra keys.",
+        "properties": {
+            "call": {
+                "description": "Call events: `call.<EVENT>.{CALL_ID}`.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "conference": {
+                "description": "Conference events and commands.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "fax": {
+                "description": "Fax status and fax documents.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "object": {
+                "description": "Document changes: `object.<ACTION>.<TYPE>`.",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+            "presence": {
+                "description": "Presence events (newer servers).",
+                "items": {"type": "string"},
+                "type": "array",
+            },
+        },
+        "type": "object",
+    },
+    "WebsocketBindingsEnvelope": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Envelope"},
+            {
+                "properties": {"data": {"$ref": "#/components/schemas/WebsocketBindings"}},
+                "required": ["data"],
+                "type": "object",
+            },
+        ]
+    },
     "Weekday": {
         "description": "A day of the week (Kazoo also accepts its historical spelling `wensday`).",
         "enum": [

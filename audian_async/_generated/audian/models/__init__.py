@@ -112,6 +112,7 @@ if TYPE_CHECKING:
     from .webhook_input import WebhookInput
     from .webhook_input_format import WebhookInputFormat
     from .webhook_input_http_verb import WebhookInputHttpVerb
+    from .websocket_bindings import WebsocketBindings
     from .weekday import Weekday
 
 _MODULES: dict[str, str] = {
@@ -220,6 +221,7 @@ _MODULES: dict[str, str] = {
     "WebhookInput": "webhook_input",
     "WebhookInputFormat": "webhook_input_format",
     "WebhookInputHttpVerb": "webhook_input_http_verb",
+    "WebsocketBindings": "websocket_bindings",
     "Weekday": "weekday",
 }
 
@@ -329,6 +331,7 @@ __all__ = [
     "WebhookInput",
     "WebhookInputFormat",
     "WebhookInputHttpVerb",
+    "WebsocketBindings",
     "Weekday",
 ]
 
