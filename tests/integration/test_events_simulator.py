@@ -199,6 +199,8 @@ def test_an_expired_token_at_reconnect_is_replaced_by_one_shared_exchange(
                         audian.users.list(paginate=False).collect(), next_item(events)
                     )
                     assert isinstance(gap, Gap) and gap.reconnected
+                    # the new socket's first subscribe carried the fresh token: nothing refused
+                    assert sim.events.sockets[0].errors == 0
                     call_id = sim.events.publish_call("CHANNEL_CREATE")
                     event = await next_item(events)
             assert isinstance(event, CallEvent) and event.call_id == call_id
