@@ -349,3 +349,36 @@ def test_leaving_the_block_or_cancelling_the_consumer_closes_the_socket(
             assert (await audian.authenticate()).account_id == sim.master_account_id
 
     run(backend, main)
+
+
+@pytest.mark.parametrize(("backend", "transport"), COMBOS, ids=IDS)
+def test_a_sub_accounts_view_and_account_id_subscribe_that_account(
+    sim: Simulator, server: RunningServer, backend: str, transport: str
+) -> None:
+    """A ``for_account`` view subscribes its own account, ``account_id=`` another one: each
+    stream gets the events of its account only."""
+    child = sim.create_account(f"Events child {backend}-{transport}")
+
+    async def main() -> None:
+        async with client(sim, server, transport) as audian:
+            view = audian.for_account(child)
+            with anyio.fail_after(GUARD):
+                async with (
+                    view.events.subscribe("object.doc_created.user") as of_view,
+                    audian.events.subscribe(
+                        "object.doc_created.user", account_id=child
+                    ) as of_child,
+                    audian.events.subscribe("object.doc_created.user") as of_master,
+                ):
+                    assert of_view.account_id == of_child.account_id == child
+                    assert of_master.account_id == sim.master_account_id
+                    user = await view.users.create(first_name="Sub", last_name="Scriber")
+                    mine = await audian.users.create(first_name="Master", last_name="Own")
+                    got = [await next_item(of_view), await next_item(of_child)]
+                    master_event = await next_item(of_master)
+        for event in got:
+            assert isinstance(event, ObjectEvent) and event.id == user.id
+            assert event.account_id == child
+        assert isinstance(master_event, ObjectEvent) and master_event.id == mine.id
+
+    run(backend, main)
