@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from audian_async import AsyncAudian, CallEvent, Gap
+from audian_async.events import Backoff
 from audian_async.integrations.fastapi_events import EventHub, encode_sse
 from audian_async.testing import RunningServer, Simulator, serve
 
@@ -149,3 +150,27 @@ async def test_listeners_end_when_the_hub_closes(sim: Simulator, server: Running
             assert ended.is_set() and hub.listeners == 0
             assert [e.call_id for e in got] == [call_id]
             await until(lambda: sim.events.open_sockets == 0)
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_an_upstream_reconnect_reaches_every_listener_as_a_gap(
+    sim: Simulator, server: RunningServer, transport: str
+) -> None:
+    async with AsyncAudian(
+        api_key=sim.default_api_key, base_url=f"{server.base_url}/v2", transport=transport
+    ) as audian:
+        with anyio.fail_after(GUARD):
+            async with (
+                EventHub(audian, "call.*.*", backoff=Backoff(initial=0.01)) as hub,
+                hub.listen() as first,
+                hub.listen() as second,
+            ):
+                sim.events.drop_sockets()
+                gaps = [await first.__anext__(), await second.__anext__()]
+                call_id = sim.events.publish_call("CHANNEL_HOLD")
+                after = [await first.__anext__(), await second.__anext__()]
+                assert sim.events.open_sockets == 1  # the hub's new socket, still one
+    for gap in gaps:
+        assert isinstance(gap, Gap) and gap.reconnected
+        assert encode_sse(gap).startswith('event: gap\ndata: {"reconnected":true,')
+    assert [e.call_id for e in after] == [call_id, call_id]
