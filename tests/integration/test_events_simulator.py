@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from audian_async import AsyncAudian, CallEvent, Gap, ObjectEvent
@@ -382,3 +383,51 @@ def test_a_sub_accounts_view_and_account_id_subscribe_that_account(
         assert isinstance(master_event, ObjectEvent) and master_event.id == mine.id
 
     run(backend, main)
+
+
+@pytest.mark.parametrize(("backend", "transport"), COMBOS, ids=IDS)
+def test_a_burst_while_the_consumer_sleeps_is_read_on_and_overflows_counted(
+    sim: Simulator, server: RunningServer, backend: str, transport: str
+) -> None:
+    """20,000 events of 2 KB (40 MB: far more than the socket's buffers hold) while the
+    application reads nothing: the stream reads the socket on, into its own buffer, which keeps
+    the newest ``buffer_size`` and counts the rest, reported by one Gap at the head.
+
+    The simulator's slow-reader limit (50 queued messages, then drops) is lifted for the test:
+    it runs in this process, so how fast the stream keeps up with it depends on the machine's
+    scheduling, not on the SDK. Every event must reach the stream, which only happens if the
+    stream reads while its application sleeps (the simulator's writes would block otherwise)."""
+    count, size = 20_000, 100
+    master = sim.master_account_id
+    burst = {
+        "routing_key": f"call.{master}.CHANNEL_CREATE.burst",
+        "data": {"event_name": "CHANNEL_CREATE", "call_id": "burst", "pad": "p" * 2048},
+        "count": count,
+    }
+
+    async def main() -> None:
+        dropped_before = sim.events.dropped_events
+        sim.events.max_queued = count + 1
+        async with client(sim, server, transport) as audian:
+            with anyio.fail_after(GUARD * 2):
+                async with audian.events.subscribe(
+                    "call.CHANNEL_CREATE.*", buffer_size=size
+                ) as events:
+                    async with httpx.AsyncClient(base_url=server.base_url) as control:
+                        answer = await control.post("/_simulator/events/publish", json=burst)
+                    assert answer.status_code == 200 and answer.json() == {"matched": count}
+                    await until(lambda: events.stats.received == count)
+                    assert events.buffered == size
+                    gap = await next_item(events)
+                    kept = [await next_item(events) for _ in range(size)]
+                    assert events.buffered == 0
+                    stats = events.stats
+        assert sim.events.dropped_events == dropped_before  # every event was sent
+        assert isinstance(gap, Gap) and not gap.reconnected and gap.dropped == count - size
+        assert stats.dropped == count - size and stats.delivered == size
+        assert all(isinstance(e, CallEvent) and e.call_id == "burst" for e in kept)
+
+    try:
+        run(backend, main)
+    finally:
+        sim.events.max_queued = 50
