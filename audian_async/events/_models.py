@@ -23,11 +23,20 @@ class Event:
         routing_key: the server's routing key of the event, if given.
         subscription_key: the server's internal binding, if given.
 
-    The payload is normalised when first read (the reader task only decodes the frame), so
-    an application that looks at few events pays for few.
+    The payload is normalised when ``data`` is first read (the reader task only decodes the
+    frame). The typed accessors read a key sent in its normalised spelling (as Kazoo sends
+    them) straight from the payload as sent, and normalise only for a payload that is not.
     """
 
-    __slots__ = ("_data", "_raw", "binding", "name", "routing_key", "subscription_key")
+    __slots__ = (
+        "_data",
+        "_message",
+        "_raw",
+        "_routing_key",
+        "_subscription_key",
+        "binding",
+        "name",
+    )
 
     def __init__(
         self,
@@ -40,10 +49,29 @@ class Event:
     ) -> None:
         self.name = name
         self.binding = binding
-        self.routing_key = routing_key
-        self.subscription_key = subscription_key
+        self._routing_key: str | _Unset | None = routing_key
+        self._subscription_key: str | _Unset | None = subscription_key
+        self._message: Mapping[str, Any] | None = None
         self._raw = data
         self._data: Mapping[str, Any] | None = None
+
+    @property
+    def routing_key(self) -> str | None:
+        """The server's routing key of the event, if given."""
+        found = self._routing_key
+        if type(found) is _Unset:
+            assert self._message is not None
+            found = self._routing_key = _text(self._message, "routing_key")
+        return found  # type: ignore[return-value]
+
+    @property
+    def subscription_key(self) -> str | None:
+        """The server's internal binding, if given."""
+        found = self._subscription_key
+        if type(found) is _Unset:
+            assert self._message is not None
+            found = self._subscription_key = _text(self._message, "subscription_key")
+        return found  # type: ignore[return-value]
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -62,7 +90,28 @@ class Event:
         return data
 
     def _text(self, *names: str) -> str | None:
+        if self._data is None:
+            raw = self._raw
+            if type(raw) is dict:
+                # The first name as sent: no other spelling comes before it (Kazoo's shape).
+                found = raw.get(names[0])
+                if type(found) is str and found:
+                    return found
+                if _is_normal(raw):
+                    return _text(raw, *names)
         return _text(self.data, *names)
+
+    def _account(self) -> str | None:
+        if self._data is None:
+            raw = self._raw
+            if type(raw) is dict:
+                found = raw.get("account_id")
+                if type(found) is str and found:
+                    return found
+                ccv = raw.get("custom_channel_vars")
+                if _is_normal(raw) and (type(ccv) is not dict or _is_normal(ccv)):
+                    return _account_of(raw)
+        return _account_of(self.data)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -133,7 +182,7 @@ class CallEvent(Event):
     @property
     def account_id(self) -> str | None:
         """The account the call belongs to, if given."""
-        return _account_of(self.data)
+        return self._account()
 
     def __repr__(self) -> str:
         return f"CallEvent(name={self.name!r}, binding={self.binding!r}, call_id={self.call_id!r})"
@@ -176,7 +225,7 @@ class ObjectEvent(Event):
     @property
     def account_id(self) -> str | None:
         """The account the document belongs to, if known."""
-        return _account_of(self.data)
+        return self._account()
 
     def __repr__(self) -> str:
         return (
@@ -221,7 +270,15 @@ class Gap:
         )
 
 
+class _Unset:
+    """A key of the message not looked up yet."""
+
+    __slots__ = ()
+
+
+_UNSET = _Unset()
 _KEYS: dict[str, str] = {}  # normalised key names (bounded: see _key)
+_NORMAL: set[str] = set()  # key names already in their normalised spelling (bounded)
 
 
 def _key(name: str) -> str:
@@ -231,6 +288,18 @@ def _key(name: str) -> str:
         if len(_KEYS) < 4096:  # a server's key names are few; never grow without bound
             _KEYS[name] = found
     return found
+
+
+def _is_normal(value: dict[Any, Any]) -> bool:
+    """Every key of ``value`` (one level) is already in its normalised spelling."""
+    if _NORMAL.issuperset(value):
+        return True
+    for k in value:
+        if type(k) is not str or _key(k) != k:
+            return False
+        if len(_NORMAL) < 4096:
+            _NORMAL.add(k)
+    return True
 
 
 def normalize_keys(value: Any) -> Any:
@@ -289,8 +358,31 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     """The typed event of a server message whose ``action`` is ``event``.
 
     Both shapes are read: blackhole's code (``subscribed_key``, ``name``, ``data``) and the
-    older documented one (``name``, ``args``).
+    older documented one (``name``, ``args``). The routing and subscription keys are read
+    when first asked for.
     """
+    binding = message.get("subscribed_key")
+    name = message.get("name")
+    if type(binding) is str and type(name) is str and binding and name:
+        raw = message.get("data")
+        if raw is None:
+            raw = message.get("args")
+        head = binding.partition(".")[0]
+        cls = (
+            CallEvent
+            if head == "call"
+            else ObjectEvent
+            if head == "object"
+            else _CLASSES[_kind(binding, name)]
+        )
+        event = cls.__new__(cls)
+        event.name = name
+        event.binding = binding
+        event._routing_key = event._subscription_key = _UNSET
+        event._message = message
+        event._raw = raw
+        event._data = None
+        return event
     raw = message.get("data")
     if raw is None:
         raw = message.get("args")
@@ -299,12 +391,13 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     if name is None and isinstance(raw, Mapping):
         name = _text(raw, "event_name", "Event-Name", "event_category", "Event-Category")
     name = name or ""
-    kind = _kind(binding, name)
-    cls = CallEvent if kind == "call" else ObjectEvent if kind == "object" else Event
-    return cls(
+    return _CLASSES[_kind(binding, name)](
         name=name,
         binding=binding,
         data=raw,
         routing_key=_text(message, "routing_key"),
         subscription_key=_text(message, "subscription_key"),
     )
+
+
+_CLASSES: dict[str, type[Event]] = {"call": CallEvent, "object": ObjectEvent, "other": Event}

@@ -295,8 +295,6 @@ class EventStream:
         while True:
             item = buffer.pop()
             if item is not None:
-                if not isinstance(item, Gap):
-                    self.stats.delivered += 1
                 return item
             if self._fatal is not None:
                 raise self._fatal
@@ -548,10 +546,30 @@ class EventStream:
     # -- the reader ------------------------------------------------------------------------
 
     async def _read(self, sock: _Socket) -> None:
+        # The hot path, one pass per frame: decode, type, buffer. An adapter returns buffered
+        # frames without suspending, so each wake-up drains every frame that has arrived.
+        assert self._buffer is not None
+        receive = sock.ws.receive_text
+        _json.loads(b"0")  # binds the decoder chosen (orjson when installed) before copying it
+        loads = _json.loads
+        put = self._buffer.put
         try:
             while True:
-                text = await sock.ws.receive_text()
-                self._dispatch(sock, text)
+                text = await receive()
+                try:
+                    message = loads(text)
+                except (ValueError, RecursionError):
+                    self._skip(f"undecodable frame ({len(text)} characters)")
+                    continue
+                if type(message) is dict and message.get("action") == "event":
+                    try:
+                        event = parse_event(message)
+                    except Exception as exc:  # a shape no server sends: count it, keep reading
+                        self._skip(f"unreadable event: {type(exc).__name__}")
+                        continue
+                    put(event)
+                else:
+                    self._dispatch(sock, message)
         except Exception as exc:
             sock.fail(exc if isinstance(exc, TransportError) else _Lost(f"reader: {exc!r}"))
 
@@ -559,18 +577,14 @@ class EventStream:
         self.stats.skipped += 1
         self.stats.last_skipped = why
 
-    def _dispatch(self, sock: _Socket, text: str) -> None:
+    def _dispatch(self, sock: _Socket, message: Any) -> None:
+        """A decoded frame that is not an ``event`` action (or not a JSON object)."""
         assert self._buffer is not None
-        try:
-            message = _json.loads(text)
-        except (ValueError, RecursionError):
-            self._skip(f"undecodable frame ({len(text)} characters)")
-            return
         if not isinstance(message, dict):
             self._skip(f"a frame that is not a JSON object ({type(message).__name__})")
             return
         action = message.get("action")
-        if action == "event" or (action is None and "name" in message and "args" in message):
+        if action is None and "name" in message and "args" in message:
             try:
                 event = parse_event(message)
             except Exception as exc:  # a shape no server sends: count it, keep reading
