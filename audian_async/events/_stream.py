@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -31,6 +31,7 @@ from .._errors import (
     build_status_error,
 )
 from .._transport import (
+    SupportsReceiveLoop,
     SupportsWebSocket,
     TransportError,
     WebSocketConnection,
@@ -546,32 +547,44 @@ class EventStream:
     # -- the reader ------------------------------------------------------------------------
 
     async def _read(self, sock: _Socket) -> None:
-        # The hot path, one pass per frame: decode, type, buffer. An adapter returns buffered
-        # frames without suspending, so each wake-up drains every frame that has arrived.
+        # An adapter returns buffered frames without suspending, so each wake-up drains every
+        # frame that has arrived; with ``receive_into`` it also calls the handler itself.
+        on_text = self._frame_handler(sock)
+        ws = sock.ws
+        try:
+            if isinstance(ws, SupportsReceiveLoop):
+                await ws.receive_into(on_text)
+            receive = ws.receive_text
+            while True:
+                on_text(await receive())
+        except Exception as exc:
+            sock.fail(exc if isinstance(exc, TransportError) else _Lost(f"reader: {exc!r}"))
+
+    def _frame_handler(self, sock: _Socket) -> Callable[[str], None]:
+        """The hot path, once per frame: decode, type, buffer (anything else: ``_dispatch``)."""
         assert self._buffer is not None
-        receive = sock.ws.receive_text
         _json.loads(b"0")  # binds the decoder chosen (orjson when installed) before copying it
         loads = _json.loads
         put = self._buffer.put
-        try:
-            while True:
-                text = await receive()
+        dispatch = self._dispatch
+
+        def on_text(text: str) -> None:
+            try:
+                message = loads(text)
+            except (ValueError, RecursionError):
+                self._skip(f"undecodable frame ({len(text)} characters)")
+                return
+            if type(message) is dict and message.get("action") == "event":
                 try:
-                    message = loads(text)
-                except (ValueError, RecursionError):
-                    self._skip(f"undecodable frame ({len(text)} characters)")
-                    continue
-                if type(message) is dict and message.get("action") == "event":
-                    try:
-                        event = parse_event(message)
-                    except Exception as exc:  # a shape no server sends: count it, keep reading
-                        self._skip(f"unreadable event: {type(exc).__name__}")
-                        continue
-                    put(event)
-                else:
-                    self._dispatch(sock, message)
-        except Exception as exc:
-            sock.fail(exc if isinstance(exc, TransportError) else _Lost(f"reader: {exc!r}"))
+                    event = parse_event(message)
+                except Exception as exc:  # a shape no server sends: count it, keep reading
+                    self._skip(f"unreadable event: {type(exc).__name__}")
+                    return
+                put(event)
+            else:
+                dispatch(sock, message)
+
+        return on_text
 
     def _skip(self, why: str) -> None:
         self.stats.skipped += 1
