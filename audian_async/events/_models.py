@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "normalize_keys", "parse_event"]
+__all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "new_event", "normalize_keys", "parse_event"]
 
 #: The actions of object bindings (``object.<action>.<type>``).
 OBJECT_ACTIONS = frozenset({"doc_created", "doc_edited", "doc_deleted"})
@@ -151,6 +151,11 @@ class CallEvent(Event):
     @property
     def call_id(self) -> str | None:
         """The call (channel) id."""
+        raw = self._raw
+        if type(raw) is dict:  # the hot accessor: _get inlined
+            found = raw.get("call_id")
+            if type(found) is str and found:
+                return found
         return self._get("call_id")
 
     @property
@@ -360,20 +365,10 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     binding = message.get("subscribed_key")
     name = message.get("name")
     if type(binding) is str and type(name) is str and binding and name:
-        raw = message.get("data")
-        if raw is None:
-            raw = message.get("args")
         cls = _CLASS_OF.get(binding)
         if cls is None:
             cls = _class_of(binding, name)
-        event = cls.__new__(cls)
-        event.name = name
-        event.binding = binding
-        event._routing_key = message.get("routing_key")
-        event._subscription_key = message.get("subscription_key")
-        event._raw = raw
-        event._data = None
-        return event
+        return new_event(cls, message, name, binding)
     raw = message.get("data")
     if raw is None:
         raw = message.get("args")
@@ -393,6 +388,20 @@ def parse_event(message: Mapping[str, Any]) -> Event:
 
 _CLASSES: dict[str, type[Event]] = {"call": CallEvent, "object": ObjectEvent, "other": Event}
 _CLASS_OF: dict[str, type[Event]] = {}  # by binding, when its prefix decides (bounded)
+
+
+def new_event(cls: type[Event], message: Mapping[str, Any], name: str, binding: str) -> Event:
+    """A ``cls`` event of a message whose binding and name were read (``parse_event``'s
+    fast path; the stream's reader inlines its first steps)."""
+    event = cls.__new__(cls)
+    event.name = name
+    event.binding = binding
+    event._routing_key = message.get("routing_key")
+    event._subscription_key = message.get("subscription_key")
+    raw = message.get("data")
+    event._raw = message.get("args") if raw is None else raw
+    event._data = None
+    return event
 
 
 def _class_of(binding: str, name: str) -> type[Event]:

@@ -39,7 +39,7 @@ from .._transport import (
 )
 from ._buffer import EventBuffer
 from ._errors import EventStreamError, SubscriptionError
-from ._models import Event, Gap, parse_event
+from ._models import _CLASS_OF, Event, Gap, new_event, parse_event
 from ._protocol import MessageBucket, classify_refusal, reply_errors
 
 if TYPE_CHECKING:
@@ -567,6 +567,7 @@ class EventStream:
         loads = _json.loads
         put = self._buffer.put
         dispatch = self._dispatch
+        class_of = _CLASS_OF  # bindings seen, by class
 
         def on_text(text: str) -> None:
             try:
@@ -575,6 +576,13 @@ class EventStream:
                 self._skip(f"undecodable frame ({len(text)} characters)")
                 return
             if type(message) is dict and message.get("action") == "event":
+                binding = message.get("subscribed_key")
+                name = message.get("name")
+                if type(binding) is str and type(name) is str and name:
+                    cls = class_of.get(binding)
+                    if cls is not None:  # parse_event's fast path, inlined
+                        put(new_event(cls, message, name, binding))
+                        return
                 try:
                     event = parse_event(message)
                 except Exception as exc:  # a shape no server sends: count it, keep reading
