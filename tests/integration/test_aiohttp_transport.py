@@ -88,6 +88,8 @@ class RawServer:
         self.default = default
         self.requests: list[tuple[str, str]] = []
         self._writers: list[asyncio.StreamWriter] = []
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._arrival = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
         self._stop: asyncio.Event | None = None
         self.port = 0
@@ -101,6 +103,12 @@ class RawServer:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
+    async def arrived(self, count: int) -> None:
+        """Return once ``count`` requests have reached the server."""
+        while len(self.requests) < count:
+            self._arrival.clear()
+            await self._arrival.wait()
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v2"
@@ -112,10 +120,13 @@ class RawServer:
             writer.close()
         if self._server is not None:
             self._server.close()
-        await asyncio.sleep(0.01)  # let the handlers finish
+        await asyncio.gather(*self._handlers, return_exceptions=True)  # the handlers finish
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.append(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
         try:
             while True:
                 try:
@@ -132,6 +143,7 @@ class RawServer:
                 if length:
                     await reader.readexactly(length)
                 self.requests.append((method, target))
+                self._arrival.set()
                 action = self.plan.pop(0) if self.plan else self.default
                 if not await self._act(action, writer):
                     return
@@ -176,7 +188,6 @@ class RawServer:
             for chunk in chunks:
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
-                await asyncio.sleep(0.01)
             if action == "stream_cut":
                 return False
             writer.write(b"0\r\n\r\n")
@@ -467,7 +478,7 @@ async def test_cancelling_the_caller_stays_a_cancellation(raw: RawServer) -> Non
                 "GET", f"{raw.base_url}/x", [], None, Timeout(connect=1.0, read=5.0, pool=1.0)
             )
         )
-        await asyncio.sleep(0.1)
+        await raw.arrived(1)  # the request is sent and waits for an answer
         call.cancel()
         outcome = (await asyncio.gather(call, return_exceptions=True))[0]
         assert isinstance(outcome, asyncio.CancelledError)
@@ -482,7 +493,7 @@ async def test_waiting_for_a_pool_slot_times_out_as_not_sent(raw: RawServer) -> 
     transport = AiohttpTransport(max_connections=1)
     holder = asyncio.ensure_future(transport.send("GET", f"{raw.base_url}/x", [], None, FAST))
     try:
-        await asyncio.sleep(0.05)
+        await raw.arrived(1)  # the holder has the only connection
         short = Timeout(connect=0.05, read=2.0, write=2.0, pool=0.1)
         with pytest.raises(TransportError) as info:
             await transport.send("PUT", f"{raw.base_url}/users", [], b"{}", short)
