@@ -10,7 +10,7 @@ Strategies:
 
 A strategy only performs one exchange; keeping the credentials, refreshing them single-flight
 and sharing them between concurrent calls is the client's
-:class:`~audian_async._credentials.Authenticator`.
+:class:`~audian_async._authenticator.Authenticator`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from . import _json
+from ._credentials import Credentials
 from ._errors import APIResponseValidationError, AuthenticationError, build_status_error
 from ._redact import REDACTED, scrub
 
@@ -27,7 +28,6 @@ __all__ = [
     "ApiKeyHeaderAuth",
     "AuthSend",
     "AuthStrategy",
-    "Credentials",
     "KazooApiKeyAuth",
     "PasswordLoginAuth",
     "StaticTokenAuth",
@@ -36,61 +36,6 @@ __all__ = [
 
 # Sends a request without credentials: (method, path, json body) -> (status, headers, decoded body).
 AuthSend = Callable[[str, str, Any], Awaitable[tuple[int, Mapping[str, str], Any]]]
-
-
-class Credentials:
-    """Headers to attach, and when to replace them. Secret values never appear in ``repr``.
-
-    Attributes:
-        headers: the credential headers.
-        refreshable: whether a new exchange can replace them (after a 401, or before expiry).
-        jwt: the token whose ``exp`` schedules the refresh (``None``: no schedule).
-        refresh_margin: refresh this many seconds before ``exp`` (capped at half the lifetime).
-        refresh_at: when (client clock) a background refresh is due; ``None``: none planned.
-        expires_at: when (client clock) the credentials stop working; ``None``: unknown.
-        earliest_expiry: the earliest moment (client clock) the server may already hold them
-            expired (whole-second claims and the exchange's own trip blur ``expires_at``); a
-            401 after it is explained by expiry. ``None``: unknown.
-        account_id, owner_id: who the credentials act as.
-    """
-
-    __slots__ = (
-        "account_id",
-        "earliest_expiry",
-        "exp",
-        "expires_at",
-        "headers",
-        "jwt",
-        "owner_id",
-        "refresh_at",
-        "refresh_margin",
-        "refreshable",
-    )
-
-    def __init__(
-        self,
-        headers: tuple[tuple[str, str], ...],
-        *,
-        refreshable: bool = False,
-        jwt: str | None = None,
-        refresh_margin: float = 60.0,
-        account_id: str | None = None,
-        owner_id: str | None = None,
-    ) -> None:
-        self.headers = headers
-        self.refreshable = refreshable
-        self.jwt = jwt
-        self.refresh_margin = refresh_margin
-        self.refresh_at: float | None = None
-        self.expires_at: float | None = None
-        self.earliest_expiry: float | None = None
-        self.exp: float | None = None
-        self.account_id = account_id
-        self.owner_id = owner_id
-
-    def __repr__(self) -> str:
-        names = ", ".join(name for name, _ in self.headers)
-        return f"Credentials(headers=[{names}: {REDACTED}], account_id={self.account_id!r})"
 
 
 class AuthStrategy(Protocol):

@@ -13,7 +13,8 @@ from typing import Literal
 
 import attrs
 
-from ._auth import AuthSend, Credentials, _login_failed, _str_or_none
+from ._auth import AuthSend, _login_failed, _str_or_none
+from ._credentials import Credentials
 from ._errors import APIResponseValidationError, build_status_error
 from ._redact import REDACTED, scrub
 

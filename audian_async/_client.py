@@ -9,9 +9,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
 
 from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
+from ._authenticator import Authenticator
 from ._clock import SYSTEM_CLOCK, Clock
 from ._core import Core, Shared
-from ._credentials import Authenticator
 from ._engine import Engine
 from ._errors import AudianError, ValidationError
 from ._generated.audian import Resources as AudianResources

@@ -26,9 +26,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from . import _json
-from ._auth import Credentials
+from ._authenticator import Authenticator
 from ._clock import SYSTEM_CLOCK, Clock
-from ._credentials import Authenticator
+from ._credentials import Credentials
 from ._errors import (
     APIConnectionError,
     APIOutcomeUnknownError,

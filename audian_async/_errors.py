@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._info import RequestInfo, ResponseInfo
 from ._redact import redact
+from ._request_info import RequestInfo, ResponseInfo
 
 __all__ = [
     "APIConnectionError",
@@ -76,7 +76,7 @@ class APIError(AudianError):
         method: the HTTP method.
         url: the operation's path template (``/accounts/{account_id}/users/{user_id}``); the
             message shows the path requested, with its ids.
-        request: the request that failed ([`RequestInfo`][audian_async._info.RequestInfo]: method, full
+        request: the request that failed ([`RequestInfo`][audian_async._request_info.RequestInfo]: method, full
             URL, headers, credentials masked), when one was sent.
     """
 
@@ -157,8 +157,8 @@ class APIStatusError(APIError):
         body: the decoded body (secret values redacted), or the raw text.
         retries_taken: how many retries were made before giving up.
         headers: the response headers (lower-case names; credentials a server echoes masked).
-        request: the request ([`RequestInfo`][audian_async._info.RequestInfo], credentials masked).
-        response: the response ([`ResponseInfo`][audian_async._info.ResponseInfo]: status and headers,
+        request: the request ([`RequestInfo`][audian_async._request_info.RequestInfo], credentials masked).
+        response: the response ([`ResponseInfo`][audian_async._request_info.ResponseInfo]: status and headers,
             credentials masked).
     """
 

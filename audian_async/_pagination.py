@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -18,13 +18,41 @@ from ._errors import APIResponseValidationError, ValidationError
 from ._response import APIResponse
 
 if TYPE_CHECKING:
-    from ._core import Core, RequestOptions
+    from ._operation import Operation
+    from ._request_options import RequestOptions
     from ._transport import StreamingResponse
-    from ._types import Operation
 
 __all__ = ["AsyncPaginator", "Page"]
 
 T = TypeVar("T")
+
+
+class PageSource(Protocol):
+    """What a paginator sends its page requests through (a client view's core)."""
+
+    async def request(
+        self,
+        op: Operation[Any],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+        raw: Literal[True],
+        structure: bool = True,
+    ) -> APIResponse[Any]:
+        """Send one page's request; the answer with its decoded, unstructured body."""
+        ...
+
+    def stream(
+        self,
+        op: Operation[Any],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> AbstractAsyncContextManager[StreamingResponse]:
+        """Send one page's request and hand out its body unread."""
+        ...
 
 
 @attrs.define(slots=True, repr=False)
@@ -97,7 +125,7 @@ class AsyncPaginator(Generic[T]):
 
     def __init__(
         self,
-        core: Core,
+        core: PageSource,
         op: Operation[Any],
         *,
         path_params: Mapping[str, Any],

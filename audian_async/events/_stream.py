@@ -44,8 +44,8 @@ from ._protocol import MessageBucket, classify_refusal, reply_errors
 if TYPE_CHECKING:
     import anyio
 
-    from .._auth import Credentials
     from .._core import Core
+    from .._credentials import Credentials
 
 __all__ = ["Backoff", "EventStream", "EventStreamStats"]
 

@@ -32,8 +32,8 @@ from audian_async import (
 )
 from audian_async import _transport_aiohttp as mod
 from audian_async._clock import SystemClock
+from audian_async._operation import Operation
 from audian_async._transport import TransportError
-from audian_async._types import Operation
 from audian_async.testing import (
     RunningServer,
     Simulator,

@@ -352,7 +352,7 @@ async def test_raw_responses_of_checked_writes(
 
 
 def test_an_ignored_secret_field_is_reported_without_its_value() -> None:
-    from audian_async._resource import _check_echo
+    from audian_async._echo import check_echo as _check_echo
 
     with pytest.warns(IgnoredFieldWarning) as caught:
         _check_echo(

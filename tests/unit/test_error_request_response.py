@@ -16,7 +16,7 @@ from audian_async import (
     RequestInfo,
     ResponseInfo,
 )
-from audian_async._info import safe_url
+from audian_async._request_info import safe_url
 from tests.helpers import ACCOUNT, API_KEY, BASE, auth_body, make_jwt
 
 USERS = f"/accounts/{ACCOUNT}/users"

@@ -1,7 +1,7 @@
 """What an exception says about the request it was raised for, and the response, secrets masked.
 
-[`RequestInfo`][audian_async._info.RequestInfo] and
-[`ResponseInfo`][audian_async._info.ResponseInfo] are small, immutable and safe to log: the
+[`RequestInfo`][audian_async._request_info.RequestInfo] and
+[`ResponseInfo`][audian_async._request_info.ResponseInfo] are small, immutable and safe to log: the
 credential headers (``X-Auth-Token``, ``X-API-Key``, ``Authorization``, cookies) and headers
 whose name says secret, token or password (a caller's ``extra_headers``) are masked, known
 secrets (the API key, the token) are scrubbed from every value, and secret-named query
