@@ -20,8 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from . import _json
-from ._credentials import Credentials
-from ._errors import APIResponseValidationError, AuthenticationError, build_status_error
+from ._classify import build_status_error
+from ._credentials import Credentials, str_or_none
+from ._errors import APIResponseValidationError, AuthenticationError
 from ._redact import REDACTED, scrub
 
 __all__ = [
@@ -85,10 +86,6 @@ def _login_failed(
     return exc
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 _KEY_REFUSED = (
     "the API key was refused (unknown, malformed or disabled): check api_key / AUDIAN_API_KEY"
 )
@@ -126,14 +123,7 @@ class KazooApiKeyAuth:
                 url="/api_auth",
                 request_id=body.get("request_id") if isinstance(body, Mapping) else None,
             )
-        return Credentials(
-            (("X-Auth-Token", token),),
-            refreshable=True,
-            jwt=token,
-            refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(data.get("account_id")),
-            owner_id=_str_or_none(data.get("owner_id")),
-        )
+        return Credentials.kazoo_token(token, data, self.refresh_margin)
 
     def secrets(self) -> tuple[str, ...]:
         """The API key."""
@@ -158,8 +148,8 @@ class StaticTokenAuth:
         claims = jwt_claims(self.auth_token) or {}
         return Credentials(
             (("X-Auth-Token", self.auth_token),),
-            account_id=self.account_id or _str_or_none(claims.get("account_id")),
-            owner_id=_str_or_none(claims.get("owner_id")),
+            account_id=self.account_id or str_or_none(claims.get("account_id")),
+            owner_id=str_or_none(claims.get("owner_id")),
         )
 
     def secrets(self) -> tuple[str, ...]:
@@ -253,9 +243,9 @@ class PasswordLoginAuth:
             refreshable=True,
             jwt=token,
             refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(claims.get("orgId"))
-            or (_str_or_none(user.get("org_id")) if isinstance(user, Mapping) else None),
-            owner_id=_str_or_none(user.get("id")) if isinstance(user, Mapping) else None,
+            account_id=str_or_none(claims.get("orgId"))
+            or (str_or_none(user.get("org_id")) if isinstance(user, Mapping) else None),
+            owner_id=str_or_none(user.get("id")) if isinstance(user, Mapping) else None,
         )
 
     def secrets(self) -> tuple[str, ...]:
@@ -322,8 +312,8 @@ class OrgKeyLoginAuth:
             refreshable=True,
             jwt=token,
             refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(claims.get("orgId"))
-            or (_str_or_none(org.get("id")) if isinstance(org, Mapping) else None),
+            account_id=str_or_none(claims.get("orgId"))
+            or (str_or_none(org.get("id")) if isinstance(org, Mapping) else None),
         )
 
     def secrets(self) -> tuple[str, ...]:

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
 from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
 from ._authenticator import Authenticator
 from ._clock import SYSTEM_CLOCK, Clock
-from ._core import Core, Shared
+from ._core import Core
 from ._engine import Engine
 from ._errors import AudianError, ValidationError
 from ._generated.audian import Resources as AudianResources
 from ._limiter import RateLimiter
 from ._policy import RetryPolicy
 from ._resource import ResourceHost
+from ._shared import Shared
 from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 

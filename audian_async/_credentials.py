@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ._redact import REDACTED
 
-__all__ = ["Credentials"]
+__all__ = ["Credentials", "str_or_none"]
 
 
 class Credentials:
@@ -57,6 +60,24 @@ class Credentials:
         self.account_id = account_id
         self.owner_id = owner_id
 
+    @classmethod
+    def kazoo_token(cls, token: str, data: Mapping[str, Any], refresh_margin: float) -> Credentials:
+        """A Kazoo auth token from an exchange (``api_auth``, ``user_auth``): refreshable,
+        acting as the ``account_id`` and ``owner_id`` the answer's ``data`` names."""
+        return cls(
+            (("X-Auth-Token", token),),
+            refreshable=True,
+            jwt=token,
+            refresh_margin=refresh_margin,
+            account_id=str_or_none(data.get("account_id")),
+            owner_id=str_or_none(data.get("owner_id")),
+        )
+
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self.headers)
         return f"Credentials(headers=[{names}: {REDACTED}], account_id={self.account_id!r})"
+
+
+def str_or_none(value: Any) -> str | None:
+    """``value`` if it is a non-empty string, else ``None``."""
+    return value if isinstance(value, str) and value else None

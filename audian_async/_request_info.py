@@ -152,3 +152,22 @@ class ResponseInfo:
 
     def __repr__(self) -> str:
         return f"ResponseInfo(status_code={self.status_code})"
+
+
+def shown_path(url: str, template: str) -> str:
+    """The path ``url`` goes to, relative to the API's base (``/accounts/ab12/users/u1``):
+    what messages show, where ``template`` is the operation's path template."""
+    full = path_of(url)
+    depth = template.count("/")
+    parts = full.split("/")
+    if depth == 0 or len(parts) <= depth:
+        return full
+    return "/".join(["", *parts[-depth:]])
+
+
+def path_of(url: str) -> str:
+    """The path of ``url`` (no scheme, host or query)."""
+    scheme_end = url.find("//")
+    start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
+    end = url.find("?", start)
+    return url[start:] if end < 0 else url[start:end]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar, cast
 
 from ._dates import gregorian_seconds
 from ._echo import check_echo, server_drops
-from ._errors import APIResponseValidationError, ArgumentTypeError
+from ._errors import ArgumentTypeError
 from ._operation import Operation
 from ._types import NOT_GIVEN
 
@@ -73,7 +73,7 @@ class BaseResource(ResourceHost):
         """
         enabled = self._core.validating(options.get("validate"))
         if enabled and schemas:
-            from ._core import prepare_body
+            from ._body import prepare_body
             from ._validate import validate_body
 
             given = {
@@ -106,7 +106,7 @@ class BaseResource(ResourceHost):
         """``body`` (a model or mapping) with the given keyword fields applied on top."""
         if body is None:
             return fields
-        from ._core import prepare_body
+        from ._body import prepare_body
         from ._model import Model
 
         merged = prepare_body(body.to_write_dict() if isinstance(body, Model) else body)
@@ -157,7 +157,7 @@ class BaseResource(ResourceHost):
 
         The result is typed by the caller's ``Operation[R]`` (an ``APIResponse`` when the
         options ask for the raw response)."""
-        from ._convert import structure
+        from ._classify import read_result
 
         response = await self._core.request(
             op,
@@ -169,23 +169,7 @@ class BaseResource(ResourceHost):
             structure=False,
         )
         data = response.parsed
-        parsed = None
-        if op.response is not None and data is not None:
-            try:
-                parsed = structure(data, op.response)
-            except Exception as exc:  # like the core: a shape we cannot read is the server's
-                request_id = response.request_id
-                promised = getattr(op.response, "__name__", op.response)
-                raise APIResponseValidationError(
-                    f"{op.id}: the answer ({response.status_code}) cannot be the promised "
-                    f"result: could not read it as {promised}: {exc}"
-                    + (f" [request_id={request_id}]" if request_id else ""),
-                    status_code=response.status_code,
-                    method=op.method,
-                    url=op.path,
-                    request_id=request_id,
-                    request=response.request,
-                ) from exc
+        parsed = read_result(op, response)
         check_echo(op.id, body, data, echo, type(parsed), server_drops(op))
         if options is None or not options.raw:
             return cast(R, parsed)

@@ -22,13 +22,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from .. import _json
+from .._classify import build_status_error
 from .._errors import (
     APIConnectionError,
     AudianError,
     AuthenticationError,
     InternalServerError,
     RateLimitError,
-    build_status_error,
 )
 from .._transport import (
     SupportsWebSocket,
