@@ -6,8 +6,8 @@ import math
 import threading
 from dataclasses import dataclass
 
-from ._clock import Clock
 from ._config import SimulatorConfig
+from ._sim_clock import Clock
 
 __all__ = ["Buckets", "Consumption"]
 
