@@ -19,7 +19,8 @@ from ._limiter import RateLimiter
 from ._policy import RetryPolicy
 from ._resource import ResourceHost
 from ._shared import Shared
-from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
+from ._transport import AsyncTransport
+from ._transport_httpx import HttpxTransport, is_httpx_client, is_httpx_transport
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
 if TYPE_CHECKING:
