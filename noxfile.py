@@ -1,4 +1,5 @@
-"""Tasks: `nox -s demo`, `nox -s tests`, `nox -s lint`, `nox -s docs`, `nox -s generate`, `nox -s bench`."""
+"""Tasks: `nox -s demo`, `nox -s tests`, `nox -s lint`, `nox -s docs`, `nox -s generate`, `nox -s bench`,
+`nox -s bench-cli`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ TEST = [
     "hypothesis>=6.100,<7",
     "jsonschema>=4.18,<5",
 ]
-EXTRAS = "simulator,fastapi,aiohttp,progress,fast,events"
+EXTRAS = "simulator,fastapi,aiohttp,progress,fast,events,cli"
 # The documentation site's tools: docs only, never a runtime dependency (see mkdocs.yml).
 DOCS = [
     "mkdocs>=1.6,<2",
@@ -76,3 +77,10 @@ def bench(session: nox.Session) -> None:
     # uvloop runs the benchmark's own server (bench/server.py), never the measured clients.
     session.install("-e", f".[{EXTRAS}]", "uvloop>=0.19,<1")
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, name="bench-cli")
+def bench_cli(session: nox.Session) -> None:
+    """The command line vs the same job with run_bulk (~10 min); writes bench/RESULTS-cli.md."""
+    session.install("-e", f".[{EXTRAS}]")
+    session.run("python", "-m", "bench.cli", "--markdown", *session.posargs)

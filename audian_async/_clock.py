@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-__all__ = ["Clock", "LoopClock", "SystemClock", "run_until"]
+if TYPE_CHECKING:
+    import anyio
+
+__all__ = ["Clock", "LoopClock", "SystemClock", "run_until", "wait_event"]
 
 T = TypeVar("T")
 
@@ -127,3 +130,31 @@ async def run_until(
 
 # Clocks whose `now()` runs at the event loop's pace: a cancel scope measures their time.
 _LOOP_PACED = (SystemClock, LoopClock)
+
+
+async def wait_event(clock: Clock, event: anyio.Event, seconds: float) -> bool:
+    """Wait until ``event`` is set or ``seconds`` have passed on ``clock``; ``True`` if set.
+
+    The timeout is slept by ``clock.sleep``: a clock of its own (virtual time in a test) decides
+    when it ends. The two clocks that sleep on the event loop's timer wait in one cancel scope.
+    """
+    import anyio
+
+    if event.is_set():
+        return True
+    if seconds <= 0:
+        return False
+    if type(clock) in _LOOP_PACED:
+        with anyio.move_on_after(seconds):
+            await event.wait()
+        return event.is_set()
+    async with anyio.create_task_group() as tg:
+
+        async def timeout() -> None:
+            await clock.sleep(seconds)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(timeout)
+        await event.wait()
+        tg.cancel_scope.cancel()
+    return event.is_set()

@@ -20,6 +20,7 @@ error is the caller's job (:mod:`._core`).
 from __future__ import annotations
 
 import math
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -52,6 +53,8 @@ MAX_REPLAYS = 5
 # A call may meet an empty bucket (429 without Retry-After) this many times before further
 # 429s count against its retries; its deadline bounds the waits in any case.
 MAX_LIMITER_WAITS = 20
+# Per-account limiters are looked over once this many are held (then at twice those kept).
+SWEEP_BUCKETS = 1024
 
 
 def _remaining_tokens(body: Any) -> int | None:
@@ -174,6 +177,10 @@ class Engine:
         self.authenticator = authenticator
         self.limiter = limiter
         self._buckets: dict[str, RateLimiter] = {}
+        # Limiters let go while idle, kept as long as something (a bulk run) still holds them.
+        self._let_go: weakref.WeakValueDictionary[str, RateLimiter] = weakref.WeakValueDictionary()
+        self._answers_seen: dict[str, int] = {}  # answers per limiter at the last sweep
+        self._sweep_at = SWEEP_BUCKETS
         self.clock = clock
         self.exchange_send: Any = None  # set by the client: sends credential exchanges
         # Credentials a 401 retired lately: still secrets an error must not show.
@@ -359,8 +366,31 @@ class Engine:
             return self.limiter
         limiter = self._buckets.get(bucket)
         if limiter is None:
-            limiter = self._buckets[bucket] = RateLimiter(self.clock)
+            limiter = self._let_go.pop(bucket, None) or RateLimiter(self.clock)
+            self._buckets[bucket] = limiter
+            if len(self._buckets) > self._sweep_at:
+                self._sweep()
         return limiter
+
+    def _sweep(self) -> None:
+        """Let go of the limiters of accounts idle since the last sweep (nothing in flight or
+        waiting, bucket not believed empty, no request answered while at least
+        ``SWEEP_BUCKETS`` other accounts were used): 200,000 accounts used once each must not
+        keep 200,000 limiters. A limiter still held elsewhere (a running bulk job) is taken
+        back, state and all, the next time its account is used."""
+        seen = self._answers_seen
+        kept: dict[str, RateLimiter] = {}
+        counts: dict[str, int] = {}
+        for key, limiter in self._buckets.items():
+            answers = limiter.answers
+            if seen.get(key) == answers and limiter.idle:
+                self._let_go[key] = limiter
+            else:
+                kept[key] = limiter
+                counts[key] = answers
+        self._buckets = kept
+        self._answers_seen = counts
+        self._sweep_at = max(SWEEP_BUCKETS, 2 * len(kept))
 
     async def _acquire(
         self, limiter: RateLimiter, call: Call, deadline: float | None, retries: int

@@ -6,10 +6,13 @@ its standard input closes (or after ``--lifetime`` seconds).
 
 * ``PUT /v2/api_auth`` → 201 and a JWT whose ``exp`` is whole seconds with no ``iat``
   (Kazoo's shape); a request with an expired or unknown token gets 401.
-* A token bucket per server: ``--bucket`` tokens, ``--refill`` more once a second as one block
-  (Kazoo's default behaviour); an empty bucket answers 429 without ``Retry-After``. Every
-  admitted request spends a token, and envelopes report ``tokens.remaining`` unless
-  ``--no-tokens``.
+* A token bucket per server (``--per-account``: per account named in the URL, Kazoo's key):
+  ``--bucket`` tokens; an empty bucket answers 429 without ``Retry-After``. ``--model`` is how
+  it refills: ``block`` (Kazoo's default: ``--refill`` tokens once a second as one block, on the
+  bucket's own timer; a refusal leaves the level alone), ``token`` (one token every
+  ``1 / refill`` s, Kazoo with ``fill_as_block`` off) or ``drain`` (a continuous refill, and
+  every refusal empties the bucket, as some gateways do). Every admitted request spends a
+  token, and envelopes report ``tokens.remaining`` unless ``--no-tokens``.
 * ``--fail-503 P``: that share of admitted requests gets 503 ``datastore_fault`` before
   acting. ``--drop-after P``: that share of user creates is stored, then the connection is
   dropped without an answer.
@@ -47,33 +50,49 @@ class Kazoo:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.rng = random.Random(args.seed)
-        self.started = time.monotonic()
-        self.level = args.bucket
-        self.blocks = 0
+        self.buckets: dict[str, list[float]] = {}  # key -> [level, refilled up to]
+        self.level = float(args.bucket)
         self.tokens: dict[str, float] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.by_username: dict[str, str] = {}
         self.creates: Counter[str] = Counter()
         self.stats = Counter[str]()
 
-    def _take(self) -> bool:
-        if self.args.bucket <= 0:
+    def _take(self, key: str) -> bool:
+        args = self.args
+        if args.bucket <= 0:
             return True
-        blocks = math.floor((time.monotonic() - self.started) / self.args.period)
-        if blocks > self.blocks:
-            self.level = min(
-                self.args.bucket, self.level + (blocks - self.blocks) * self.args.refill
+        now = time.monotonic()
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = [float(args.bucket), now]
+        if args.model == "drain":
+            rate = args.refill / args.period
+            bucket[0] = min(args.bucket, bucket[0] + (now - bucket[1]) * rate)
+            bucket[1] = now
+        else:
+            interval, amount = (
+                (args.period / args.refill, 1)
+                if args.model == "token"
+                else (args.period, args.refill)
             )
-            self.blocks = blocks
-        if self.level <= 0:
+            ticks = math.floor((now - bucket[1]) / interval)
+            if ticks > 0:
+                bucket[0] = min(args.bucket, bucket[0] + ticks * amount)
+                bucket[1] += ticks * interval
+        self.level = bucket[0]
+        if bucket[0] < 1:
+            if args.model == "drain":
+                bucket[0] = self.level = 0.0
             return False
-        self.level -= 1
+        bucket[0] -= 1
+        self.level = bucket[0]
         return True
 
     def _envelope(self, data: Any, status: str = "success") -> dict[str, Any]:
         body: dict[str, Any] = {"data": data, "status": status, "request_id": "kz"}
         if self.args.bucket > 0 and not self.args.no_tokens:
-            body["tokens"] = {"consumed": 1, "remaining": self.level}
+            body["tokens"] = {"consumed": 1, "remaining": math.floor(self.level)}
         return body
 
     def handle(
@@ -101,7 +120,8 @@ class Kazoo:
         if exp is None or time.time() >= exp:
             self.stats["rejected_401"] += 1
             return 401, {"status": "error", "error": "401", "message": "invalid_credentials"}
-        if not self._take():
+        account = path.split("/accounts/", 1)[1].split("/", 1)[0] if "/accounts/" in path else ""
+        if not self._take(account if self.args.per_account else ""):
             self.stats["rejected_429"] += 1
             return 429, {"status": "error", "error": "429", "message": "too_many_requests"}
         if self.args.fail_503 and self.rng.random() < self.args.fail_503:
@@ -196,6 +216,8 @@ def main() -> None:
     parser.add_argument("--bucket", type=int, default=0, help="0: no rate limit")
     parser.add_argument("--refill", type=int, default=100)
     parser.add_argument("--period", type=float, default=1.0)
+    parser.add_argument("--model", choices=("block", "token", "drain"), default="block")
+    parser.add_argument("--per-account", action="store_true", help="a bucket per account")
     parser.add_argument("--fail-503", type=float, default=0.0)
     parser.add_argument("--drop-after", type=float, default=0.0)
     parser.add_argument("--no-tokens", action="store_true")

@@ -13,6 +13,16 @@ and prints one JSON line. Scenarios:
   user would); ``chaos-bulk`` is ``run_bulk`` in the README's bulk configuration. Reports each
   input's outcome against the server's own records (lost, duplicated, misreported) and the
   time against the bucket's ideal ``(N - B) / R``.
+* ``bucket-model --model block|token|drain``: 250 creates through ``run_bulk`` at concurrency
+  64 in the README's bulk configuration, bucket 100 refilled at 10/s by that model; the ideal
+  is 15 s whatever the model.
+* ``many-accounts [--shuffle]``: a reseller's job, 20 accounts x 150 users in one ``run_bulk``
+  (concurrency 64, ``bucket=`` the account), each account's bucket 100 + 10/s: the ideal is the
+  slowest account's, 5 s.
+* ``ceiling --accounts A``: A accounts x 40 users, each bucket 10 + 10/s (3 s of refill each):
+  the creates per second one process sustains, over the 10 a second each account allows, is
+  how many accounts at Kazoo's rate one process can drive; the same job against the same
+  server without a rate limit says how much of that is the server's own ceiling.
 """
 
 from __future__ import annotations
@@ -200,15 +210,166 @@ async def chaos(mode: str, n: int, transport: str, extra: tuple[str, ...]) -> di
     }
 
 
+def _judge(
+    rows: list[dict[str, str]], summary: Any, stats: dict[str, Any], seen: dict[str, int]
+) -> dict[str, int]:
+    """Each input's reported outcome against the server's own records."""
+    created = stats["creates_by_username"]
+    failed = {f.key for f in summary.failures}
+    return {
+        "succeeded": summary.succeeded,
+        "failed": summary.failed,
+        "lost": sum(1 for r in rows if r["username"] not in seen),
+        "reported_twice": sum(1 for n in seen.values() if n > 1),
+        "duplicated": sum(1 for count in created.values() if count > 1),
+        "misreported": sum(
+            1 for r in rows if (r["username"] not in failed) != (created.get(r["username"], 0) == 1)
+        ),
+    }
+
+
+async def _bulk_job(
+    server: KazooProcess, rows: list[dict[str, str]], transport: str, by_account: bool
+) -> dict[str, Any]:
+    from audian_async.bulk import run_bulk
+
+    seen: dict[str, int] = {}
+    async with AsyncAudian(
+        api_key="bench-key", base_url=server.base_url, transport=transport
+    ) as audian:
+        await audian.authenticate()
+
+        async def create(row: dict[str, str]) -> Any:
+            view = audian.for_account(row["account_id"]) if by_account else audian
+            return await view.users.create(
+                first_name=row["first_name"], last_name=row["last_name"], username=row["username"]
+            )
+
+        def count(outcome: Any) -> None:
+            seen[outcome.key] = seen.get(outcome.key, 0) + 1
+
+        started = time.perf_counter()
+        summary = await run_bulk(
+            create,
+            rows,
+            concurrency=64,
+            key=lambda row: row["username"],
+            client=audian,
+            bucket=(lambda row: row["account_id"]) if by_account else None,
+            progress=False,
+            on_outcome=count,
+        )
+        seconds = time.perf_counter() - started
+    stats = server.stats()
+    return {
+        "seconds": seconds,
+        "rate_limited_seconds": summary.rate_limited_seconds,
+        **_judge(rows, summary, stats, seen),
+        "server": {k: v for k, v in stats.items() if k != "creates_by_username"},
+    }
+
+
+async def bucket_model(model: str, transport: str) -> dict[str, Any]:
+    n, bucket, refill = 250, 100, 10
+    rows = [{**row, "account_id": ""} for row in _rows(n)]
+    with KazooProcess("--bucket", str(bucket), "--refill", str(refill), "--model", model) as server:
+        run = await _bulk_job(server, rows, transport, by_account=False)
+    ideal = (n - bucket) / refill
+    return {
+        "scenario": f"bucket-{model}",
+        "transport": transport,
+        "n": n,
+        "ideal_seconds": ideal,
+        "ratio": run["seconds"] / ideal,
+        **run,
+    }
+
+
+def _account_rows(accounts: int, per_account: int) -> list[dict[str, str]]:
+    return [
+        {
+            "account_id": f"{a:032x}",
+            "first_name": "Reseller",
+            "last_name": f"User {j}",
+            "username": f"acct{a}.user{j}",
+        }
+        for a in range(accounts)
+        for j in range(per_account)
+    ]
+
+
+async def many_accounts(shuffle: bool, transport: str) -> dict[str, Any]:
+    import random
+
+    accounts, per_account, bucket, refill = 20, 150, 100, 10
+    rows = _account_rows(accounts, per_account)
+    if shuffle:
+        random.Random(5).shuffle(rows)
+    with KazooProcess("--bucket", str(bucket), "--refill", str(refill), "--per-account") as server:
+        run = await _bulk_job(server, rows, transport, by_account=True)
+    ideal = (per_account - bucket) / refill
+    return {
+        "scenario": "many-accounts" + ("-shuffled" if shuffle else ""),
+        "transport": transport,
+        "n": len(rows),
+        "accounts": accounts,
+        "ideal_seconds": ideal,
+        "ratio": run["seconds"] / ideal,
+        **run,
+    }
+
+
+async def ceiling(accounts: int, transport: str) -> dict[str, Any]:
+    per_account, bucket, refill = 40, 10, 10
+    rows = _account_rows(accounts, per_account)
+    with KazooProcess("--bucket", str(bucket), "--refill", str(refill), "--per-account") as server:
+        run = await _bulk_job(server, rows, transport, by_account=True)
+    with KazooProcess("--per-account") as server:  # the same job, no rate limit: the pipeline
+        unlimited = await _bulk_job(server, rows, transport, by_account=True)
+    ideal = (per_account - bucket) / refill
+    per_second = len(rows) / run["seconds"]
+    return {
+        "scenario": "ceiling",
+        "unlimited_creates_per_s": len(rows) / unlimited["seconds"],
+        "transport": transport,
+        "n": len(rows),
+        "accounts": accounts,
+        "ideal_seconds": ideal,
+        "ratio": run["seconds"] / ideal,
+        "creates_per_s": per_second,
+        "accounts_at_rate": per_second / refill,
+        **run,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pushback")
-    parser.add_argument("scenario", choices=["token-expiry", "chaos-client", "chaos-bulk"])
+    parser.add_argument(
+        "scenario",
+        choices=[
+            "token-expiry",
+            "chaos-client",
+            "chaos-bulk",
+            "bucket-model",
+            "many-accounts",
+            "ceiling",
+        ],
+    )
+    parser.add_argument("--model", choices=["block", "token", "drain"], default="block")
+    parser.add_argument("--shuffle", action="store_true", help="inputs in random order")
+    parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--transport", default="httpx")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--no-tokens", action="store_true", help="the server reports no level")
     args = parser.parse_args()
     if args.scenario == "token-expiry":
         result = asyncio.run(token_expiry(args.transport))
+    elif args.scenario == "bucket-model":
+        result = asyncio.run(bucket_model(args.model, args.transport))
+    elif args.scenario == "many-accounts":
+        result = asyncio.run(many_accounts(args.shuffle, args.transport))
+    elif args.scenario == "ceiling":
+        result = asyncio.run(ceiling(args.accounts, args.transport))
     else:
         extra = ("--no-tokens",) if args.no_tokens else ()
         result = asyncio.run(chaos(args.scenario[6:], args.n, args.transport, extra))

@@ -318,6 +318,140 @@ def pushback() -> dict[str, dict[str, Any]]:
     return out
 
 
+RATE_LIMIT_RUNS: tuple[tuple[str, list[str]], ...] = (
+    ("bucket-block", ["bucket-model", "--model", "block"]),
+    ("bucket-token", ["bucket-model", "--model", "token"]),
+    ("bucket-drain", ["bucket-model", "--model", "drain"]),
+    ("many-accounts", ["many-accounts"]),
+    ("many-accounts-shuffled", ["many-accounts", "--shuffle"]),
+    ("ceiling", ["ceiling", "--accounts", "300"]),
+)
+MODELS = {
+    "bucket-block": "block refill (Kazoo's default)",
+    "bucket-token": "one token every 100 ms (Kazoo, `fill_as_block` off)",
+    "bucket-drain": "continuous refill, emptied on every refusal (gateways)",
+}
+RATE_LIMITS_BEGIN = "<!-- rate-limits: begin -->"
+RATE_LIMITS_END = "<!-- rate-limits: end -->"
+
+
+def rate_limits() -> dict[str, dict[str, Any]]:
+    """The rate-limit scenarios (``bench.pushback``): the three refill models, many accounts,
+    and the single-process ceiling; each against its own Kazoo-like server, aiohttp transport."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, argv in RATE_LIMIT_RUNS:
+        line = _python("-m", "bench.pushback", *argv, "--transport", "aiohttp")
+        out[name] = json.loads(line.strip().splitlines()[-1])
+        _log(f"  {name}: {json.dumps({k: v for k, v in out[name].items() if k != 'server'})}")
+    return out
+
+
+def rate_limit_targets(runs: dict[str, dict[str, Any]]) -> list[Target]:
+    out: list[Target] = []
+
+    def wrong(run: dict[str, Any]) -> int:
+        return int(run["lost"] + run["reported_twice"] + run["duplicated"] + run["misreported"])
+
+    for name, label in MODELS.items():
+        run = runs[name]
+        out.append(
+            Target(
+                f"bucket 100 + 10/s, {label}: 250 creates through `run_bulk` vs the ideal 15 s",
+                run["ratio"],
+                1.3,
+                False,
+                f"{run['seconds']:.1f} s, {run['server']['rejected_429']} answers 429; "
+                f"{wrong(run)} lost, duplicated or misreported",
+            )
+        )
+    ordered, shuffled = runs["many-accounts"], runs["many-accounts-shuffled"]
+    out.append(
+        Target(
+            "20 accounts x 150 users in account order, one `run_bulk` (`bucket=` the account), "
+            "each bucket 100 + 10/s: vs the slowest account's ideal 5 s",
+            ordered["ratio"],
+            1.5,
+            False,
+            f"{ordered['seconds']:.1f} s, {ordered['server']['rejected_429']} answers 429",
+        )
+    )
+    out.append(
+        Target(
+            "the same job with its inputs shuffled: time vs in account order",
+            shuffled["seconds"] / ordered["seconds"],
+            1.1,
+            False,
+            f"{shuffled['seconds']:.1f} s vs {ordered['seconds']:.1f} s",
+        )
+    )
+    out.append(
+        Target(
+            "rate-limit scenarios: inputs lost, duplicated or misreported",
+            sum(wrong(run) for run in runs.values()),
+            0,
+            False,
+            f"{sum(run['n'] for run in runs.values()):,} inputs over {len(runs)} runs",
+        )
+    )
+    return out
+
+
+def rate_limit_section(
+    runs: dict[str, dict[str, Any]], results: list[Target], partial: bool
+) -> str:
+    """The report's rate-limit section, between markers (``--only rate-limits`` replaces it)."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    ceiling = runs["ceiling"]
+    lines = [
+        RATE_LIMITS_BEGIN,
+        "## Bulk jobs at Kazoo's rate limits (`bench/pushback.py` against `bench/kazoo.py`)",
+        "",
+        (
+            f"**Partial run** (`python -m bench --only rate-limits`, {when}): these scenarios "
+            "only; the other sections are from the full run named at the top."
+            if partial
+            else f"From the full run above ({when})."
+        ),
+        "",
+        'The README\'s bulk configuration (`transport="aiohttp"`, `run_bulk(..., '
+        "concurrency=64, client=audian)`), each run against its own Kazoo-like server that "
+        "reports `tokens.remaining`. Every input's reported outcome is checked against the "
+        "server's records.",
+        "",
+        "| target | measured | limit | result |",
+        "|---|---|---|---|",
+    ]
+    for t in results:
+        lines.append(
+            f"| {t.name} ({t.detail}) | {t.value:.2f} | {t.limit:g} | "
+            f"{'met' if t.passed else '**missed**'} |"
+        )
+    lines += [
+        "",
+        "| scenario | seconds | ideal | vs ideal | waited on rate limits | 429s | created |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, run in runs.items():
+        lines.append(
+            f"| {name} | {run['seconds']:.1f} | {run['ideal_seconds']:.0f} | "
+            f"{run['ratio']:.2f}x | {run['rate_limited_seconds']:.1f} s | "
+            f"{run['server']['rejected_429']} | {run['succeeded']:,} |"
+        )
+    lines += [
+        "",
+        f"Single-process ceiling: {ceiling['accounts']} accounts x 40 users, each bucket "
+        f"10 + 10/s (3 s of refill each if the process kept up): {ceiling['seconds']:.1f} s, "
+        f"{ceiling['creates_per_s']:,.0f} creates/s, the rate of "
+        f"{ceiling['accounts_at_rate']:.0f} accounts at 10/s; the same job against the same "
+        f"server without a rate limit: {ceiling['unlimited_creates_per_s']:,.0f} creates/s "
+        "(the difference: learning each bucket's timing and probing buckets still empty, "
+        "over a job of three refills per account). Past that many accounts at once, shard the "
+        "job by account over several processes (docs/bulk.md, Beyond one machine).",
+        RATE_LIMITS_END,
+    ]
+    return "\n".join(lines)
+
+
 def pushback_targets(scenarios: dict[str, dict[str, Any]]) -> list[Target]:
     expiry = scenarios["token-expiry"]
     out = [
@@ -626,7 +760,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, one round (smoke test)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even if a target fails")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--only",
+        choices=["rate-limits"],
+        help="run only these scenarios and replace their section of the report",
+    )
     args = parser.parse_args(argv)
+    if args.only == "rate-limits":
+        return _only_rate_limits(args)
     if args.quick:
         args.rounds, args.n_fast, args.n_slow = 1, 800, 300
         args.users, args.bulk, args.bulk_httpx, args.import_repeat = 20_000, 1_000, 0, 3
@@ -649,6 +790,8 @@ def main(argv: list[str] | None = None) -> int:
             bulks = bulk(server.port, args.bulk, args.bulk_httpx)
         _log("pushback scenarios (about 2 minutes) ...")
         scenarios = pushback()
+        _log("rate-limit scenarios (about 1 minute) ...")
+        limit_runs = rate_limits()
         _log("simulator create rate, empty vs full ...")
         fill = json.loads(
             _python("-m", "bench.simulator_fill", "--users", str(20_000 if args.quick else 100_000))
@@ -665,6 +808,8 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"benchmark run failed: {exc}")
         return 2
     results = targets(pairs, imports, mem) + pushback_targets(scenarios)
+    limit_results = rate_limit_targets(limit_runs)
+    results += limit_results
     results.append(
         Target(
             f"simulator creates/s with {fill['users']:,} users vs empty (uniqueness indexed)",
@@ -677,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(
         tp, core_cost, imports, mem, bulks, scenarios, results, args, time.perf_counter() - started
     )
+    text += "\n" + rate_limit_section(limit_runs, limit_results, partial=False) + "\n"
     args.output.write_text(text)
     (args.output.with_suffix(".json")).write_text(
         json.dumps(
@@ -689,6 +835,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bulk": bulks,
                 "pushback": scenarios,
                 "simulator_fill": fill,
+                "rate_limits": limit_runs,
                 "targets": [t.__dict__ | {"passed": t.passed} for t in results],
             },
             indent=1,
@@ -700,5 +847,32 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"{'PASS' if t.passed else 'FAIL'}  {t.name}: {t.value:.2f} (limit {t.limit:g})")
     _log(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
     if failed and not args.report_only:
+        return 1
+    return 0
+
+
+def _only_rate_limits(args: argparse.Namespace) -> int:
+    """``--only rate-limits``: run those scenarios; replace their section of the report."""
+    started = time.perf_counter()
+    try:
+        runs = rate_limits()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        _log(f"benchmark run failed: {exc}")
+        return 2
+    results = rate_limit_targets(runs)
+    section = rate_limit_section(runs, results, partial=True)
+    text = args.output.read_text() if args.output.exists() else "# Benchmark results\n"
+    if RATE_LIMITS_BEGIN in text and RATE_LIMITS_END in text:
+        head, rest = text.split(RATE_LIMITS_BEGIN, 1)
+        tail = rest.split(RATE_LIMITS_END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    args.output.write_text(text)
+    print(section)
+    for t in results:
+        _log(f"{'PASS' if t.passed else 'FAIL'}  {t.name}: {t.value:.2f} (limit {t.limit:g})")
+    _log(f"updated {args.output} in {time.perf_counter() - started:.0f} s")
+    if any(not t.passed for t in results) and not args.report_only:
         return 1
     return 0

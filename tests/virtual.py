@@ -48,8 +48,12 @@ class FakeKazoo:
     """A Kazoo-like API on virtual time, as an ``httpx.MockTransport`` handler.
 
     Tokens live ``token_lifetime`` seconds with ``exp`` in whole seconds (no ``iat``) and are
-    refused with 401 once expired. The bucket holds ``bucket`` tokens and gains ``refill``
-    every ``period`` seconds as one block; an empty bucket answers 429 without Retry-After.
+    refused with 401 once expired. The bucket holds ``bucket`` tokens; an empty bucket answers
+    429 without Retry-After. ``model`` is how it refills: ``"block"`` (Kazoo's default:
+    ``refill`` tokens every ``period`` seconds as one block, a refusal leaves the level alone),
+    ``"token"`` (one token every ``period / refill`` seconds) or ``"drain"`` (a continuous
+    refill, and every refusal empties the bucket). ``per_account``: one bucket per account
+    named in the URL (Kazoo's key), else one for the server.
     ``fail_503`` answers 503 before acting (the token is spent); ``drop_after`` drops the
     connection after the user was stored.
     """
@@ -64,6 +68,8 @@ class FakeKazoo:
         bucket: int | None = None,
         refill: int = 100,
         period: float = 1.0,
+        model: str = "block",
+        per_account: bool = False,
         report_tokens: bool = True,
         fail_503: float = 0.0,
         drop_after: float = 0.0,
@@ -80,36 +86,63 @@ class FakeKazoo:
         self.fail_503 = fail_503
         self.drop_after = drop_after
         self.rng = random.Random(seed)
-        self.level = bucket or 0
-        self.refilled_at = clock.now()
+        self.model = model
+        self.per_account = per_account
+        self._buckets: dict[str, list[float]] = {}  # key -> [level, refilled_at]
+        self.created_by_account: dict[str, int] = {}
         self.exchanges = 0
         self.requests = 0
         self.rejected_401 = 0
         self.rejected_429 = 0
         self.users: dict[str, dict[str, Any]] = {}
+        self.usernames: set[Any] = set()
         self.valid: dict[str, float] = {}
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the client."""
         return httpx.MockTransport(self.handle)
 
-    def _take_token(self) -> bool:
+    @property
+    def level(self) -> float:
+        """The level of the server's bucket (the first account's, with ``per_account``)."""
+        return next(iter(self._buckets.values()))[0] if self._buckets else float(self.size or 0)
+
+    def _bucket(self, key: str) -> list[float]:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = [float(self.size or 0), self.clock.now()]
+        return bucket
+
+    def _take_token(self, key: str) -> bool:
         if self.size is None:
             return True
+        bucket = self._bucket(key)
         now = self.clock.now()
-        blocks = math.floor((now - self.refilled_at) / self.period)
-        if blocks > 0:
-            self.level = min(self.size, self.level + blocks * self.refill)
-            self.refilled_at += blocks * self.period
-        if self.level <= 0:
+        if self.model == "drain":
+            rate = self.refill / self.period
+            bucket[0] = min(self.size, bucket[0] + (now - bucket[1]) * rate)
+            bucket[1] = now
+        else:
+            interval, amount = (
+                (self.period / self.refill, 1)
+                if self.model == "token"
+                else (self.period, self.refill)
+            )
+            ticks = math.floor((now - bucket[1]) / interval)
+            if ticks > 0:
+                bucket[0] = min(self.size, bucket[0] + ticks * amount)
+                bucket[1] += ticks * interval
+        if bucket[0] < 1:
+            if self.model == "drain":
+                bucket[0] = 0.0
             return False
-        self.level -= 1
+        bucket[0] -= 1
         return True
 
-    def _envelope(self, data: Any) -> dict[str, Any]:
+    def _envelope(self, data: Any, key: str = "") -> dict[str, Any]:
         body: dict[str, Any] = {"data": data, "status": "success", "request_id": "r"}
         if self.report_tokens and self.size is not None:
-            body["tokens"] = {"consumed": 1, "remaining": self.level}
+            body["tokens"] = {"consumed": 1, "remaining": math.floor(self._bucket(key)[0])}
         return body
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
@@ -133,7 +166,9 @@ class FakeKazoo:
             return httpx.Response(
                 401, json={"status": "error", "error": "401", "message": "invalid_credentials"}
             )
-        if not self._take_token():
+        account = path.split("/accounts/", 1)[1].split("/", 1)[0] if "/accounts/" in path else ""
+        key = account if self.per_account else ""
+        if not self._take_token(key):
             self.rejected_429 += 1
             return httpx.Response(
                 429, json={"status": "error", "error": "429", "message": "too_many_requests"}
@@ -143,16 +178,16 @@ class FakeKazoo:
                 503, json={"status": "error", "error": "503", "message": "datastore_fault"}
             )
         if request.method == "GET" and "/users/" in path:
-            return httpx.Response(200, json=self._envelope({"id": path.rsplit("/", 1)[1]}))
+            return httpx.Response(200, json=self._envelope({"id": path.rsplit("/", 1)[1]}, key))
         if request.method == "GET" and path.endswith("/users"):
             username = request.url.params.get("filter_username")
             rows = [u for u in self.users.values() if u.get("username") == username]
-            return httpx.Response(200, json=self._envelope(rows))
+            return httpx.Response(200, json=self._envelope(rows, key))
         if request.method == "PUT" and path.endswith("/users"):
             import json
 
             data = json.loads(request.content)["data"]
-            if any(u.get("username") == data.get("username") for u in self.users.values()):
+            if data.get("username") in self.usernames:
                 return httpx.Response(
                     400,
                     json={
@@ -164,7 +199,9 @@ class FakeKazoo:
                 )
             user = {**data, "id": f"u{len(self.users) + 1}"}
             self.users[user["id"]] = user
+            self.usernames.add(data.get("username"))
+            self.created_by_account[account] = self.created_by_account.get(account, 0) + 1
             if self.drop_after and self.rng.random() < self.drop_after:
                 raise httpx.ReadError("connection dropped after the server acted")
-            return httpx.Response(201, json=self._envelope(user))
+            return httpx.Response(201, json=self._envelope(user, key))
         return httpx.Response(404, json={"status": "error", "error": "404", "message": "not_found"})

@@ -40,7 +40,20 @@ Example::
 Pacing: every SDK call goes through its client's rate limiter, shared by all workers (and
 by every other task using that client), so the run follows the server's bucket: it sends at
 the rate the bucket refills and never hammers it with 429s. The runner keeps ``concurrency``
-workers busy and does not shrink them on errors.
+workers busy and does not shrink them on errors. Pass ``client=`` (the client the operation
+calls through) and the run waits on the client's clock and watches its rate limiters: the
+progress display says when the job waits on the server's rate limit, and the summary how long
+it did. A job across accounts also passes ``bucket=`` (the account an input spends: Kazoo
+keeps a bucket per account): an input then starts only when its bucket is believed to have
+room, so one account's empty bucket holds no worker while other accounts' inputs could go::
+
+    summary = await run_bulk(
+        lambda row: audian.for_account(row["account_id"]).users.create(**row["user"]),
+        rows,
+        key=lambda row: row["user"]["username"],
+        client=audian,
+        bucket=lambda row: row["account_id"],  # reads ahead at most ``read_ahead`` inputs
+    )
 
 How errors are handled (with the SDK's one retry policy: full-jitter backoff from
 ``backoff_base`` doubling up to ``backoff_max``, or the server's ``Retry-After``):
@@ -85,17 +98,19 @@ import inspect
 import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._outcomes import BulkSummary, Failure, Outcome, Success
-from ._runner import Runner, _Emit
+from ._runner import DEFAULT_READ_AHEAD, LimitStatus, Runner, _Emit
 
 __all__ = [
+    "DEFAULT_READ_AHEAD",
     "BulkStream",
+    "LimitStatus",
     "BulkSummary",
     "Failure",
     "Outcome",
@@ -124,6 +139,9 @@ async def run_bulk(
     backoff_base: float = 0.5,
     backoff_max: float = 30.0,
     unit: str = "inputs",
+    client: Any = None,
+    bucket: Callable[[T], str] | None = None,
+    read_ahead: int = DEFAULT_READ_AHEAD,
 ) -> BulkSummary[T]:
     """Run ``operation`` on every input, ``concurrency`` at a time at most; return the counts.
 
@@ -154,6 +172,19 @@ async def run_bulk(
             doubles per attempt of the same input.
         backoff_max: the longest backoff (an advised ``Retry-After`` may exceed it).
         unit: what the inputs are, for the summary line (``"users"``: "812.0 users/s").
+        client: the SDK client (or view) the operation calls through. The run then waits on
+            the client's clock, watches its rate limiters (progress says when the job waits on
+            the server's rate limit and for how long it expects to; the summary says how long
+            it waited), and can schedule by ``bucket``.
+        bucket: the rate-limit bucket an input spends (with ``client``): for Audian (Kazoo),
+            the account the input acts on, e.g. ``lambda row: row["account_id"]``. An input
+            then starts only when the client believes its account's bucket has room, so the
+            inputs of an empty bucket wait without holding a worker while those of other
+            accounts go, each account at its own bucket's pace. Inputs of one bucket start in
+            source order; an error raised by ``bucket`` is that input's failure.
+        read_ahead: with ``bucket``, the most inputs pulled from the source and not started
+            yet (default 10,000). The runner reads ahead only while every input it holds
+            waits on an empty bucket; memory stays bounded by this many inputs.
 
     Returns:
         The [`BulkSummary`][audian_async.bulk.BulkSummary]. Cancellation (Ctrl-C included) propagates after the journal
@@ -175,6 +206,9 @@ async def run_bulk(
         backoff_base=backoff_base,
         backoff_max=backoff_max,
         unit=unit,
+        client=client,
+        bucket=bucket,
+        read_ahead=read_ahead,
     )
     emit: _Emit[T, R] | None = None
     if on_outcome is not None:
@@ -298,6 +332,10 @@ def bulk_iter(
     keep_failures: int = 1000,
     backoff_base: float = 0.5,
     backoff_max: float = 30.0,
+    unit: str = "inputs",
+    client: Any = None,
+    bucket: Callable[[T], str] | None = None,
+    read_ahead: int = DEFAULT_READ_AHEAD,
 ) -> BulkStream[T, R]:
     """Like [`run_bulk`][audian_async.bulk.run_bulk], but stream the outcomes: ``async with bulk_iter(...) as s``.
 
@@ -319,5 +357,9 @@ def bulk_iter(
         keep_failures=keep_failures,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
+        unit=unit,
+        client=client,
+        bucket=bucket,
+        read_ahead=read_ahead,
     )
     return BulkStream(engine, buffer=concurrency)

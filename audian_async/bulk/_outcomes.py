@@ -85,6 +85,9 @@ class BulkSummary(Generic[T]):
         throttled: rate-limit errors (429) that reached the runner (the client's limiter
             absorbs most of them before they do).
         unit: what the inputs are, in the headline (``"users"``: "1000 users ... 812.0 users/s").
+        rate_limited_seconds: how long the whole run waited on the server's rate limit (every
+            bucket with work believed empty or held by ``Retry-After``); measured when the
+            run was given its ``client``, else 0.
     """
 
     succeeded: int
@@ -98,6 +101,7 @@ class BulkSummary(Generic[T]):
     reconciled: int = 0
     throttled: int = 0
     unit: str = "inputs"
+    rate_limited_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -124,6 +128,8 @@ class BulkSummary(Generic[T]):
         text += f" ({self.per_second:.1f} {self.unit}/s); {self.attempts} attempts"
         if self.reconciled:
             text += f", {self.reconciled} reconciled"
+        if self.rate_limited_seconds >= 0.05:
+            text += f"; waited {self.rate_limited_seconds:.1f}s on rate limits"
         if self.throttled:
             text += f"; rate limited {self.throttled}x"
         return text

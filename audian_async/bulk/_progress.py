@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-__all__ = ["QUIET_INTERVAL", "Reporter", "make_reporter"]
+if TYPE_CHECKING:
+    from ._runner import LimitStatus
+
+__all__ = ["QUIET_INTERVAL", "Reporter", "limit_text", "make_reporter"]
 
 #: Seconds between plain progress lines with ``progress=None`` when stderr is not a terminal.
 QUIET_INTERVAL = 10.0
@@ -24,8 +27,10 @@ class Reporter(Protocol):
 
     interval: float
 
-    def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
-        """Show the current counters."""
+    def update(
+        self, ok: int, failed: int, skipped: int, seconds: float, limits: LimitStatus | None
+    ) -> None:
+        """Show the current counters, and what the rate limits do to the run."""
 
     def finish(self, line: str, force: bool = False) -> None:
         """Remove any live display and print the final one-line summary.
@@ -62,6 +67,19 @@ def make_reporter(mode: bool | None, total: int | None) -> Reporter | None:
     return _LineReporter(stream, total)
 
 
+def limit_text(limits: LimitStatus | None) -> str:
+    """``"waiting on the rate limit, next in ~0.4s"`` (the whole run waits), ``"rate limit:
+    12/20 buckets waiting, next in ~0.4s"`` (some wait), or ``""``."""
+    if limits is None or not limits.waiting:
+        return ""
+    expected = f"next in ~{limits.expected:.1f}s" if limits.expected < 1e9 else "next unknown"
+    if limits.all_waiting:
+        if limits.buckets == 1:
+            return f"waiting on the server's rate limit, {expected}"
+        return f"all {limits.buckets} buckets waiting on the rate limit, {expected}"
+    return f"rate limit: {limits.waiting}/{limits.buckets} buckets waiting, {expected}"
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     h, rem = divmod(seconds, 3600)
@@ -79,7 +97,9 @@ class _LineReporter:
         self._quiet = quiet  # the final line only if a progress line was printed
         self._printed = False
 
-    def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
+    def update(
+        self, ok: int, failed: int, skipped: int, seconds: float, limits: LimitStatus | None
+    ) -> None:
         done = ok + failed
         rate = done / seconds if seconds > 0 else 0.0
         text = f"bulk: {done + skipped}"
@@ -92,6 +112,9 @@ class _LineReporter:
         if self._total is not None and rate > 0:
             remaining = max(0, self._total - done - skipped)
             text += f", ETA {_duration(remaining / rate)}"
+        waiting = limit_text(limits)
+        if waiting:
+            text += f"; {waiting}"
         self._write(text)
         self._printed = True
 
@@ -127,6 +150,7 @@ class _RichReporter:
                 "[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"
                 " {task.fields[rate]}"
             ),
+            TextColumn("[yellow]{task.fields[limits]}[/]"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -134,13 +158,24 @@ class _RichReporter:
             auto_refresh=False,
             transient=True,
         )
-        self._task = self._progress.add_task("bulk", total=total, ok=0, failed=0, rate="")
+        self._task = self._progress.add_task(
+            "bulk", total=total, ok=0, failed=0, rate="", limits=""
+        )
         self._progress.start()
 
-    def update(self, ok: int, failed: int, skipped: int, seconds: float) -> None:
+    def update(
+        self, ok: int, failed: int, skipped: int, seconds: float, limits: LimitStatus | None
+    ) -> None:
         done = ok + failed
         rate = f"{done / seconds:.1f}/s" if seconds > 0 else ""
-        self._progress.update(self._task, completed=done + skipped, ok=ok, failed=failed, rate=rate)
+        self._progress.update(
+            self._task,
+            completed=done + skipped,
+            ok=ok,
+            failed=failed,
+            rate=rate,
+            limits=limit_text(limits),
+        )
         self._progress.refresh()
 
     def finish(self, line: str, force: bool = False) -> None:

@@ -14,6 +14,7 @@ import enum
 import math
 import os
 import time
+from collections import deque
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -23,11 +24,12 @@ from collections.abc import (
     Iterator,
     Sized,
 )
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 import anyio
 import anyio.lowlevel
 
+from .._clock import Clock, LoopClock, wait_event
 from .._errors import (
     APIConnectionError,
     APIOutcomeUnknownError,
@@ -40,17 +42,72 @@ from ._journal import Journal, error_fields, result_id_of
 from ._outcomes import BulkSummary, Failure, Success
 from ._progress import Reporter, make_reporter
 
-__all__ = ["ErrorKind", "Runner", "classify", "retry_after_of"]
+if TYPE_CHECKING:
+    from .._limiter import RateLimiter
+
+__all__ = ["DEFAULT_READ_AHEAD", "ErrorKind", "LimitStatus", "Runner", "classify", "retry_after_of"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 #: How many times ``reconcile`` is called for one unknown outcome before the input fails.
 RECONCILE_ATTEMPTS = 3
+#: The most inputs a run with ``bucket=`` holds pulled but not started (see :class:`Runner`).
+DEFAULT_READ_AHEAD = 10_000
+#: Seconds between two looks at the rate limiters (progress and the time spent waiting).
+WATCH_INTERVAL = 0.1
+#: The longest a worker with nothing to start waits before it looks at the buckets again.
+_RESCAN = 0.1
+
+
+class LimitStatus(NamedTuple):
+    """What the rate limits do to a run now: ``waiting`` of the ``buckets`` that have work
+    cannot send (their server bucket is believed empty, or a ``Retry-After`` holds them), and
+    ``expected`` seconds is the best guess of when the first of them can again."""
+
+    waiting: int
+    buckets: int
+    expected: float
+
+    @property
+    def all_waiting(self) -> bool:
+        """Whether the whole run waits on the server's rate limit."""
+        return self.waiting > 0 and self.waiting == self.buckets
+
+
+class _Bucket:
+    """The inputs of one rate-limit bucket: queued (pulled, not started) and pending."""
+
+    __slots__ = ("key", "limiter", "pending", "queue")
+
+    def __init__(self, key: str, limiter: RateLimiter) -> None:
+        self.key = key
+        self.limiter = limiter
+        self.queue: deque[_Item[Any]] = deque()
+        self.pending = 0  # started and not finished
+
+    def room(self, now: float) -> int:
+        """How many more of its inputs may start now without waiting on the bucket."""
+        limiter = self.limiter
+        if limiter.ready_in(now) != 0.0:
+            return 0
+        if limiter.empty:
+            return 0 if self.pending else 1  # the probe (or those pending will be)
+        level = limiter.level
+        if level is None:
+            if not limiter.answers:
+                # Nothing known of this bucket yet: one input finds out its level first, so
+                # that the workers do not all pile into an account whose bucket may be low.
+                return 0 if self.pending else 1
+            return 1 << 30  # the server does not report its level: the limiter paces alone
+        if level < 1:
+            return 0 if self.pending else 1
+        unsent = max(0, self.pending - limiter.in_flight)
+        return max(0, int(level) - unsent)
 
 
 class _Item(Generic[T]):
-    __slots__ = ("index", "key", "key_error", "maybe_applied", "value")
+    __slots__ = ("bucket", "index", "key", "key_error", "maybe_applied", "value")
 
     def __init__(self, value: T, key: str, index: int, maybe_applied: bool) -> None:
         self.value = value
@@ -58,13 +115,24 @@ class _Item(Generic[T]):
         self.index = index
         self.maybe_applied = maybe_applied
         self.key_error: Exception | None = None
+        self.bucket: _Bucket | None = None
 
 
 _Emit: TypeAlias = "Callable[[Success[T, R] | Failure[T]], Awaitable[Any]]"
 
 
 class Runner(Generic[T, R]):
-    """One run: a fixed pool of workers pulling from a shared source."""
+    """One run: a fixed pool of workers pulling from a shared source.
+
+    With ``client``, every wait of the run (backoffs, progress, the run's own clock) goes
+    through the client's clock, and the run watches the client's rate limiters: how long the
+    whole run waited on the server's rate limit is in the summary, and progress says when it
+    waits. With ``bucket`` too, inputs are scheduled by bucket: a worker starts an input only
+    when its bucket is believed to have room (the client's limiter of that bucket: the level
+    the server reported, no probe pending, no ``Retry-After`` hold), and reads further ahead
+    in the source while every input it holds waits on an empty bucket, at most ``read_ahead``
+    inputs pulled and not started. Inputs of one bucket start in source order.
+    """
 
     def __init__(
         self,
@@ -82,6 +150,9 @@ class Runner(Generic[T, R]):
         backoff_base: float,
         backoff_max: float,
         unit: str = "inputs",
+        client: Any = None,
+        bucket: Callable[[T], str] | None = None,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
@@ -91,6 +162,30 @@ class Runner(Generic[T, R]):
             raise ValueError("keep_failures must be >= 0")
         if backoff_base < 0 or backoff_max < 0:
             raise ValueError("backoff_base and backoff_max must be >= 0")
+        if not isinstance(read_ahead, int) or read_ahead < 1:
+            raise ValueError(f"read_ahead must be an integer >= 1, got {read_ahead!r}")
+        if client is not None and not hasattr(client, "rate_limiter"):
+            raise TypeError(
+                "client must be the SDK client (or view) the operation calls through, "
+                f"not {type(client).__name__}"
+            )
+        if bucket is not None and client is None:
+            raise ValueError(
+                "bucket= needs client=: the runner schedules by the client's knowledge of each "
+                "bucket (run_bulk(..., client=audian, bucket=lambda row: row['account_id']))"
+            )
+        self._client = client
+        self._clock: Clock = client._core.engine.clock if client is not None else LoopClock()
+        self._bucket_of = bucket
+        self._read_ahead = read_ahead
+        self._buckets: dict[str, _Bucket] = {}
+        self._queued: dict[str, _Bucket] = {}  # buckets with inputs pulled and not started
+        self._buffered = 0
+        self._active = 0  # inputs started and not finished
+        self._waiters: deque[anyio.Event] = deque()  # idle workers, first come first woken
+        self._timed_waiter = False  # an idle worker wakes on the buckets' timing
+        self._limit_waited = 0.0
+        self._limit_status: LimitStatus | None = None
         self._operation = operation
         self._inputs = inputs
         self._concurrency = concurrency
@@ -135,7 +230,7 @@ class Runner(Generic[T, R]):
         if self._t0 is None:
             seconds = 0.0
         else:
-            seconds = (self._t1 if self._t1 is not None else anyio.current_time()) - self._t0
+            seconds = (self._t1 if self._t1 is not None else self._clock.now()) - self._t0
         return BulkSummary(
             succeeded=self._succeeded,
             failed=self._failed,
@@ -148,6 +243,7 @@ class Runner(Generic[T, R]):
             reconciled=self._reconciled,
             throttled=self._throttled,
             unit=self._unit,
+            rate_limited_seconds=self._limit_waited,
         )
 
     # ----------------------------------------------------------------- running
@@ -171,23 +267,27 @@ class Runner(Generic[T, R]):
             if self._journal_path is not None:
                 journal = self._journal = await Journal.open(self._journal_path)
             reporter = make_reporter(self._progress, self._total)
-            self._t0 = anyio.current_time()
+            self._t0 = self._clock.now()
             async with anyio.create_task_group() as outer:
                 if journal is not None:
                     outer.start_soon(journal.run_writer, self._fail)
                 report_scope = anyio.CancelScope()
                 if reporter is not None:
                     outer.start_soon(self._report, reporter, report_scope)
+                watch_scope = anyio.CancelScope()
+                if self._client is not None:
+                    outer.start_soon(self._watch_limits, watch_scope)
                 try:
                     async with anyio.create_task_group() as pool:
                         self._workers_scope = pool.cancel_scope
                         for _ in range(workers):
                             pool.start_soon(self._worker, emit)
                 finally:
-                    self._t1 = anyio.current_time()
+                    self._t1 = self._clock.now()
                     if journal is not None:
                         journal.close()
                     report_scope.cancel()
+                    watch_scope.cancel()
         except BaseException as exc:
             # Ctrl-C (KeyboardInterrupt, or the task cancelled by asyncio.run's SIGINT handler)
             # or a cancelled scope: the summary is still printed below, the journal flushed.
@@ -197,7 +297,7 @@ class Runner(Generic[T, R]):
             raise
         finally:
             if self._t1 is None:
-                self._t1 = anyio.current_time()
+                self._t1 = self._clock.now()
             if journal is not None:
                 await journal.aclose()  # no-op unless the writer never ran
             headline = self.snapshot(with_failures=False).headline
@@ -222,14 +322,154 @@ class Runner(Generic[T, R]):
     async def _report(self, reporter: Reporter, scope: anyio.CancelScope) -> None:
         with scope:
             while True:
-                await anyio.sleep(reporter.interval)
+                await self._clock.sleep(reporter.interval)
                 s = self.snapshot(with_failures=False)
                 try:
-                    reporter.update(s.succeeded, s.failed, s.skipped, s.seconds)
+                    reporter.update(s.succeeded, s.failed, s.skipped, s.seconds, self._limit_status)
                 except Exception:
                     return  # a broken display must not stop the job
 
+    # ------------------------------------------------------------ rate limits
+
+    @property
+    def limit_status(self) -> LimitStatus | None:
+        """The rate limits' hold on the run at the last look (``None`` without ``client``)."""
+        return self._limit_status
+
+    async def _watch_limits(self, scope: anyio.CancelScope) -> None:
+        """Every :data:`WATCH_INTERVAL`, look at the limiters of the buckets with work; add
+        the time the whole run waited on them."""
+        clock = self._clock
+        with scope:
+            last = clock.now()
+            while True:
+                await clock.sleep(WATCH_INTERVAL)
+                now = clock.now()
+                status = self._limit_status = self._look_at_limits()
+                if status is not None and status.all_waiting:
+                    self._limit_waited += now - last
+                last = now
+
+    def _look_at_limits(self) -> LimitStatus | None:
+        if self._bucket_of is None:
+            if not self._active:
+                return LimitStatus(0, 0, 0.0)
+            limiters: list[RateLimiter] = [self._client.rate_limiter]
+        else:
+            limiters = [b.limiter for b in self._buckets.values() if b.pending or b.queue]
+        waiting = 0
+        expected = math.inf
+        for limiter in limiters:
+            if limiter.ready_in() != 0.0:
+                waiting += 1
+                expected = min(expected, limiter.expected_wait())
+        return LimitStatus(waiting, len(limiters), expected if waiting else 0.0)
+
     async def _next_item(self) -> _Item[T] | None:
+        """The next input to work on, or ``None`` at the end."""
+        if self._bucket_of is None:
+            return await self._pull()
+        while True:
+            item = self._pick()
+            if item is not None:
+                self._wake_one()  # there may be room for more
+                return item
+            if not self._exhausted and self._buffered < self._read_ahead:
+                item = await self._pull()
+                if item is None:
+                    continue
+                bucket = self._bucket_for(item) if item.key_error is None else None
+                if bucket is None:
+                    return item  # fails at once, holds no bucket
+                item.bucket = bucket
+                bucket.queue.append(item)
+                self._buffered += 1
+                self._queued.setdefault(bucket.key, bucket)
+                continue
+            if self._exhausted and not self._buffered:
+                while self._waiters:  # the end: no idle worker waits for more
+                    self._wake_one()
+                return None
+            await self._wait_for_room()
+
+    def _bucket_for(self, item: _Item[T]) -> _Bucket | None:
+        """The input's bucket; ``None`` (and ``item.key_error`` set) if ``bucket`` failed."""
+        assert self._bucket_of is not None
+        try:
+            name = self._bucket_of(item.value)
+            if not isinstance(name, str):
+                name = str(name)
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                bucket = self._buckets[name] = _Bucket(name, self._limiter_of(name))
+        except Exception as exc:
+            item.key_error = exc
+            return None
+        return bucket
+
+    def _limiter_of(self, name: str) -> RateLimiter:
+        client = self._client
+        for_account = getattr(client, "for_account", None)
+        view = for_account(name) if for_account is not None else client
+        limiter: RateLimiter = view.rate_limiter
+        return limiter
+
+    def _pick(self) -> _Item[T] | None:
+        """An input whose bucket has room, taking the buckets in turn."""
+        queued = self._queued
+        if not queued:
+            return None
+        now = self._clock.now()
+        for name, bucket in queued.items():
+            if bucket.room(now) > 0:
+                item: _Item[T] = bucket.queue.popleft()
+                self._buffered -= 1
+                bucket.pending += 1
+                del queued[name]
+                if bucket.queue:
+                    queued[name] = bucket  # to the back of the turn
+                return item
+        return None
+
+    async def _wait_for_room(self) -> None:
+        """Wait for an input to finish (or start). One idle worker at a time also wakes at the
+        first queued bucket's expected opening, and looks again at least every 0.1 s."""
+        timeout: float | None = None
+        if not self._timed_waiter:
+            timeout = _RESCAN
+            now = self._clock.now()
+            for bucket in self._queued.values():
+                wait = bucket.limiter.ready_in(now)
+                if wait is not None and wait < timeout:
+                    timeout = wait
+            self._timed_waiter = True
+        event = anyio.Event()
+        self._waiters.append(event)
+        try:
+            if timeout is None:
+                await event.wait()
+            else:
+                await wait_event(self._clock, event, max(timeout, 0.001))
+        finally:
+            if not event.is_set():
+                self._waiters.remove(event)
+            if timeout is not None:
+                self._timed_waiter = False
+                self._wake_one()  # another idle worker takes over the timing
+
+    def _wake_one(self) -> None:
+        """Let one idle worker look at the buckets again (it wakes the next if it starts one)."""
+        if self._waiters:
+            self._waiters.popleft().set()
+
+    def _finished(self, item: _Item[T]) -> None:
+        self._active -= 1
+        bucket = item.bucket
+        if bucket is not None:
+            bucket.pending -= 1
+            self._wake_one()
+
+    async def _pull(self) -> _Item[T] | None:
         """Pull the next input to work on (skipping journaled ones), or ``None`` at the end."""
         while True:
             if self._exhausted:
@@ -287,11 +527,14 @@ class Runner(Generic[T, R]):
                 return
             if item is None:
                 return
+            self._active += 1
             try:
                 outcome = await self._process(item)
             except BaseException:
+                self._finished(item)
                 self._record_cancelled(item)
                 raise
+            self._finished(item)
             self._record(outcome)  # synchronous: nothing can interrupt between outcome and record
             if emit is not None:
                 try:
@@ -343,7 +586,7 @@ class Runner(Generic[T, R]):
     # ------------------------------------------------------------ one input
 
     async def _process(self, item: _Item[T]) -> Success[T, R] | Failure[T]:
-        t0 = anyio.current_time()
+        t0 = self._clock.now()
         if item.key_error is not None:
             return Failure(item.value, item.key, item.key_error, 0, 0.0)
         operation = self._operation
@@ -406,17 +649,16 @@ class Runner(Generic[T, R]):
                     # A 502/504 may hide an applied create: without a lookup, never re-send.
                     item.maybe_applied = False
                     return Failure(item.value, item.key, error, attempts, self._since(t0))
-                await anyio.sleep(wait)
+                await self._clock.sleep(wait)
                 need_reconcile = True  # look first, then retry only if it is not there
                 continue
             item.maybe_applied = False
             if attempts >= self._max_attempts:
                 return Failure(item.value, item.key, error, attempts, self._since(t0))
-            await anyio.sleep(wait)
+            await self._clock.sleep(wait)
 
-    @staticmethod
-    def _since(t0: float) -> float:
-        return anyio.current_time() - t0
+    def _since(self, t0: float) -> float:
+        return self._clock.now() - t0
 
     async def _run_reconcile(self, item: _Item[T]) -> tuple[R | None, Exception | None]:
         """Ask ``reconcile`` whether the input exists: ``(found or None, None)`` or ``(None, error)``."""
@@ -433,7 +675,7 @@ class Runner(Generic[T, R]):
                 wait = retry_after_of(error)
                 if wait is None or wait > self._policy.max_retry_after:
                     wait = self._policy.backoff(n)
-                await anyio.sleep(wait)
+                await self._clock.sleep(wait)
         return None, error
 
 

@@ -81,7 +81,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the token bucket: 'off' (default: no rate limit), 'kazoo' (100/10, Kazoo's "
         "default), or N/R: N tokens, refilled at R a second (N alone: R=10)",
     )
-    parser.add_argument("--auth-cost", type=int, default=1, help="bucket tokens an api_auth costs")
+    parser.add_argument(
+        "--bucket-refill",
+        choices=("block", "token", "continuous"),
+        default="block",
+        help="how the bucket refills: 'block' (Kazoo's default: a second's tokens at once), "
+        "'token' (one every 1/R s) or 'continuous'",
+    )
+    parser.add_argument(
+        "--empty-on-refusal",
+        action="store_true",
+        help="empty the bucket on every refused request (as some gateways do; Kazoo only "
+        "for logins)",
+    )
+    parser.add_argument(
+        "--auth-cost", type=int, default=1, help="bucket tokens a login costs (Kazoo's: 35)"
+    )
     parser.add_argument(
         "--delete-204", action="store_true", help="answer DELETE with 204 and no body"
     )
@@ -123,7 +138,11 @@ def banner(sim: Simulator, base_url: str) -> str:
     if config.bucket_size is None:
         limit = "off (--rate-limit kazoo for Kazoo's 100 tokens, 10/s)"
     else:
-        limit = f"{config.bucket_size} tokens, {config.bucket_refill_per_sec:g}/s"
+        limit = (
+            f"{config.bucket_size} tokens, {config.bucket_refill_per_sec:g}/s "
+            f"({config.bucket_refill} refill"
+            + (", emptied on refusal)" if config.bucket_empty_on_refusal else ")")
+        )
     lines = [
         f"Simulator listening on {base_url}",
         f"Rate limit: {limit}",
@@ -152,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         token_lifetime=args.token_lifetime,
         bucket_size=size,
         bucket_refill_per_sec=refill,
+        bucket_refill=args.bucket_refill,
+        bucket_empty_on_refusal=args.empty_on_refusal,
         auth_token_cost=args.auth_cost,
         delete_returns_204=args.delete_204,
         phone_numbers_nested=args.nested_numbers,

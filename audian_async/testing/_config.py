@@ -28,7 +28,11 @@ class SimulatorConfig:
     """Everything that can be tuned on a simulator; fields may also be changed at runtime.
 
     Rate limiting: ``bucket_size=None`` disables the token bucket entirely. The bucket is kept
-    per (token account, client ip); requests without a valid token share the anonymous bucket.
+    per (account, client ip), the account being the one named in the URL as in Kazoo (else the
+    token's); requests naming none and carrying no valid token share the anonymous bucket.
+    By default it behaves as Kazoo's does (a block refill each second on the bucket's own timer;
+    a refused request leaves the level alone, a refused login empties it); ``bucket_refill``
+    and ``bucket_empty_on_refusal`` choose other models.
     """
 
     #: API keys of the master account (each exactly 64 characters).
@@ -39,14 +43,24 @@ class SimulatorConfig:
     master_account_id: str | None = None
     #: Lifetime of minted auth tokens, in seconds.
     token_lifetime: int = 3600
-    #: Bucket tokens a ``PUT /v2/api_auth`` costs (Kazoo's real default is 35).
+    #: Bucket tokens a login (``PUT /v2/api_auth``, ``PUT /v2/user_auth``) costs (Kazoo's own
+    #: default is 35; a refused login empties the bucket, as Kazoo's ``consume_until`` does).
     auth_token_cost: int = 1
     #: Bucket tokens every other request costs.
     request_cost: int = 1
     #: Capacity of each token bucket; None disables rate limiting.
     bucket_size: int | None = 100
-    #: Tokens added back to a bucket per second (continuous refill).
+    #: Tokens added back to a bucket per second.
     bucket_refill_per_sec: float = 10.0
+    #: How the tokens come back: ``"block"`` (Kazoo's default, ``fill_as_block``: the second's
+    #: whole refill at once, on the bucket's own timer), ``"token"`` (one token every
+    #: ``1 / bucket_refill_per_sec`` seconds: Kazoo with ``fill_as_block`` off) or
+    #: ``"continuous"`` (a fractional refill at every request, as many gateways do).
+    bucket_refill: str = "block"
+    #: Empty the bucket on every refused request (some gateways and proxies in front of Kazoo
+    #: do; Kazoo itself does so only for logins). With ``bucket_refill="continuous"`` a client
+    #: that retries faster than one token's refill time never gets through.
+    bucket_empty_on_refusal: bool = False
     #: Add a ``Retry-After`` header to the bucket's own 429 responses.
     send_retry_after: bool = False
     #: Page size used when a listing request gives none.
@@ -121,6 +135,10 @@ class SimulatorConfig:
             raise ValueError("bucket_size must be >= 0 or None")
         if self.bucket_refill_per_sec < 0:
             raise ValueError("bucket_refill_per_sec must be >= 0")
+        if self.bucket_refill not in ("block", "token", "continuous"):
+            raise ValueError(
+                f"bucket_refill must be 'block', 'token' or 'continuous', not {self.bucket_refill!r}"
+            )
         if self.default_page_size < 1:
             raise ValueError("default_page_size must be >= 1")
 

@@ -55,3 +55,18 @@ async def test_disabled_limiting() -> None:
         for _ in range(150):
             response = await s.get("/users")
         assert response.status_code == 200 and response.json()["tokens"]["remaining"] == 100
+
+
+async def test_a_sub_accounts_requests_spend_that_accounts_bucket() -> None:
+    """Kazoo keys its buckets by the account in the URL: a reseller's token acting on a
+    sub-account spends the sub-account's bucket, not its own (it spent its own before)."""
+    sim = create_app(SimulatorConfig(bucket_size=2, bucket_refill_per_sec=0))
+    async with asgi_client(sim) as client:
+        master = await login(client, sim.default_api_key)
+        child = sim.create_account("Child")
+        statuses = [
+            (await client.get(master.url("/users", child), headers=master.headers)).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        assert (await master.get("/users")).status_code == 200  # the master's own is full

@@ -738,7 +738,7 @@ def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("rich")
     rich_reporter = bp.make_reporter(None, None)
     assert isinstance(rich_reporter, bp._RichReporter)
-    rich_reporter.update(3, 1, 0, 1.0)
+    rich_reporter.update(3, 1, 0, 1.0, None)
     rich_reporter.finish("done")
     monkeypatch.setitem(sys.modules, "rich.console", None)  # rich missing
     assert isinstance(bp.make_reporter(None, 10), bp._LineReporter)

@@ -522,7 +522,10 @@ async def _serve(core: Core, endpoint: Endpoint, request: Request) -> Response:
     claims = core.tokens.verify(token) if token else None
     meta.auth_token = token
     cost = core.config.auth_token_cost if endpoint.public else core.config.request_cost
-    taken = core.buckets.consume((claims.account_id if claims else "", _client_ip(request)), cost)
+    # Kazoo keys a bucket by the account named in the URL (client ip / account id): a
+    # reseller's token acting on its sub-accounts spends each sub-account's bucket.
+    account = request.path_params.get("account_id") or (claims.account_id if claims else "")
+    taken = core.buckets.consume((str(account), _client_ip(request)), cost, until=endpoint.public)
     meta.consumed, meta.remaining = cost, taken.remaining
     try:
         if not taken.allowed:
