@@ -80,7 +80,7 @@ class RawServer:
     ``ok`` (200, a user), ``created`` (201, a user), ``silent`` (never answers), ``drop``
     (reads the request, closes), ``truncated`` (promises 100 bytes, sends 10, closes),
     ``stream`` (a chunked body in three chunks), ``stream_cut`` (one chunk, then closes),
-    ``trickle`` (a JSON body in 12 chunks, 0.1 s apart).
+    ``trickle`` (a JSON body in 12 chunks, each sent once ``pace`` is set: the test sets it).
     """
 
     def __init__(self, plan: list[str] | None = None, default: str = "ok") -> None:
@@ -90,6 +90,8 @@ class RawServer:
         self._writers: list[asyncio.StreamWriter] = []
         self._handlers: set[asyncio.Task[Any]] = set()
         self._arrival = asyncio.Event()
+        #: Set by the test when the next ``trickle`` chunk may go.
+        self.pace = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
         self._stop: asyncio.Event | None = None
         self.port = 0
@@ -175,7 +177,8 @@ class RawServer:
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             step = -(-len(body) // 12)
             for i in range(0, len(body), step):
-                await asyncio.sleep(0.1)
+                self.pace.clear()
+                await self.pace.wait()
                 chunk = body[i : i + step]
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
@@ -436,8 +439,25 @@ async def test_read_timeout_retries_a_get_but_not_a_create(
     assert len(sleeps) == 1
 
 
-async def test_read_timeout_is_silence_not_total_time(raw: RawServer) -> None:
-    """A body arriving in chunks 0.1 s apart for over a second passes a 0.4 s read timeout."""
+async def test_read_timeout_is_silence_not_total_time(
+    raw: RawServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body arriving in 12 chunks passes a 0.4 s read timeout although it takes longer
+    than that: each chunk goes once the watchdog has checked the request again (checks come
+    at most a quarter of the timeout apart), so the silence never reaches the timeout while
+    the whole body spans at least 12 checks (over a second)."""
+    from audian_async._read_watchdog import ReadWatchdog
+
+    check = ReadWatchdog._check
+    checks = 0
+
+    def check_then_pace(self: ReadWatchdog) -> None:
+        nonlocal checks
+        check(self)
+        checks += 1
+        raw.pace.set()
+
+    monkeypatch.setattr(ReadWatchdog, "_check", check_then_pace)
     raw.default = "trickle"
     transport = AiohttpTransport()
     try:
@@ -447,6 +467,7 @@ async def test_read_timeout_is_silence_not_total_time(raw: RawServer) -> None:
     finally:
         await transport.aclose()
     assert json.loads(response.content)["data"]["id"] == "u1"
+    assert checks >= 12
 
 
 async def test_read_timeout_leaves_the_task_uncancelled(raw: RawServer) -> None:
