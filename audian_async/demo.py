@@ -2,7 +2,9 @@
 
     python -m audian_async.demo [--users 1000] [--concurrency 64]
 
-Needs the ``simulator`` extra (from a clone: ``pip install '.[simulator,progress]'``).
+Needs the ``simulator`` extra (from a clone: ``pip install '.[simulator,progress]'``); the
+realtime events step needs a transport that opens websockets (the ``aiohttp`` or ``events``
+extra) and says so when neither is installed.
 """
 
 from __future__ import annotations
@@ -97,6 +99,78 @@ async def astradial_flow(base_url: str, api_key: str) -> None:
         ok(f"Users: {', '.join(f'{u.extension} {u.full_name}' for u in users)}")
 
 
+#: The bindings the demo subscribes to: a call's life, and user documents.
+EVENT_BINDINGS = (
+    "call.CHANNEL_CREATE.*",
+    "call.CHANNEL_ANSWER.*",
+    "call.CHANNEL_DESTROY.*",
+    "object.*.user",
+)
+#: The simulated call the demo publishes (fixed, so the output is the same every run).
+DEMO_CALL = {
+    "call_id": "demo-call-0001",
+    "caller_id_name": "Alice Caller",
+    "caller_id_number": "+14155550100",
+    "callee_id_number": "+14155550199",
+}
+
+
+def events_transport() -> str | None:
+    """A transport that can open the event socket here: aiohttp, else httpx with httpx-ws."""
+    if importlib.util.find_spec("aiohttp"):
+        return "aiohttp"
+    if importlib.util.find_spec("httpx_ws"):
+        return "httpx"
+    return None
+
+
+def describe(item: Any) -> str:
+    """One line for a typed event of the stream."""
+    from .events import CallEvent, Gap, ObjectEvent
+
+    if isinstance(item, CallEvent):
+        return (
+            f"CallEvent {item.event_name}: call {item.call_id}, {item.caller_id_name} "
+            f"{item.caller_id_number} -> {item.callee_id_number} ({item.direction})"
+        )
+    if isinstance(item, ObjectEvent):
+        return f"ObjectEvent {item.action}: {item.type} {item.id}"
+    if isinstance(item, Gap):
+        return f"Gap: {item.dropped} events dropped, reconnected={item.reconnected}"
+    return f"Event {item.name} on {item.binding}"
+
+
+async def realtime_events(base_url: str, api_key: str, simulator_url: str) -> None:
+    """Subscribe to call and user events, create a user and simulate a call, print the events."""
+    step("Audian: realtime events")
+    transport = events_transport()
+    if transport is None:
+        say("  (skipped: the event socket needs the aiohttp or the events extra)")
+        return
+    import httpx
+
+    async with (
+        AsyncAudian(api_key=api_key, base_url=base_url, transport=transport) as audian,
+        audian.events.subscribe(*EVENT_BINDINGS) as events,
+        httpx.AsyncClient(base_url=simulator_url) as control,
+    ):
+        ok(f"Subscribed to {len(EVENT_BINDINGS)} bindings on one socket ({transport} transport)")
+        user = await audian.users.create(first_name="Eve", last_name="Events")
+        for name in ("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_DESTROY"):
+            # the simulator's control endpoint plays the phone system (see docs/testing.md)
+            answer = await control.post(
+                "/_simulator/events/calls", json={"event_name": name, **DEMO_CALL}
+            )
+            answer.raise_for_status()
+        with anyio.fail_after(30):
+            for _ in range(4):
+                item = await events.__anext__()
+                ok(
+                    describe(item)
+                    + (" (the user just created)" if user.id in describe(item) else "")
+                )
+
+
 def rows(count: int) -> Iterator[dict[str, Any]]:
     """The users to provision, generated lazily."""
     for n in range(count):
@@ -150,6 +224,7 @@ async def run(args: argparse.Namespace) -> int:
         base_url = f"{server.base_url}/v2"
         async with AsyncAudian(api_key=server.default_api_key, base_url=base_url) as audian:
             await audian_quickstart(audian)
+        await realtime_events(base_url, server.default_api_key, server.base_url)
         await astradial_flow(server.base_url, server.astradial_api_key)
         # Bulk jobs: the aiohttp transport (the `aiohttp` extra) when it is installed.
         transport = "aiohttp" if importlib.util.find_spec("aiohttp") else "httpx"

@@ -42,7 +42,10 @@ CORE: dict[str, tuple[str, list[str]]] = {
     "events": ("Realtime events", ["audian_async.events"]),
     "bulk": ("Bulk runner", ["audian_async.bulk"]),
     "testing": ("Simulator", ["audian_async.testing"]),
-    "fastapi": ("FastAPI integration", ["audian_async.integrations.fastapi"]),
+    "fastapi": (
+        "FastAPI integration",
+        ["audian_async.integrations.fastapi", "audian_async.integrations.fastapi_events"],
+    ),
 }
 
 

@@ -137,3 +137,12 @@ def test_voicemail_and_cdr_example_runs(sim: Simulator, server: RunningServer) -
         assert "1 calls last week" in out
     assert first.split("Voicemail box 3001: ")[1].split()[0] in second
     assert sim.contract_violations == []
+
+
+def test_events_example_prints_the_event_of_the_user_it_created(
+    sim: Simulator, server: RunningServer
+) -> None:
+    env = {"AUDIAN_API_KEY": sim.default_api_key, "AUDIAN_BASE_URL": f"{server.base_url}/v2"}
+    out = run_example(example("events"), env)
+    user = next(d for d in sim.state.docs("user") if d.data.get("first_name") == "Rita")
+    assert out == f"doc_created: user {user.id}\n"
