@@ -20,15 +20,14 @@ from ._engine import Call
 from ._errors import APIError, AudianError, ClientClosedError
 from ._operation import Operation
 from ._policy import RetryPolicy
-from ._request_options import RequestOptions
 from ._routes import Routes
 from ._shared import Shared
-from ._streaming import open_stream
 from ._transport import StreamingResponse
 from ._types import NOT_GIVEN, NotGiven, Timeout
 
 if TYPE_CHECKING:
     from ._pagination import AsyncPaginator
+    from ._request_options import RequestOptions
     from ._response import APIResponse
 
 R = TypeVar("R")
@@ -352,6 +351,8 @@ class Core:
             if options.extra_headers:
                 headers.extend(options.extra_headers.items())
         call = self.call(op, url, headers, content, options, bucket)
+        from ._streaming import open_stream
+
         async with open_stream(self.engine, op, call) as response:
             yield response
 

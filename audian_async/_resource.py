@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar, cast
 
-from ._dates import gregorian_seconds
-from ._echo import check_echo, server_drops
 from ._errors import ArgumentTypeError
 from ._operation import Operation
-from ._types import NOT_GIVEN
+from ._types import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
     from ._core import Core
@@ -99,7 +98,12 @@ class BaseResource(ResourceHost):
         validating = self._core.validating(options.get("validate"))
         return form_body(fields, upload, schema, options.get("extra_body"), validating=validating)
 
-    _gregorian = staticmethod(gregorian_seconds)
+    @staticmethod
+    def _gregorian(value: datetime | int | NotGiven) -> int | NotGiven:
+        """A time as Kazoo's Gregorian seconds (see :func:`~audian_async._dates.gregorian_seconds`)."""
+        from ._dates import gregorian_seconds
+
+        return gregorian_seconds(value)
 
     @staticmethod
     def _merge(body: Any, fields: Mapping[str, Any]) -> Any:
@@ -170,6 +174,8 @@ class BaseResource(ResourceHost):
         )
         data = response.parsed
         parsed = read_result(op, response)
+        from ._echo import check_echo, server_drops
+
         check_echo(op.id, body, data, echo, type(parsed), server_drops(op))
         if options is None or not options.raw:
             return cast(R, parsed)
