@@ -9,9 +9,9 @@ transport reports about how far the request got (:class:`TransportError` ``.sent
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NoReturn, Protocol, runtime_checkable
 
 from ._types import Timeout
 
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_KEEPALIVE",
     "RawResponse",
     "StreamingResponse",
+    "SupportsReceiveLoop",
     "SupportsWebSocket",
     "TransportError",
     "WebSocketClosed",
@@ -158,6 +159,17 @@ class WebSocketConnection(Protocol):
 
     async def aclose(self) -> None:
         """Close the socket (a close frame when possible); idempotent."""
+        ...
+
+
+@runtime_checkable
+class SupportsReceiveLoop(Protocol):
+    """A :class:`WebSocketConnection` that can also read in a loop of its own (optional: the
+    event stream uses it when present, saving a coroutine per message)."""
+
+    async def receive_into(self, on_text: Callable[[str], object]) -> NoReturn:
+        """Call ``on_text`` with each message, as ``receive_text`` would return it, until the
+        socket ends: raise :class:`WebSocketClosed` then (or what ``on_text`` raised)."""
         ...
 
 

@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._errors import AudianError
 from ._read_watchdog import ReadWatchdog
@@ -241,10 +241,11 @@ def _phase_sum(a: float | None, b: float | None) -> float | None:
 class _AiohttpWebSocket:
     """:class:`~audian_async._transport.WebSocketConnection` over ``aiohttp``'s websocket."""
 
-    __slots__ = ("_ws",)
+    __slots__ = ("_text", "_ws")
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self._ws = ws
+        self._text = _aiohttp.WSMsgType.TEXT
 
     async def send_text(self, text: str) -> None:
         try:
@@ -253,12 +254,34 @@ class _AiohttpWebSocket:
             raise WebSocketClosed(f"websocket send failed: {type(exc).__name__}") from exc
 
     async def receive_text(self) -> str:
-        kinds = _aiohttp.WSMsgType
+        try:
+            msg = await self._ws.receive()
+        except (ConnectionError, _aiohttp.ClientError) as exc:
+            raise WebSocketClosed(f"websocket dropped: {type(exc).__name__}") from exc
+        if msg.type is self._text:  # the hot path: one check per message
+            return msg.data  # type: ignore[no-any-return]
+        return await self._not_text(msg)
+
+    async def receive_into(self, on_text: Callable[[str], object]) -> NoReturn:
+        """``on_text(message)`` for each message until the socket ends (``WebSocketClosed``):
+        ``receive_text`` without a coroutine of its own per message."""
+        receive = self._ws.receive
+        text = self._text
         while True:
             try:
-                msg = await self._ws.receive()
+                msg = await receive()
             except (ConnectionError, _aiohttp.ClientError) as exc:
                 raise WebSocketClosed(f"websocket dropped: {type(exc).__name__}") from exc
+            if msg.type is text:
+                on_text(msg.data)
+            else:
+                on_text(await self._not_text(msg))
+
+    async def _not_text(self, msg: Any) -> str:
+        """A message that is not text: binary (decoded), a close or an error (raised), or a
+        control frame (skipped: the next message is read)."""
+        kinds = _aiohttp.WSMsgType
+        while True:
             if msg.type == kinds.TEXT:
                 return str(msg.data)
             if msg.type == kinds.BINARY:
@@ -276,6 +299,10 @@ class _AiohttpWebSocket:
                 )
             if msg.type == kinds.ERROR:
                 raise WebSocketClosed(f"websocket dropped: {type(msg.data).__name__}")
+            try:
+                msg = await self._ws.receive()
+            except (ConnectionError, _aiohttp.ClientError) as exc:
+                raise WebSocketClosed(f"websocket dropped: {type(exc).__name__}") from exc
 
     async def aclose(self) -> None:
         await self._ws.close()

@@ -9,9 +9,9 @@ client's clock.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
@@ -119,23 +119,44 @@ class _HttpxWebSocket:
         while True:
             try:
                 event = await self._session.receive()
-            except httpx_ws.WebSocketDisconnect as exc:
-                if exc.code == 1006:  # no close frame came (RFC 6455)
-                    raise WebSocketClosed("websocket dropped: no close frame") from exc
-                raise WebSocketClosed(
-                    f"websocket closed by the server ({exc.code})", code=exc.code, reason=exc.reason
-                ) from exc
             except httpx_ws.HTTPXWSException as exc:
-                raise WebSocketClosed(f"websocket dropped: {type(exc).__name__}") from exc
+                raise _closed(exc, httpx_ws) from exc
             if isinstance(event, events.TextMessage):
                 return str(event.data)
             if isinstance(event, events.BytesMessage):
                 return bytes(event.data).decode("utf-8", "replace")
 
+    async def receive_into(self, on_text: Callable[[str], object]) -> NoReturn:
+        """``on_text(message)`` for each message until the socket ends (``WebSocketClosed``)."""
+        import httpx_ws
+
+        receive = self._session.receive
+        text_message: Any = self._wsproto.events.TextMessage
+        while True:
+            try:
+                event: Any = await receive()
+            except httpx_ws.HTTPXWSException as exc:
+                raise _closed(exc, httpx_ws) from exc
+            if type(event) is text_message:
+                on_text(event.data)
+            elif isinstance(event, self._wsproto.events.BytesMessage):
+                on_text(bytes(event.data).decode("utf-8", "replace"))
+
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
             await self._session.close()
+
+
+def _closed(exc: BaseException, httpx_ws: Any) -> WebSocketClosed:
+    """The typed error of httpx-ws's exception on receive."""
+    if isinstance(exc, httpx_ws.WebSocketDisconnect):
+        if exc.code == 1006:  # no close frame came (RFC 6455)
+            return WebSocketClosed("websocket dropped: no close frame")
+        return WebSocketClosed(
+            f"websocket closed by the server ({exc.code})", code=exc.code, reason=exc.reason
+        )
+    return WebSocketClosed(f"websocket dropped: {type(exc).__name__}")
 
 
 @asynccontextmanager

@@ -30,7 +30,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 ACCOUNT = "a" * 32
@@ -113,8 +113,9 @@ class Connection(asyncio.Protocol):
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCP transport is not an asyncio.Transport subclass: cast, not isinstance.
+        self.transport = cast(asyncio.Transport, transport)
+        transport = self.transport
         transport.set_write_buffer_limits(high=1 << 20)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -7,6 +7,10 @@ in ``stats.dropped``, and a ``Gap`` marker takes its place at the
 head of the buffer, so the application learns of the loss where it happened. Markers next to
 each other merge, so the buffer never holds more than ``capacity`` events and ``capacity + 1``
 markers.
+
+Hand-off: the reader wakes the application only when it is waiting on an empty buffer (one
+wake-up per batch of events, not one per event), and the application takes buffered items
+without awaiting anything.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ class EventBuffer:
     """Events and gap markers in arrival order, at most ``capacity`` events."""
 
     def __init__(self, capacity: int, clock: Clock, stats: EventStreamStats) -> None:
-        import anyio
 
         self.capacity = capacity
         self._clock = clock
@@ -38,7 +41,7 @@ class EventBuffer:
         self._events = 0
         self._held: list[Event] | None = None
         self._held_dropped = 0
-        self._ready: anyio.Event = anyio.Event()
+        self._waiter: anyio.Event | None = None
 
     def __len__(self) -> int:
         return self._events
@@ -46,6 +49,12 @@ class EventBuffer:
     def put(self, event: Event) -> None:
         """Add an event (held back while a new socket resubscribes: see ``hold``)."""
         self._stats.received += 1
+        if self._held is None and self._events < self.capacity:  # the common case, inline
+            self._items.append(event)
+            self._events += 1
+            if self._waiter is not None:
+                self._wake()
+            return
         if self._held is not None:
             self._held.append(event)
             if len(self._held) > self.capacity:
@@ -60,7 +69,13 @@ class EventBuffer:
             self._drop_oldest()
         self._items.append(event)
         self._events += 1
-        self._ready.set()
+        if self._waiter is not None:
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.set()
 
     def _drop_oldest(self) -> None:
         now = self._clock.now()
@@ -99,28 +114,31 @@ class EventBuffer:
                 self._items.pop()
                 gap = tail.merge(gap)
             self._items.append(gap)
-            self._ready.set()
+            self._wake()
         for event in held:
             self._append(event)
 
     def pop(self) -> Event | Gap | None:
-        """The oldest item, or ``None`` when empty."""
+        """The oldest item (an event is counted as delivered), or ``None`` when empty."""
         if not self._items:
             return None
         item = self._items.popleft()
-        if not isinstance(item, Gap):
+        if type(item) is not Gap:
             self._events -= 1
+            self._stats.delivered += 1
         return item
 
     def wake(self) -> None:
         """Wake a waiting reader (the stream ended or failed)."""
-        self._ready.set()
+        self._wake()
 
     async def wait(self) -> None:
-        """Wait until something was added (or ``wake``)."""
-        import anyio
+        """Wait until something was added (or ``wake``); at once if something is buffered."""
+        if self._items:
+            return
+        waiter = self._waiter
+        if waiter is None:
+            import anyio
 
-        if not self._items:
-            await self._ready.wait()
-        if self._ready.is_set():
-            self._ready = anyio.Event()
+            waiter = self._waiter = anyio.Event()
+        await waiter.wait()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "normalize_keys", "parse_event"]
+__all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "new_event", "normalize_keys", "parse_event"]
 
 #: The actions of object bindings (``object.<action>.<type>``).
 OBJECT_ACTIONS = frozenset({"doc_created", "doc_edited", "doc_deleted"})
@@ -23,11 +23,19 @@ class Event:
         routing_key: the server's routing key of the event, if given.
         subscription_key: the server's internal binding, if given.
 
-    The payload is normalised when first read (the reader task only decodes the frame), so
-    an application that looks at few events pays for few.
+    The payload is normalised when ``data`` is first read (the reader task only decodes the
+    frame). The typed accessors read a key sent in its normalised spelling (as Kazoo sends
+    them) straight from the payload as sent, and normalise only for a payload that is not.
     """
 
-    __slots__ = ("_data", "_raw", "binding", "name", "routing_key", "subscription_key")
+    __slots__ = (
+        "_data",
+        "_raw",
+        "_routing_key",
+        "_subscription_key",
+        "binding",
+        "name",
+    )
 
     def __init__(
         self,
@@ -40,10 +48,25 @@ class Event:
     ) -> None:
         self.name = name
         self.binding = binding
-        self.routing_key = routing_key
-        self.subscription_key = subscription_key
+        # As sent (checked when read): an event holds no reference to its whole message, so
+        # that the message's dict is freed as soon as it is read (one less object per
+        # buffered event for the garbage collector to scan: measured 1.4 us of 7 per event).
+        self._routing_key: object = routing_key
+        self._subscription_key: object = subscription_key
         self._raw = data
         self._data: Mapping[str, Any] | None = None
+
+    @property
+    def routing_key(self) -> str | None:
+        """The server's routing key of the event, if given."""
+        found = self._routing_key
+        return found if type(found) is str and found else None
+
+    @property
+    def subscription_key(self) -> str | None:
+        """The server's internal binding, if given."""
+        found = self._subscription_key
+        return found if type(found) is str and found else None
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -61,8 +84,38 @@ class Event:
             self._data, self._raw = data, None
         return data
 
+    # ``_raw`` is a dict only until ``data`` is first read (then ``_data`` replaces it).
+
+    def _get(self, name: str) -> str | None:
+        raw = self._raw
+        if type(raw) is dict:
+            found = raw.get(name)  # as sent: no other spelling comes before it (Kazoo's shape)
+            if type(found) is str and found:
+                return found
+            if _is_normal(raw):
+                return None
+        return _text(self.data, name)
+
     def _text(self, *names: str) -> str | None:
+        raw = self._raw
+        if type(raw) is dict:
+            found = raw.get(names[0])
+            if type(found) is str and found:
+                return found
+            if _is_normal(raw):
+                return _text(raw, *names)
         return _text(self.data, *names)
+
+    def _account(self) -> str | None:
+        raw = self._raw
+        if type(raw) is dict:
+            found = raw.get("account_id")
+            if type(found) is str and found:
+                return found
+            ccv = raw.get("custom_channel_vars")
+            if _is_normal(raw) and (type(ccv) is not dict or _is_normal(ccv)):
+                return _account_of(raw)
+        return _account_of(self.data)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -98,12 +151,17 @@ class CallEvent(Event):
     @property
     def call_id(self) -> str | None:
         """The call (channel) id."""
-        return self._text("call_id")
+        raw = self._raw
+        if type(raw) is dict:  # the hot accessor: _get inlined
+            found = raw.get("call_id")
+            if type(found) is str and found:
+                return found
+        return self._get("call_id")
 
     @property
     def event_name(self) -> str | None:
         """``CHANNEL_CREATE``, ``CHANNEL_ANSWER``, ``CHANNEL_DESTROY`` ..."""
-        return self._text("event_name") or self.name or None
+        return self._get("event_name") or self.name or None
 
     @property
     def direction(self) -> str | None:
@@ -113,27 +171,27 @@ class CallEvent(Event):
     @property
     def caller_id_name(self) -> str | None:
         """The caller's name, if given."""
-        return self._text("caller_id_name")
+        return self._get("caller_id_name")
 
     @property
     def caller_id_number(self) -> str | None:
         """The caller's number, if given."""
-        return self._text("caller_id_number")
+        return self._get("caller_id_number")
 
     @property
     def callee_id_name(self) -> str | None:
         """The callee's name, if given."""
-        return self._text("callee_id_name")
+        return self._get("callee_id_name")
 
     @property
     def callee_id_number(self) -> str | None:
         """The callee's number, if given."""
-        return self._text("callee_id_number")
+        return self._get("callee_id_number")
 
     @property
     def account_id(self) -> str | None:
         """The account the call belongs to, if given."""
-        return _account_of(self.data)
+        return self._account()
 
     def __repr__(self) -> str:
         return f"CallEvent(name={self.name!r}, binding={self.binding!r}, call_id={self.call_id!r})"
@@ -176,7 +234,7 @@ class ObjectEvent(Event):
     @property
     def account_id(self) -> str | None:
         """The account the document belongs to, if known."""
-        return _account_of(self.data)
+        return self._account()
 
     def __repr__(self) -> str:
         return (
@@ -222,6 +280,7 @@ class Gap:
 
 
 _KEYS: dict[str, str] = {}  # normalised key names (bounded: see _key)
+_NORMAL: set[str] = set()  # key names already in their normalised spelling (bounded)
 
 
 def _key(name: str) -> str:
@@ -231,6 +290,18 @@ def _key(name: str) -> str:
         if len(_KEYS) < 4096:  # a server's key names are few; never grow without bound
             _KEYS[name] = found
     return found
+
+
+def _is_normal(value: dict[Any, Any]) -> bool:
+    """Every key of ``value`` (one level) is already in its normalised spelling."""
+    if _NORMAL.issuperset(value):
+        return True
+    for k in value:
+        if type(k) is not str or _key(k) != k:
+            return False
+        if len(_NORMAL) < 4096:
+            _NORMAL.add(k)
+    return True
 
 
 def normalize_keys(value: Any) -> Any:
@@ -289,8 +360,15 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     """The typed event of a server message whose ``action`` is ``event``.
 
     Both shapes are read: blackhole's code (``subscribed_key``, ``name``, ``data``) and the
-    older documented one (``name``, ``args``).
+    older documented one (``name``, ``args``). The event keeps the payload, not the message.
     """
+    binding = message.get("subscribed_key")
+    name = message.get("name")
+    if type(binding) is str and type(name) is str and binding and name:
+        cls = _CLASS_OF.get(binding)
+        if cls is None:
+            cls = _class_of(binding, name)
+        return new_event(cls, message, name, binding)
     raw = message.get("data")
     if raw is None:
         raw = message.get("args")
@@ -299,12 +377,38 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     if name is None and isinstance(raw, Mapping):
         name = _text(raw, "event_name", "Event-Name", "event_category", "Event-Category")
     name = name or ""
-    kind = _kind(binding, name)
-    cls = CallEvent if kind == "call" else ObjectEvent if kind == "object" else Event
-    return cls(
+    return _CLASSES[_kind(binding, name)](
         name=name,
         binding=binding,
         data=raw,
         routing_key=_text(message, "routing_key"),
         subscription_key=_text(message, "subscription_key"),
     )
+
+
+_CLASSES: dict[str, type[Event]] = {"call": CallEvent, "object": ObjectEvent, "other": Event}
+_CLASS_OF: dict[str, type[Event]] = {}  # by binding, when its prefix decides (bounded)
+
+
+def new_event(cls: type[Event], message: Mapping[str, Any], name: str, binding: str) -> Event:
+    """A ``cls`` event of a message whose binding and name were read (``parse_event``'s
+    fast path; the stream's reader inlines its first steps)."""
+    event = cls.__new__(cls)
+    event.name = name
+    event.binding = binding
+    event._routing_key = message.get("routing_key")
+    event._subscription_key = message.get("subscription_key")
+    raw = message.get("data")
+    event._raw = message.get("args") if raw is None else raw
+    event._data = None
+    return event
+
+
+def _class_of(binding: str, name: str) -> type[Event]:
+    head = binding.split(".", 1)[0]
+    if head in ("call", "object"):
+        cls = _CLASSES[head]
+        if len(_CLASS_OF) < 4096:  # a stream's bindings are few; never grow without bound
+            _CLASS_OF[binding] = cls
+        return cls
+    return _CLASSES[_kind(binding, name)]

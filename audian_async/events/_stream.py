@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -31,6 +31,7 @@ from .._errors import (
     RateLimitError,
 )
 from .._transport import (
+    SupportsReceiveLoop,
     SupportsWebSocket,
     TransportError,
     WebSocketConnection,
@@ -38,7 +39,7 @@ from .._transport import (
 )
 from ._buffer import EventBuffer
 from ._errors import EventStreamError, SubscriptionError
-from ._models import Event, Gap, parse_event
+from ._models import _CLASS_OF, Event, Gap, new_event, parse_event
 from ._protocol import MessageBucket, classify_refusal, reply_errors
 
 if TYPE_CHECKING:
@@ -295,8 +296,6 @@ class EventStream:
         while True:
             item = buffer.pop()
             if item is not None:
-                if not isinstance(item, Gap):
-                    self.stats.delivered += 1
                 return item
             if self._fatal is not None:
                 raise self._fatal
@@ -548,29 +547,65 @@ class EventStream:
     # -- the reader ------------------------------------------------------------------------
 
     async def _read(self, sock: _Socket) -> None:
+        # An adapter returns buffered frames without suspending, so each wake-up drains every
+        # frame that has arrived; with ``receive_into`` it also calls the handler itself.
+        on_text = self._frame_handler(sock)
+        ws = sock.ws
         try:
+            if isinstance(ws, SupportsReceiveLoop):
+                await ws.receive_into(on_text)
+            receive = ws.receive_text
             while True:
-                text = await sock.ws.receive_text()
-                self._dispatch(sock, text)
+                on_text(await receive())
         except Exception as exc:
             sock.fail(exc if isinstance(exc, TransportError) else _Lost(f"reader: {exc!r}"))
+
+    def _frame_handler(self, sock: _Socket) -> Callable[[str], None]:
+        """The hot path, once per frame: decode, type, buffer (anything else: ``_dispatch``)."""
+        assert self._buffer is not None
+        _json.loads(b"0")  # binds the decoder chosen (orjson when installed) before copying it
+        loads = _json.loads
+        put = self._buffer.put
+        dispatch = self._dispatch
+        class_of = _CLASS_OF  # bindings seen, by class
+
+        def on_text(text: str) -> None:
+            try:
+                message = loads(text)
+            except (ValueError, RecursionError):
+                self._skip(f"undecodable frame ({len(text)} characters)")
+                return
+            if type(message) is dict and message.get("action") == "event":
+                binding = message.get("subscribed_key")
+                name = message.get("name")
+                if type(binding) is str and type(name) is str and name:
+                    cls = class_of.get(binding)
+                    if cls is not None:  # parse_event's fast path, inlined
+                        put(new_event(cls, message, name, binding))
+                        return
+                try:
+                    event = parse_event(message)
+                except Exception as exc:  # a shape no server sends: count it, keep reading
+                    self._skip(f"unreadable event: {type(exc).__name__}")
+                    return
+                put(event)
+            else:
+                dispatch(sock, message)
+
+        return on_text
 
     def _skip(self, why: str) -> None:
         self.stats.skipped += 1
         self.stats.last_skipped = why
 
-    def _dispatch(self, sock: _Socket, text: str) -> None:
+    def _dispatch(self, sock: _Socket, message: Any) -> None:
+        """A decoded frame that is not an ``event`` action (or not a JSON object)."""
         assert self._buffer is not None
-        try:
-            message = _json.loads(text)
-        except (ValueError, RecursionError):
-            self._skip(f"undecodable frame ({len(text)} characters)")
-            return
         if not isinstance(message, dict):
             self._skip(f"a frame that is not a JSON object ({type(message).__name__})")
             return
         action = message.get("action")
-        if action == "event" or (action is None and "name" in message and "args" in message):
+        if action is None and "name" in message and "args" in message:
             try:
                 event = parse_event(message)
             except Exception as exc:  # a shape no server sends: count it, keep reading

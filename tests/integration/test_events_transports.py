@@ -23,6 +23,7 @@ import uvicorn
 
 from audian_async import AsyncAudian, CallEvent, Gap
 from audian_async._transport import (
+    SupportsReceiveLoop,
     SupportsWebSocket,
     TransportError,
     WebSocketClosed,
@@ -175,6 +176,15 @@ async def _exercise(transport: SupportsWebSocket, url: str, app: WsApp) -> None:
             with pytest.raises(WebSocketClosed) as closed:
                 await ws.receive_text()
             assert closed.value.code == 4000
+        async with _open(transport, f"{url}/echo") as ws:  # the same through receive_into
+            assert isinstance(ws, SupportsReceiveLoop)
+            texts: list[str] = []
+            for text in ("hello", "big", "close"):
+                await ws.send_text(text)
+            with pytest.raises(WebSocketClosed) as closed:
+                await ws.receive_into(texts.append)
+            assert closed.value.code == 4000
+            assert [len(t) if len(t) == BIG else t for t in texts] == ["echo:hello", BIG]
         assert app.subprotocols[before] == []  # no Sec-WebSocket-Protocol, ever
         assert "sec-websocket-protocol" not in app.headers[before]
         with pytest.raises(WebSocketUpgradeRefused) as refused:
@@ -253,6 +263,13 @@ def test_a_dropped_connection_is_a_websocket_closed_without_code(backend: str, k
                     with pytest.raises(WebSocketClosed) as dropped:
                         await ws.receive_text()
                     assert dropped.value.code is None  # dropped: no close frame
+            with dropping_server() as drop_url, anyio.fail_after(20):  # serves one socket
+                async with _open(transport, drop_url) as ws:
+                    assert isinstance(ws, SupportsReceiveLoop)
+                    await ws.send_text("hello")
+                    with pytest.raises(WebSocketClosed) as dropped:
+                        await ws.receive_into(lambda text: None)
+                    assert dropped.value.code is None
         finally:
             await transport.aclose()
 
