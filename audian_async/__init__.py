@@ -41,9 +41,9 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
         ValidationError,
     )
-    from ._info import RequestInfo, ResponseInfo
     from ._model import Model
     from ._pagination import AsyncPaginator, Page
+    from ._request_info import RequestInfo, ResponseInfo
     from ._response import APIResponse
     from ._transport_aiohttp import AiohttpTransport
     from ._types import NOT_GIVEN, CallOptions, NotGiven, Timeout
@@ -69,8 +69,8 @@ _EXPORTS: dict[str, str] = {
     "AsyncPaginator": "._pagination",
     "Page": "._pagination",
     "Model": "._model",
-    "RequestInfo": "._info",
-    "ResponseInfo": "._info",
+    "RequestInfo": "._request_info",
+    "ResponseInfo": "._request_info",
     "NOT_GIVEN": "._types",
     "CallOptions": "._types",
     "NotGiven": "._types",

@@ -10,7 +10,7 @@ Strategies:
 
 A strategy only performs one exchange; keeping the credentials, refreshing them single-flight
 and sharing them between concurrent calls is the client's
-:class:`~audian_async._credentials.Authenticator`.
+:class:`~audian_async._authenticator.Authenticator`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from . import _json
-from ._errors import APIResponseValidationError, AuthenticationError, build_status_error
+from ._classify import build_status_error
+from ._credentials import Credentials, str_or_none
+from ._errors import APIResponseValidationError, AuthenticationError
 from ._redact import REDACTED, scrub
 
 __all__ = [
     "ApiKeyHeaderAuth",
     "AuthSend",
     "AuthStrategy",
-    "Credentials",
     "KazooApiKeyAuth",
     "PasswordLoginAuth",
     "StaticTokenAuth",
@@ -36,61 +37,6 @@ __all__ = [
 
 # Sends a request without credentials: (method, path, json body) -> (status, headers, decoded body).
 AuthSend = Callable[[str, str, Any], Awaitable[tuple[int, Mapping[str, str], Any]]]
-
-
-class Credentials:
-    """Headers to attach, and when to replace them. Secret values never appear in ``repr``.
-
-    Attributes:
-        headers: the credential headers.
-        refreshable: whether a new exchange can replace them (after a 401, or before expiry).
-        jwt: the token whose ``exp`` schedules the refresh (``None``: no schedule).
-        refresh_margin: refresh this many seconds before ``exp`` (capped at half the lifetime).
-        refresh_at: when (client clock) a background refresh is due; ``None``: none planned.
-        expires_at: when (client clock) the credentials stop working; ``None``: unknown.
-        earliest_expiry: the earliest moment (client clock) the server may already hold them
-            expired (whole-second claims and the exchange's own trip blur ``expires_at``); a
-            401 after it is explained by expiry. ``None``: unknown.
-        account_id, owner_id: who the credentials act as.
-    """
-
-    __slots__ = (
-        "account_id",
-        "earliest_expiry",
-        "exp",
-        "expires_at",
-        "headers",
-        "jwt",
-        "owner_id",
-        "refresh_at",
-        "refresh_margin",
-        "refreshable",
-    )
-
-    def __init__(
-        self,
-        headers: tuple[tuple[str, str], ...],
-        *,
-        refreshable: bool = False,
-        jwt: str | None = None,
-        refresh_margin: float = 60.0,
-        account_id: str | None = None,
-        owner_id: str | None = None,
-    ) -> None:
-        self.headers = headers
-        self.refreshable = refreshable
-        self.jwt = jwt
-        self.refresh_margin = refresh_margin
-        self.refresh_at: float | None = None
-        self.expires_at: float | None = None
-        self.earliest_expiry: float | None = None
-        self.exp: float | None = None
-        self.account_id = account_id
-        self.owner_id = owner_id
-
-    def __repr__(self) -> str:
-        names = ", ".join(name for name, _ in self.headers)
-        return f"Credentials(headers=[{names}: {REDACTED}], account_id={self.account_id!r})"
 
 
 class AuthStrategy(Protocol):
@@ -140,10 +86,6 @@ def _login_failed(
     return exc
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 _KEY_REFUSED = (
     "the API key was refused (unknown, malformed or disabled): check api_key / AUDIAN_API_KEY"
 )
@@ -181,14 +123,7 @@ class KazooApiKeyAuth:
                 url="/api_auth",
                 request_id=body.get("request_id") if isinstance(body, Mapping) else None,
             )
-        return Credentials(
-            (("X-Auth-Token", token),),
-            refreshable=True,
-            jwt=token,
-            refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(data.get("account_id")),
-            owner_id=_str_or_none(data.get("owner_id")),
-        )
+        return Credentials.kazoo_token(token, data, self.refresh_margin)
 
     def secrets(self) -> tuple[str, ...]:
         """The API key."""
@@ -213,8 +148,8 @@ class StaticTokenAuth:
         claims = jwt_claims(self.auth_token) or {}
         return Credentials(
             (("X-Auth-Token", self.auth_token),),
-            account_id=self.account_id or _str_or_none(claims.get("account_id")),
-            owner_id=_str_or_none(claims.get("owner_id")),
+            account_id=self.account_id or str_or_none(claims.get("account_id")),
+            owner_id=str_or_none(claims.get("owner_id")),
         )
 
     def secrets(self) -> tuple[str, ...]:
@@ -308,9 +243,9 @@ class PasswordLoginAuth:
             refreshable=True,
             jwt=token,
             refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(claims.get("orgId"))
-            or (_str_or_none(user.get("org_id")) if isinstance(user, Mapping) else None),
-            owner_id=_str_or_none(user.get("id")) if isinstance(user, Mapping) else None,
+            account_id=str_or_none(claims.get("orgId"))
+            or (str_or_none(user.get("org_id")) if isinstance(user, Mapping) else None),
+            owner_id=str_or_none(user.get("id")) if isinstance(user, Mapping) else None,
         )
 
     def secrets(self) -> tuple[str, ...]:
@@ -377,8 +312,8 @@ class OrgKeyLoginAuth:
             refreshable=True,
             jwt=token,
             refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(claims.get("orgId"))
-            or (_str_or_none(org.get("id")) if isinstance(org, Mapping) else None),
+            account_id=str_or_none(claims.get("orgId"))
+            or (str_or_none(org.get("id")) if isinstance(org, Mapping) else None),
         )
 
     def secrets(self) -> tuple[str, ...]:

@@ -13,8 +13,10 @@ from typing import Literal
 
 import attrs
 
-from ._auth import AuthSend, Credentials, _login_failed, _str_or_none
-from ._errors import APIResponseValidationError, build_status_error
+from ._auth import AuthSend, _login_failed
+from ._classify import build_status_error
+from ._credentials import Credentials
+from ._errors import APIResponseValidationError
 from ._redact import REDACTED, scrub
 
 __all__ = ["KazooUserAuth", "user_credentials"]
@@ -91,14 +93,7 @@ class KazooUserAuth:
                 method="PUT",
                 url="/user_auth",
             )
-        return Credentials(
-            (("X-Auth-Token", token),),
-            refreshable=True,
-            jwt=token,
-            refresh_margin=self.refresh_margin,
-            account_id=_str_or_none(data.get("account_id")),
-            owner_id=_str_or_none(data.get("owner_id")),
-        )
+        return Credentials.kazoo_token(token, data, self.refresh_margin)
 
     def secrets(self) -> tuple[str, ...]:
         """The password and the credentials hash made from it."""

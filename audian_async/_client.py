@@ -9,16 +9,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
 
 from ._auth import AuthStrategy, KazooApiKeyAuth, StaticTokenAuth
+from ._authenticator import Authenticator
 from ._clock import SYSTEM_CLOCK, Clock
-from ._core import Core, Shared
-from ._credentials import Authenticator
+from ._core import Core
 from ._engine import Engine
 from ._errors import AudianError, ValidationError
 from ._generated.audian import Resources as AudianResources
 from ._limiter import RateLimiter
 from ._policy import RetryPolicy
 from ._resource import ResourceHost
-from ._transport import AsyncTransport, HttpxTransport, is_httpx_client, is_httpx_transport
+from ._shared import Shared
+from ._transport import AsyncTransport
+from ._transport_httpx import HttpxTransport, is_httpx_client, is_httpx_transport
 from ._types import NOT_GIVEN, AsyncCloseable, NotGiven, Timeout
 
 if TYPE_CHECKING:

@@ -22,15 +22,18 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import cattrs
 from cattrs.fns import identity
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from ._model import Model, Unwrap
+from ._operation import Unwrap
 from ._redact import REDACTED, SECRET_FIELD_NAMES
+
+if TYPE_CHECKING:  # models call this module, never the other way round
+    from ._model import Model
 
 __all__ = ["converter", "kept_values", "structure", "unstructure"]
 
@@ -122,7 +125,7 @@ def kept_values(model: Model, prefix: str = "") -> dict[str, Any]:
 
 
 def _collect_kept(value: Any, path: str, out: dict[str, Any]) -> None:
-    if isinstance(value, Model):
+    if _is_model(type(value)):
         cls = type(value)
         kept = _KEPT.get(id(value))
         for a in attrs.fields(cls):
@@ -133,15 +136,15 @@ def _collect_kept(value: Any, path: str, out: dict[str, Any]) -> None:
             where = f"{path}.{key}" if path else key
             if kept is not None and a.name in kept and item is kept[a.name]:
                 out[where] = item
-            elif isinstance(item, Model | list | dict):
+            elif isinstance(item, list | dict) or _is_model(type(item)):
                 _collect_kept(item, where, out)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            if isinstance(item, Model | list | dict):
+            if isinstance(item, list | dict) or _is_model(type(item)):
                 _collect_kept(item, f"{path}.{i}", out)
     elif isinstance(value, dict):
         for k, item in value.items():
-            if isinstance(item, Model | list | dict):
+            if isinstance(item, list | dict) or _is_model(type(item)):
                 _collect_kept(item, f"{path}.{k}" if path else str(k), out)
 
 
@@ -173,7 +176,8 @@ def _resolve(cls: type) -> None:
 
 
 def _is_model(t: Any) -> bool:
-    return isinstance(t, type) and issubclass(t, Model)
+    """A generated model class (an attrs class with the model's JSON-name table)."""
+    return isinstance(t, type) and hasattr(t, "__json_names__") and attrs.has(t)
 
 
 def _is_enum(t: Any) -> bool:
@@ -245,8 +249,8 @@ def _make_converter() -> cattrs.Converter:
 
         def structure(data: Any, _: Any) -> Model:
             if type(data) is not dict:
-                if isinstance(data, Model):
-                    return data
+                if _is_model(type(data)):
+                    return cast("Model", data)
                 if not isinstance(data, Mapping):
                     raise _Kept(f"a JSON object ({cls.__name__})", data)
             if lift is not None and isinstance(data.get(lift), Mapping):

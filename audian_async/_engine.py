@@ -22,14 +22,14 @@ from __future__ import annotations
 import math
 import weakref
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from . import _json
-from ._auth import Credentials
+from ._authenticator import Authenticator
+from ._classify import decode_body
 from ._clock import SYSTEM_CLOCK, Clock
-from ._credentials import Authenticator
+from ._credentials import Credentials
 from ._errors import (
     APIConnectionError,
     APIOutcomeUnknownError,
@@ -39,10 +39,11 @@ from ._errors import (
 )
 from ._limiter import RateLimiter, Throttled, Ticket
 from ._policy import RetryPolicy, parse_retry_after
+from ._request_info import path_of, shown_path
 from ._transport import AsyncTransport, RawResponse, StreamingResponse, TransportError
 from ._types import Timeout
 
-__all__ = ["UNDECODABLE", "Answer", "Call", "Engine", "decode_body", "shown_path"]
+__all__ = ["Answer", "Call", "Engine"]
 
 _DEBUG = 10
 # A 401 on refreshable credentials is replayed with new ones once per call; a 401 that answers
@@ -54,48 +55,6 @@ MAX_REPLAYS = 5
 MAX_LIMITER_WAITS = 20
 # Per-account limiters are looked over once this many are held (then at twice those kept).
 SWEEP_BUCKETS = 1024
-
-
-class _Undecodable:
-    """Marks a body that claimed to be JSON but could not be decoded."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"<undecodable: {self.reason}>"
-
-
-UNDECODABLE = _Undecodable("not JSON")
-
-
-def decode_body(content: bytes, headers: Mapping[str, str]) -> Any:
-    """The decoded body: JSON, text, ``None`` when empty, or an :class:`_Undecodable`."""
-    if not content:
-        return None
-    if content[0] in _JSON_STARTS:  # a JSON object or array: no need to read the headers
-        ctype = None
-    else:
-        ctype = headers.get("content-type", "")
-        if "json" not in ctype:
-            return content.decode("utf-8", "replace")
-    try:
-        return _json.loads(content)
-    except RecursionError:
-        return _Undecodable("JSON nested too deeply")
-    except ValueError as exc:
-        if ctype is None:
-            ctype = headers.get("content-type", "")
-        if "json" in ctype:
-            if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
-                return _Undecodable("JSON nested too deeply")
-            return _Undecodable(f"invalid JSON: {str(exc)[:80]}")
-    return content.decode("utf-8", "replace")
-
-
-_JSON_STARTS = frozenset(b"{[")
 
 
 def _remaining_tokens(body: Any) -> int | None:
@@ -193,24 +152,6 @@ def _expired(cred: Credentials, now: float) -> bool:
     return cred.earliest_expiry is not None and now >= cred.earliest_expiry
 
 
-def shown_path(call: Call) -> str:
-    """The path ``call`` was sent to, relative to the API's base (``/accounts/ab12/users/u1``):
-    what messages show, where ``call.path`` is its template."""
-    full = _path_of(call.url)
-    depth = call.path.count("/")
-    parts = full.split("/")
-    if depth == 0 or len(parts) <= depth:
-        return full
-    return "/".join(["", *parts[-depth:]])
-
-
-def _path_of(url: str) -> str:
-    scheme_end = url.find("//")
-    start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
-    end = url.find("?", start)
-    return url[start:] if end < 0 else url[start:end]
-
-
 def _origin_of(url: str) -> str:
     """``scheme://host:port`` of a URL (user info dropped; the port made explicit)."""
     scheme, sep, rest = url.partition("://")
@@ -282,7 +223,7 @@ class Engine:
             remaining = None if deadline is None else deadline - now
             if remaining is not None and remaining <= 0:
                 raise APITimeoutError(
-                    f"{call.method} {shown_path(call)}: deadline of {call.deadline}s exceeded "
+                    f"{call.method} {shown_path(call.url, call.path)}: deadline of {call.deadline}s exceeded "
                     f"after {retries} retries",
                     method=call.method,
                     url=call.path,
@@ -319,7 +260,7 @@ class Engine:
                     logger.debug(
                         "%s %s failed after %.1f ms (attempt %d): %s",
                         call.method,
-                        _path_of(call.url),
+                        path_of(call.url),
                         (clock.now() - sent_at) * 1000,
                         retries + 1,
                         exc,
@@ -327,7 +268,7 @@ class Engine:
                 if not policy.failure_retryable(sent=exc.sent, retry_safe=call.retry_safe):
                     cls = APIOutcomeUnknownTimeoutError if exc.timeout else APIOutcomeUnknownError
                     raise cls(
-                        f"{call.method} {shown_path(call)}: {exc}; the request may have been applied: "
+                        f"{call.method} {shown_path(call.url, call.path)}: {exc}; the request may have been applied: "
                         "its outcome is unknown (not retried automatically, to avoid a duplicate)",
                         method=call.method,
                         url=call.path,
@@ -340,7 +281,7 @@ class Engine:
                         continue
                 cls2 = APITimeoutError if exc.timeout else APIConnectionError
                 raise cls2(
-                    f"{call.method} {shown_path(call)} ({_origin_of(call.url)}): {exc}",
+                    f"{call.method} {shown_path(call.url, call.path)} ({_origin_of(call.url)}): {exc}",
                     method=call.method,
                     url=call.path,
                 ) from exc
@@ -366,7 +307,7 @@ class Engine:
                 logger.debug(
                     "%s %s -> %d in %.1f ms (attempt %d, request_id=%s)",
                     call.method,
-                    _path_of(call.url),
+                    path_of(call.url),
                     status,
                     (clock.now() - sent_at) * 1000,
                     retries + 1,
@@ -463,7 +404,7 @@ class Engine:
                 else "the server's rate-limit bucket is empty"
             )
             error = RateLimitError(
-                f"429: {call.method} {shown_path(call)}: rate limited: {what}; another {exc.wait:.2f}s "
+                f"429: {call.method} {shown_path(call.url, call.path)}: rate limited: {what}; another {exc.wait:.2f}s "
                 "would exceed this call's deadline or max_retry_after (not sent)",
                 status_code=429,
                 method=call.method,
@@ -492,6 +433,6 @@ class Engine:
     async def _backoff(self, call: Call, wait: float, why: str, debug: bool) -> None:
         if debug:
             self._logger.debug(
-                "%s %s: retrying in %.2f s after %s", call.method, _path_of(call.url), wait, why
+                "%s %s: retrying in %.2f s after %s", call.method, path_of(call.url), wait, why
             )
         await self.clock.sleep(wait)

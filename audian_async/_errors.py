@@ -1,4 +1,4 @@
-"""The exception hierarchy, and the mapping from an HTTP error response to an exception.
+"""The exception hierarchy (which answer becomes which exception is decided in `_classify`).
 
 Every exception raised by the SDK derives from [`AudianError`][audian_async._errors.AudianError]. Messages never carry
 secrets: values echoed back by a server for secret fields are redacted before they reach an
@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._info import RequestInfo, ResponseInfo
-from ._redact import redact
+from ._request_info import RequestInfo, ResponseInfo
 
 __all__ = [
     "APIConnectionError",
@@ -76,7 +75,7 @@ class APIError(AudianError):
         method: the HTTP method.
         url: the operation's path template (``/accounts/{account_id}/users/{user_id}``); the
             message shows the path requested, with its ids.
-        request: the request that failed ([`RequestInfo`][audian_async._info.RequestInfo]: method, full
+        request: the request that failed ([`RequestInfo`][audian_async._request_info.RequestInfo]: method, full
             URL, headers, credentials masked), when one was sent.
     """
 
@@ -157,8 +156,8 @@ class APIStatusError(APIError):
         body: the decoded body (secret values redacted), or the raw text.
         retries_taken: how many retries were made before giving up.
         headers: the response headers (lower-case names; credentials a server echoes masked).
-        request: the request ([`RequestInfo`][audian_async._info.RequestInfo], credentials masked).
-        response: the response ([`ResponseInfo`][audian_async._info.ResponseInfo]: status and headers,
+        request: the request ([`RequestInfo`][audian_async._request_info.RequestInfo], credentials masked).
+        response: the response ([`ResponseInfo`][audian_async._request_info.ResponseInfo]: status and headers,
             credentials masked).
     """
 
@@ -247,7 +246,8 @@ class InternalServerError(APIStatusError):
     """5xx: the server failed."""
 
 
-_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+#: The exception class of each error status (5xx: InternalServerError; others: APIStatusError).
+STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -256,172 +256,6 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
-
-
-def status_error_class(status: int) -> type[APIStatusError]:
-    """Return the exception class for an HTTP error status (any integer status is accepted)."""
-    if status >= 500:
-        return InternalServerError
-    return _STATUS_CLASSES.get(status, APIStatusError)
-
-
-def _first_str(*candidates: Any) -> str | None:
-    for c in candidates:
-        if isinstance(c, str) and c:
-            return c
-    return None
-
-
-def describe_error_body(body: Any) -> tuple[str | None, str | None, Any]:
-    """Pull ``(error code, human message, details)`` out of any error body shape we know.
-
-    Shapes handled: Kazoo (``{"error": "400", "message": "validation error", "data": {...}}``),
-    nested (``{"error": {"code", "message", "details"|"param"}}``), Astradial / Express
-    (``{"error": "...", "message"|"details": "...", "required_fields"|"skipped": [...]}``),
-    ``{"status": "error", "message": ...}`` and plain text.
-    """
-    if isinstance(body, str):
-        text = body.strip()
-        return None, (text[:500] or None), None
-    if not isinstance(body, Mapping):
-        return None, None, None
-    err = body.get("error")
-    if isinstance(err, Mapping):
-        nested = err.get("details", err.get("param"))
-        return _first_str(err.get("code"), err.get("type")), _first_str(err.get("message")), nested
-    details: Any
-    data = body.get("data")
-    if body.get("status") == "error" and isinstance(err, str) and err.isdigit():
-        # Kazoo envelope: `error` is the HTTP status, `message` the short code.
-        code = _first_str(body.get("message"))
-        human: str | None = None
-        details = None
-        if isinstance(data, Mapping):
-            human = _first_str(data.get("message"))
-            if human is None and data:
-                details = data
-        elif isinstance(data, str):
-            human = data
-        elif isinstance(data, list) and data:
-            details = data
-        return code, human or code, details
-    extra = {
-        k: body[k]
-        for k in (
-            "details",
-            "required_fields",
-            "required",
-            "skipped",
-            "valid_types",
-            "current",
-            "limit",
-        )
-        if k in body
-    }
-    code = _first_str(err) if isinstance(err, str) else None
-    human = _first_str(
-        body.get("message"), body.get("details") if isinstance(body.get("details"), str) else None
-    )
-    return code, human or code, (extra or None)
-
-
-def build_status_error(
-    status: int,
-    body: Any,
-    *,
-    headers: Mapping[str, str],
-    method: str,
-    url: str,
-    retries_taken: int = 0,
-    auth_failure: bool = False,
-    request: RequestInfo | None = None,
-    response: ResponseInfo | None = None,
-    now: float | None = None,
-    path: str | None = None,
-) -> APIStatusError:
-    """Build the typed exception for an error response (body already decoded, or raw text).
-
-    ``url`` is the operation's path template (the exception's ``url``); the message shows
-    ``path``, the path actually requested with its ids, when given.
-
-    ``request`` and ``response`` describe the exchange (credentials masked); without them
-    they are built from ``method``, ``url``, ``status`` and ``headers``. ``now`` (Unix time,
-    default the system clock) is what an HTTP-date ``Retry-After`` is measured from.
-    """
-    safe_body = redact(body)
-    code, human, details = describe_error_body(safe_body)
-    request_id = None
-    if isinstance(body, Mapping):
-        rid = body.get("request_id")
-        request_id = rid if isinstance(rid, str) else None
-    request_id = request_id or headers.get("x-request-id")
-    cls = AuthenticationError if auth_failure else status_error_class(status)
-    if status == 402 and not auth_failure:
-        cls = ChargesRequiredError if code == "accept charges" else PaymentRequiredError
-    if cls is NotFoundError and is_unknown_route(body):
-        cls = RouteNotFoundError
-    parts = [f"{status}"]
-    if code and code != human:
-        parts.append(code)
-    msg = " ".join(parts)
-    if human:
-        msg += f": {human}"
-    if isinstance(details, Mapping):
-        fields = []
-        for field, rules in details.items():
-            if isinstance(rules, Mapping):
-                for rule, info in rules.items():
-                    text = info.get("message") if isinstance(info, Mapping) else None
-                    fields.append(f"{field} ({rule}{': ' + str(text) if text else ''})")
-        if fields:
-            msg += "; " + "; ".join(fields[:10])
-    listed = _listed_values(details)
-    if listed:
-        msg += f"; valid values: {listed}"
-    msg += f" [{method} {path or url}"
-    if request_id:
-        msg += f", request_id={request_id}"
-    msg += "]"
-    exc = cls(
-        msg,
-        status_code=status,
-        request_id=request_id,
-        error=code,
-        server_message=human,
-        details=details,
-        body=safe_body,
-        headers=headers,
-        method=method,
-        url=url,
-        retries_taken=retries_taken,
-        request=request,
-        response=response,
-    )
-    if isinstance(exc, RateLimitError):
-        from ._policy import parse_retry_after
-
-        exc.retry_after = parse_retry_after(headers, now=now)
-    return exc
-
-
-def _listed_values(details: Any) -> str | None:
-    """The valid values an error body lists (Astradial ``valid_types``), joined for a message."""
-    if not isinstance(details, Mapping):
-        return None
-    for key in ("valid_types", "valid_values", "allowed_values"):
-        values = details.get(key)
-        if isinstance(values, list) and values:
-            return ", ".join(str(v) for v in values[:20])
-    return None
-
-
-def add_hint(exc: APIError, hint: str) -> None:
-    """Append ``hint`` to ``exc``'s message, before its ``[METHOD /path ...]`` tail."""
-    message = exc.message
-    tail = message.rfind(" [")
-    message = f"{message[:tail]}; {hint}{message[tail:]}" if tail >= 0 else f"{message}; {hint}"
-    exc.message = message
-    exc.args = (message,)
 
 
 class PaymentRequiredError(APIStatusError):
@@ -450,29 +284,6 @@ class RouteNotFoundError(NotFoundError):
     the operation is not supported by this server. Catch [`NotFoundError`][audian_async._errors.NotFoundError] to handle
     both kinds alike.
     """
-
-
-def is_unknown_route(body: Any) -> bool:
-    """Whether a 404 body is an Express-style unknown-route answer (not a missing record).
-
-    The body may still be JSON text (an error answer to a streamed download).
-    """
-    if isinstance(body, str) and body.lstrip().startswith("{"):
-        import json
-
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return False
-    if not isinstance(body, Mapping):
-        return False
-    message = body.get("message")
-    return (
-        body.get("error") == "Not Found"
-        and isinstance(message, str)
-        and message.startswith("Endpoint ")
-        and message.endswith(" not found")
-    )
 
 
 class IgnoredFieldWarning(UserWarning):

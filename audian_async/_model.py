@@ -14,7 +14,7 @@ import attrs
 
 from ._redact import REDACTED, SECRET_FIELD_NAMES
 
-__all__ = ["Model", "Unwrap"]
+__all__ = ["Model"]
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)
@@ -82,19 +82,3 @@ class Model:
             }
             parts.append(f"extra={masked!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
-
-
-@attrs.frozen(slots=True)
-class Unwrap:
-    """A response type that some servers wrap in an object (spec ``x-unwrap``).
-
-    ``Unwrap(list[LiveCall], ("calls",))`` structures either a bare list, or the list found
-    under the first of ``keys`` present in an object (``{"count": 2, "calls": [...]}``).
-    """
-
-    inner: Any
-    keys: tuple[str, ...]
-
-    @property
-    def __name__(self) -> str:  # named like the type it wraps in error messages
-        return str(getattr(self.inner, "__name__", self.inner))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -18,13 +18,41 @@ from ._errors import APIResponseValidationError, ValidationError
 from ._response import APIResponse
 
 if TYPE_CHECKING:
-    from ._core import Core, RequestOptions
+    from ._operation import Operation
+    from ._request_options import RequestOptions
     from ._transport import StreamingResponse
-    from ._types import Operation
 
 __all__ = ["AsyncPaginator", "Page"]
 
 T = TypeVar("T")
+
+
+class PageSource(Protocol):
+    """What a paginator sends its page requests through (a client view's core)."""
+
+    async def request(
+        self,
+        op: Operation[Any],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+        raw: Literal[True],
+        structure: bool = True,
+    ) -> APIResponse[Any]:
+        """Send one page's request; the answer with its decoded, unstructured body."""
+        ...
+
+    def stream(
+        self,
+        op: Operation[Any],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> AbstractAsyncContextManager[StreamingResponse]:
+        """Send one page's request and hand out its body unread."""
+        ...
 
 
 @attrs.define(slots=True, repr=False)
@@ -97,7 +125,7 @@ class AsyncPaginator(Generic[T]):
 
     def __init__(
         self,
-        core: Core,
+        core: PageSource,
         op: Operation[Any],
         *,
         path_params: Mapping[str, Any],
@@ -233,35 +261,14 @@ class AsyncPaginator(Generic[T]):
 
     def _items(self, data: Any, response: APIResponse[Any]) -> list[T]:
         """Structure one page's rows; an answer that is not a list of items raises."""
-        from ._convert import structure
+        from ._classify import listing_items
 
-        key = self._op.item_key
-        if key is not None and isinstance(data, Mapping):
-            nested = data.get("numbers")
-            if isinstance(nested, Mapping):  # Kazoo nests keyed listings under `numbers`
-                data = nested
-            if not all(isinstance(v, Mapping) for v in data.values()):
-                raise self._invalid(response, "an item of the keyed listing is not an object")
-            data = [{**v, key: k} for k, v in data.items()]
-        if not isinstance(data, list):
-            what = "nothing" if data is None else type(data).__name__
-            raise self._invalid(response, f"expected a list of items, got {what}")
-        try:
-            return [structure(row, self._item_type) for row in data]
-        except Exception as exc:  # cattrs / attrs / a row that is not an object
-            raise self._invalid(response, f"an item cannot be read: {exc}") from exc
+        return listing_items(self._op, self._item_type, data, response)
 
     def _invalid(self, response: APIResponse[Any], why: str) -> APIResponseValidationError:
-        request_id = response.request_id
-        return APIResponseValidationError(
-            f"{self._op.id}: the page ({response.status_code}) cannot be a listing: {why}"
-            + (f" [request_id={request_id}]" if request_id else ""),
-            status_code=response.status_code,
-            method=self._op.method,
-            url=self._op.path,
-            request_id=request_id,
-            request=response.request,
-        )
+        from ._classify import listing_invalid
+
+        return listing_invalid(self._op, response, why)
 
     def _start_key_query(self, start_key: Any) -> dict[str, Any]:
         query = dict(self._query)

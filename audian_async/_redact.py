@@ -18,8 +18,10 @@ __all__ = [
     "REDACTED",
     "SECRET_FIELD_NAMES",
     "SECRET_HEADERS",
+    "credential_values",
     "mask_headers",
     "redact",
+    "request_body_secrets",
     "scrub",
     "secrets_in",
 ]
@@ -185,3 +187,27 @@ def mask_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> list
     """Headers to show, with credential headers masked (``Authorization: ***``)."""
     items = headers.items() if isinstance(headers, Mapping) else headers
     return [(k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in items]
+
+
+def credential_values(headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The secret values of credential headers (a Bearer token without its scheme)."""
+    found = []
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token)
+    return found
+
+
+def request_body_secrets(content: bytes) -> list[str]:
+    """The secret values a JSON request body carried (none for any other body)."""
+    if content[:1] not in (b"{", b"["):
+        return []
+    from . import _json
+
+    try:
+        return secrets_in(_json.loads(content))
+    except (ValueError, RecursionError):
+        return []

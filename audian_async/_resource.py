@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import enum
-import warnings
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar, cast
 
-from ._errors import APIResponseValidationError, ArgumentTypeError, IgnoredFieldWarning
-from ._redact import REDACTED, SECRET_FIELD_NAMES
-from ._types import NOT_GIVEN, NotGiven, Operation
+from ._errors import ArgumentTypeError
+from ._operation import Operation
+from ._types import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
-    from ._core import Core, RequestOptions
+    from ._core import Core
+    from ._request_options import RequestOptions
 
 __all__ = ["BaseResource", "ResourceHost"]
 
 R = TypeVar("R")
-
-#: Seconds from 0000-01-01 (Erlang's Gregorian calendar) to the Unix epoch.
-GREGORIAN_OFFSET = 62_167_219_200
 
 
 class _KeptBody(dict[str, Any]):
@@ -54,12 +50,12 @@ class BaseResource(ResourceHost):
     def _options(
         given: Mapping[str, Any], envelope: Mapping[str, Any] | None = None
     ) -> RequestOptions:
-        """The :class:`~audian_async._core.RequestOptions` of a call's ``**options``.
+        """The :class:`~audian_async._request_options.RequestOptions` of a call's ``**options``.
 
         Generated methods call it only when options were given (``if options``): a plain call
         builds nothing.
         """
-        from ._core import RequestOptions
+        from ._request_options import RequestOptions
 
         return RequestOptions.of_call(given, envelope)
 
@@ -76,7 +72,7 @@ class BaseResource(ResourceHost):
         """
         enabled = self._core.validating(options.get("validate"))
         if enabled and schemas:
-            from ._core import prepare_body
+            from ._body import prepare_body
             from ._validate import validate_body
 
             given = {
@@ -96,49 +92,25 @@ class BaseResource(ResourceHost):
         schema: Mapping[str, Any],
         options: Mapping[str, Any],
     ) -> tuple[bytes, str]:
-        """A ``multipart/form-data`` body: the given text fields (checked against ``schema``
-        first), the call's ``extra_body`` as more fields, and one file, given as bytes or a
-        binary file object."""
-        given = {k: v for k, v in fields.items() if v is not NOT_GIVEN and v is not None}
-        enabled = self._core.validating(options.get("validate"))
-        if enabled:
-            from ._validate import validate_body
+        """A ``multipart/form-data`` body (see :func:`~audian_async._multipart.form_body`)."""
+        from ._multipart import form_body
 
-            validate_body(given, schema, {}, partial=False)
-        name, filename, document, content_type = upload
-        data: Any
-        if isinstance(document, bytes | bytearray):
-            data = document
-        else:  # a binary file; anything else (text, a path as str) is refused below
-            read = getattr(document, "read", None)
-            data = read() if callable(read) else document
-        if not isinstance(data, bytes | bytearray):
-            raise ArgumentTypeError(
-                name, "type", f"must be bytes or a binary file, not {type(data).__name__}"
-            )
-        from ._multipart import encode_multipart
-
-        text = {k: str(v) for k, v in given.items()}
-        extra = options.get("extra_body")
-        if extra:
-            text.update({k: str(v) for k, v in extra.items()})
-        return encode_multipart(text, name, filename, bytes(data), content_type)
+        validating = self._core.validating(options.get("validate"))
+        return form_body(fields, upload, schema, options.get("extra_body"), validating=validating)
 
     @staticmethod
     def _gregorian(value: datetime | int | NotGiven) -> int | NotGiven:
-        """A time as Kazoo's Gregorian seconds (seconds since year 0; naive datetimes are UTC)."""
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return int(value.timestamp()) + GREGORIAN_OFFSET
-        return value
+        """A time as Kazoo's Gregorian seconds (see :func:`~audian_async._dates.gregorian_seconds`)."""
+        from ._dates import gregorian_seconds
+
+        return gregorian_seconds(value)
 
     @staticmethod
     def _merge(body: Any, fields: Mapping[str, Any]) -> Any:
         """``body`` (a model or mapping) with the given keyword fields applied on top."""
         if body is None:
             return fields
-        from ._core import prepare_body
+        from ._body import prepare_body
         from ._model import Model
 
         merged = prepare_body(body.to_write_dict() if isinstance(body, Model) else body)
@@ -189,7 +161,7 @@ class BaseResource(ResourceHost):
 
         The result is typed by the caller's ``Operation[R]`` (an ``APIResponse`` when the
         options ask for the raw response)."""
-        from ._convert import structure
+        from ._classify import read_result
 
         response = await self._core.request(
             op,
@@ -201,24 +173,10 @@ class BaseResource(ResourceHost):
             structure=False,
         )
         data = response.parsed
-        parsed = None
-        if op.response is not None and data is not None:
-            try:
-                parsed = structure(data, op.response)
-            except Exception as exc:  # like the core: a shape we cannot read is the server's
-                request_id = response.request_id
-                promised = getattr(op.response, "__name__", op.response)
-                raise APIResponseValidationError(
-                    f"{op.id}: the answer ({response.status_code}) cannot be the promised "
-                    f"result: could not read it as {promised}: {exc}"
-                    + (f" [request_id={request_id}]" if request_id else ""),
-                    status_code=response.status_code,
-                    method=op.method,
-                    url=op.path,
-                    request_id=request_id,
-                    request=response.request,
-                ) from exc
-        _check_echo(op.id, body, data, echo, type(parsed), _server_drops(op))
+        parsed = read_result(op, response)
+        from ._echo import check_echo, server_drops
+
+        check_echo(op.id, body, data, echo, type(parsed), server_drops(op))
         if options is None or not options.raw:
             return cast(R, parsed)
         import attrs
@@ -227,75 +185,3 @@ class BaseResource(ResourceHost):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
-
-
-def _server_drops(op: Operation[Any]) -> Mapping[str, tuple[str, ...]]:
-    """``{field: keys}`` of the body's ``x-echo: {dropped-by: {answer-has: keys}}`` fields.
-
-    Such a field is not stored by one server, whose answer then leaves it out; that server is
-    recognised by ``keys`` in its answer. Read once per operation from the body's schema.
-    """
-    cached = _DROPS.get(op.id)
-    if cached is not None:
-        return cached
-    drops: dict[str, tuple[str, ...]] = {}
-    spec = op.body_schema or {}
-    registry: Mapping[str, Any] = spec.get("registry") or {}
-    ref = str((spec.get("schema") or {}).get("$ref", ""))
-    schema = registry.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
-    for name, prop in (schema.get("properties") or {}).items():
-        echo = prop.get("x-echo") if isinstance(prop, Mapping) else None
-        dropped = echo.get("dropped-by") if isinstance(echo, Mapping) else None
-        if isinstance(dropped, Mapping) and dropped.get("answer-has"):
-            drops[name] = tuple(str(k) for k in dropped["answer-has"])
-    _DROPS[op.id] = drops
-    return drops
-
-
-_DROPS: dict[str, Mapping[str, tuple[str, ...]]] = {}
-
-
-def _check_echo(
-    operation: str,
-    sent: Any,
-    answer: Any,
-    echo: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]], bool]],
-    model: type,
-    drops: Mapping[str, tuple[str, ...]] | None = None,
-) -> None:
-    """Warn when the server answered success but did not apply a field (spec ``x-echo``).
-
-    Some servers ignore fields they do not know and answer 200/201 with their own default.
-    A field is checked only when the answer carries it (under its name or an alias), so a
-    server that echoes less is never accused; for a field the spec marks
-    ``missing: ignored`` (always in the documented object), a missing key means the server
-    does not know the field. A field marked ``dropped-by`` a server (``drops``: the answer keys
-    that recognise it) counts as ignored when that server's answer leaves it out. Emits one
-    :class:`~audian_async.IgnoredFieldWarning` per ignored field (make it an error with
-    ``warnings.simplefilter("error", IgnoredFieldWarning)``).
-    """
-    if not isinstance(sent, Mapping) or not isinstance(answer, Mapping):
-        return
-    json_names: Mapping[str, str] = getattr(model, "__json_names__", {})
-    aliases: Mapping[str, Any] = getattr(model, "__json_aliases__", {})
-    for name, (attribute, same, missing_is_ignored) in echo.items():
-        want = _plain(sent.get(name, NOT_GIVEN))
-        if want is NOT_GIVEN:
-            continue
-        names = [json_names.get(attribute, attribute), *aliases.get(attribute, ())]
-        present = [n for n in names if n in answer]
-        marks = (drops or {}).get(name)
-        dropped = bool(marks) and all(k in answer for k in marks or ())
-        if not present and not (missing_is_ignored or dropped):
-            continue  # the answer does not say: nothing to compare
-        got = next((answer[n] for n in present if answer[n] is not None), None)
-        if got == want or (got is not None and str(got) in same.get(str(want), ())):
-            continue
-        if name in SECRET_FIELD_NAMES:  # never put a secret in a message
-            want, got = REDACTED, REDACTED if got is not None else None
-        warnings.warn(IgnoredFieldWarning(operation, name, want, got), stacklevel=4)
-
-
-def _plain(value: Any) -> Any:
-    """An enum member's value; anything else as it is."""
-    return value.value if isinstance(value, enum.Enum) else value

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 if TYPE_CHECKING:
-    from ._info import RequestInfo
+    from ._request_info import RequestInfo
 
 __all__ = ["APIResponse"]
 

@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
-from ._transport import (
-    WebSocketClosed,
-    WebSocketConnection,
-    WebSocketUpgradeRefused,
-    _headers_dict,
-    _translate,
-)
+from ._httpx_common import headers_dict, translate
+from ._transport import WebSocketClosed, WebSocketConnection, WebSocketUpgradeRefused
 
 if TYPE_CHECKING:
     import httpx_ws
@@ -190,18 +185,18 @@ async def connect(
             yield _HttpxWebSocket(session, wsproto)
     except httpx_ws.WebSocketUpgradeError as exc:
         raise WebSocketUpgradeRefused(
-            exc.response.status_code, _headers_dict(exc.response.headers)
+            exc.response.status_code, headers_dict(exc.response.headers)
         ) from None
     except httpx.HTTPError as exc:
         if opened:
             raise
-        raise _translate(exc) from exc
+        raise translate(exc) from exc
     except BaseExceptionGroup as group:
         unwrapped = unwrap_group(group)
         if unwrapped is group:
             raise
         if isinstance(unwrapped, httpx.HTTPError) and not opened:
-            raise _translate(unwrapped) from unwrapped
+            raise translate(unwrapped) from unwrapped
         if _is_library_failure(unwrapped, httpx_ws, wsproto):
             # httpx-ws's reader task failed (a protocol violation, a network error it does
             # not translate): the socket is gone, a drop like any other.

@@ -26,8 +26,8 @@ CORE: dict[str, tuple[str, list[str]]] = {
         "Errors",
         [
             "audian_async._errors",
-            "audian_async._info.RequestInfo",
-            "audian_async._info.ResponseInfo",
+            "audian_async._request_info.RequestInfo",
+            "audian_async._request_info.ResponseInfo",
         ],
     ),
     "pagination": (

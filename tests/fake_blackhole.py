@@ -31,12 +31,12 @@ import httpx
 
 from audian_async._clock import LoopClock
 from audian_async._transport import (
-    HttpxTransport,
     TransportError,
     WebSocketClosed,
     WebSocketConnection,
     WebSocketUpgradeRefused,
 )
+from audian_async._transport_httpx import HttpxTransport
 from audian_async._types import Timeout
 from tests.virtual import FakeKazoo
 

@@ -1,4 +1,4 @@
-"""Shared test helpers: JWT-shaped tokens and Kazoo envelopes."""
+"""Shared test helpers: JWT-shaped tokens, Kazoo envelopes and sent JSON bodies."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from typing import Any
 ACCOUNT = "a" * 32
 API_KEY = "k" * 64
 BASE = "https://api.audian.com:8443/v2"
+ASTRADIAL_ROOT = "https://pbx.example.com:8000"
+ASTRADIAL_BASE = ASTRADIAL_ROOT + "/api/v1"
+ASTRADIAL_KEY = "ak_" + "0123456789abcdef" * 2
 
 
 def b64(data: bytes) -> str:
@@ -100,3 +103,8 @@ def record_sleeps(monkeypatch: Any, *, frozen: bool = False) -> list[float]:
 
     monkeypatch.setattr(SystemClock, "sleep", fake_sleep)
     return recorded
+
+
+def body_of(route: Any, index: int = -1) -> Any:
+    """The JSON body of a respx route's call (the last one unless told)."""
+    return json.loads(route.calls[index].request.content)

@@ -22,13 +22,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from .. import _json
+from .._classify import build_status_error
 from .._errors import (
     APIConnectionError,
     AudianError,
     AuthenticationError,
     InternalServerError,
     RateLimitError,
-    build_status_error,
 )
 from .._transport import (
     SupportsReceiveLoop,
@@ -45,8 +45,8 @@ from ._protocol import MessageBucket, classify_refusal, reply_errors
 if TYPE_CHECKING:
     import anyio
 
-    from .._auth import Credentials
     from .._core import Core
+    from .._credentials import Credentials
 
 __all__ = ["Backoff", "EventStream", "EventStreamStats"]
 

@@ -18,20 +18,20 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import _astradial, _audian
+from ._audian._families import family_kinds
+from ._audian._kinds import KINDS
+from ._audian._resources import add_api_key, create_account, create_doc
 from ._bucket import Buckets
-from ._clock import Clock
 from ._config import DEFAULT_API_KEY, SimulatorConfig
 from ._contract import Contract
-from ._core import Core
 from ._envelope import dumps, error_body
 from ._events import CONTROL_PREFIX, Events, build_control_app
-from ._families import family_kinds
 from ._faults import ConnectionDropped, Delay, DropAfter, DropBefore, FaultController, Status
 from ._inspect import RecordedRequest, RequestLog, StateView, kind_name
 from ._jwt import TokenIssuer
-from ._kinds import KINDS
-from ._resources import add_api_key, create_account, create_doc
 from ._seeding import Seeding
+from ._sim_clock import Clock
+from ._sim_core import Core
 from ._store import Store
 
 __all__ = ["ROUTERS", "Simulator"]

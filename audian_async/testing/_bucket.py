@@ -18,8 +18,8 @@ import math
 import threading
 from dataclasses import dataclass
 
-from ._clock import Clock
 from ._config import SimulatorConfig
+from ._sim_clock import Clock
 
 __all__ = ["REFILL_MODELS", "Buckets", "Consumption"]
 

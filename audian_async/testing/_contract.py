@@ -288,6 +288,6 @@ class Contract:
 
 def _reports_failure(body: Any) -> bool:
     """The core's test for an error answered with a 2xx (``audian_async._core``)."""
-    from .._core import _reports_failure as core_test
+    from .._classify import reports_failure as core_test
 
     return core_test(body)

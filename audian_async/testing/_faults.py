@@ -19,7 +19,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-from .._transport import ConnectionDropped
+from .._transport_httpx import ConnectionDropped
 
 __all__ = [
     "ConnectionDropped",

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from ._resources import render_account, render_number
+from ._audian._resources import render_account, render_number
 from ._store import Doc, Store
 
 __all__ = ["RecordedRequest", "RequestLog", "StateView", "StoredDoc"]

@@ -9,7 +9,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from ._clock import Clock
+from ._sim_clock import Clock
 
 __all__ = ["Claims", "TokenIssuer"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._core import Core
+    from ._sim_core import Core
 
 __all__ = ["Seeding"]
 
@@ -45,7 +45,7 @@ class Seeding:
 
         Raises ``KeyError`` when the box does not exist in the account (the master by default).
         """
-        from ._voicemail import leave_message
+        from ._audian._voicemail import leave_message
 
         core = self._core
         store = core.store
@@ -73,7 +73,7 @@ class Seeding:
         """Record a finished call leg (a CDR) ending at ``timestamp`` (Gregorian seconds,
         default now); ``fields`` are CDR fields (``call_direction``, ``caller_id_number``,
         ``interaction_id`` ...). Returns the stored record with its ``id``."""
-        from ._cdrs import add_cdr
+        from ._audian._cdrs import add_cdr
 
         core = self._core
         with core.store.lock:

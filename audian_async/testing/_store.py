@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._clock import Clock
+from ._sim_clock import Clock
 from ._unique import UniqueIndex
 
 #: Per document kind, the keys its uniqueness rules look up (``_kinds`` registers them):

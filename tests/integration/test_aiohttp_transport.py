@@ -32,8 +32,8 @@ from audian_async import (
 )
 from audian_async import _transport_aiohttp as mod
 from audian_async._clock import SystemClock
+from audian_async._operation import Operation
 from audian_async._transport import TransportError
-from audian_async._types import Operation
 from audian_async.testing import (
     RunningServer,
     Simulator,
@@ -80,7 +80,7 @@ class RawServer:
     ``ok`` (200, a user), ``created`` (201, a user), ``silent`` (never answers), ``drop``
     (reads the request, closes), ``truncated`` (promises 100 bytes, sends 10, closes),
     ``stream`` (a chunked body in three chunks), ``stream_cut`` (one chunk, then closes),
-    ``trickle`` (a JSON body in 12 chunks, 0.1 s apart).
+    ``trickle`` (a JSON body in 12 chunks, each sent once ``pace`` is set: the test sets it).
     """
 
     def __init__(self, plan: list[str] | None = None, default: str = "ok") -> None:
@@ -88,6 +88,10 @@ class RawServer:
         self.default = default
         self.requests: list[tuple[str, str]] = []
         self._writers: list[asyncio.StreamWriter] = []
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._arrival = asyncio.Event()
+        #: Set by the test when the next ``trickle`` chunk may go.
+        self.pace = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
         self._stop: asyncio.Event | None = None
         self.port = 0
@@ -101,6 +105,12 @@ class RawServer:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
+    async def arrived(self, count: int) -> None:
+        """Return once ``count`` requests have reached the server."""
+        while len(self.requests) < count:
+            self._arrival.clear()
+            await self._arrival.wait()
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v2"
@@ -112,10 +122,13 @@ class RawServer:
             writer.close()
         if self._server is not None:
             self._server.close()
-        await asyncio.sleep(0.01)  # let the handlers finish
+        await asyncio.gather(*self._handlers, return_exceptions=True)  # the handlers finish
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.append(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
         try:
             while True:
                 try:
@@ -132,6 +145,7 @@ class RawServer:
                 if length:
                     await reader.readexactly(length)
                 self.requests.append((method, target))
+                self._arrival.set()
                 action = self.plan.pop(0) if self.plan else self.default
                 if not await self._act(action, writer):
                     return
@@ -163,7 +177,8 @@ class RawServer:
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             step = -(-len(body) // 12)
             for i in range(0, len(body), step):
-                await asyncio.sleep(0.1)
+                self.pace.clear()
+                await self.pace.wait()
                 chunk = body[i : i + step]
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
@@ -176,7 +191,6 @@ class RawServer:
             for chunk in chunks:
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
-                await asyncio.sleep(0.01)
             if action == "stream_cut":
                 return False
             writer.write(b"0\r\n\r\n")
@@ -425,8 +439,25 @@ async def test_read_timeout_retries_a_get_but_not_a_create(
     assert len(sleeps) == 1
 
 
-async def test_read_timeout_is_silence_not_total_time(raw: RawServer) -> None:
-    """A body arriving in chunks 0.1 s apart for over a second passes a 0.4 s read timeout."""
+async def test_read_timeout_is_silence_not_total_time(
+    raw: RawServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body arriving in 12 chunks passes a 0.4 s read timeout although it takes longer
+    than that: each chunk goes once the watchdog has checked the request again (checks come
+    at most a quarter of the timeout apart), so the silence never reaches the timeout while
+    the whole body spans at least 12 checks (over a second)."""
+    from audian_async._read_watchdog import ReadWatchdog
+
+    check = ReadWatchdog._check
+    checks = 0
+
+    def check_then_pace(self: ReadWatchdog) -> None:
+        nonlocal checks
+        check(self)
+        checks += 1
+        raw.pace.set()
+
+    monkeypatch.setattr(ReadWatchdog, "_check", check_then_pace)
     raw.default = "trickle"
     transport = AiohttpTransport()
     try:
@@ -436,6 +467,7 @@ async def test_read_timeout_is_silence_not_total_time(raw: RawServer) -> None:
     finally:
         await transport.aclose()
     assert json.loads(response.content)["data"]["id"] == "u1"
+    assert checks >= 12
 
 
 async def test_read_timeout_leaves_the_task_uncancelled(raw: RawServer) -> None:
@@ -467,7 +499,7 @@ async def test_cancelling_the_caller_stays_a_cancellation(raw: RawServer) -> Non
                 "GET", f"{raw.base_url}/x", [], None, Timeout(connect=1.0, read=5.0, pool=1.0)
             )
         )
-        await asyncio.sleep(0.1)
+        await raw.arrived(1)  # the request is sent and waits for an answer
         call.cancel()
         outcome = (await asyncio.gather(call, return_exceptions=True))[0]
         assert isinstance(outcome, asyncio.CancelledError)
@@ -482,7 +514,7 @@ async def test_waiting_for_a_pool_slot_times_out_as_not_sent(raw: RawServer) -> 
     transport = AiohttpTransport(max_connections=1)
     holder = asyncio.ensure_future(transport.send("GET", f"{raw.base_url}/x", [], None, FAST))
     try:
-        await asyncio.sleep(0.05)
+        await raw.arrived(1)  # the holder has the only connection
         short = Timeout(connect=0.05, read=2.0, write=2.0, pool=0.1)
         with pytest.raises(TransportError) as info:
             await transport.send("PUT", f"{raw.base_url}/users", [], b"{}", short)

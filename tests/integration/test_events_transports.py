@@ -23,7 +23,6 @@ import uvicorn
 
 from audian_async import AsyncAudian, CallEvent, Gap
 from audian_async._transport import (
-    HttpxTransport,
     SupportsReceiveLoop,
     SupportsWebSocket,
     TransportError,
@@ -32,6 +31,7 @@ from audian_async._transport import (
     WebSocketUpgradeRefused,
 )
 from audian_async._transport_aiohttp import AiohttpTransport
+from audian_async._transport_httpx import HttpxTransport
 from audian_async._types import Timeout
 from audian_async.events import Backoff
 from tests.helpers import ACCOUNT

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from audian_async import AsyncAudian
-from audian_async._transport import HttpxTransport
+from audian_async._transport_httpx import HttpxTransport
 from audian_async.integrations.fastapi import AudianClient, audian_lifespan, install_error_handlers
 from audian_async.testing import RunningServer, Simulator, serve
 

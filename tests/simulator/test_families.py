@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from audian_async.testing import Simulator
-from audian_async.testing._cdrs import MAX_RANGE
-from audian_async.testing._forms import parse_form
+from audian_async.testing._audian._cdrs import MAX_RANGE
+from audian_async.testing._audian._forms import parse_form
 
 from .conftest import Session
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from audian_async.testing import Simulator
-from audian_async.testing._clock import GREGORIAN_OFFSET
+from audian_async.testing._sim_clock import GREGORIAN_OFFSET
 
 from .conftest import Session
 

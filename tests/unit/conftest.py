@@ -5,8 +5,16 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import respx
 
-from audian_async import AsyncAudian
-from tests.helpers import API_KEY, BASE, auth_body, make_jwt
+from audian_async import AsyncAstradial, AsyncAudian
+from tests.helpers import (
+    API_KEY,
+    ASTRADIAL_BASE,
+    ASTRADIAL_KEY,
+    ASTRADIAL_ROOT,
+    BASE,
+    auth_body,
+    make_jwt,
+)
 
 
 @pytest.fixture
@@ -32,3 +40,17 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     from tests.helpers import record_sleeps
 
     return record_sleeps(monkeypatch)
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """respx over the Astradial API's base URL."""
+    with respx.mock(base_url=ASTRADIAL_BASE, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def astra(api: respx.MockRouter) -> AsyncIterator[AsyncAstradial]:
+    """An Astradial client with an API key, answered by ``api``."""
+    async with AsyncAstradial(base_url=ASTRADIAL_ROOT, api_key=ASTRADIAL_KEY) as client:
+        yield client

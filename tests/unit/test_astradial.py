@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -28,11 +27,11 @@ from audian_async import (
 )
 from audian_async._clock import SystemClock
 from audian_async.astradial import QueueStrategy, SipCredentials, User, UserRole
+from tests.helpers import ASTRADIAL_BASE as BASE
+from tests.helpers import ASTRADIAL_KEY as KEY
+from tests.helpers import ASTRADIAL_ROOT as ROOT
 from tests.helpers import make_jwt, shift_clock
 
-ROOT = "https://pbx.example.com:8000"
-BASE = ROOT + "/api/v1"
-KEY = "ak_" + "0123456789abcdef" * 2
 EMAIL = "owner@example.com"
 PASSWORD = "s3cret-Passw0rd!"
 USER = {
@@ -79,18 +78,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ASTRADIAL_PASSWORD",
     ):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def astra(api: respx.MockRouter) -> AsyncIterator[AsyncAstradial]:
-    async with AsyncAstradial(base_url=ROOT, api_key=KEY) as client:
-        yield client
 
 
 # -- configuration ----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,10 @@ from audian_async import (
     ValidationError,
 )
 from audian_async.astradial import ApiKey, OrgUserRole, Trunk, TrunkType, Webhook
+from tests.helpers import ASTRADIAL_KEY as KEY
+from tests.helpers import ASTRADIAL_ROOT as ROOT
+from tests.helpers import body_of
 
-ROOT = "https://pbx.example.com:8000"
-BASE = ROOT + "/api/v1"
-KEY = "ak_" + "d" * 32
 RECORDINGS = Path(__file__).parents[1] / "simulator" / "recordings" / "astradial_oss"
 
 
@@ -56,22 +55,6 @@ def uid(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def astra(api: respx.MockRouter) -> AsyncIterator[AsyncAstradial]:
-    async with AsyncAstradial(base_url=ROOT, api_key=KEY) as client:
-        yield client
-
-
-def sent(route: respx.Route) -> Any:
-    return json.loads(route.calls.last.request.content)
-
-
 # -- trunks and outbound routes ------------------------------------------------------------------
 
 
@@ -83,7 +66,7 @@ async def test_trunk_create_sends_the_fields_and_masks_the_password(
     trunk = await astra.trunks.create(
         name="Carrier", host="sip.example.net", username="acct1", password="trunk-pass-1"
     )
-    assert sent(route) == {
+    assert body_of(route) == {
         "name": "Carrier",
         "host": "sip.example.net",
         "username": "acct1",
@@ -126,7 +109,7 @@ async def test_trunk_list_get_update_delete(astra: AsyncAstradial, api: respx.Mo
     inbound = next(t for t in trunks if t.trunk_type is TrunkType.INBOUND)
     assert (inbound.host, inbound.port) == (None, None)
     changed = await astra.trunks.update(uid(1), name="Carrier A", max_channels=20)
-    assert sent(put) == {"name": "Carrier A", "max_channels": 20}
+    assert body_of(put) == {"name": "Carrier A", "max_channels": 20}
     assert changed.name == "Carrier A"
     assert await astra.trunks.delete(uid(3)) is None
     with pytest.raises(NotFoundError) as gone:
@@ -149,7 +132,7 @@ async def test_outbound_route_carries_its_trunk(
         prepend_digits="+91",
         priority=5,
     )
-    assert sent(route)["dial_pattern"] == "_9XXXXXXXXX"
+    assert body_of(route)["dial_pattern"] == "_9XXXXXXXXX"
     assert made.trunk is not None and made.trunk.password and made.trunk.password not in repr(made)
     assert (made.route_type, made.priority) == ("custom", 5)
     summaries = [r.trunk async for r in astra.outbound_routes.list()]
@@ -172,7 +155,7 @@ async def test_webhook_secret_is_masked_and_update_only_settings_warn(
             url="https://hooks.example.com/pbx", events=["call.answered"], active=False
         )
     assert [w.message.field for w in caught.list] == ["active"]  # type: ignore[union-attr]
-    assert sent(route) == {
+    assert body_of(route) == {
         "url": "https://hooks.example.com/pbx",
         "events": ["call.answered"],
         "active": False,
@@ -236,7 +219,7 @@ async def test_recording_control_and_deletion(astra: AsyncAstradial, api: respx.
     _, _, deleted = recorded("flavour", "delete a fixture row's recording")
     api.delete("/calls/1/recording").respond(200, json=deleted)
     state = await astra.calls.set_recording("1765000000.1", enabled=True)
-    assert sent(control) == {"enabled": True} and state.recording_enabled is True
+    assert body_of(control) == {"enabled": True} and state.recording_enabled is True
     gone = await astra.calls.delete_recording("1")
     assert (gone.success, gone.filename, gone.deleted_from) == (
         True,
@@ -254,10 +237,10 @@ async def test_media_and_queue_music(astra: AsyncAstradial, api: respx.MockRoute
     music = api.put(f"/queues/{uid(3)}/music").respond(200, json=queue)
     assert (await astra.media.list_music_classes()).system_classes == ["default"]
     stored = await astra.media.create_greeting(name="Welcome", text="Welcome to Example")
-    assert sent(made) == {"name": "Welcome", "text": "Welcome to Example"}
+    assert body_of(made) == {"name": "Welcome", "text": "Welcome to Example"}
     assert stored.status == "active" and stored.created_at
     q = await astra.queues.set_music(uid(3), music_on_hold="jazz")
-    assert sent(music) == {"music_on_hold": "jazz"} and q.moh_class == "jazz"
+    assert body_of(music) == {"music_on_hold": "jazz"} and q.moh_class == "jazz"
     assert q.extra["asterisk_queue_name"] == "org_mxdjz9ke_5101"  # the other 40 columns kept
 
 
@@ -278,7 +261,7 @@ async def test_org_users(astra: AsyncAstradial, api: respx.MockRouter) -> None:
     profile = await astra.org_users.me()
     assert (profile.role, profile.id) == ("org_admin", None)
     result = await astra.org_users.change_role(uid(3), role=OrgUserRole.MANAGER)
-    assert sent(role) == {"role": "manager"}
+    assert body_of(role) == {"role": "manager"}
     assert (result.role, result.previous_role) == ("manager", "agent")
     with pytest.raises(APIStatusError) as missing:  # 200 {"error": "User not found"}
         await astra.org_users.update(uid(5), name="Nobody")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,26 +27,9 @@ from audian_async.astradial import (
     QueueMember,
     QueueMemberBatch,
 )
-
-ROOT = "https://pbx.example.com:8000"
-BASE = ROOT + "/api/v1"
-KEY = "ak_" + "f" * 32
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def astra(api: respx.MockRouter) -> AsyncIterator[AsyncAstradial]:
-    async with AsyncAstradial(base_url=ROOT, api_key=KEY) as client:
-        yield client
-
-
-def body_of(route: respx.Route, index: int = -1) -> Any:
-    return json.loads(route.calls[index].request.content)
+from tests.helpers import ASTRADIAL_KEY as KEY
+from tests.helpers import ASTRADIAL_ROOT as ROOT
+from tests.helpers import body_of
 
 
 def call_row(n: int) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -32,28 +31,11 @@ from audian_async.astradial import (
     User,
     UserRole,
 )
+from tests.helpers import ASTRADIAL_ROOT as ROOT
+from tests.helpers import body_of
 
-ROOT = "https://pbx.example.com:8000"
-BASE = ROOT + "/api/v1"
-KEY = "ak_" + "e" * 32
 ORG_KEY = "org_" + "1" * 32
 ORG_SECRET = "as_" + "2" * 48
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def astra(api: respx.MockRouter) -> AsyncIterator[AsyncAstradial]:
-    async with AsyncAstradial(base_url=ROOT, api_key=KEY) as client:
-        yield client
-
-
-def body_of(route: respx.Route, index: int = -1) -> Any:
-    return json.loads(route.calls[index].request.content)
 
 
 def jwt(**claims: Any) -> str:
@@ -370,7 +352,7 @@ async def test_raw_responses_of_checked_writes(
 
 
 def test_an_ignored_secret_field_is_reported_without_its_value() -> None:
-    from audian_async._resource import _check_echo
+    from audian_async._echo import check_echo as _check_echo
 
     with pytest.warns(IgnoredFieldWarning) as caught:
         _check_echo(

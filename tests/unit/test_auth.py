@@ -12,8 +12,9 @@ import pytest
 import respx
 
 from audian_async import AsyncAudian, AuthenticationError
-from audian_async._auth import Credentials, KazooApiKeyAuth
-from audian_async._credentials import Authenticator
+from audian_async._auth import KazooApiKeyAuth
+from audian_async._authenticator import Authenticator
+from audian_async._credentials import Credentials
 from tests.helpers import ACCOUNT, API_KEY, auth_body, envelope, make_jwt, shift_clock
 from tests.virtual import jwt as kazoo_jwt
 

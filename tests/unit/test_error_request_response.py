@@ -16,7 +16,7 @@ from audian_async import (
     RequestInfo,
     ResponseInfo,
 )
-from audian_async._info import safe_url
+from audian_async._request_info import safe_url
 from tests.helpers import ACCOUNT, API_KEY, BASE, auth_body, make_jwt
 
 USERS = f"/accounts/{ACCOUNT}/users"
@@ -117,7 +117,7 @@ def test_safe_url_masks_passwords_and_secret_parameters_only() -> None:
 
 
 def test_errors_built_without_a_request_still_have_both() -> None:
-    from audian_async._errors import build_status_error
+    from audian_async._classify import build_status_error
 
     exc = build_status_error(
         409, {"error": "conflict"}, headers={"x-request-id": "r"}, method="PUT", url="/users"

@@ -639,7 +639,7 @@ def test_a_transport_without_websockets_gets_a_clear_error_and_rest_keeps_workin
             await self.inner.aclose()
 
     async def main() -> None:
-        from audian_async._transport import HttpxTransport
+        from audian_async._transport_httpx import HttpxTransport
 
         clock = LoopClock(epoch=EPOCH)
         kazoo = FakeKazoo(clock)
@@ -658,7 +658,7 @@ def test_a_transport_without_websockets_gets_a_clear_error_and_rest_keeps_workin
 def test_without_httpx_ws_the_stream_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from audian_async._transport import HttpxTransport
+    from audian_async._transport_httpx import HttpxTransport
     from tests.virtual import FakeKazoo
 
     monkeypatch.setitem(sys.modules, "httpx_ws", None)  # as if the extra were not installed

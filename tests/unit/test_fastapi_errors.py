@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from audian_async import AsyncAstradial
-from audian_async._errors import build_status_error
+from audian_async._classify import build_status_error
 from audian_async.integrations.fastapi import (
     CREDENTIALS_REFUSED,
     UPSTREAM_FAILED,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audian_async._multipart import encode_multipart
-from audian_async.testing._forms import parse_form
+from audian_async.testing._audian._forms import parse_form
 
 
 def test_fields_and_file_round_trip() -> None:

@@ -13,8 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from .._core import Core
 from .._envelope import dumps
+from .._sim_core import Core
 from ._auth import authenticate, org_login, user_login
 from ._calls import (
     call_history,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._config import SimulatorConfig
-from .._core import Core
+from .._sim_core import Core
 from .._unique import UniqueIndex
 
 logger = logging.getLogger("audian_async.testing")

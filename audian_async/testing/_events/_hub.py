@@ -16,8 +16,8 @@ from ._session import Session, SocketInfo
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-    from .._clock import Clock
-    from .._core import Core
+    from .._sim_clock import Clock
+    from .._sim_core import Core
     from .._store import Doc
 
 __all__ = ["BURST_SLICE", "Events"]

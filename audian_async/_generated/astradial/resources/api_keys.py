@@ -12,8 +12,9 @@ from audian_async._generated.astradial.models.action_result import ActionResult
 from audian_async._generated.astradial.models.api_key import ApiKey
 from audian_async._generated.astradial.models.api_key_list import ApiKeyList
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response
 
 __all__ = ["ApiKeysResource", "RawApiKeysResource"]

@@ -23,11 +23,11 @@ from audian_async._generated.astradial.models.destination_type import Destinatio
 from audian_async._generated.astradial.models.live_call import LiveCall
 from audian_async._generated.astradial.models.recording_control import RecordingControl
 from audian_async._generated.astradial.models.recording_deletion import RecordingDeletion
-from audian_async._model import Unwrap
+from audian_async._operation import Operation, Unwrap
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["CallsResource", "RawCallsResource", "StreamingCallsResource"]

@@ -14,9 +14,10 @@ from audian_async._generated.astradial.models.did_routing_type import DidRouting
 from audian_async._generated.astradial.models.my_pool_numbers import MyPoolNumbers
 from audian_async._generated.astradial.models.pool_number import PoolNumber
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["DidsResource", "RawDidsResource", "StreamingDidsResource"]

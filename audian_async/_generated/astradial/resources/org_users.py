@@ -16,9 +16,10 @@ from audian_async._generated.astradial.models.org_user_role import OrgUserRole
 from audian_async._generated.astradial.models.org_user_update_status import OrgUserUpdateStatus
 from audian_async._generated.astradial.models.role import Role
 from audian_async._generated.astradial.models.role_change import RoleChange
-from audian_async._model import Model, Unwrap
+from audian_async._model import Model
+from audian_async._operation import Operation, Unwrap
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response
 
 __all__ = ["OrgUsersResource", "RawOrgUsersResource"]

@@ -10,9 +10,10 @@ from typing import Any, Unpack
 from audian_async._generated.astradial._schemas import SCHEMAS
 from audian_async._generated.astradial.models.outbound_route import OutboundRoute
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["OutboundRoutesResource", "RawOutboundRoutesResource", "StreamingOutboundRoutesResource"]

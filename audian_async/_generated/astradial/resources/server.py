@@ -8,8 +8,9 @@ from typing import Unpack
 
 from audian_async._generated.astradial.models.health import Health
 from audian_async._generated.astradial.models.server_info import ServerInfo
+from audian_async._operation import Operation
 from audian_async._resource import BaseResource
-from audian_async._types import CallOptions, Operation
+from audian_async._types import CallOptions
 from audian_async._variants import to_raw_response
 
 __all__ = ["ServerResource", "RawServerResource"]

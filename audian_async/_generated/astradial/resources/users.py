@@ -13,9 +13,10 @@ from audian_async._generated.astradial.models.sip_credentials import SipCredenti
 from audian_async._generated.astradial.models.user import User
 from audian_async._generated.astradial.models.user_role import UserRole
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["UsersResource", "RawUsersResource", "StreamingUsersResource"]

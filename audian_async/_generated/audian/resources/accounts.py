@@ -18,9 +18,10 @@ from audian_async._generated.audian.models.address import Address
 from audian_async._generated.audian.models.call_restriction_rule import CallRestrictionRule
 from audian_async._generated.audian.models.caller_id import CallerId
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["AccountsResource", "RawAccountsResource", "StreamingAccountsResource"]

@@ -13,8 +13,9 @@ from audian_async._generated.audian.models.balance import Balance
 from audian_async._generated.audian.models.service_plan import ServicePlan
 from audian_async._generated.audian.models.subscription import Subscription
 from audian_async._generated.audian.models.transaction import Transaction
+from audian_async._operation import Operation
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response
 
 __all__ = ["BillingResource", "RawBillingResource"]

@@ -23,9 +23,10 @@ from audian_async._generated.audian.models.do_not_disturb import DoNotDisturb
 from audian_async._generated.audian.models.endpoint_media import EndpointMedia
 from audian_async._generated.audian.models.ringtones import Ringtones
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["DevicesResource", "RawDevicesResource", "StreamingDevicesResource"]

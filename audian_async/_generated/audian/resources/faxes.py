@@ -12,10 +12,11 @@ from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.fax import Fax
 from audian_async._generated.audian.models.fax_document import FaxDocument
 from audian_async._generated.audian.models.fax_notifications import FaxNotifications
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["FaxesResource", "RawFaxesResource", "StreamingFaxesResource"]

@@ -10,8 +10,9 @@ from typing import Any, Unpack
 from audian_async._generated.audian._schemas import SCHEMAS
 from audian_async._generated.audian.models.presence import Presence
 from audian_async._generated.audian.models.presence_status import PresenceStatus
+from audian_async._operation import Operation
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response
 
 __all__ = ["PresenceResource", "RawPresenceResource"]

@@ -7,8 +7,9 @@ from functools import cached_property
 from typing import Unpack
 
 from audian_async._generated.audian.models.token_info import TokenInfo
+from audian_async._operation import Operation
 from audian_async._resource import BaseResource
-from audian_async._types import CallOptions, Operation
+from audian_async._types import CallOptions
 from audian_async._variants import to_raw_response
 
 __all__ = ["TokensResource", "RawTokensResource"]

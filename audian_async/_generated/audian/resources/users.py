@@ -22,9 +22,10 @@ from audian_async._generated.audian.models.user_music_on_hold import UserMusicOn
 from audian_async._generated.audian.models.user_priv_level import UserPrivLevel
 from audian_async._generated.audian.models.user_voicemail import UserVoicemail
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["UsersResource", "RawUsersResource", "StreamingUsersResource"]

@@ -22,10 +22,11 @@ from audian_async._generated.audian.models.voicemail_message_input_folder import
     VoicemailMessageInputFolder,
 )
 from audian_async._model import Model
+from audian_async._operation import Operation
 from audian_async._pagination import AsyncPaginator
 from audian_async._resource import BaseResource
 from audian_async._transport import StreamingResponse
-from audian_async._types import NOT_GIVEN, CallOptions, NotGiven, Operation
+from audian_async._types import NOT_GIVEN, CallOptions, NotGiven
 from audian_async._variants import to_raw_response, to_streamed_response
 
 __all__ = ["VmboxesResource", "RawVmboxesResource", "StreamingVmboxesResource"]

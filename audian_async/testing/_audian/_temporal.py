@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._schema import SchemaError
+from .._store import Doc, Store
 from ._kinds import Kind, pick
-from ._schema import SchemaError
-from ._store import Doc, Store
 
 __all__ = ["KINDS", "TEMPORAL_RULE", "TEMPORAL_RULE_SET"]
 

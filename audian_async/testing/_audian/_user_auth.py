@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ._audian import Call, Endpoint, Result
-from ._envelope import ApiError, validation_error
+from .._envelope import ApiError, validation_error
+from .._schema import SchemaError
+from .._store import Doc, Store
+from ._handlers import Call, Endpoint, Result
 from ._kinds import normalise_name
 from ._resources import add_api_key, normalise_number
-from ._schema import SchemaError
-from ._store import Doc, Store
 
 __all__ = ["endpoints"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._audian import Call, Endpoint, Result
-from ._envelope import ApiError
-from ._store import Doc
+from .._envelope import ApiError
+from .._store import Doc
+from ._handlers import Call, Endpoint, Result
 
 __all__ = ["endpoints"]
 

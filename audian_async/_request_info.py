@@ -1,7 +1,7 @@
 """What an exception says about the request it was raised for, and the response, secrets masked.
 
-[`RequestInfo`][audian_async._info.RequestInfo] and
-[`ResponseInfo`][audian_async._info.ResponseInfo] are small, immutable and safe to log: the
+[`RequestInfo`][audian_async._request_info.RequestInfo] and
+[`ResponseInfo`][audian_async._request_info.ResponseInfo] are small, immutable and safe to log: the
 credential headers (``X-Auth-Token``, ``X-API-Key``, ``Authorization``, cookies) and headers
 whose name says secret, token or password (a caller's ``extra_headers``) are masked, known
 secrets (the API key, the token) are scrubbed from every value, and secret-named query
@@ -152,3 +152,22 @@ class ResponseInfo:
 
     def __repr__(self) -> str:
         return f"ResponseInfo(status_code={self.status_code})"
+
+
+def shown_path(url: str, template: str) -> str:
+    """The path ``url`` goes to, relative to the API's base (``/accounts/ab12/users/u1``):
+    what messages show, where ``template`` is the operation's path template."""
+    full = path_of(url)
+    depth = template.count("/")
+    parts = full.split("/")
+    if depth == 0 or len(parts) <= depth:
+        return full
+    return "/".join(["", *parts[-depth:]])
+
+
+def path_of(url: str) -> str:
+    """The path of ``url`` (no scheme, host or query)."""
+    scheme_end = url.find("//")
+    start = url.find("/", scheme_end + 2 if scheme_end >= 0 else 0)
+    end = url.find("?", start)
+    return url[start:] if end < 0 else url[start:end]

@@ -13,10 +13,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._audian import Call, Endpoint, Result
-from ._envelope import Paging, bad_identifier, validation_error
+from .._envelope import Paging, bad_identifier, validation_error
+from .._store import Doc, Store
+from ._handlers import Call, Endpoint, Result
 from ._listing import Row, list_rows
-from ._store import Doc, Store
 
 __all__ = ["MAX_RANGE", "add_cdr", "endpoints"]
 

@@ -13,13 +13,13 @@ import copy
 from functools import lru_cache
 from typing import Any, Literal
 
-from ._clock import Clock, iso_from_gregorian
-from ._config import SimulatorConfig
-from ._contract import default_spec_location
-from ._envelope import ApiError, validation_error
+from .._config import SimulatorConfig
+from .._contract import default_spec_location
+from .._envelope import ApiError, validation_error
+from .._schema import SchemaError, Validator
+from .._sim_clock import Clock, iso_from_gregorian
+from .._store import Doc, Store, get_path, pop_path, set_path
 from ._kinds import ACCOUNT, PHONE_NUMBER, Kind
-from ._schema import SchemaError, Validator
-from ._store import Doc, Store, get_path, pop_path, set_path
 
 __all__ = [
     "add_number",

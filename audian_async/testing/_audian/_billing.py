@@ -6,10 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._audian import Call, Endpoint, Result
-from ._envelope import validation_error
-from ._schema import SchemaError
-from ._store import Doc
+from .._envelope import validation_error
+from .._schema import SchemaError
+from .._store import Doc
+from ._handlers import Call, Endpoint, Result
 
 __all__ = ["RATES", "endpoints"]
 

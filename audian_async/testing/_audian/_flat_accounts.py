@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ._clock import iso_from_gregorian
-from ._config import SimulatorConfig
+from .._config import SimulatorConfig
+from .._sim_clock import iso_from_gregorian
+from .._store import Doc, Store
 from ._kinds import normalise_name
 from ._resources import create_account
-from ._store import Doc, Store
 
 __all__ = ["FlatError", "create_flat_account", "flat_error", "render_flat"]
 

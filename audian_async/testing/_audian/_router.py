@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,23 +21,34 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ._core import Core
-from ._envelope import (
+from .._envelope import (
     ApiError,
-    Meta,
-    Paging,
     bad_identifier,
     error_body,
     json_response,
     success_body,
     validation_error,
 )
-from ._events import available as available_bindings
+from .._events import available as available_bindings
+from .._jwt import Claims
+from .._schema import Validator
+from .._sim_core import Core
+from .._store import Doc
+from ._families import family_endpoints, family_kinds
 from ._flat_accounts import FlatError, create_flat_account, flat_error, render_flat
 from ._forms import Upload, parse_form
-from ._jwt import Claims
+from ._handlers import (
+    Call,
+    Endpoint,
+    Handler,
+    Result,
+    announce,
+    check_charges,
+    doc_rows,
+    page_of,
+)
 from ._kinds import ACCOUNT, KINDS, Kind
-from ._listing import Row, list_rows
+from ._listing import Row
 from ._resources import (
     add_number,
     available_numbers,
@@ -56,10 +66,8 @@ from ._resources import (
     update_doc,
     update_number,
 )
-from ._schema import Validator
-from ._store import Doc
 
-__all__ = ["announce", "build_app"]
+__all__ = ["build_app"]
 
 logger = logging.getLogger("audian_async.testing")
 
@@ -73,91 +81,6 @@ API_AUTH_SCHEMA: dict[str, Any] = {
         "api_key": {"type": "string", "minLength": 64, "maxLength": 64, "x-secret": True}
     },
 }
-
-
-@dataclass
-class Call:
-    """One request as handlers see it."""
-
-    core: Core
-    method: str
-    params: dict[str, str]
-    query: list[tuple[str, str]]
-    claims: Claims | None
-    body: Any
-    meta: Meta
-    #: Files of a ``multipart/form-data`` request, by field name.
-    files: dict[str, Upload] = field(default_factory=dict)
-    #: The request envelope's top-level ``accept_charges`` (Kazoo's answer to a 402).
-    accept_charges: bool = False
-
-    @property
-    def account(self) -> Doc:
-        """The account named in the path (already checked to exist and be reachable)."""
-        return self.core.store.accounts[self.params["account_id"]]
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The request's ``data`` object (``{}`` when the body had none)."""
-        return self.body if isinstance(self.body, dict) else {}
-
-
-@dataclass
-class Result:
-    """What a handler returns: the envelope's ``data`` plus how to send it."""
-
-    data: Any = None
-    status: int = 200
-    revision: str = "automatic"
-    paging: Paging | None = None
-    flat: bool = False
-    empty: bool = False
-    raw: bytes | None = None  # a binary body (downloads), sent as ``media_type``
-    media_type: str = "application/octet-stream"
-
-
-Handler = Callable[[Call], Result]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A path template and its handlers by method."""
-
-    path: str
-    handlers: Mapping[str, Handler]
-    public: bool = False
-    flat: bool = False
-
-
-# -- helpers ----------------------------------------------------------------------------------
-
-
-def _listing(call: Call, rows: list[Row]) -> Result:
-    listing = list_rows(rows, call.query, call.core.config.default_page_size)
-    return Result(listing.items, paging=listing.paging)
-
-
-def _doc_rows(
-    docs: list[Doc], summary: Callable[[Doc], Any], render: Callable[[Doc], dict[str, Any]]
-) -> list[Row]:
-    return [
-        Row(key=d.seq, doc=render(d), created=d.created, modified=d.modified, item=summary(d))
-        for d in docs
-    ]
-
-
-def check_charges(call: Call, collection: str) -> None:
-    """A 402 ``accept charges`` when creating in ``collection`` is billable and the request
-    did not accept the charges (Kazoo's service-plan check)."""
-    charges = call.core.store.charges.get(collection)
-    if charges is not None and not call.accept_charges:
-        raise ApiError(402, "accept charges", charges)
-
-
-def announce(call: Call, change: str, doc: Doc) -> None:
-    """Tell the event socket a REST write ``created``/``edited``/``deleted`` a document."""
-    if call.core.events is not None:
-        call.core.events.doc_changed(change, doc)
 
 
 def _deleted(call: Call, data: dict[str, Any], revision: str) -> Result:
@@ -249,7 +172,7 @@ def remove_account(call: Call) -> Result:
 def list_children(call: Call) -> Result:
     """``GET /v2/accounts/{id}/accounts``: direct children."""
     kids = call.core.store.children(call.account.id)
-    return _listing(call, _doc_rows(kids, _account_summary, render_account))
+    return page_of(call, doc_rows(kids, _account_summary, render_account))
 
 
 def create_child(call: Call) -> Result:
@@ -262,7 +185,7 @@ def create_child(call: Call) -> Result:
 def list_descendants(call: Call) -> Result:
     """``GET /v2/accounts/{id}/descendants``: every level below."""
     found = call.core.store.descendants(call.account.id)
-    return _listing(call, _doc_rows(found, _account_summary, render_account))
+    return page_of(call, doc_rows(found, _account_summary, render_account))
 
 
 def list_parents(call: Call) -> Result:
@@ -303,7 +226,7 @@ def _collection_handlers(kind: Kind) -> tuple[dict[str, Handler], dict[str, Hand
 
     def list_docs(call: Call) -> Result:
         docs = call.core.store.of_account(kind.name, call.account.id)
-        return _listing(call, _doc_rows(docs, summary, Doc.render))
+        return page_of(call, doc_rows(docs, summary, Doc.render))
 
     def create(call: Call) -> Result:
         check_charges(call, kind.collection)
@@ -344,7 +267,7 @@ def search(call: Call) -> Result:
     value = _required_query(call, "v")
     found = search_callflows(call.core.store, call.account.id, query, value)
     summary = KINDS["callflows"].summary or Doc.render
-    return _listing(call, _doc_rows(found, summary, Doc.render))
+    return page_of(call, doc_rows(found, summary, Doc.render))
 
 
 # -- phone numbers ----------------------------------------------------------------------------
@@ -379,7 +302,7 @@ def list_numbers(call: Call) -> Result:
         )
         for d in store.numbers_of(call.account.id)
     ]
-    result = _listing(call, rows)
+    result = page_of(call, rows)
     numbers = dict(result.data)
     result.data = (
         {"cascade_quantity": 0, "numbers": numbers}
@@ -505,7 +428,6 @@ def endpoints() -> list[Endpoint]:
         Endpoint("/phone_numbers", {"GET": find_numbers}),
         Endpoint("/websockets", {"GET": websocket_bindings}, public=True),
     ]
-    from ._families import family_endpoints, family_kinds
 
     # The families' own routes first: literal segments (``/cdrs/summary``) before ``{doc_id}``.
     table.extend(family_endpoints())

@@ -7,28 +7,24 @@ the generic CRUD routes) and/or ``endpoints()`` (its own routes).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._audian import Endpoint
-    from ._kinds import Kind
+from . import (
+    _billing,
+    _cdrs,
+    _conferences,
+    _faxes,
+    _live,
+    _temporal,
+    _user_auth,
+    _voicemail,
+    _webhooks,
+)
+from ._handlers import Endpoint
+from ._kinds import Kind
 
 __all__ = ["family_endpoints", "family_kinds"]
 
 
 def _modules() -> list[object]:
-    from . import (
-        _billing,
-        _cdrs,
-        _conferences,
-        _faxes,
-        _live,
-        _temporal,
-        _user_auth,
-        _voicemail,
-        _webhooks,
-    )
-
     return [
         _voicemail,
         _conferences,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._audian import Call, Endpoint, Result
-from ._envelope import bad_identifier, validation_error
+from .._envelope import bad_identifier, validation_error
+from .._schema import SchemaError
+from .._store import Doc, Store
+from ._handlers import Call, Endpoint, Result
 from ._kinds import Kind, pick
-from ._schema import SchemaError
-from ._store import Doc, Store
 
 __all__ = ["KINDS", "VMBOX", "endpoints", "leave_message"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._schema import SchemaError
-from ._store import UNIQUE_KEYS, Doc, Store, get_path
+from .._schema import SchemaError
+from .._store import UNIQUE_KEYS, Doc, Store, get_path
 
 __all__ = [
     "ACCOUNT",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._schema import SchemaError
+from .._store import Doc, Store
 from ._kinds import Kind, pick
-from ._schema import SchemaError
-from ._store import Doc, Store
 
 __all__ = ["KINDS", "WEBHOOK"]
 

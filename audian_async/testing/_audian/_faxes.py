@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._audian import Call, Endpoint, Result, announce
-from ._clock import iso_from_gregorian
-from ._envelope import bad_identifier, validation_error
+from .._envelope import bad_identifier, validation_error
+from .._schema import SchemaError
+from .._sim_clock import iso_from_gregorian
+from .._store import Doc
+from ._handlers import Call, Endpoint, Result, announce, doc_rows, page_of
 from ._kinds import Kind, pick
 from ._resources import create_doc, delete_doc
-from ._schema import SchemaError
-from ._store import Doc
 
 __all__ = ["FAX", "endpoints"]
 
@@ -60,11 +60,10 @@ def _find(call: Call) -> Doc:
 
 def list_faxes(call: Call) -> Result:
     """``GET /v2/accounts/{id}/faxes``."""
-    from ._audian import _doc_rows, _listing
 
     docs = call.core.store.of_account("fax", call.account.id)
     summary = lambda d: pick(d, ("direction", "status", "to_number", "from_number", "pages"))  # noqa: E731
-    return _listing(call, _doc_rows(docs, summary, _render))
+    return page_of(call, doc_rows(docs, summary, _render))
 
 
 def send_fax(call: Call) -> Result:

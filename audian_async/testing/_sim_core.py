@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._bucket import Buckets
-from ._clock import Clock
 from ._config import SimulatorConfig
 from ._envelope import Meta
 from ._jwt import TokenIssuer
+from ._sim_clock import Clock
 from ._store import Store
 
 if TYPE_CHECKING:

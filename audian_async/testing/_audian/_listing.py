@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._envelope import ApiError, Paging, validation_error
+from .._envelope import ApiError, Paging, validation_error
 
 __all__ = ["Listing", "Row", "decode_key", "encode_key", "list_rows"]
 

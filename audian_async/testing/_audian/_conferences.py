@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._store import Doc
 from ._kinds import Kind, pick
-from ._store import Doc
 
 __all__ = ["CONFERENCE", "KINDS"]
 
