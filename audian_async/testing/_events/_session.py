@@ -41,6 +41,10 @@ logger = logging.getLogger("audian_async.testing")
 SUBSCRIBE_KEYS = ("account_id", "binding")
 
 
+# Clock readings are float sums: an hour after t can read 3599.999999999998 s later.
+_CLOCK_SLACK = 1e-6
+
+
 @dataclass(frozen=True)
 class SocketInfo:
     """A snapshot of one open socket (see `Events.sockets`)."""
@@ -222,10 +226,10 @@ class Session:
             await anyio.sleep(hub.poll_interval)
             now = hub.clock.monotonic()
             since = self.writing_since
-            if since is not None and now - since >= hub.send_timeout:
+            if since is not None and now - since >= hub.send_timeout - _CLOCK_SLACK:
                 self.kill()
                 return
-            if not idle_closed and now - self.last_received >= hub.idle_timeout:
+            if not idle_closed and now - self.last_received >= hub.idle_timeout - _CLOCK_SLACK:
                 idle_closed = True
                 self._close_soon(1000)
 
