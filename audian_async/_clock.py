@@ -100,11 +100,17 @@ async def run_until(
     """
     if deadline is None:
         return True, await fn(*args)
+    return await _run_for(clock, max(0.0, deadline - clock.now()), fn, *args)
+
+
+async def _run_for(
+    clock: Clock, seconds: float, fn: Callable[..., Awaitable[T]], *args: Any
+) -> tuple[bool, T | None]:
+    """`run_until` with the limit given as ``seconds`` from now on ``clock``."""
     import anyio
 
-    remaining = max(0.0, deadline - clock.now())
     if type(clock) in _LOOP_PACED:
-        with anyio.move_on_after(remaining):
+        with anyio.move_on_after(seconds):
             return True, await fn(*args)
         return False, None
     done = False
@@ -113,7 +119,7 @@ async def run_until(
     async with anyio.create_task_group() as group:
 
         async def ring() -> None:
-            await clock.sleep(remaining)
+            await clock.sleep(seconds)
             group.cancel_scope.cancel()
 
         group.start_soon(ring)
@@ -138,16 +144,12 @@ async def wait_event(clock: Clock, event: anyio.Event, seconds: float) -> bool:
     The timeout is slept by ``clock.sleep``: a clock of its own (virtual time in a test) decides
     when it ends. The two clocks that sleep on the event loop's timer wait in one cancel scope.
     """
-    import anyio
-
     if event.is_set():
         return True
     if seconds <= 0:
         return False
-    if type(clock) in _LOOP_PACED:
-        with anyio.move_on_after(seconds):
-            await event.wait()
-        return event.is_set()
+    await _run_for(clock, seconds, event.wait)
+    return event.is_set()
     async with anyio.create_task_group() as tg:
 
         async def timeout() -> None:
