@@ -2,17 +2,19 @@
 
 Against ``bench.events_server`` (a pre-framed, flow-controlled event source in its own process):
 
-* ``throughput``: three sockets open side by side in this process: raw aiohttp
+* ``throughput``: four sockets open side by side in this process: raw aiohttp
   (``ws_connect``, each message decoded and one field read), the SDK's stream on
-  ``transport="aiohttp"`` and on the default transport (httpx-ws), each item's ``call_id``
-  read (and the aiohttp stream once more reading only each event's name: the payload left
-  unread, never normalised). Each batch asks the source for ``--batch-n`` events on one socket at a time, in
+  ``transport="aiohttp"`` (frames decoded by schema: msgspec, the ``fast`` extra), the same
+  without msgspec (every frame decoded whole with orjson) and on the default transport
+  (httpx-ws), each item's ``call_id`` read; the first aiohttp stream is read twice more: only
+  each event's name, and each event's whole payload (``event.data``: decoded whole and
+  normalised). Each batch asks the source for ``--batch-n`` events on one socket at a time, in
   rotating order; the ratio is the median of the per-batch ratios (each batch's clients share
   the machine's load of that moment), as ``bench/paired.py`` does for requests.
 * ``stall``: the SDK's stream (aiohttp) receives a burst of ``--count`` events while its
   consumer stops for ``--stall`` seconds; prints the peak of Python allocations (tracemalloc)
   over the burst, the buffer's stated bound (``buffer_size`` events of the measured size of
-  one held event), the overflow count, and how long the burst took at the source (under the
+  one held event, the larger of the two ways the reader types one), the overflow count, and how long the burst took at the source (under the
   stall: the stream read the whole burst while the application slept; the source waits on
   TCP flow control whenever it writes faster than the stream reads).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -95,9 +98,9 @@ async def read_raw(ws: Any, n: int) -> None:
         assert event["data"]["call_id"]
 
 
-async def read_sdk(events: Any, n: int, payload: bool = True) -> int:
-    """Read until ``n`` events are accounted for (each event's ``call_id``, or only its name
-    when not ``payload``); returns how many were lost to overflow."""
+async def read_sdk(events: Any, n: int, read: str = "call_id") -> int:
+    """Read until ``n`` events are accounted for (each event's ``call_id``, its ``name``, or
+    ``data``: its whole payload); returns how many were lost to overflow."""
     from audian_async import Gap
 
     seen = lost = 0
@@ -107,9 +110,32 @@ async def read_sdk(events: Any, n: int, payload: bool = True) -> int:
             seen += item.dropped
             lost += item.dropped
         else:
-            assert item.call_id if payload else item.name
+            if read == "call_id":
+                assert item.call_id
+            elif read == "name":
+                assert item.name
+            else:
+                assert item.data["call_id"]
             seen += 1
     return lost
+
+
+@contextlib.asynccontextmanager
+async def subscribe_without_schema(audian: Any, binding: str) -> Any:
+    """A stream whose reader decodes every frame whole (as without msgspec installed): the
+    reader builds its frame handler as the socket opens, inside ``__aenter__``."""
+    from audian_async.events import _stream
+
+    saved = _stream.schema_decoder
+    _stream.schema_decoder = lambda: None
+    try:
+        stream = await audian.events.subscribe(binding, ping_interval=3600).__aenter__()
+    finally:
+        _stream.schema_decoder = saved
+    try:
+        yield stream
+    finally:
+        await stream.__aexit__(None, None, None)
 
 
 async def measure(reader: Any, session: Any, port: int, binding: str, n: int) -> dict[str, Any]:
@@ -125,15 +151,25 @@ async def throughput(port: int, batches: int, batch_n: int) -> dict[str, Any]:
     import aiohttp
 
     url = f"ws://127.0.0.1:{port}/v2/websocket"
-    names = ("raw-aiohttp", "sdk-aiohttp", "sdk-httpx", "sdk-aiohttp-name-only")
+    names = (
+        "raw-aiohttp",
+        "sdk-aiohttp",
+        "sdk-aiohttp-no-schema",
+        "sdk-httpx",
+        "sdk-aiohttp-name-only",
+        "sdk-aiohttp-data",
+    )
     bindings = {name: f"call.CHANNEL_CREATE.{name}" for name in names}
     bindings["sdk-aiohttp-name-only"] = bindings["sdk-aiohttp"]  # the same stream
+    bindings["sdk-aiohttp-data"] = bindings["sdk-aiohttp"]
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(url, max_msg_size=MAX_MESSAGE, autoping=True) as raw,
         client(port, "aiohttp") as sdk_aiohttp,
+        client(port, "aiohttp") as sdk_plain,
         client(port, "httpx") as sdk_httpx,
         sdk_aiohttp.events.subscribe(bindings["sdk-aiohttp"], ping_interval=3600) as via_aiohttp,
+        subscribe_without_schema(sdk_plain, bindings["sdk-aiohttp-no-schema"]) as via_plain,
         sdk_httpx.events.subscribe(bindings["sdk-httpx"], ping_interval=3600) as via_httpx,
     ):
         subscribe = {
@@ -147,8 +183,10 @@ async def throughput(port: int, batches: int, batch_n: int) -> dict[str, Any]:
         readers = {
             "raw-aiohttp": lambda n: read_raw(raw, n),
             "sdk-aiohttp": lambda n: read_sdk(via_aiohttp, n),
+            "sdk-aiohttp-no-schema": lambda n: read_sdk(via_plain, n),
             "sdk-httpx": lambda n: read_sdk(via_httpx, n),
-            "sdk-aiohttp-name-only": lambda n: read_sdk(via_aiohttp, n, payload=False),
+            "sdk-aiohttp-name-only": lambda n: read_sdk(via_aiohttp, n, read="name"),
+            "sdk-aiohttp-data": lambda n: read_sdk(via_aiohttp, n, read="data"),
         }
         for name in names:  # warm-up
             await measure(readers[name], session, port, bindings[name], min(batch_n, 2000))
@@ -159,7 +197,11 @@ async def throughput(port: int, batches: int, batch_n: int) -> dict[str, Any]:
                 rows[name].append(
                     await measure(readers[name], session, port, bindings[name], batch_n)
                 )
-        stats = {"sdk-aiohttp": via_aiohttp.stats, "sdk-httpx": via_httpx.stats}
+        stats = {
+            "sdk-aiohttp": via_aiohttp.stats,
+            "sdk-aiohttp-no-schema": via_plain.stats,
+            "sdk-httpx": via_httpx.stats,
+        }
         dropped = {name: s.dropped for name, s in stats.items()}
 
     def rate(row: dict[str, Any]) -> float:
@@ -187,20 +229,35 @@ async def throughput(port: int, batches: int, batch_n: int) -> dict[str, Any]:
     return out
 
 
-def held_event_bytes(count: int = 2000) -> float:
-    """The memory one buffered event takes: decoded and typed as the stream's reader does it
-    (its payload is only normalised when the application reads it)."""
+def held_event_bytes(count: int = 2000) -> dict[str, float]:
+    """The memory one buffered event takes, typed as the stream's reader does it (its payload
+    is only normalised when the application reads it), both ways: decoded whole (the generic
+    path) and decoded by schema (the frame's text kept, the typed fields decoded)."""
     from audian_async import _json
-    from audian_async.events._models import parse_event
+    from audian_async.events._models import CallEvent, new_event_of_frame, parse_event
+    from audian_async.events._schema import decode
 
     text = json.dumps(call_event("call.CHANNEL_CREATE.stall"), separators=(",", ":"))
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    held = [parse_event(_json.loads(text)) for _ in range(count)]
-    size = (tracemalloc.get_traced_memory()[0] - base) / count
-    tracemalloc.stop()
-    assert len(held) == count
-    return size
+
+    def of_frame(frame: str) -> Any:
+        envelope = decode(frame)
+        return new_event_of_frame(
+            CallEvent, envelope, envelope.data, envelope.name, envelope.subscribed_key, frame
+        )
+
+    sizes: dict[str, float] = {}
+    for kind, typed in (("whole", lambda t: parse_event(_json.loads(t))), ("schema", of_frame)):
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        # Each event's frame is its own string, as each message off the socket is (counted:
+        # an event decoded by schema keeps it; one decoded whole lets it go).
+        frames = [(text + " ")[:-1] for _ in range(count)]
+        held = [typed(frame) for frame in frames]
+        del frames
+        sizes[kind] = (tracemalloc.get_traced_memory()[0] - base) / count
+        tracemalloc.stop()
+        assert len(held) == count
+    return sizes
 
 
 async def stall(port: int, count: int, seconds: float) -> dict[str, Any]:
@@ -208,7 +265,8 @@ async def stall(port: int, count: int, seconds: float) -> dict[str, Any]:
 
     from audian_async import Gap
 
-    per_event = held_event_bytes()
+    sizes = held_event_bytes()
+    per_event = max(sizes.values())
     binding = "call.CHANNEL_CREATE.stall"
     async with (
         aiohttp.ClientSession() as session,
@@ -250,6 +308,7 @@ async def stall(port: int, count: int, seconds: float) -> dict[str, Any]:
         "seconds": elapsed,
         "buffer_size": buffer_size,
         "held_event_bytes": per_event,
+        "held_event_bytes_by_kind": sizes,
         "stated_bound_mb": bound / 1e6,
         "peak_mb": peak / 1e6,
         "rss_growth_mb": (rss1 - rss0) / 1024,

@@ -7,7 +7,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["CallEvent", "Event", "Gap", "ObjectEvent", "new_event", "normalize_keys", "parse_event"]
+from .. import _json
+
+__all__ = [
+    "CallEvent",
+    "Event",
+    "Gap",
+    "ObjectEvent",
+    "class_of",
+    "decode_whole",
+    "new_event",
+    "new_event_of_frame",
+    "normalize_keys",
+    "parse_event",
+]
+
+#: The attribute of a schema-decoded payload holding a key (see ``_schema.ATTRIBUTE``).
+ATTRIBUTE: dict[str, str] = {"_id": "id_"}
 
 #: The actions of object bindings (``object.<action>.<type>``).
 OBJECT_ACTIONS = frozenset({"doc_created", "doc_edited", "doc_deleted"})
@@ -24,12 +40,17 @@ class Event:
         subscription_key: the server's internal binding, if given.
 
     The payload is normalised when ``data`` is first read (the reader task only decodes the
-    frame). The typed accessors read a key sent in its normalised spelling (as Kazoo sends
-    them) straight from the payload as sent, and normalise only for a payload that is not.
+    frame, and with msgspec installed only its envelope and the typed fields: see
+    ``_schema``). The typed accessors read a key sent in its normalised spelling (as Kazoo
+    sends them) straight from the payload as sent, and decode or normalise the whole payload
+    only when that key is missing (the payload may spell it otherwise: see ``normalize_keys``
+    for which spelling wins).
     """
 
     __slots__ = (
         "_data",
+        "_fields",
+        "_frame",
         "_raw",
         "_routing_key",
         "_subscription_key",
@@ -55,6 +76,10 @@ class Event:
         self._subscription_key: object = subscription_key
         self._raw = data
         self._data: Mapping[str, Any] | None = None
+        # Set instead of ``_raw`` when the frame was decoded by schema (``_schema``): the
+        # payload's typed fields, and the frame's text to decode the whole payload from.
+        self._fields: Any = None
+        self._frame: str | bytes | None = None
 
     @property
     def routing_key(self) -> str | None:
@@ -74,9 +99,22 @@ class Event:
         data = self._data
         if data is None:
             raw = self._raw
+            frame, self._frame = self._frame, None
+            # A payload decoded from the frame here is this event's alone: normalised in place.
+            normalise = normalize_keys if frame is None else _normalise_owned
+            if frame is not None:
+                try:
+                    raw = _payload(decode_whole(frame))
+                except (ValueError, RecursionError) as exc:  # only deeper than Python recurses
+                    from ._errors import EventStreamError
+
+                    raise EventStreamError(
+                        f"the payload of this {self.name!r} event could not be decoded: "
+                        f"{type(exc).__name__}"
+                    ) from None
             if isinstance(raw, Mapping):
                 try:
-                    data = normalize_keys(raw)
+                    data = normalise(raw)
                 except RecursionError:  # nested deeper than Python recurses: kept as sent
                     data = raw
             else:
@@ -85,8 +123,16 @@ class Event:
         return data
 
     # ``_raw`` is a dict only until ``data`` is first read (then ``_data`` replaces it).
+    # ``_fields`` answers first when set: a key it has in the normalised spelling is the
+    # payload's own; one it lacks may be there in another spelling, so ``data`` decides.
 
     def _get(self, name: str) -> str | None:
+        fields = self._fields
+        if fields is not None:
+            found = getattr(fields, ATTRIBUTE.get(name, name))
+            if type(found) is str and found:
+                return found
+            return _text(self.data, name)
         raw = self._raw
         if type(raw) is dict:
             found = raw.get(name)  # as sent: no other spelling comes before it (Kazoo's shape)
@@ -97,6 +143,13 @@ class Event:
         return _text(self.data, name)
 
     def _text(self, *names: str) -> str | None:
+        fields = self._fields
+        if fields is not None:
+            # Only the first name: a later one must not win over the first in another spelling.
+            found = getattr(fields, ATTRIBUTE.get(names[0], names[0]))
+            if type(found) is str and found:
+                return found
+            return _text(self.data, *names)
         raw = self._raw
         if type(raw) is dict:
             found = raw.get(names[0])
@@ -107,6 +160,12 @@ class Event:
         return _text(self.data, *names)
 
     def _account(self) -> str | None:
+        fields = self._fields
+        if fields is not None:
+            found = fields.account_id
+            if type(found) is str and found:
+                return found
+            return _account_of(self.data)  # the top level may spell it otherwise: it wins
         raw = self._raw
         if type(raw) is dict:
             found = raw.get("account_id")
@@ -151,11 +210,17 @@ class CallEvent(Event):
     @property
     def call_id(self) -> str | None:
         """The call (channel) id."""
-        raw = self._raw
-        if type(raw) is dict:  # the hot accessor: _get inlined
-            found = raw.get("call_id")
+        fields = self._fields
+        if fields is not None:  # the hot accessor: _get inlined
+            found = fields.call_id
             if type(found) is str and found:
                 return found
+        else:
+            raw = self._raw
+            if type(raw) is dict:
+                found = raw.get("call_id")
+                if type(found) is str and found:
+                    return found
         return self._get("call_id")
 
     @property
@@ -306,20 +371,53 @@ def _is_normal(value: dict[Any, Any]) -> bool:
 
 def normalize_keys(value: Any) -> Any:
     """``value`` with every object key lower-cased and ``-`` turned into ``_`` (as Kazoo's
-    blackhole sends them; a server that does not is normalised here)."""
+    blackhole sends them; a server that does not is normalised here).
+
+    Where two spellings of one key meet (``event_name`` and ``Event-Name``), the one sent in
+    the normalised spelling wins, as the typed accessors read it.
+    """
     kind = type(value)
     if kind is dict:
-        return {
+        out = {
             _key(k) if type(k) is str else _key(str(k)): (
                 normalize_keys(v) if type(v) is dict or type(v) is list else v
             )
             for k, v in value.items()
         }
+        if len(out) < len(value):  # spellings collided: the normalised one comes last, wins
+            for k, v in value.items():
+                if type(k) is str and _key(k) == k:
+                    out[k] = normalize_keys(v) if type(v) is dict or type(v) is list else v
+        return out
     if kind is list:
         return [normalize_keys(v) if type(v) is dict or type(v) is list else v for v in value]
     if isinstance(value, Mapping):
-        return {_key(str(k)): normalize_keys(v) for k, v in value.items()}
+        return normalize_keys(dict(value.items()))
     return value
+
+
+def _normalise_owned(value: Any) -> Any:
+    """``normalize_keys(value)`` for a payload this event owns (decoded for it alone): an
+    object whose keys are already normalised is kept, not copied (Kazoo's events all are),
+    and only what is not is replaced by its normalised copy."""
+    kind = type(value)
+    if kind is dict:
+        if not _is_normal(value):
+            return normalize_keys(value)
+        for k, v in value.items():
+            if type(v) is dict or type(v) is list:
+                found = _normalise_owned(v)
+                if found is not v:
+                    value[k] = found  # an existing key: the dict's size does not change
+        return value
+    if kind is list:
+        for i, v in enumerate(value):
+            if type(v) is dict or type(v) is list:
+                found = _normalise_owned(v)
+                if found is not v:
+                    value[i] = found
+        return value
+    return normalize_keys(value)
 
 
 def _text(data: Mapping[str, Any], *names: str) -> str | None:
@@ -367,7 +465,7 @@ def parse_event(message: Mapping[str, Any]) -> Event:
     if type(binding) is str and type(name) is str and binding and name:
         cls = _CLASS_OF.get(binding)
         if cls is None:
-            cls = _class_of(binding, name)
+            cls = class_of(binding, name)
         return new_event(cls, message, name, binding)
     raw = message.get("data")
     if raw is None:
@@ -401,10 +499,54 @@ def new_event(cls: type[Event], message: Mapping[str, Any], name: str, binding: 
     raw = message.get("data")
     event._raw = message.get("args") if raw is None else raw
     event._data = None
+    event._fields = None
+    event._frame = None
     return event
 
 
-def _class_of(binding: str, name: str) -> type[Event]:
+def new_event_of_frame(
+    cls: type[Event], envelope: Any, fields: Any, name: str, binding: str, frame: str | bytes
+) -> Event:
+    """A ``cls`` event of a frame decoded by schema (``_schema.Envelope``, its payload's
+    ``fields``): the whole payload is decoded from ``frame`` when first needed."""
+    event = cls.__new__(cls)
+    event.name = name
+    event.binding = binding
+    event._routing_key = envelope.routing_key
+    event._subscription_key = envelope.subscription_key
+    event._raw = None
+    event._data = None
+    event._fields = fields
+    event._frame = frame
+    return event
+
+
+def decode_whole(text: str | bytes) -> Any:
+    """A frame decoded whole: with orjson when installed, else (or where orjson refuses what
+    JSON's grammar allows, such as ``1e400``) with the standard library.
+
+    Raises:
+        ValueError: not JSON. RecursionError: nested deeper than Python recurses.
+    """
+    try:
+        return _json.loads(text)
+    except ValueError:
+        import json
+
+        return json.loads(text)
+
+
+def _payload(message: Any) -> Any:
+    """The payload of a decoded event message (``data``, else the older ``args``)."""
+    if not isinstance(message, Mapping):
+        return None
+    raw = message.get("data")
+    return message.get("args") if raw is None else raw
+
+
+def class_of(binding: str, name: str) -> type[Event]:
+    """The event class of a binding and event name (cached by binding when its prefix
+    decides)."""
     head = binding.split(".", 1)[0]
     if head in ("call", "object"):
         cls = _CLASSES[head]

@@ -39,7 +39,15 @@ from .._transport import (
 )
 from ._buffer import EventBuffer
 from ._errors import EventStreamError, SubscriptionError
-from ._models import _CLASS_OF, Event, Gap, new_event, parse_event
+from ._models import (
+    _CLASS_OF,
+    Event,
+    Gap,
+    decode_whole,
+    new_event,
+    new_event_of_frame,
+    parse_event,
+)
 from ._protocol import MessageBucket, classify_refusal, reply_errors
 
 if TYPE_CHECKING:
@@ -561,18 +569,44 @@ class EventStream:
             sock.fail(exc if isinstance(exc, TransportError) else _Lost(f"reader: {exc!r}"))
 
     def _frame_handler(self, sock: _Socket) -> Callable[[str], None]:
-        """The hot path, once per frame: decode, type, buffer (anything else: ``_dispatch``)."""
+        """The hot path, once per frame: decode, type, buffer (anything else: ``_dispatch``).
+
+        An event of a binding seen before is decoded by schema when msgspec is installed
+        (``_schema``: the envelope and the typed fields only); any other frame, or one that
+        does not fit the schema, is decoded whole.
+        """
         assert self._buffer is not None
         _json.loads(b"0")  # binds the decoder chosen (orjson when installed) before copying it
         loads = _json.loads
         put = self._buffer.put
         dispatch = self._dispatch
         class_of = _CLASS_OF  # bindings seen, by class
+        decode = schema_decoder()
 
         def on_text(text: str) -> None:
+            if decode is not None:
+                try:
+                    envelope = decode(text)
+                except Exception:  # any frame the schema does not take is decoded whole below
+                    envelope = None
+                if envelope is not None and envelope.action == "event":
+                    binding = envelope.subscribed_key
+                    name = envelope.name
+                    fields = envelope.data
+                    if type(binding) is str and type(name) is str and name and fields is not None:
+                        cls = class_of.get(binding)
+                        if cls is not None:
+                            put(new_event_of_frame(cls, envelope, fields, name, binding, text))
+                            return
             try:
                 message = loads(text)
-            except (ValueError, RecursionError):
+            except ValueError:
+                try:
+                    message = decode_whole(text)  # what orjson refuses but JSON allows (1e400)
+                except (ValueError, RecursionError):
+                    self._skip(f"undecodable frame ({len(text)} characters)")
+                    return
+            except RecursionError:
                 self._skip(f"undecodable frame ({len(text)} characters)")
                 return
             if type(message) is dict and message.get("action") == "event":
@@ -630,6 +664,16 @@ class _Subscribed(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def schema_decoder() -> Callable[[str], Any] | None:
+    """msgspec's decoder of event frames (``_schema.decode``) when msgspec is installed (the
+    ``fast`` extra), else ``None`` (every frame is decoded whole)."""
+    try:
+        from . import _schema
+    except ImportError:
+        return None
+    return _schema.decode
 
 
 def _log(message: str, *args: Any) -> None:

@@ -35,6 +35,19 @@ from tests.virtual import EPOCH, jwt, run_virtual
 NO_JITTER = Backoff(initial=1.0, maximum=4.0, jitter=0.0)
 
 
+@pytest.fixture(autouse=True, params=["schema", "whole"])
+def frame_decoding(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: event frames decoded by schema (msgspec, the ``fast`` extra the
+    tests install) and decoded whole (as without msgspec)."""
+    from audian_async.events import _stream
+
+    if request.param == "schema":
+        assert _stream.schema_decoder() is not None, "msgspec is not installed"
+    else:
+        monkeypatch.setattr(_stream, "schema_decoder", lambda: None)
+    return str(request.param)
+
+
 def _client(server: FakeBlackhole, clock: LoopClock, **kw: Any) -> AsyncAudian:
     if "auth_token" not in kw:
         kw["api_key"] = API_KEY
