@@ -22,7 +22,8 @@ __all__ = [
     "parse_event",
 ]
 
-#: The attribute of a schema-decoded payload holding a key (see ``_schema.ATTRIBUTE``).
+#: The attribute of a schema-decoded payload (``_schema.Fields``) holding a key that a
+#: Python name cannot spell.
 ATTRIBUTE: dict[str, str] = {"_id": "id_"}
 
 #: The actions of object bindings (``object.<action>.<type>``).
@@ -116,7 +117,8 @@ class Event:
                 try:
                     data = normalise(raw)
                 except RecursionError:  # nested deeper than Python recurses: kept as sent
-                    data = raw
+                    # (decoded afresh where the failed walk had begun to normalise in place)
+                    data = raw if frame is None else _payload(decode_whole(frame))
             else:
                 data = {"value": raw}
             self._data, self._raw = data, None

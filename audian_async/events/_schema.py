@@ -38,7 +38,7 @@ class Fields(msgspec.Struct, gc=False):
     pvt_type: Any = None
     id: Any = None
     doc_id: Any = None
-    id_: Any = msgspec.field(default=None, name="_id")  # see _models.ATTRIBUTE
+    id_: Any = msgspec.field(default=None, name="_id")  # _models.ATTRIBUTE maps "_id" here
 
 
 class Envelope(msgspec.Struct, gc=False):

@@ -199,3 +199,23 @@ def test_the_stream_takes_every_frame_shape_on_both_paths(
             assert len(server.sockets) == 1  # never a reconnect over a frame
 
     run_virtual(main)
+
+
+def test_a_payload_deeper_than_python_recurses_is_kept_as_sent_not_half_normalised() -> None:
+    import sys
+
+    deep: dict[str, Any] = {"leaf": 1}
+    for _ in range(300):
+        deep = {"n": deep}
+    payload = {"call_id": "c", "x": {"Caller-ID": "first"}, "y": deep}
+    event = _by_schema(
+        json.dumps({"action": "event", "subscribed_key": "call.X.*", "name": "X", "data": payload})
+    )
+    assert event is not None
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)  # "x" is normalised in place before "y" is found too deep
+    try:
+        data = event.data
+    finally:
+        sys.setrecursionlimit(limit)
+    assert data == payload
