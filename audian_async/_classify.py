@@ -55,6 +55,7 @@ __all__ = [
     "reports_failure",
     "request_info",
     "result",
+    "secrets_of",
     "status_error_class",
 ]
 
@@ -321,7 +322,7 @@ def result(
         response = _response_info(engine, answer, request, call)
         raise build_status_error(
             status,
-            scrub(decoded, _secrets(engine, call)),
+            scrub(decoded, secrets_of(engine, call)),
             headers=response.headers,
             method=op.method,
             url=op.path,
@@ -461,7 +462,7 @@ def broken_body(
 
 def request_info(engine: Engine, call: Call) -> RequestInfo:
     """What an exception shows of ``call`` (credentials masked, known secrets scrubbed)."""
-    return RequestInfo(call.method, call.url, call.headers, secrets=_secrets(engine, call))
+    return RequestInfo(call.method, call.url, call.headers, secrets=secrets_of(engine, call))
 
 
 def name_request(engine: Engine, call: Call, exc: APIError) -> None:
@@ -503,7 +504,7 @@ def _status_error(
     body = answer.body
     if isinstance(body, Undecodable) or (body is None and answer.content):
         body = answer.content.decode("utf-8", "replace")
-    secrets = _secrets(engine, call)
+    secrets = secrets_of(engine, call)
     if isinstance(body, Mapping | list | str):
         body = scrub(body, secrets)
     request = request_info(engine, call) if call is not None else None
@@ -526,7 +527,7 @@ def _status_error(
     return exc
 
 
-def _secrets(engine: Engine, call: Call | None = None) -> tuple[str, ...]:
+def secrets_of(engine: Engine, call: Call | None = None) -> tuple[str, ...]:
     """Every secret an error about ``call`` must not show (on the error path only).
 
     The client's own (API key, password), the live credentials (the token or JWT held
@@ -554,7 +555,7 @@ def _shown_path(engine: Engine, call: Call | None) -> str | None:
     if call is None:
         return None
     path = shown_path(call.url, call.path)
-    return scrub(path, _secrets(engine)) if engine.authenticator is not None else path
+    return scrub(path, secrets_of(engine)) if engine.authenticator is not None else path
 
 
 def _response_info(
@@ -562,7 +563,7 @@ def _response_info(
 ) -> ResponseInfo:
     """What an exception shows of ``answer`` (credential headers masked)."""
     return ResponseInfo(
-        answer.status, answer.headers, request=request, secrets=_secrets(engine, call)
+        answer.status, answer.headers, request=request, secrets=secrets_of(engine, call)
     )
 
 

@@ -150,13 +150,3 @@ async def wait_event(clock: Clock, event: anyio.Event, seconds: float) -> bool:
         return False
     await _run_for(clock, seconds, event.wait)
     return event.is_set()
-    async with anyio.create_task_group() as tg:
-
-        async def timeout() -> None:
-            await clock.sleep(seconds)
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(timeout)
-        await event.wait()
-        tg.cancel_scope.cancel()
-    return event.is_set()

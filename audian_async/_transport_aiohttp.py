@@ -567,8 +567,11 @@ class AiohttpTransport(AsyncCloseable):
             import anyio
 
             # A close frame and the wait for its answer (at most ws_close) are not cut short
-            # by the cancellation that is ending the stream: the connection is released.
-            with anyio.CancelScope(shield=True):
+            # by the cancellation that is ending the stream: the connection is released. A
+            # close frame stuck behind a full send buffer is cut short at the limit (aiohttp
+            # then drops the connection).
+            with anyio.CancelScope(shield=True) as scope:
+                scope.deadline = anyio.current_time() + 2 * _WS_CLOSE_TIMEOUT
                 await ws.close()
 
     async def aclose(self) -> None:

@@ -9,6 +9,7 @@ client's clock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -21,7 +22,7 @@ from ._transport import WebSocketClosed, WebSocketConnection, WebSocketUpgradeRe
 if TYPE_CHECKING:
     import httpx_ws
 
-__all__ = ["connect", "unwrap_group"]
+__all__ = ["CLOSE_TIMEOUT", "connect", "unwrap_group"]
 
 _EXTRA_HINT = (
     "realtime events on the default transport need httpx-ws: `pip install httpx-ws` "
@@ -148,6 +149,29 @@ class _HttpxWebSocket:
             await self._session.close()
 
 
+#: How long leaving a socket may spend sending its close frame (aiohttp's ``ws_close`` too).
+CLOSE_TIMEOUT = 2.0
+
+
+async def _close_within(session: Any, seconds: float) -> None:
+    """Close ``session`` as httpx-ws does on leaving, but for at most ``seconds``, even while
+    the caller is being cancelled: httpx-ws's own close is shielded and unbounded, and a peer
+    that stopped reading (the send buffer full) would hold it for good. Past the limit the
+    connection is dropped without a close frame; httpx-ws's close then finds it closing."""
+    import anyio
+
+    # A close that fails (already closed, a network error) lets the connection go anyway.
+    with anyio.CancelScope(shield=True) as scope, contextlib.suppress(Exception):
+        scope.deadline = anyio.current_time() + seconds
+        await session.close()
+    if scope.cancelled_caught:
+        # Not a forceful (pre-cancelled) close: on asyncio that leaves the transport flushing
+        # its unsent bytes for good; closing in a scope of its own lets it abort them.
+        with anyio.CancelScope(shield=True) as last, contextlib.suppress(Exception):
+            last.deadline = anyio.current_time() + seconds
+            await session.stream.aclose()
+
+
 def _closed(exc: BaseException, httpx_ws: Any) -> WebSocketClosed:
     """The typed error of httpx-ws's exception on receive."""
     if isinstance(exc, httpx_ws.WebSocketDisconnect):
@@ -182,7 +206,10 @@ async def connect(
     try:
         async with ws_client.connect(url, headers=dict(headers), timeout=timeout) as session:
             opened = True
-            yield _HttpxWebSocket(session, wsproto)
+            try:
+                yield _HttpxWebSocket(session, wsproto)
+            finally:
+                await _close_within(session, CLOSE_TIMEOUT)
     except httpx_ws.WebSocketUpgradeError as exc:
         raise WebSocketUpgradeRefused(
             exc.response.status_code, headers_dict(exc.response.headers)

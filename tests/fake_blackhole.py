@@ -83,6 +83,7 @@ class FakeSocket:
         self.bindings: list[str] = []
         self.received: list[dict[str, Any]] = []
         self.silent = False
+        self.stuck = False  # sends never complete (the client's send buffer is full)
         self.crashed = False
         self.closed = False
         self.level = server.bucket
@@ -130,7 +131,10 @@ class FakeSocket:
                 or self.server.refuse_tokens
             ):
                 self.server.token_refusals += 1
-                self._reply(rid, "error", {"errors": ["failed to authenticate token"]})
+                if token:
+                    self.server.tokens_refused.append(token)
+                # Kazoo's own text names the token it refused (bh_token_auth).
+                self._reply(rid, "error", {"errors": [f"failed to authenticate token {token}"]})
                 return
             self.authenticated = True
             self.server.tokens_used.append(token)
@@ -175,6 +179,8 @@ class ClientEnd:
 
     async def send_text(self, text: str) -> None:
         await anyio.sleep(0)
+        if self.sock.stuck:
+            await anyio.sleep_forever()
         if self.sock.closed or self.closed:
             raise WebSocketClosed("websocket send failed: closed")
         self.sock.handle(text)
@@ -221,6 +227,7 @@ class FakeBlackhole:
         self.revoked: set[str] = set()
         self.refuse_tokens = False
         self.token_refusals = 0
+        self.tokens_refused: list[str] = []
         self.rate_limited = 0
         self.pings = 0
         self.forbidden_account: str | None = None
@@ -287,6 +294,11 @@ class FakeBlackhole:
     def silence_all(self) -> None:
         for sock in self.open_sockets:
             sock.silent = True
+
+    def stick_sends(self) -> None:
+        """The peer stops reading: every send on an open socket blocks for good."""
+        for sock in self.open_sockets:
+            sock.stuck = True
 
     @asynccontextmanager
     async def open(

@@ -100,7 +100,7 @@ class Event:
         data = self._data
         if data is None:
             raw = self._raw
-            frame, self._frame = self._frame, None
+            frame = self._frame
             # A payload decoded from the frame here is this event's alone: normalised in place.
             normalise = normalize_keys if frame is None else _normalise_owned
             if frame is not None:
@@ -109,7 +109,7 @@ class Event:
                 except (ValueError, RecursionError) as exc:  # only deeper than Python recurses
                     from ._errors import EventStreamError
 
-                    raise EventStreamError(
+                    raise EventStreamError(  # the frame is kept: every read says the same
                         f"the payload of this {self.name!r} event could not be decoded: "
                         f"{type(exc).__name__}"
                     ) from None
@@ -121,7 +121,7 @@ class Event:
                     data = raw if frame is None else _payload(decode_whole(frame))
             else:
                 data = {"value": raw}
-            self._data, self._raw = data, None
+            self._data, self._raw, self._frame = data, None, None
         return data
 
     # ``_raw`` is a dict only until ``data`` is first read (then ``_data`` replaces it).
@@ -525,7 +525,9 @@ def new_event_of_frame(
 
 def decode_whole(text: str | bytes) -> Any:
     """A frame decoded whole: with orjson when installed, else (or where orjson refuses what
-    JSON's grammar allows, such as ``1e400``) with the standard library.
+    JSON's grammar allows) with the standard library. A number no decoder takes as it is is
+    still read, not the frame lost: ``1e400`` as ``inf``, an integer longer than Python
+    converts from text (4,300 digits) as an exact ``Decimal``.
 
     Raises:
         ValueError: not JSON. RecursionError: nested deeper than Python recurses.
@@ -535,7 +537,19 @@ def decode_whole(text: str | bytes) -> Any:
     except ValueError:
         import json
 
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return json.loads(text, parse_int=_long_int)
+
+
+def _long_int(digits: str) -> Any:
+    try:
+        return int(digits)
+    except ValueError:
+        from decimal import Decimal
+
+        return Decimal(digits)
 
 
 def _payload(message: Any) -> Any:

@@ -63,11 +63,14 @@ class Events:
                 ``for_account`` view's).
             buffer_size: events held for the application; when it falls behind, the oldest
                 are dropped (counted in ``stats.dropped`` and marked by a ``Gap``).
-            ping_interval: seconds between application pings on a quiet socket.
-            ping_timeout: a ping unanswered this long means the socket is dead: reconnect.
+            ping_interval: seconds between application pings (sent on the period, whatever
+                the traffic: the server answers nothing else that proves it reads).
+            ping_timeout: a ping not sent and answered within this many seconds means the
+                socket is dead: reconnect.
             reply_timeout: how long a subscribe may wait for its reply.
             max_message_size: the largest message accepted (default 16 MiB; events carry
-                whole documents, often over 64 KiB).
+                whole documents, often over 64 KiB). A bigger one makes the websocket
+                library close the socket: the stream reconnects and yields a ``Gap``.
             backoff: waits between reconnection attempts (default 0.25 s doubling to 30 s,
                 jittered).
             max_attempts: consecutive failed attempts before the stream fails with

@@ -15,6 +15,7 @@ The application only reads the buffer, so a slow application never stalls the so
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,13 +24,17 @@ from typing import TYPE_CHECKING, Any, Self
 
 from .. import _json
 from .._classify import build_status_error
+from .._classify import secrets_of as known_secrets
+from .._clock import run_until
 from .._errors import (
     APIConnectionError,
     AudianError,
     AuthenticationError,
     InternalServerError,
     RateLimitError,
+    ValidationError,
 )
+from .._redact import scrub
 from .._transport import (
     SupportsReceiveLoop,
     SupportsWebSocket,
@@ -53,6 +58,7 @@ from ._protocol import MessageBucket, classify_refusal, reply_errors
 if TYPE_CHECKING:
     import anyio
 
+    from .._clock import Clock
     from .._core import Core
     from .._credentials import Credentials
 
@@ -72,6 +78,23 @@ class Backoff:
     maximum: float = 30.0
     multiplier: float = 2.0
     jitter: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Refuse waits that would reconnect in a hot loop or never (``ValidationError``)."""
+        for name in ("initial", "maximum", "multiplier", "jitter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValidationError(f"backoff.{name}", "type", f"must be a number, not {value!r}")
+            if not math.isfinite(value):
+                raise ValidationError(f"backoff.{name}", "type", f"must be finite, not {value!r}")
+        if not self.initial > 0:
+            raise ValidationError("backoff.initial", "exclusiveMinimum", "must be > 0 seconds")
+        if self.maximum < self.initial:
+            raise ValidationError("backoff.maximum", "minimum", "must be >= initial")
+        if self.multiplier < 1:
+            raise ValidationError("backoff.multiplier", "minimum", "must be >= 1")
+        if not 0 <= self.jitter <= 1:
+            raise ValidationError("backoff.jitter", "maximum", "must be between 0 and 1")
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """The wait before retry number ``attempt`` (1-based)."""
@@ -147,10 +170,13 @@ class _Socket:
             self.error = exc
         self.scope.cancel()
 
-    async def request(self, action: str, data: Mapping[str, Any], timeout: float) -> Any:
-        """Send one message and wait for its reply (``_Lost`` if none comes in time)."""
-        import anyio
-
+    async def request(
+        self, action: str, data: Mapping[str, Any], timeout: float, clock: Clock
+    ) -> Any:
+        """Send one message and wait for its reply: ``_Lost`` if sending it and its reply take
+        more than ``timeout`` seconds on ``clock`` (the client's). The wait for the message
+        bucket comes first and is not counted: it is pacing, bounded by the bucket's refill
+        (about a second once the bucket is empty), not the server's silence."""
         request_id = f"audian-async-{next(_ids)}"
         slot = self.pending[request_id] = _Reply()
         try:
@@ -161,9 +187,13 @@ class _Socket:
                 "request_id": request_id,
                 "data": dict(data),
             }
-            await self.ws.send_text(_json.dumps(message).decode())
-            with anyio.move_on_after(timeout):
+            text = _json.dumps(message).decode()
+
+            async def exchange() -> None:
+                await self.ws.send_text(text)  # a send stuck on a full socket counts too
                 await slot.done.wait()
+
+            await run_until(clock, clock.now() + timeout, exchange)
             if slot.message is None:
                 raise _Lost(f"no reply to {action!r} within {timeout}s")
             return slot.message
@@ -530,11 +560,15 @@ class EventStream:
     async def _subscribe(self, sock: _Socket, binding: str, account: str) -> None:
         while True:
             reply = await sock.request(
-                "subscribe", {"account_id": account, "binding": binding}, self._reply_timeout
+                "subscribe",
+                {"account_id": account, "binding": binding},
+                self._reply_timeout,
+                self._clock,
             )
             if reply.get("status") != "error":
                 return
-            errors = reply_errors(reply)
+            # Kazoo's refusal names the token it refused: never let it reach a message or a log.
+            errors = scrub(reply_errors(reply), self._secrets(sock))
             refusal = classify_refusal(errors)
             if refusal == "rate_limited":
                 self.stats.rate_limited += 1
@@ -544,12 +578,17 @@ class EventStream:
                 raise _TokenRefused(errors)
             raise SubscriptionError(binding, account, errors)
 
+    def _secrets(self, sock: _Socket) -> tuple[str, ...]:
+        """What a server's error text must not show: the socket's token and every credential
+        of the client (as REST errors are scrubbed)."""
+        return (sock.token, *known_secrets(self._core.engine))
+
     async def _keepalive(self, sock: _Socket) -> None:
         """Ping on the period; a ping without any reply within ``ping_timeout`` ends the
         socket (the server ignores protocol-level pings)."""
         while True:
             await self._clock.sleep(self._ping_interval)
-            await sock.request("ping", {}, self._ping_timeout)
+            await sock.request("ping", {}, self._ping_timeout, self._clock)
             self.stats.pings += 1
 
     # -- the reader ------------------------------------------------------------------------

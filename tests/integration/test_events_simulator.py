@@ -20,7 +20,7 @@ import anyio
 import httpx
 import pytest
 
-from audian_async import AsyncAudian, CallEvent, Gap, ObjectEvent
+from audian_async import AsyncAudian, AuthenticationError, CallEvent, Gap, ObjectEvent
 from audian_async.events import Backoff, EventStream
 from audian_async.testing import RunningServer, Simulator
 from tests.manual_clock import ManualClock
@@ -431,3 +431,68 @@ def test_a_burst_while_the_consumer_sleeps_is_read_on_and_overflows_counted(
         run(backend, main)
     finally:
         sim.events.max_queued = 50
+
+
+def _fresh_token(sim: Simulator, server: RunningServer) -> str:
+    answer = httpx.put(
+        f"{server.base_url}/v2/api_auth", json={"data": {"api_key": sim.default_api_key}}
+    )
+    token: str = answer.json()["auth_token"]
+    return token
+
+
+@pytest.mark.parametrize(("backend", "transport"), COMBOS, ids=IDS)
+def test_a_refused_token_never_reaches_the_error_kazoos_refusal_names_it(
+    sim: Simulator, server: RunningServer, backend: str, transport: str
+) -> None:
+    """The server's refusal is Kazoo's own text, ``failed to authenticate token <token>``:
+    the typed error says why without the token."""
+    token = "0123456789abcdef-not-a-token-the-server-issued"
+
+    async def main() -> None:
+        async with AsyncAudian(
+            auth_token=token,
+            account_id=sim.master_account_id,
+            base_url=f"{server.base_url}/v2",
+            transport=transport,
+        ) as audian:
+            with pytest.raises(AuthenticationError) as info, anyio.fail_after(GUARD):
+                async with audian.events.subscribe("call.*.*", backoff=FAST):
+                    pass
+        shown = f"{info.value} {info.value!r} {info.value.server_message}"
+        assert "failed to authenticate token ***" in shown
+        assert token not in shown
+
+    run(backend, main)
+
+
+def test_the_fastapi_hub_logs_an_upstream_refusal_without_the_token(
+    sim: Simulator, server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hub on a fixed token: the server retires it, the socket drops, the reconnect is
+    refused for good; the hub logs the failure at ERROR, never the token."""
+    from audian_async.integrations.fastapi_events import EventHub
+
+    token = _fresh_token(sim, server)
+
+    async def main() -> None:
+        async with (
+            AsyncAudian(
+                auth_token=token,
+                account_id=sim.master_account_id,
+                base_url=f"{server.base_url}/v2",
+                transport="aiohttp",
+            ) as audian,
+            EventHub(audian, "call.*.*", backoff=FAST) as hub,
+        ):
+            sim.expire_all_tokens()
+            sim.events.drop_sockets()
+            with anyio.fail_after(GUARD):
+                await until(lambda: hub.error is not None)
+        assert isinstance(hub.error, AuthenticationError)
+
+    with caplog.at_level("INFO", logger="audian_async"):
+        run("asyncio", main)
+    assert "the upstream event stream failed: AuthenticationError" in caplog.text
+    assert "failed to authenticate token ***" in caplog.text
+    assert token not in caplog.text

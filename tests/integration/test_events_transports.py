@@ -46,6 +46,7 @@ class WsApp:
         self.subprotocols: list[list[str]] = []
         self.flaky: dict[str, bool] = {}  # path -> close its next socket after one event
         self.headers: list[dict[str, str]] = []
+        self.disconnects: list[str] = []  # the path of each socket the client closed
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -77,6 +78,7 @@ class WsApp:
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
+                self.disconnects.append(path)
                 return
             text = message.get("text") or ""
             if path.endswith("/v2/websocket"):
@@ -276,6 +278,105 @@ def test_a_dropped_connection_is_a_websocket_closed_without_code(backend: str, k
     anyio.run(main, backend=backend)
 
 
+@contextmanager
+def deaf_server() -> Iterator[tuple[str, threading.Event, threading.Event]]:
+    """A raw TCP server that completes the websocket handshake, then reads nothing until
+    ``release`` is set (a peer whose process hangs: the client's send buffers fill); then it
+    reads to the end and sets ``hung_up`` when the client has let the connection go."""
+    import base64
+    import hashlib
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(10)
+    port = int(listener.getsockname()[1])
+    hung_up = threading.Event()
+    release = threading.Event()
+
+    def run() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(4096)
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in request.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key:")
+            )
+            magic = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            accept = base64.b64encode(hashlib.sha1(key + magic).digest())
+            conn.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+            release.wait(60)
+            conn.settimeout(30)
+            try:
+                while conn.recv(1 << 20):
+                    pass
+                hung_up.set()  # end of file: the client closed its socket
+            except ConnectionResetError:
+                hung_up.set()  # or aborted it
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"ws://127.0.0.1:{port}/", release, hung_up
+    finally:
+        release.set()
+        listener.close()
+        thread.join(timeout=40)
+
+
+@pytest.mark.parametrize(
+    ("backend", "kind"), [("asyncio", "httpx"), ("trio", "httpx"), ("asyncio", "aiohttp")]
+)
+def test_leaving_a_socket_whose_peer_stopped_reading_never_hangs(backend: str, kind: str) -> None:
+    """Sends fill the socket until they block (the peer reads nothing); leaving the socket
+    still ends, its close frame bounded, and the connection is let go: at once on httpx-ws
+    (aborted), on aiohttp once asyncio has flushed what it holds (when the peer reads again).
+    The guards detect hangs; no duration is asserted."""
+    chunk = "x" * (256 * 1024)
+
+    async def main() -> None:
+        transport: Any = HttpxTransport() if kind == "httpx" else AiohttpTransport()
+        sent = 0
+        try:
+            with deaf_server() as (deaf_url, release, hung_up):
+                with anyio.fail_after(60):
+                    async with _open(transport, deaf_url) as ws:
+
+                        async def flood() -> None:
+                            nonlocal sent
+                            while True:
+                                await ws.send_text(chunk)
+                                sent += len(chunk)
+
+                        async with anyio.create_task_group() as group:
+                            group.start_soon(flood)
+                            last = -1
+                            while sent != last:  # until a send no longer completes
+                                last = sent
+                                await anyio.sleep(0.5)
+                            group.cancel_scope.cancel()
+                assert sent < 512 * 1024 * 1024  # the sends did block: the peer was deaf
+                release.set()
+                with anyio.fail_after(60):
+                    await anyio.to_thread.run_sync(hung_up.wait, 50)
+                assert hung_up.is_set()  # the client let the connection go
+        finally:
+            await transport.aclose()
+
+    anyio.run(main, backend=backend)
+
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -356,18 +457,25 @@ async def test_aiohttp_adapter_over_loopback(url: str, app: WsApp) -> None:
 @pytest.mark.parametrize(
     ("backend", "transport"), [("asyncio", "httpx"), ("trio", "httpx"), ("asyncio", "aiohttp")]
 )
-def test_a_stream_end_to_end_over_loopback(backend: str, transport: str, url: str) -> None:
+def test_a_stream_end_to_end_over_loopback(
+    backend: str, transport: str, url: str, app: WsApp
+) -> None:
     """The stream on each real transport: the socket URL derived from base_url, a subscribe
     per binding, a 300 KiB event delivered whole, and the socket closed on leaving."""
 
     async def main() -> None:
         base = url.replace("ws://", "http://") + "/v2"
+        closed_before = app.disconnects.count("/v2/websocket")
         async with AsyncAudian(
             auth_token="t0k3n", account_id=ACCOUNT, base_url=base, transport=transport
         ) as audian:
             with anyio.fail_after(20):
                 async with audian.events.subscribe("call.CHANNEL_CREATE.*", "call.*.*") as events:
                     got = [await events.__anext__(), await events.__anext__()]
+                    assert app.disconnects.count("/v2/websocket") == closed_before
+                while app.disconnects.count("/v2/websocket") == closed_before:
+                    await anyio.sleep(0.01)  # the server thread sees the close (guarded)
+            assert app.disconnects.count("/v2/websocket") == closed_before + 1
             assert all(isinstance(e, CallEvent) and e.call_id == "c1" for e in got)
             assert {e.binding for e in got} == {"call.CHANNEL_CREATE.*", "call.*.*"}
             assert all(len(e.data["blob"]) == BIG for e in got)

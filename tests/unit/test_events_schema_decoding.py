@@ -6,6 +6,7 @@ or shape; a frame the schema does not take is decoded whole, never lost or crash
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from audian_async import AsyncAudian, CallEvent, Event, EventStreamError, ObjectEvent
 from audian_async._clock import LoopClock
 from audian_async.events import _stream
-from audian_async.events._models import class_of, new_event_of_frame, parse_event
+from audian_async.events._models import class_of, decode_whole, new_event_of_frame, parse_event
 from audian_async.events._schema import decode
 from tests.fake_blackhole import FakeBlackhole
 from tests.helpers import API_KEY, BASE
@@ -133,14 +134,29 @@ def test_a_number_orjson_refuses_is_still_delivered_on_both_paths() -> None:
     assert event is not None and event.data["rate"] == float("inf")
 
 
-def test_a_payload_too_deep_to_decode_whole_is_a_typed_error_from_data() -> None:
+def test_an_integer_too_long_for_int_is_read_exactly_not_lost() -> None:
+    digits = "12345678901234567890" * 250
+    text = (
+        '{"action":"event","subscribed_key":"call.X.*","name":"X",'
+        f'"data":{{"call_id":"c","n":{digits},"m":-{digits}}}}}'
+    )
+    event = _by_schema(text)
+    assert event is not None and event.call_id == "c"
+    assert event.data == {"call_id": "c", "n": Decimal(digits), "m": Decimal(f"-{digits}")}
+    assert event.data["n"] == Decimal(digits)  # read again: the same payload
+    whole = parse_event(decode_whole(text))
+    assert whole.data == event.data
+
+
+def test_a_payload_too_deep_to_decode_whole_is_a_typed_error_from_data_every_time() -> None:
     event = _by_schema(
         '{"action":"event","subscribed_key":"call.X.*","name":"X","data":{"call_id":"c"}}'
     )
     assert event is not None
     event._frame = '{"data":{"n":' + "[" * 100_000 + "]" * 100_000 + "}}"  # as if
-    with pytest.raises(EventStreamError, match="could not be decoded"):
-        _ = event.data
+    for _ in range(2):  # never an empty payload on a second read
+        with pytest.raises(EventStreamError, match="could not be decoded"):
+            _ = event.data
 
 
 @pytest.mark.parametrize("decoding", ["schema", "whole"])
@@ -177,7 +193,7 @@ def test_the_stream_takes_every_frame_shape_on_both_paths(
             server.publish_call("CHANNEL_ANSWER", "c1")
             server.send_raw(event('{"call_id":"c2","custom_channel_vars":"vars"}'))
             server.send_raw(event('null,"args":{"Call-ID":"c2b"}'))
-            server.send_raw(event('{"call_id":"c3","rate":1e400}'))
+            server.send_raw(event('{"call_id":"c3","rate":1e400,"big":' + "9" * 5000 + "}"))
             server.send_raw(event('{"call_id":"c4","note":"\ud800"}'))
             server.send_raw(event('{"call_id":"c5","n":' + "[" * 5000 + "]" * 5000 + "}"))
             server.publish_call("CHANNEL_DESTROY", "c6")
@@ -188,6 +204,7 @@ def test_the_stream_takes_every_frame_shape_on_both_paths(
             assert got[2].data["custom_channel_vars"] == "vars"
             assert got[2].account_id is None
             assert got[4].data["rate"] == float("inf")
+            assert got[4].data["big"] == Decimal("9" * 5000)  # past int()'s 4,300 digits
             assert got[5].data["note"] == "\ud800"
             assert events.stats.skipped == 1  # c5: deeper than any decoder goes
             assert (events.stats.received, events.stats.delivered) == (7, 7)

@@ -25,6 +25,7 @@ from audian_async import (
     Gap,
     ObjectEvent,
     SubscriptionError,
+    ValidationError,
 )
 from audian_async._clock import LoopClock
 from audian_async.events import Backoff, EventStream
@@ -276,9 +277,13 @@ def test_a_refused_token_is_refreshed_once_then_authentication_error_from_the_it
             assert info.value.status_code == 401
             assert server.token_refusals == 3
             assert server.kazoo.exchanges == 3
-            for token in server.kazoo.valid:
+            assert server.tokens_refused  # the server's refusals named them
+            for token in [*server.kazoo.valid, *server.tokens_refused]:
                 assert token not in str(info.value)
+                assert token not in repr(info.value)
+                assert token not in (info.value.server_message or "")
                 assert token not in caplog.text
+            assert "failed to authenticate token ***" in str(info.value)
             assert "event socket lost" in caplog.text
             assert "resubscribed" in caplog.text
 
@@ -359,6 +364,31 @@ def test_a_silent_socket_is_detected_by_the_application_ping() -> None:
                 # the next ping at 90 s, 5 s without a reply, then 1 s of backoff
                 assert 95.0 <= gap.started_at - silenced + 65 <= 95.1
                 assert len(server.sockets) == 2 and server.sockets[0].closed
+
+    run_virtual(main)
+
+
+def test_a_ping_stuck_in_a_send_that_never_completes_also_times_out() -> None:
+    """Failure mode 5, the send side: a peer that stops reading leaves the ping's send
+    blocked; the ping timeout covers the send too (on the client's clock), and the stream
+    reconnects instead of waiting for good."""
+
+    async def main() -> None:
+        clock = LoopClock(epoch=EPOCH)
+        server = FakeBlackhole(clock)
+        async with _client(server, clock) as audian:
+            stream = audian.events.subscribe(
+                "call.*.*", ping_interval=30, ping_timeout=5, backoff=NO_JITTER
+            )
+            async with stream as events:
+                server.stick_sends()
+                stuck = clock.now()
+                gap = await _next(events)
+                assert isinstance(gap, Gap) and gap.reconnected
+                assert "no reply to 'ping' within 5" in (gap.reason or "")
+                # the ping at 30 s, stuck for 5 s, then 1 s of backoff
+                assert 35.0 <= gap.started_at - stuck <= 35.1
+                assert len(server.sockets) == 2 and server.sockets[0].stuck
 
     run_virtual(main)
 
@@ -727,3 +757,32 @@ def _tasks() -> list[Any]:
 
     walk(root)
     return out
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "rule"),
+    [
+        ({"initial": 0}, "backoff.initial", "exclusiveMinimum"),
+        ({"maximum": 0.1}, "backoff.maximum", "minimum"),
+        ({"multiplier": 0.1}, "backoff.multiplier", "minimum"),
+        ({"jitter": 1.5}, "backoff.jitter", "maximum"),
+        ({"jitter": -0.1}, "backoff.jitter", "maximum"),
+        ({"initial": float("nan")}, "backoff.initial", "type"),
+        ({"maximum": float("inf")}, "backoff.maximum", "type"),
+        ({"jitter": True}, "backoff.jitter", "type"),
+        ({"initial": "1"}, "backoff.initial", "type"),
+    ],
+)
+def test_a_backoff_that_would_reconnect_in_a_hot_loop_is_refused(
+    settings: dict[str, Any], field: str, rule: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        Backoff(**settings)
+    assert (info.value.field, info.value.rule) == (field, rule)
+
+
+def test_every_valid_backoff_waits_a_positive_capped_time() -> None:
+    rng = random.Random(7)
+    backoff = Backoff(initial=0.5, maximum=8.0, multiplier=3.0, jitter=1.0)
+    delays = [backoff.delay(n, rng) for n in range(1, 30) for _ in range(20)]
+    assert all(0 < d <= 8.0 for d in delays)
