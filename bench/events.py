@@ -265,8 +265,6 @@ async def stall(port: int, count: int, seconds: float) -> dict[str, Any]:
 
     from audian_async import Gap
 
-    sizes = held_event_bytes()
-    per_event = max(sizes.values())
     binding = "call.CHANNEL_CREATE.stall"
     async with (
         aiohttp.ClientSession() as session,
@@ -301,6 +299,9 @@ async def stall(port: int, count: int, seconds: float) -> dict[str, Any]:
             source = await trigger
         stats = events.stats
         rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Measured after the scenario, so that its allocations do not raise the RSS peak first.
+    sizes = held_event_bytes()
+    per_event = max(sizes.values())
     bound = buffer_size * per_event
     return {
         "count": count,
