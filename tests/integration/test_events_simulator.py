@@ -258,7 +258,8 @@ def test_hundreds_of_bindings_pace_through_the_socket_bucket(
     Both clocks stand still unless the test moves them: whenever the stream waits on its
     clock (its copy of the bucket is empty), one second passes for the client and the
     simulator. Every binding is subscribed, no "rate limiting threshold hit" reaches the
-    caller, and the events of the last binding arrive."""
+    caller, and the events of the last binding arrive. (A reply's time limit runs on the
+    client's clock too, so it is set far beyond the seconds this test moves through.)"""
     count = 300
     bindings = [f"call.CHANNEL_CREATE.call-{n:03d}" for n in range(count)]
     clock = ManualClock()
@@ -273,7 +274,7 @@ def test_hundreds_of_bindings_pace_through_the_socket_bucket(
     async def main() -> None:
         async with client(sim, server, transport, clock=clock) as audian:
             await audian.authenticate()
-            stream = audian.events.subscribe(*bindings, ping_interval=3600)
+            stream = audian.events.subscribe(*bindings, ping_interval=3600, reply_timeout=3600)
             done = anyio.Event()
             with anyio.fail_after(GUARD * 2):
                 async with anyio.create_task_group() as group:

@@ -446,6 +446,48 @@ def test_httpx_ws_adapter_over_loopback(backend: str, url: str, app: WsApp) -> N
     anyio.run(main, backend=backend)
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("version", ["installed", "0.11.0"])
+def test_httpx_ws_read_ahead_on_the_version_measured_and_the_public_path_elsewhere(
+    backend: str, version: str, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On httpx-ws 0.10 the adapter reads httpx-ws's event stream directly, with room for
+    READ_AHEAD messages; on any other version it keeps to ``session.receive()``. Both read
+    every message and the close the same way."""
+    import httpx_ws
+
+    from audian_async import _websocket_httpx
+
+    if version != "installed":
+        monkeypatch.setattr(httpx_ws, "__version__", version)
+    else:
+        assert httpx_ws.__version__.startswith("0.10."), "re-measure the read-ahead first"
+
+    async def main() -> None:
+        transport = HttpxTransport()
+        try:
+            with anyio.fail_after(20):
+                async with _open(transport, f"{url}/echo") as ws:
+                    events = getattr(ws, "_events", None)
+                    if version == "installed":
+                        assert events is not None
+                        assert events._state.max_buffer_size == _websocket_httpx.READ_AHEAD
+                    else:
+                        assert events is None
+                    assert isinstance(ws, SupportsReceiveLoop)
+                    texts: list[str] = []
+                    for text in ("hello", "big", "close"):
+                        await ws.send_text(text)
+                    with pytest.raises(WebSocketClosed) as closed:
+                        await ws.receive_into(texts.append)
+                    assert closed.value.code == 4000 and closed.value.reason == "bye"
+                    assert [len(t) if len(t) == BIG else t for t in texts] == ["echo:hello", BIG]
+        finally:
+            await transport.aclose()
+
+    anyio.run(main, backend=backend)
+
+
 async def test_aiohttp_adapter_over_loopback(url: str, app: WsApp) -> None:
     transport = AiohttpTransport()
     try:
