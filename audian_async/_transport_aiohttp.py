@@ -567,9 +567,10 @@ class AiohttpTransport(AsyncCloseable):
             import anyio
 
             # A close frame and the wait for its answer (at most ws_close) are not cut short
-            # by the cancellation that is ending the stream: the connection is released. A
-            # close frame stuck behind a full send buffer is cut short at the limit (aiohttp
-            # then drops the connection).
+            # by the cancellation that is ending the stream: the connection is released. The
+            # whole close is bounded: past the limit aiohttp closes its transport, which on
+            # asyncio still flushes what it holds (to a peer that stopped reading, until it
+            # reads again or the kernel gives up); leaving never waits for that.
             with anyio.CancelScope(shield=True) as scope:
                 scope.deadline = anyio.current_time() + 2 * _WS_CLOSE_TIMEOUT
                 await ws.close()

@@ -527,7 +527,9 @@ def decode_whole(text: str | bytes) -> Any:
     """A frame decoded whole: with orjson when installed, else (or where orjson refuses what
     JSON's grammar allows) with the standard library. A number no decoder takes as it is is
     still read, not the frame lost: ``1e400`` as ``inf``, an integer longer than Python
-    converts from text (4,300 digits) as an exact ``Decimal``.
+    converts from text (4,300 digits) as an exact ``Decimal``. (orjson itself reads an
+    integer beyond 64 bits as a float, as it does for REST answers: no Kazoo field comes
+    near that.)
 
     Raises:
         ValueError: not JSON. RecursionError: nested deeper than Python recurses.

@@ -97,9 +97,15 @@ class Backoff:
             raise ValidationError("backoff.jitter", "maximum", "must be between 0 and 1")
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        """The wait before retry number ``attempt`` (1-based)."""
-        base = min(self.maximum, self.initial * self.multiplier ** max(attempt - 1, 0))
-        return base * (1.0 - self.jitter * rng.random())
+        """The wait before retry number ``attempt`` (1-based), for any number of attempts (a
+        stream that retries forever never overflows the power)."""
+        exponent = max(attempt - 1, 0)
+        base = self.initial
+        if self.multiplier > 1 and base < self.maximum:
+            # the exponent at which the wait reaches the cap: no need to raise the power further
+            capped = math.log(self.maximum / self.initial, self.multiplier)
+            base = self.maximum if exponent >= capped else base * self.multiplier**exponent
+        return min(self.maximum, base) * (1.0 - self.jitter * rng.random())
 
 
 @dataclass(slots=True)
@@ -663,7 +669,10 @@ class EventStream:
                     return
                 put(event)
             else:
-                dispatch(sock, message)
+                try:
+                    dispatch(sock, message)
+                except Exception as exc:  # a frame must never cost the socket: count it
+                    self._skip(f"unreadable frame: {type(exc).__name__}")
 
         return on_text
 
@@ -687,14 +696,16 @@ class EventStream:
             self._buffer.put(event)
             return
         if action == "reply":
-            slot = sock.pending.get(str(message.get("request_id")))
+            request_id = message.get("request_id")  # ours are strings: nothing else is looked up
+            slot = sock.pending.get(request_id) if type(request_id) is str else None
             if slot is None:
                 self._skip("a reply to no request of this stream")
                 return
             slot.message = message
             slot.done.set()
             return
-        self._skip(f"unknown action {action!r}")
+        shown = repr(action) if type(action) is str else f"of type {type(action).__name__}"
+        self._skip(f"unknown action {shown}")
 
 
 class _Subscribed(Exception):

@@ -470,6 +470,9 @@ def test_bad_frames_are_skipped_and_counted_never_crash_the_reader() -> None:
                 json.dumps({"action": "reply", "status": "error", "data": {"errors": ["boom"]}})
             )
             server.send_raw(json.dumps({"action": "event", "data": [1, 2]}))
+            deep = "[" * 1000 + "]" * 1000  # decodable, deeper than repr() or str() goes
+            server.send_raw('{"action":"reply","request_id":' + deep + "}")
+            server.send_raw('{"action":' + deep + "}")
             server.send_raw(json.dumps({"name": "legacy", "args": {"Call-ID": "x"}}))
             server.publish_call("CHANNEL_HOLD", "c9")
             odd = await _next(events)
@@ -478,8 +481,8 @@ def test_bad_frames_are_skipped_and_counted_never_crash_the_reader() -> None:
             assert legacy.name == "legacy" and legacy.data == {"call_id": "x"}
             held = await _next(events)
             assert isinstance(held, CallEvent) and held.call_id == "c9"
-            assert events.stats.skipped == 5
-            assert "reply to no request" in (events.stats.last_skipped or "")
+            assert events.stats.skipped == 7
+            assert events.stats.last_skipped == "unknown action of type list"
             assert len(server.sockets) == 1  # never reconnected over them
 
     run_virtual(main)
@@ -779,6 +782,18 @@ def test_a_backoff_that_would_reconnect_in_a_hot_loop_is_refused(
     with pytest.raises(ValidationError) as info:
         Backoff(**settings)
     assert (info.value.field, info.value.rule) == (field, rule)
+
+
+def test_a_stream_retrying_forever_never_overflows_its_backoff() -> None:
+    """The wait of the ten-thousandth attempt (and the millionth) is the cap, not an
+    OverflowError that would end a stream meant to retry forever."""
+    rng = random.Random(3)
+    for backoff in (Backoff(), Backoff(multiplier=10.0, maximum=60.0), NO_JITTER):
+        for attempt in (1_025, 10_000, 10**6):
+            assert 0 < backoff.delay(attempt, rng) <= backoff.maximum
+        assert NO_JITTER.delay(10**6, rng) == NO_JITTER.maximum
+    same = Backoff(initial=2.0, maximum=2.0, multiplier=1.0, jitter=0.0)
+    assert same.delay(10**6, rng) == 2.0
 
 
 def test_every_valid_backoff_waits_a_positive_capped_time() -> None:
