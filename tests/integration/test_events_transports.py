@@ -12,7 +12,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,12 +202,15 @@ async def _exercise(transport: SupportsWebSocket, url: str, app: WsApp) -> None:
 
 
 @contextmanager
-def dropping_server(
-    tls: ssl.SSLContext | None = None, greeting: str | None = None
+def raw_ws_server(
+    after_upgrade: Callable[[socket.socket], None],
+    tls: ssl.SSLContext | None = None,
+    on_exit: Callable[[], None] = lambda: None,
+    join_timeout: float = 10,
 ) -> Iterator[str]:
-    """A raw TCP (or TLS) server that completes the websocket handshake, sends ``greeting``
-    as a text frame if given, reads the client's first message, then drops the connection
-    without a close frame (what a dead proxy or a killed server does)."""
+    """A raw TCP (or TLS) server for one connection: it completes the websocket handshake,
+    then hands the connection to ``after_upgrade`` (in its own thread). Leaving calls
+    ``on_exit`` first (to let ``after_upgrade`` finish), then stops the server."""
     import base64
     import hashlib
 
@@ -238,18 +241,34 @@ def dropping_server(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
             )
-            if greeting is not None:
-                payload = greeting.encode()
-                conn.sendall(bytes([0x81, len(payload)]) + payload)  # one short text frame
-            conn.recv(4096)  # the client's first message, then the connection is dropped
+            after_upgrade(conn)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/"
     finally:
+        on_exit()
         listener.close()
-        thread.join(timeout=10)
+        thread.join(timeout=join_timeout)
+
+
+@contextmanager
+def dropping_server(
+    tls: ssl.SSLContext | None = None, greeting: str | None = None
+) -> Iterator[str]:
+    """A server that completes the websocket handshake, sends ``greeting`` as a text frame
+    if given, reads the client's first message, then drops the connection without a close
+    frame (what a dead proxy or a killed server does)."""
+
+    def drop(conn: socket.socket) -> None:
+        if greeting is not None:
+            payload = greeting.encode()
+            conn.sendall(bytes([0x81, len(payload)]) + payload)  # one short text frame
+        conn.recv(4096)  # the client's first message, then the connection is dropped
+
+    with raw_ws_server(drop, tls) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -280,59 +299,26 @@ def test_a_dropped_connection_is_a_websocket_closed_without_code(backend: str, k
 
 @contextmanager
 def deaf_server() -> Iterator[tuple[str, threading.Event, threading.Event]]:
-    """A raw TCP server that completes the websocket handshake, then reads nothing until
-    ``release`` is set (a peer whose process hangs: the client's send buffers fill); then it
-    reads to the end and sets ``hung_up`` when the client has let the connection go."""
-    import base64
-    import hashlib
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(10)
-    port = int(listener.getsockname()[1])
+    """A server that completes the websocket handshake, then reads nothing until ``release``
+    is set (a peer whose process hangs: the client's send buffers fill); then it reads to
+    the end and sets ``hung_up`` when the client has let the connection go."""
     hung_up = threading.Event()
     release = threading.Event()
 
-    def run() -> None:
+    def deaf(conn: socket.socket) -> None:
+        release.wait(60)
+        conn.settimeout(30)
         try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += conn.recv(4096)
-            key = next(
-                line.split(b":", 1)[1].strip()
-                for line in request.split(b"\r\n")
-                if line.lower().startswith(b"sec-websocket-key:")
-            )
-            magic = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-            accept = base64.b64encode(hashlib.sha1(key + magic).digest())
-            conn.sendall(
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
-            )
-            release.wait(60)
-            conn.settimeout(30)
-            try:
-                while conn.recv(1 << 20):
-                    pass
-                hung_up.set()  # end of file: the client closed its socket
-            except ConnectionResetError:
-                hung_up.set()  # or aborted it
-            except OSError:
+            while conn.recv(1 << 20):
                 pass
+            hung_up.set()  # end of file: the client closed its socket
+        except ConnectionResetError:
+            hung_up.set()  # or aborted it
+        except OSError:
+            pass
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"ws://127.0.0.1:{port}/", release, hung_up
-    finally:
-        release.set()
-        listener.close()
-        thread.join(timeout=40)
+    with raw_ws_server(deaf, on_exit=release.set, join_timeout=40) as url:
+        yield url, release, hung_up
 
 
 @pytest.mark.parametrize(
