@@ -15,6 +15,7 @@ __all__ = [
     "Gap",
     "ObjectEvent",
     "class_of",
+    "decode_lenient",
     "decode_whole",
     "new_event",
     "new_event_of_frame",
@@ -537,12 +538,22 @@ def decode_whole(text: str | bytes) -> Any:
     try:
         return _json.loads(text)
     except ValueError:
-        import json
+        return decode_lenient(text)
 
-        try:
-            return json.loads(text)
-        except ValueError:
-            return json.loads(text, parse_int=_long_int)
+
+def decode_lenient(text: str | bytes) -> Any:
+    """``decode_whole`` once orjson has refused ``text``: the standard library, then with
+    integers too long for ``int()`` read as ``Decimal``.
+
+    Raises:
+        ValueError: not JSON. RecursionError: nested deeper than Python recurses.
+    """
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text, parse_int=_long_int)
 
 
 def _long_int(digits: str) -> Any:

@@ -48,7 +48,7 @@ from ._models import (
     _CLASS_OF,
     Event,
     Gap,
-    decode_whole,
+    decode_lenient,
     new_event,
     new_event_of_frame,
     parse_event,
@@ -158,14 +158,16 @@ class _Reply:
 
 
 class _Socket:
-    """One open socket: its token, bucket, replies awaited, and why it ended."""
+    """One open socket: its token, the client's clock and its copy of the message bucket,
+    replies awaited, and why it ended."""
 
     def __init__(
-        self, ws: WebSocketConnection, token: str, bucket: MessageBucket, scope: anyio.CancelScope
+        self, ws: WebSocketConnection, token: str, clock: Clock, scope: anyio.CancelScope
     ) -> None:
         self.ws = ws
         self.token = token
-        self.bucket = bucket
+        self.clock = clock
+        self.bucket = MessageBucket(clock)
         self.scope = scope
         self.pending: dict[str, _Reply] = {}
         self.error: BaseException | None = None
@@ -176,11 +178,9 @@ class _Socket:
             self.error = exc
         self.scope.cancel()
 
-    async def request(
-        self, action: str, data: Mapping[str, Any], timeout: float, clock: Clock
-    ) -> Any:
+    async def request(self, action: str, data: Mapping[str, Any], timeout: float) -> Any:
         """Send one message and wait for its reply: ``_Lost`` if sending it and its reply take
-        more than ``timeout`` seconds on ``clock`` (the client's). The wait for the message
+        more than ``timeout`` seconds on the client's clock. The wait for the message
         bucket comes first and is not counted: it is pacing, bounded by the bucket's refill
         (about a second once the bucket is empty), not the server's silence."""
         request_id = f"audian-async-{next(_ids)}"
@@ -199,7 +199,7 @@ class _Socket:
                 await self.ws.send_text(text)  # a send stuck on a full socket counts too
                 await slot.done.wait()
 
-            await run_until(clock, clock.now() + timeout, exchange)
+            await run_until(self.clock, self.clock.now() + timeout, exchange)
             if slot.message is None:
                 raise _Lost(f"no reply to {action!r} within {timeout}s")
             return slot.message
@@ -499,7 +499,7 @@ class EventStream:
             ) as ws:
                 assert self._buffer is not None and self._ready is not None
                 async with anyio.create_task_group() as group:
-                    sock = _Socket(ws, token, MessageBucket(self._clock), group.cancel_scope)
+                    sock = _Socket(ws, token, self._clock, group.cancel_scope)
                     group.start_soon(self._read, sock)
                     try:
                         if lost_at is not None:
@@ -569,7 +569,6 @@ class EventStream:
                 "subscribe",
                 {"account_id": account, "binding": binding},
                 self._reply_timeout,
-                self._clock,
             )
             if reply.get("status") != "error":
                 return
@@ -594,7 +593,7 @@ class EventStream:
         socket (the server ignores protocol-level pings)."""
         while True:
             await self._clock.sleep(self._ping_interval)
-            await sock.request("ping", {}, self._ping_timeout, self._clock)
+            await sock.request("ping", {}, self._ping_timeout)
             self.stats.pings += 1
 
     # -- the reader ------------------------------------------------------------------------
@@ -644,14 +643,11 @@ class EventStream:
                             put(new_event_of_frame(cls, envelope, fields, name, binding, text))
                             return
             try:
-                message = loads(text)
-            except ValueError:
                 try:
-                    message = decode_whole(text)  # what orjson refuses but JSON allows (1e400)
-                except (ValueError, RecursionError):
-                    self._skip(f"undecodable frame ({len(text)} characters)")
-                    return
-            except RecursionError:
+                    message = loads(text)
+                except ValueError:  # what orjson refuses but JSON allows (1e400)
+                    message = decode_lenient(text)
+            except (ValueError, RecursionError):
                 self._skip(f"undecodable frame ({len(text)} characters)")
                 return
             if type(message) is dict and message.get("action") == "event":
